@@ -1,0 +1,25 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/rollback-bot demo
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check bot handlers tests bench
+	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(PY) bench/ack_latency.py
+	$(PY) bench/undo_speed.py
+
+clean:
+	rm -rf $(VENV) *.egg-info rollback-bot.db

@@ -1,0 +1,75 @@
+"""The sandbox scenario: which services exist, their release history, and how each image behaves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+
+@dataclass(frozen=True)
+class ImageBehaviour:
+    ready_after: float = 2.0
+    crashloop: bool = False
+    restart_every: float = 10.0
+    error_rate: float = 0.0
+    p95_seconds: float = 0.1
+    memory_ratio: float = 0.4
+
+
+@dataclass(frozen=True)
+class Revision:
+    image: str
+    change_cause: str = ""
+    age_hours: float = 0.0
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    namespace: str
+    container: str = "app"
+    replicas: int = 3
+    port: int = 8080
+    requests_per_second: float = 50.0
+    revisions: tuple[Revision, ...] = ()
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {"app": self.name}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    services: tuple[ServiceSpec, ...]
+    images: dict[str, ImageBehaviour] = field(default_factory=dict)
+    time_scale: float = 1.0
+
+    def behaviour(self, image: str) -> ImageBehaviour:
+        """Unknown images behave like a healthy release."""
+        return self.images.get(image, ImageBehaviour())
+
+    def service(self, name: str) -> ServiceSpec:
+        for svc in self.services:
+            if svc.name == name:
+                return svc
+        raise KeyError(name)
+
+
+def default_scenario_path() -> Path:
+    return Path(str(resources.files("bot.sandbox") / "scenarios" / "default.yaml"))
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    raw = yaml.safe_load(Path(path or default_scenario_path()).read_text())
+    images = {name: ImageBehaviour(**(spec or {})) for name, spec in (raw.get("images") or {}).items()}
+    services = tuple(
+        ServiceSpec(
+            **{k: v for k, v in svc.items() if k != "revisions"},
+            revisions=tuple(Revision(**r) for r in svc.get("revisions", [])),
+        )
+        for svc in raw.get("services", [])
+    )
+    return Scenario(services=services, images=images, time_scale=float(raw.get("time_scale", 1.0)))

@@ -1,0 +1,103 @@
+"""The one interface every rollback strategy implements, and the values it passes around.
+
+``plan()`` has no side effects and is shown to the user before anything changes;
+``execute()`` applies the plan and reports progress; ``verify()`` checks what the
+strategy itself can see (pods ready, endpoints present).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One entry of a workload's rollout history."""
+
+    number: int
+    image: str
+    change_cause: str = ""
+    created_at: dt.datetime | None = None
+    name: str = ""  # the ReplicaSet (or task definition, ...) that holds it
+
+    @property
+    def version(self) -> str:
+        """The image tag (``v1.2.4``), or the whole image when it has none."""
+        tail = self.image.rsplit("/", 1)[-1]
+        return tail.split(":", 1)[1] if ":" in tail else self.image
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to roll back, and to which revision (``None``: the previous one)."""
+
+    service: str
+    namespace: str
+    workload: str
+    container: str = ""
+    to_revision: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A dry run: what will change, shown to the user before any change is made."""
+
+    strategy: str
+    target: Target
+    current: Revision
+    desired: Revision | None
+    changes: tuple[str, ...] = ()  # human-readable lines, one per change
+    warnings: tuple[str, ...] = ()  # e.g. a DB migration between the revisions
+    skipped: str | None = None  # e.g. "already at revision 4": nothing to do
+    guard: str = ""  # resourceVersion (or equivalent) the plan was made against
+    operations: tuple[dict, ...] = field(default=(), compare=False)  # the exact patch
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A point on the way: shown on the incident card and recorded on the timeline."""
+
+    message: str  # "2/3 new replicas available"
+    desired: int = 0
+    updated: int = 0
+    available: int = 0
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool | None  # None: could not be checked
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Verification:
+    checks: tuple[Check, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok is not False for c in self.checks) and any(c.ok for c in self.checks)
+
+
+class RollbackError(Exception):
+    """A rollback could not be planned or applied; the message is shown to the user as is."""
+
+
+class ConcurrentChange(RollbackError):
+    """The workload changed between plan and execute (resourceVersion guard)."""
+
+
+class Strategy(Protocol):
+    name: str
+
+    def history(self, target: Target) -> list[Revision]: ...
+
+    def plan(self, target: Target) -> Plan: ...
+
+    def execute(self, plan: Plan, progress: Callable[[Progress], None], deadline_seconds: float) -> None: ...
+
+    def verify(self, plan: Plan) -> Verification: ...
