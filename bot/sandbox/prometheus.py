@@ -1,0 +1,153 @@
+"""Run Debian's real `prometheus` against the service simulators.
+
+The bot reads its signals through the real Prometheus HTTP API, so the sandbox
+runs the real server: a temp config scraping every target each second, a temp
+TSDB, a free loopback port. ``start()`` returns only once every target has been
+scraped, so the first query already sees data.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from bot.sandbox.httpserver import free_port
+
+START_TIMEOUT = 20.0
+
+
+class PrometheusError(RuntimeError):
+    pass
+
+
+class PrometheusProcess:
+    """Prometheus scraping ``targets`` (job/service name -> "127.0.0.1:port")."""
+
+    def __init__(
+        self,
+        targets: dict[str, str],
+        port: int = 0,
+        binary: str | None = None,
+        scrape_interval: str = "1s",
+        start_timeout: float = START_TIMEOUT,
+    ) -> None:
+        self.targets = dict(targets)
+        self.port = port or free_port()
+        self.binary = binary or shutil.which("prometheus") or "/usr/bin/prometheus"
+        self.scrape_interval = scrape_interval
+        self.start_timeout = start_timeout
+        self._dir: Path | None = None
+        self._proc: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def config(self) -> dict:
+        """Scrape each target as its own job; honor_labels keeps the simulator's service/namespace labels."""
+        return {
+            "global": {"scrape_interval": self.scrape_interval, "evaluation_interval": self.scrape_interval},
+            "scrape_configs": [
+                {
+                    "job_name": name,
+                    "honor_labels": True,
+                    "scrape_timeout": self.scrape_interval,
+                    "static_configs": [{"targets": [address], "labels": {"service": name}}],
+                }
+                for name, address in self.targets.items()
+            ],
+        }
+
+    def start(self) -> PrometheusProcess:
+        if not Path(self.binary).exists():
+            raise PrometheusError(f"prometheus binary not found ({self.binary}); apt-get install prometheus")
+        self._dir = Path(tempfile.mkdtemp(prefix="sandbox-prometheus-"))
+        config = self._dir / "prometheus.yml"
+        config.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+        self._log = open(self._dir / "prometheus.log", "wb")  # noqa: SIM115 - closed in stop()
+        self._proc = subprocess.Popen(
+            [
+                self.binary,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self._dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=1h",
+                "--log.level=warn",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        try:
+            self._wait_ready()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def _get(self, path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=2) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+        except OSError:
+            return 0, b""
+
+    def _all_targets_up(self) -> bool:
+        status, body = self._get("/api/v1/targets?state=active")
+        if status != 200:
+            return False
+        active = json.loads(body)["data"]["activeTargets"]
+        up = {t["scrapePool"] for t in active if t.get("health") == "up"}
+        return up >= set(self.targets)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.start_timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                code = self._proc.returncode
+                raise PrometheusError(f"prometheus exited with code {code}:\n{self.log_tail()}")
+            if self._get("/-/ready")[0] == 200 and self._all_targets_up():
+                return
+            time.sleep(0.1)
+        raise PrometheusError(
+            f"prometheus on {self.url} did not scrape all of {sorted(self.targets)} within "
+            f"{self.start_timeout:g} s:\n{self.log_tail()}"
+        )
+
+    def log_tail(self, lines: int = 20) -> str:
+        if not self._dir or not (self._dir / "prometheus.log").exists():
+            return "(no log)"
+        return "\n".join((self._dir / "prometheus.log").read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
+        if self._dir:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> PrometheusProcess:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
