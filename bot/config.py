@@ -1,0 +1,473 @@
+"""Settings from the environment and the services catalog (YAML), validated at start.
+
+A typo in the catalog must stop the bot at start with a message naming the file, the
+line and the field, not surface mid-incident as a silently defaulted threshold. So the
+catalog is read from yaml's node tree (which keeps line numbers), every error is
+collected, and unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SIGNALS = ("error_rate", "http_5xx_rate", "success_rate", "latency_p95", "memory", "restarts")
+STRATEGIES = ("kubernetes", "blue-green", "canary", "config", "aws-ecs")
+ANYONE = "*"
+
+
+class ConfigError(Exception):
+    """Invalid settings or catalog; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: list[str] | str) -> None:
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+# ---------------------------------------------------------------------------- settings
+
+_REQUIRED_ENV = {
+    "SLACK_BOT_TOKEN": "the bot token (xoxb-...) used to call the Slack Web API",
+    "SLACK_SIGNING_SECRET": "the signing secret used to verify that requests come from Slack",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = field(repr=False)
+    slack_signing_secret: str = field(repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    slack_app_token: str | None = field(default=None, repr=False)  # set: Socket Mode
+    database_url: str = "sqlite:///rollback-bot.db"
+    kubeconfig: str | None = None
+    prometheus_url: str | None = None
+    catalog_path: str = "config/services.yaml"
+    port: int = 3000
+    aws_endpoint_url: str | None = None  # moto in the sandbox
+    postmortem_dir: str = "postmortems"
+    rollback_deadline_seconds: int = 600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Read the settings; an empty variable counts as unset."""
+
+        def get(name: str) -> str | None:
+            return (env.get(name) or "").strip() or None
+
+        errors = [f"{name} is not set: {why}" for name, why in _REQUIRED_ENV.items() if not get(name)]
+
+        def positive_int(name: str, default: int) -> int:
+            raw = get(name)
+            if raw is None:
+                return default
+            if not raw.isdigit() or int(raw) <= 0:
+                errors.append(f"{name}: expected a positive whole number, got {raw!r}")
+                return default
+            return int(raw)
+
+        port = positive_int("PORT", 3000)
+        deadline = positive_int("ROLLBACK_DEADLINE_SECONDS", 600)
+        if errors:
+            raise ConfigError(errors)
+        return cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN") or "",
+            slack_signing_secret=get("SLACK_SIGNING_SECRET") or "",
+            slack_api_url=get("SLACK_API_URL") or cls.slack_api_url,
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            database_url=get("DATABASE_URL") or cls.database_url,
+            kubeconfig=get("KUBECONFIG"),
+            prometheus_url=get("PROMETHEUS_URL"),
+            catalog_path=get("ROLLBACK_BOT_CONFIG") or cls.catalog_path,
+            port=port,
+            aws_endpoint_url=get("AWS_ENDPOINT_URL"),
+            postmortem_dir=get("POSTMORTEM_DIR") or cls.postmortem_dir,
+            rollback_deadline_seconds=deadline,
+        )
+
+
+# ----------------------------------------------------------------------------- names
+
+_K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_USER_ID = re.compile(r"[UW][A-Z0-9_]{2,}")
+_CHANNEL = re.compile(r"#[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{2,}")
+_DURATION = re.compile(r"([1-9][0-9]*)([smhd])")
+
+
+def valid_k8s_name(s: object) -> bool:
+    """An RFC 1123 DNS label: safe as a Kubernetes name, a PromQL label value and a channel suffix."""
+    return isinstance(s, str) and len(s) <= 63 and _K8S_NAME.fullmatch(s) is not None
+
+
+def promql_string(value: str) -> str:
+    """A double-quoted PromQL string literal holding ``value`` verbatim (no injection)."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return f'"{escaped}"'
+
+
+# ----------------------------------------------------------------- thresholds, queries
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Automatic triggers (value + how long it must hold) and the severity rule limits."""
+
+    error_rate: float = 0.05  # ratio of 4xx+5xx, above this ...
+    error_rate_for: str = "5m"  # ... for this long
+    success_rate: float = 0.95  # ratio of non-5xx, below this
+    success_rate_for: str = "10m"
+    latency_p95: float = 1.0  # seconds, above this
+    latency_p95_for: str = "15m"
+    memory: float = 0.90  # working set / limit, above this
+    memory_for: str = "20m"
+    restarts: int = 5  # container restarts, more than this ...
+    restarts_window: str = "10m"  # ... within this window
+    http_5xx_critical: float = 0.50  # Critical: 5xx share above this
+    http_5xx_high: float = 0.25  # High: "main API failing"
+    latency_high: float = 5.0  # High: p95 seconds above this
+    error_rate_medium: float = 0.10  # Medium: partial failure
+
+
+def default_queries(
+    service: str, namespace: str, window: str = "5m", restarts_window: str = "10m"
+) -> dict[str, str]:
+    """PromQL per signal over the metrics the services expose (docs/ARCHITECTURE.md).
+
+    Rates use a short ``window`` suited to a live read; ``restarts`` counts over the
+    restart trigger's own window. Values are ratios 0..1, seconds, or a count.
+    """
+    sel = f"service={promql_string(service)},namespace={promql_string(namespace)}"
+    requests = f"sum(rate(http_requests_total{{{sel}}}[{window}]))"
+
+    def share(codes: str) -> str:
+        return f"sum(rate(http_requests_total{{{sel},code=~{promql_string(codes)}}}[{window}])) / {requests}"
+
+    return {
+        "error_rate": share("[45].."),
+        "http_5xx_rate": share("5.."),
+        "success_rate": f'sum(rate(http_requests_total{{{sel},code!~"5.."}}[{window}])) / {requests}',
+        "latency_p95": (
+            "histogram_quantile(0.95, sum by (le) "
+            f"(rate(http_request_duration_seconds_bucket{{{sel}}}[{window}])))"
+        ),
+        "memory": (
+            f"max(max by (pod) (container_memory_working_set_bytes{{{sel}}})"
+            f" / max by (pod) (container_spec_memory_limit_bytes{{{sel}}}))"
+        ),
+        "restarts": f"sum(increase(kube_pod_container_status_restarts_total{{{sel}}}[{restarts_window}]))",
+    }
+
+
+def _resolve_queries(
+    name: str, namespace: str, window: str, thresholds: Thresholds, overrides: Mapping[str, str]
+) -> dict[str, str]:
+    """Defaults plus the catalog's overrides; overrides may use $service, $namespace, $selector, $window.
+
+    The substituted values are escaped, so an override like ``up{service="$service"}`` is safe.
+    """
+    queries = default_queries(name, namespace, window, thresholds.restarts_window)
+    subst = {
+        "service": promql_string(name)[1:-1],
+        "namespace": promql_string(namespace)[1:-1],
+        "selector": f"service={promql_string(name)},namespace={promql_string(namespace)}",
+        "window": window,
+    }
+    for signal, query in overrides.items():
+        queries[signal] = string.Template(query).safe_substitute(subst)
+    return queries
+
+
+# ------------------------------------------------------------------------------ catalog
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str
+    namespace: str
+    deployment: str = ""  # "" -> the service name
+    container: str | None = None  # None -> the first container
+    strategy: str = "kubernetes"
+    health_url: str | None = None
+    owners: tuple[str, ...] = ()
+    rollback_allowed: tuple[str, ...] = (ANYONE,)
+    require_approval: bool = False
+    escalation: str | None = None
+    db_migrations: bool = False
+    window: str = "5m"
+    queries: dict[str, str] = field(default_factory=dict, compare=False)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def __post_init__(self) -> None:
+        if not self.deployment:
+            object.__setattr__(self, "deployment", self.name)
+        resolved = _resolve_queries(self.name, self.namespace, self.window, self.thresholds, self.queries)
+        object.__setattr__(self, "queries", resolved)
+
+    def may_roll_back(self, user_id: str) -> bool:
+        return ANYONE in self.rollback_allowed or user_id in self.rollback_allowed
+
+
+@dataclass(frozen=True)
+class Catalog:
+    services: dict[str, ServiceConfig]
+    announcements_channel: str | None = None  # None: no announcements
+    reminder_minutes: int = 30
+
+    def get(self, name: str) -> ServiceConfig | None:
+        return self.services.get(name) if isinstance(name, str) else None
+
+
+# ------------------------------------------------------------------ catalog validation
+
+_INVALID = object()
+
+
+class _Reader:
+    """Walks the YAML node tree, converting values and collecting ``file:line: field: message`` errors."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.errors: list[str] = []
+        self._loader = yaml.SafeLoader("")
+
+    def error(self, node: yaml.Node, where: str, message: str) -> object:
+        self.errors.append(f"{self.path}:{node.start_mark.line + 1}: {where}: {message}")
+        return _INVALID
+
+    def value(self, node: yaml.Node) -> Any:
+        return self._loader.construct_object(node, deep=True)
+
+    def got(self, node: yaml.Node) -> str:
+        if isinstance(node, yaml.MappingNode):
+            return "a mapping"
+        if isinstance(node, yaml.SequenceNode):
+            return "a list"
+        return repr(self.value(node))
+
+    def mapping(
+        self, node: yaml.Node, where: str, allowed: Mapping[str, str] | None
+    ) -> dict[str, yaml.Node] | None:
+        """Keys -> value nodes; ``allowed`` (key -> description) makes unknown keys errors."""
+        if not isinstance(node, yaml.MappingNode):
+            self.error(node, where, f"expected a mapping, got {self.got(node)}")
+            return None
+        out: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            key = self.value(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+            sub = f"{where}.{key}" if where else str(key)
+            if not isinstance(key, str):
+                self.error(
+                    key_node, where or "(top level)", f"keys must be strings, got {self.got(key_node)}"
+                )
+            elif key in out:
+                self.error(key_node, sub, "duplicate key")
+            elif allowed is not None and key not in allowed:
+                self.error(key_node, sub, f"unknown key (expected one of: {', '.join(allowed)})")
+            else:
+                out[key] = value_node
+        return out
+
+    def check(self, node: yaml.Node, where: str, ok: Callable[[Any], bool], expected: str) -> Any:
+        value = self.value(node) if isinstance(node, yaml.ScalarNode) else _INVALID
+        if value is _INVALID or not ok(value):
+            return self.error(node, where, f"expected {expected}, got {self.got(node)}")
+        return value
+
+    def strings(self, node: yaml.Node, where: str, ok: Callable[[Any], bool], expected: str) -> Any:
+        if not isinstance(node, yaml.SequenceNode):
+            return self.error(node, where, f"expected a list of {expected}, got {self.got(node)}")
+        items = [self.check(item, f"{where}[{i}]", ok, expected) for i, item in enumerate(node.value)]
+        return _INVALID if _INVALID in items else tuple(items)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _is_url(v: Any) -> bool:
+    return isinstance(v, str) and re.fullmatch(r"https?://[^\s/]+(/\S*)?", v) is not None
+
+
+def _is_user(v: Any) -> bool:
+    return isinstance(v, str) and _USER_ID.fullmatch(v) is not None
+
+
+def _is_duration(v: Any) -> bool:
+    return isinstance(v, str) and _DURATION.fullmatch(v) is not None
+
+
+def _is_channel(v: Any) -> bool:
+    return isinstance(v, str) and _CHANNEL.fullmatch(v) is not None
+
+
+def _is_query(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+def _is_user_or_anyone(v: Any) -> bool:
+    return v == ANYONE or _is_user(v)
+
+
+def _is_positive_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v > 0
+
+
+_K8S = (valid_k8s_name, "a Kubernetes name (lowercase letters, digits and '-', at most 63 characters)")
+_DURATION_CHECK = (_is_duration, "a duration such as 5m")
+_RATIO = (lambda v: _is_number(v) and 0 <= v <= 1, "a number between 0 and 1")
+_SECONDS = (lambda v: _is_number(v) and v > 0, "a positive number of seconds")
+_COUNT = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a whole number (0 or more)")
+_BOOL = (lambda v: isinstance(v, bool), "true or false")
+_USER = (_is_user, "a Slack user id such as U0123ABCD")
+
+_THRESHOLD_CHECKS = {
+    f.name: (
+        _DURATION_CHECK
+        if f.type == "str"
+        else _COUNT
+        if f.type == "int"
+        else _SECONDS
+        if f.name.startswith("latency")
+        else _RATIO
+    )
+    for f in fields(Thresholds)
+}
+
+_SERVICE_KEYS = {
+    "namespace": "required: the Kubernetes namespace the service runs in",
+    "deployment": "",
+    "container": "",
+    "strategy": "",
+    "health_url": "",
+    "owners": "",
+    "rollback_allowed": "",
+    "require_approval": "",
+    "escalation": "",
+    "db_migrations": "",
+    "window": "",
+    "queries": "",
+    "thresholds": "",
+}
+_TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "services": ""}
+
+
+def _read_service(r: _Reader, name: str, node: yaml.Node, where: str) -> ServiceConfig | None:
+    spec = r.mapping(node, where, _SERVICE_KEYS)
+    if spec is None:
+        return None
+    errors_before = len(r.errors)
+    kwargs: dict[str, Any] = {"name": name}
+    if "namespace" not in spec or r.value(spec["namespace"]) is None:
+        r.error(node, f"{where}.namespace", f"missing ({_SERVICE_KEYS['namespace']})")
+    simple = {
+        "namespace": _K8S,
+        "deployment": _K8S,
+        "container": _K8S,
+        "strategy": (lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
+        "health_url": (_is_url, "an http:// or https:// URL"),
+        "require_approval": _BOOL,
+        "escalation": _USER,
+        "db_migrations": _BOOL,
+        "window": _DURATION_CHECK,
+    }
+    for key, (ok, expected) in simple.items():
+        if key in spec and r.value(spec[key]) is not None:
+            kwargs[key] = r.check(spec[key], f"{where}.{key}", ok, expected)
+    if "owners" in spec:
+        kwargs["owners"] = r.strings(spec["owners"], f"{where}.owners", *_USER)
+    if "rollback_allowed" in spec:
+        allowed = spec["rollback_allowed"]
+        if isinstance(allowed, yaml.ScalarNode) and r.value(allowed) == ANYONE:
+            kwargs["rollback_allowed"] = (ANYONE,)
+        else:
+            expected = 'Slack user ids or "*"'
+            kwargs["rollback_allowed"] = r.strings(
+                allowed, f"{where}.rollback_allowed", _is_user_or_anyone, expected
+            )
+    if "queries" in spec and r.value(spec["queries"]) is not None:
+        queries = r.mapping(spec["queries"], f"{where}.queries", dict.fromkeys(SIGNALS, "")) or {}
+        kwargs["queries"] = {
+            k: r.check(n, f"{where}.queries.{k}", _is_query, "a PromQL query") for k, n in queries.items()
+        }
+    if "thresholds" in spec and r.value(spec["thresholds"]) is not None:
+        thresholds_node = spec["thresholds"]
+        given = r.mapping(thresholds_node, f"{where}.thresholds", _THRESHOLD_CHECKS) or {}
+        values = {k: r.check(n, f"{where}.thresholds.{k}", *_THRESHOLD_CHECKS[k]) for k, n in given.items()}
+        if _INVALID not in values.values():
+            t = replace(Thresholds(), **values)
+            if t.http_5xx_high > t.http_5xx_critical:
+                message = "must not be above http_5xx_critical"
+                r.error(thresholds_node, f"{where}.thresholds.http_5xx_high", message)
+            kwargs["thresholds"] = t
+    if len(r.errors) > errors_before:
+        return None
+    return ServiceConfig(**kwargs)
+
+
+def _read_catalog(r: _Reader, root: yaml.Node | None) -> Catalog | None:
+    if root is None:
+        r.errors.append(f"{r.path}:1: (top level): the file is empty; expected a 'services' mapping")
+        return None
+    top = r.mapping(root, "", _TOP_KEYS)
+    if top is None:
+        return None
+    kwargs: dict[str, Any] = {}
+    if "announcements_channel" in top and r.value(top["announcements_channel"]) is not None:
+        expected = 'a channel such as "#incidents" or an id'
+        kwargs["announcements_channel"] = r.check(
+            top["announcements_channel"], "announcements_channel", _is_channel, expected
+        )
+    if "reminder_minutes" in top:
+        expected = "a positive whole number"
+        kwargs["reminder_minutes"] = r.check(
+            top["reminder_minutes"], "reminder_minutes", _is_positive_int, expected
+        )
+    services: dict[str, ServiceConfig] = {}
+    if "services" not in top:
+        r.error(root, "services", "missing (a mapping of service name to its settings)")
+    else:
+        for name, node in (r.mapping(top["services"], "services", None) or {}).items():
+            where = f"services.{name}"
+            if not valid_k8s_name(name):
+                r.error(node, where, f"the service name must be {_K8S[1]}")
+                continue
+            service = _read_service(r, name, node, where)
+            if service is not None:
+                services[name] = service
+    if r.errors:
+        return None
+    return Catalog(services=services, **kwargs)
+
+
+def load_catalog(path: str | os.PathLike[str]) -> Catalog:
+    """Read and validate the catalog; raise ``ConfigError`` listing every problem."""
+    r = _Reader(str(path))
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the services catalog: {exc.strerror or exc}") from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError(f"{path}:{line}: (yaml): {exc.problem or exc}") from exc
+    catalog = _read_catalog(r, root)
+    if catalog is None:
+        raise ConfigError(r.errors)
+    return catalog
+
+
+def check_config(path: str | os.PathLike[str]) -> list[str]:
+    """The catalog's error lines (empty when it is fine), for ``rollback-bot check-config``."""
+    try:
+        load_catalog(path)
+    except ConfigError as exc:
+        return exc.errors
+    return []
