@@ -1,0 +1,65 @@
+"""Parse what follows ``/rollback`` into one command (pure; no Slack, no I/O)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.config import valid_k8s_name
+
+MAX_TEXT = 1000
+MAX_REASON = 500
+_INCIDENT_KEY = re.compile(r"^INC-\d{4}-\d{3,}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: str  # declare | declare_modal | help | status | history | resolve | update | invalid
+    service: str = ""
+    reason: str = ""
+    incident: str = ""  # INC-YYYY-NNN when given
+    error: str = ""  # for kind == "invalid": what was wrong, said politely
+
+
+def _invalid(error: str) -> Command:
+    return Command("invalid", error=error)
+
+
+def _service_error(name: str) -> str:
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    return (
+        f"`{shown}` is not a valid service name. Service names are Kubernetes names: lowercase letters, "
+        "digits and '-', starting and ending with a letter or digit, at most 63 characters."
+    )
+
+
+def parse(text: str) -> Command:
+    text = (text or "").strip()
+    if len(text) > MAX_TEXT:
+        return _invalid(f"That command is {len(text)} characters long; the most I accept is {MAX_TEXT}.")
+    if not text:
+        return Command("declare_modal")
+    word, _, rest = text.partition(" ")
+    word, rest = word.lower(), rest.strip()
+    if word in ("help", "-h", "--help", "?"):
+        return Command("help")
+    if word == "status":
+        return Command("status")
+    if word == "update":
+        return Command("update")
+    if word == "history":
+        if not rest:
+            return _invalid("Which service? Use `/rollback history <service>`, e.g. `/rollback history shopping-service`.")
+        name = rest.split()[0]
+        return Command("history", service=name) if valid_k8s_name(name) else _invalid(_service_error(name))
+    if word == "resolve":
+        if rest and not _INCIDENT_KEY.match(rest):
+            return _invalid(f"`{rest[:40]}` is not an incident id. Use `/rollback resolve` in the incident channel, "
+                            "or `/rollback resolve INC-2026-001`.")
+        return Command("resolve", incident=rest.upper())
+    if not valid_k8s_name(word):
+        return _invalid(_service_error(word))
+    if len(rest) > MAX_REASON:
+        return _invalid(f"The reason is {len(rest)} characters long; please keep it under {MAX_REASON} "
+                        "(details can go in the incident channel).")
+    return Command("declare", service=word, reason=rest)

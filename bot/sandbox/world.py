@@ -1,0 +1,124 @@
+"""The whole sandbox world in one process: cluster, services, Prometheus, Slack, catalog.
+
+Used by ``rollback-bot sandbox``, ``rollback-bot demo`` and the test fixtures, so
+all three see the same world. Every part is reached over real HTTP on loopback.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from bot.sandbox.clock import SimClock
+from bot.sandbox.httpserver import SandboxServer
+from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
+from bot.sandbox.prometheus import PrometheusProcess
+from bot.sandbox.scenario import Scenario, load_scenario
+from bot.sandbox.services import start_services
+from bot.sandbox.slack import SlackEmulator
+
+log = logging.getLogger(__name__)
+
+SANDBOX_BOT_TOKEN = "xoxb-sandbox"
+SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
+ONCALL, OWNER, LEAD, VIEWER = "U_ONCALL", "U_OWNER", "U_LEAD", "U_VIEWER"
+
+
+class World:
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        clock_scale: float | None = None,
+        prometheus: bool | None = None,
+        state_dir: str | Path | None = None,
+        k8s_port: int = 0,
+    ) -> None:
+        self.k8s_port = k8s_port
+        self.scenario = scenario or load_scenario()
+        self.clock = SimClock(clock_scale or self.scenario.time_scale)
+        self._own_dir = state_dir is None
+        self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="rollback-sandbox-"))
+        self.want_prometheus = prometheus
+        self.cluster = Cluster(self.scenario, self.clock)
+        self.slack = SlackEmulator(bot_token=SANDBOX_BOT_TOKEN)
+        self.k8s_server: SandboxServer | None = None
+        self.services: dict[str, SandboxServer] = {}
+        self.prometheus: PrometheusProcess | None = None
+        self.kubeconfig = self.state_dir / "kubeconfig"  # the CLI may point it elsewhere
+        self.catalog_path = self.state_dir / "services.yaml"
+
+    def start(self) -> World:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.cluster.start()
+        self.k8s_server = SandboxServer(make_api(self.cluster), port=self.k8s_port).start()
+        write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=self.scenario.services[0].namespace)
+        self.services = start_services(self.scenario, self.cluster, self.clock)
+        if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
+            targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
+            self.prometheus = PrometheusProcess(targets).start()
+        self.slack.start()
+        self.write_catalog()
+        return self
+
+    def write_catalog(self) -> Path:
+        """The services catalog for this world: the sandbox's people, ports and short windows."""
+        catalog = {
+            "announcements_channel": "#incidents",
+            "reminder_minutes": 30,
+            "services": {
+                svc.name: {
+                    "namespace": svc.namespace,
+                    "deployment": svc.name,
+                    "container": svc.container,
+                    "strategy": "kubernetes",
+                    "health_url": f"{self.services[svc.name].url}/actuator/health",
+                    "owners": [OWNER],
+                    "rollback_allowed": [ONCALL, OWNER, LEAD],
+                    "escalation": LEAD,
+                }
+                for svc in self.scenario.services
+            },
+        }
+        self.catalog_path.write_text(yaml.safe_dump(catalog, sort_keys=False))
+        return self.catalog_path
+
+    def env(self) -> dict[str, str]:
+        """The bot's environment for this world (what `rollback-bot serve` reads)."""
+        env = {
+            "SLACK_BOT_TOKEN": SANDBOX_BOT_TOKEN,
+            "SLACK_SIGNING_SECRET": SANDBOX_SIGNING_SECRET,
+            "SLACK_API_URL": self.slack.api_url,
+            "KUBECONFIG": str(self.kubeconfig),
+            "ROLLBACK_BOT_CONFIG": str(self.catalog_path),
+            "DATABASE_URL": f"sqlite:///{self.state_dir / 'rollback-bot.db'}",
+            "POSTMORTEM_DIR": str(self.state_dir / "postmortems"),
+        }
+        if self.prometheus:
+            env["PROMETHEUS_URL"] = self.prometheus.url
+        return env
+
+    def stop(self) -> None:
+        for stop in (
+            self.slack.stop,
+            self.prometheus.stop if self.prometheus else None,
+            *(srv.stop for srv in self.services.values()),
+            self.k8s_server.stop if self.k8s_server else None,
+            self.cluster.stop,
+        ):
+            if stop:
+                try:
+                    stop()
+                except Exception:  # stopping must go on whatever one part does
+                    log.exception("stopping the sandbox")
+        if self._own_dir:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    def __enter__(self) -> World:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

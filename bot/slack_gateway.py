@@ -1,0 +1,189 @@
+"""The one place that calls the Slack Web API.
+
+It owns the retries, so no caller repeats them: rate limits (HTTP 429 with
+``Retry-After``) and dropped connections are retried by slack_sdk's retry
+handlers; a freshly created channel that Slack does not see yet
+(``channel_not_found``, eventual consistency) is retried here with a short
+backoff; ``not_in_channel`` is mended by joining first. Everything else is raised
+as :class:`SlackFailure` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_CHANNEL_NAME = 80
+_EVENTUAL = {"channel_not_found"}
+_EVENTUAL_DELAYS = (0.2, 0.5, 1.0)
+
+
+class SlackFailure(Exception):
+    """A Slack call failed after the retries that are safe."""
+
+    def __init__(self, method: str, error: str) -> None:
+        super().__init__(f"Slack refused {method}: {error}")
+        self.method = method
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Channel:
+    id: str
+    name: str
+
+
+def make_client(token: str, base_url: str, timeout: int = 10) -> WebClient:
+    """A WebClient that retries rate limits, 5xx answers and dropped connections."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitErrorRetryHandler(max_retry_count=4),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def channel_name(base: str, suffix: int = 1) -> str:
+    """Slack's rules: lowercase, only a-z 0-9 - _, at most 80 characters (suffix kept)."""
+    name = re.sub(r"[^a-z0-9_-]+", "-", base.lower()).strip("-") or "incident"
+    tail = f"-{suffix}" if suffix > 1 else ""
+    return name[: MAX_CHANNEL_NAME - len(tail)].rstrip("-") + tail
+
+
+class SlackGateway:
+    def __init__(self, client: WebClient, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self._sleep = sleep
+
+    def _call(self, method: str, **params) -> dict:
+        """Call ``method``; retry what is transient, join on ``not_in_channel``."""
+        params = {k: v for k, v in params.items() if v is not None}
+        call = getattr(self.client, method.replace(".", "_"))  # the SDK's typed method
+        joined = False
+        for attempt, delay in enumerate((*_EVENTUAL_DELAYS, None)):
+            try:
+                return call(**params).data  # type: ignore[return-value]
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", "unknown_error"))
+                if error == "not_in_channel" and not joined and params.get("channel"):
+                    joined = True
+                    try:
+                        self.client.conversations_join(channel=params["channel"])
+                    except SlackApiError:
+                        raise SlackFailure(method, error) from exc
+                    continue
+                if error in _EVENTUAL and delay is not None:
+                    log.info("%s: %s, retry %d in %.1fs", method, error, attempt + 1, delay)
+                    self._sleep(delay)
+                    continue
+                raise SlackFailure(method, error) from exc
+            except (SlackRequestError, OSError) as exc:
+                raise SlackFailure(method, f"Slack could not be reached ({exc})") from exc
+        raise SlackFailure(method, "retries exhausted")
+
+    # channels -----------------------------------------------------------------
+    def create_channel(self, base: str) -> Channel:
+        """Create ``base``, or ``base-2``, ``base-3`` ... when the name is taken."""
+        for suffix in range(1, 51):
+            name = channel_name(base, suffix)
+            try:
+                data = self._call("conversations.create", name=name)
+            except SlackFailure as exc:
+                if exc.error == "name_taken":
+                    continue
+                raise
+            return Channel(data["channel"]["id"], data["channel"]["name"])
+        raise SlackFailure("conversations.create", f"every name from {base} to {base}-50 is taken")
+
+    def invite(self, channel: str, users: Iterable[str]) -> list[str]:
+        """Invite each user; returns the ones Slack refused (someone unknown must not block the rest)."""
+        refused = []
+        for user in dict.fromkeys(u for u in users if u):
+            try:
+                self._call("conversations.invite", channel=channel, users=user)
+            except SlackFailure as exc:
+                if exc.error not in ("already_in_channel", "cant_invite_self"):
+                    refused.append(user)
+                    log.warning("could not invite %s to %s: %s", user, channel, exc.error)
+        return refused
+
+    def set_topic(self, channel: str, topic: str) -> None:
+        self._call("conversations.setTopic", channel=channel, topic=topic[:250])
+
+    def archive(self, channel: str) -> None:
+        self._call("conversations.archive", channel=channel)
+
+    def channel_id(self, name_or_id: str) -> str:
+        """Resolve ``#incidents`` to its id; ids pass through."""
+        name = name_or_id.lstrip("#")
+        if re.fullmatch(r"[CG][A-Z0-9]{2,}", name):
+            return name
+        cursor = None
+        while True:
+            data = self._call("conversations.list", limit=200, exclude_archived=True, cursor=cursor)
+            for ch in data.get("channels", []):
+                if ch["name"] == name:
+                    return ch["id"]
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                raise SlackFailure("conversations.list", f"channel #{name} not found")
+
+    # messages -----------------------------------------------------------------
+    def post(self, channel: str, text: str, blocks: list[dict] | None = None) -> str:
+        data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
+        return data["ts"]
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
+        self._call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
+
+    def ephemeral(self, channel: str, user: str, text: str, blocks: list[dict] | None = None) -> None:
+        self._call("chat.postEphemeral", channel=channel, user=user, text=text, blocks=blocks)
+
+    def pin(self, channel: str, ts: str) -> None:
+        try:
+            self._call("pins.add", channel=channel, timestamp=ts)
+        except SlackFailure as exc:
+            if exc.error != "already_pinned":
+                raise
+
+    def bookmark(self, channel: str, title: str, link: str) -> None:
+        self._call("bookmarks.add", channel_id=channel, title=title, type="link", link=link)
+
+    def open_view(self, trigger_id: str, view: dict) -> None:
+        self._call("views.open", trigger_id=trigger_id, view=view)
+
+    def user_name(self, user: str) -> str:
+        """A display name for documents; the id itself when Slack does not know the user."""
+        try:
+            profile = self._call("users.info", user=user)["user"]
+        except SlackFailure:
+            return user
+        return profile.get("real_name") or profile.get("name") or user
+
+    def upload(self, channel: str, filename: str, content: str, title: str, comment: str) -> None:
+        """Upload a text file (the postmortem) with the two-step external upload."""
+        try:
+            self.client.files_upload_v2(
+                channel=channel, filename=filename, content=content, title=title, initial_comment=comment
+            )
+        except SlackApiError as exc:
+            raise SlackFailure("files.upload", str(exc.response.get("error"))) from exc
+        except (SlackRequestError, OSError) as exc:
+            raise SlackFailure("files.upload", f"Slack could not be reached ({exc})") from exc

@@ -1,0 +1,36 @@
+"""Button clicks and selects on the incident card and the plan confirmation."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot import incidents
+from bot.runtime import Runtime
+from bot.slack_views import ActionId
+from handlers.common import caller_from, split_value
+
+
+def _value(body: dict) -> str:
+    action = body["actions"][0]
+    return (action.get("selected_option") or {}).get("value") or action.get("value", "")
+
+
+def register(app: App, rt: Runtime) -> None:
+    def listen(action_id: ActionId, fn) -> None:
+        @app.action(action_id.value)
+        def listener(ack, body, respond):
+            ack()
+            key, revision = split_value(_value(body))
+            fn(rt, key, caller_from(body, respond), revision)
+
+    listen(ActionId.ROLLBACK_PREVIOUS, incidents.request_rollback)
+    listen(ActionId.CHOOSE_REVISION, incidents.request_rollback)
+    listen(ActionId.CONFIRM_ROLLBACK, incidents.confirm_rollback)
+    listen(ActionId.APPROVE_ROLLBACK, incidents.confirm_rollback)
+    listen(ActionId.CANCEL_ROLLBACK, incidents.cancel_rollback)
+    listen(ActionId.FORWARD_FIX, incidents.forward_fix)
+    listen(ActionId.DISMISS, incidents.dismiss)
+    listen(ActionId.RESOLVE, incidents.open_resolve)
+    listen(ActionId.SCALE_TO_ZERO, incidents.scale_to_zero)
+    listen(ActionId.PAGE_ESCALATION, incidents.page_escalation)
+    listen(ActionId.POST_UPDATE, incidents.open_status_update)

@@ -1,0 +1,16 @@
+"""The /rollback slash command."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot import incidents
+from bot.runtime import Runtime
+from handlers.common import caller_from
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.command("/rollback")
+    def rollback(ack, body, respond):
+        ack()
+        incidents.on_command(rt, body.get("text", ""), caller_from(body, respond))
