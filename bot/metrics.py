@@ -1,0 +1,91 @@
+"""Prometheus reads: one value per signal, read in parallel, never raising.
+
+Metrics must never block a rollback: an unreachable Prometheus, a slow query, a bad
+override query or a service without traffic each yield ``None`` (unavailable) for that
+signal, logged, and the assessment shows it as such.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from prometheus_api_client import PrometheusConnect
+from urllib3.util.retry import Retry
+
+from bot.config import SIGNALS, ServiceConfig
+
+log = logging.getLogger(__name__)
+
+_LOWER_IS_WORSE = {"success_rate"}  # when a query returns several series, report the worst
+
+
+class MetricsReader:
+    def __init__(self, url: str | None, timeout: float = 3.0) -> None:
+        self.url = url.rstrip("/") if url else None
+        self.timeout = timeout
+
+    def _client(self) -> PrometheusConnect:
+        """One client per query: requests sessions are not meant to be shared across threads.
+
+        No retries: a read happens during an incident and must answer within ``timeout``.
+        """
+        return PrometheusConnect(url=self.url, retry=Retry(total=0), timeout=self.timeout)
+
+    def _query(self, service: ServiceConfig, signal: str) -> float | None:
+        query = service.queries.get(signal)
+        if not query:
+            log.warning("no query for %s of %s", signal, service.name)
+            return None
+        try:
+            # Prometheus' own timeout too, so a heavy query is abandoned server-side as well.
+            result = self._client().custom_query(query, params={"timeout": f"{self.timeout:g}s"})
+        except Exception as exc:  # any failure means "unavailable", never a crash mid-incident
+            log.warning("prometheus read of %s for %s failed: %s", signal, service.name, exc)
+            return None
+        return _value(result, signal, service.name)
+
+    def read_one(self, service: ServiceConfig, signal: str) -> float | None:
+        """One signal (for verification after a rollback); None when unavailable."""
+        if signal not in SIGNALS:
+            raise ValueError(f"unknown signal {signal!r} (expected one of {', '.join(SIGNALS)})")
+        if not self.url:
+            return None
+        return self._query(service, signal)
+
+    def read(self, service: ServiceConfig) -> dict[str, float | None]:
+        """Every signal of ``service``, queried in parallel; a signal not read in time is None."""
+        values: dict[str, float | None] = dict.fromkeys(SIGNALS)
+        if not self.url:
+            log.info("PROMETHEUS_URL is not set: every signal of %s is unavailable", service.name)
+            return values
+        pool = ThreadPoolExecutor(max_workers=len(SIGNALS), thread_name_prefix="metrics")
+        futures = {pool.submit(self._query, service, signal): signal for signal in SIGNALS}
+        done, late = wait(futures, timeout=self.timeout + 1.0)
+        pool.shutdown(wait=False, cancel_futures=True)  # a stuck socket must not hold the caller
+        for future in done:
+            values[futures[future]] = future.result()
+        for future in late:
+            log.warning("prometheus read of %s for %s timed out", futures[future], service.name)
+        return values
+
+
+def _value(result: object, signal: str, service: str) -> float | None:
+    """The query's value: a scalar, or the worst of a vector's samples; None if empty or NaN."""
+    samples: list[float] = []
+    try:
+        if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+            samples = [float(result[1])]  # a scalar result: [time, "value"]
+        elif isinstance(result, list):
+            samples = [float(item["value"][1]) for item in result]
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        log.warning("unexpected prometheus result for %s of %s: %s (%r)", signal, service, exc, result)
+        return None
+    samples = [s for s in samples if not math.isnan(s)]
+    if not samples:
+        log.info("no data for %s of %s", signal, service)
+        return None
+    if len(samples) > 1:
+        log.warning("%s of %s returned %d series; using the worst", signal, service, len(samples))
+    return min(samples) if signal in _LOWER_IS_WORSE else max(samples)
