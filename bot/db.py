@@ -1,0 +1,140 @@
+"""Engine, sessions, migrations and the retry rule for the bot's state.
+
+SQLite (the default) and PostgreSQL behave the same from the callers' side:
+- SQLite runs in WAL mode with a busy timeout, foreign keys on, and every transaction
+  starts with ``BEGIN IMMEDIATE`` so writers queue on the lock instead of failing on a
+  read-to-write upgrade;
+- every writer goes through :meth:`Database.transaction`, which re-runs the whole transaction
+  on transient errors (lost connection, "database is locked", serialization failure,
+  deadlock), so an event the bot recorded is not lost to a blip.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_URL = "sqlite:///rollback-bot.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+# pg_advisory_xact_lock key serialising `migrate()` across replicas (any constant bigint).
+MIGRATION_LOCK_KEY = 7_302_118_905_431
+
+# PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock, the server
+# shutting down or refusing connections for a moment; class 08 is "connection exception".
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03"}
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when re-running the same transaction may well succeed."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate and (sqlstate in _TRANSIENT_SQLSTATES or sqlstate.startswith("08")):
+        return True
+    message = str(orig).lower()
+    return any(text_ in message for text_ in _SQLITE_BUSY)
+
+
+def retry_transient(fn: Callable[[], T], attempts: int = 8, base_delay: float = 0.05) -> T:
+    """Call ``fn`` until it succeeds, retrying transient DB errors with capped exponential backoff."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if attempt == attempts or not is_transient(exc):
+                raise
+            delay = min(1.0, base_delay * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
+            log.warning("transient database error (attempt %d/%d), retrying in %.2fs: %s",
+                        attempt, attempts, delay, exc.orig)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+class Database:
+    """One engine and its session factory; objects stay readable after their session closes."""
+
+    def __init__(
+        self, url: str = DEFAULT_URL, *, busy_timeout_ms: int = 5000, retry_attempts: int = 8
+    ) -> None:
+        self.url = make_url(url)
+        self.retry_attempts = retry_attempts
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.is_postgres = self.url.get_backend_name() == "postgresql"
+        options: dict = {"future": True}
+        if self.is_postgres:
+            options["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(self.url, **options)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, busy_timeout_ms)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work: committed when the block succeeds, rolled back when it raises."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def transaction(self, fn: Callable[[Session], T]) -> T:
+        """Run ``fn`` in its own transaction, re-running the whole transaction on transient errors."""
+
+        def once() -> T:
+            with self.session() as session:
+                return fn(session)
+
+        return retry_transient(once, attempts=self.retry_attempts)
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest revision; safe when several replicas start at once."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            if self.is_postgres:
+                # Held until this transaction commits: a second replica waits, then finds head.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,74 @@
+"""Creating and finding incidents; keys are ``INC-YYYY-NNN``, numbered per UTC year.
+
+Two replicas declaring at the same moment both compute the same next number; the unique
+constraint lets one win and the other simply tries the next number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.db import Database
+from bot.models import CLOSED_INCIDENT_STATUSES, Incident, utcnow
+
+KEY_ATTEMPTS = 50
+
+
+def format_key(year: int, seq: int) -> str:
+    return f"INC-{year}-{seq:03d}"
+
+
+def create_incident(
+    db: Database,
+    service: str,
+    namespace: str,
+    reason: str,
+    declared_by: str,
+    now: dt.datetime | None = None,
+) -> Incident:
+    """A new open incident with the next free key of ``now``'s year; its lead is whoever declared it."""
+    created = now or utcnow()
+    year = created.astimezone(dt.UTC).year
+
+    def insert(session: Session) -> Incident:
+        last = session.scalar(select(func.max(Incident.key_seq)).where(Incident.key_year == year)) or 0
+        incident = Incident(
+            key=format_key(year, last + 1), key_year=year, key_seq=last + 1,
+            service=service, namespace=namespace, reason=reason, status="open",
+            declared_by=declared_by, lead_user_id=declared_by, created_at=created,
+        )
+        session.add(incident)
+        session.flush()
+        return incident
+
+    for attempt in range(KEY_ATTEMPTS):
+        try:
+            return db.transaction(insert)
+        except IntegrityError:  # another replica took that number first
+            if attempt == KEY_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def get_incident(db: Database, key_or_id: str | int) -> Incident | None:
+    """By key (``INC-2026-007``, any case) or numeric id."""
+    if isinstance(key_or_id, int) or str(key_or_id).strip().isdigit():
+        clause = Incident.id == int(key_or_id)
+    else:
+        clause = Incident.key == str(key_or_id).strip().upper()
+    return db.transaction(lambda s: s.scalar(select(Incident).where(clause)))
+
+
+def open_incident_for_service(db: Database, service: str) -> Incident | None:
+    """The newest incident of ``service`` that is neither resolved nor dismissed."""
+    query = (
+        select(Incident)
+        .where(Incident.service == service, Incident.status.not_in(CLOSED_INCIDENT_STATUSES))
+        .order_by(Incident.created_at.desc(), Incident.id.desc())
+        .limit(1)
+    )
+    return db.transaction(lambda s: s.scalar(query))

@@ -1,0 +1,211 @@
+"""Durable rollback runs: one row per rollback, its steps, and a lease held by the worker running it.
+
+- One active (pending or running) run per service: a partial unique index, so Slack retries
+  and double clicks on two replicas cannot start a second one.
+- A worker ``claim``s a run with a lease and renews it with ``heartbeat``; when a replica
+  dies its lease runs out and another worker claims the run and resumes it.
+- On PostgreSQL the claim uses ``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent workers
+  never wait on (or take) the same row; on SQLite transactions are serialised anyway and the
+  claim is a compare-and-set UPDATE.
+
+Everything returned is detached from its session but fully loaded (steps included).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.db import Database
+from bot.models import ACTIVE_RUN_STATUSES, STEP_STATUSES, RollbackRun, RunStep, UTCDateTime, utcnow
+
+FINAL_RUN_STATUSES = ("succeeded", "failed", "cancelled")
+FINAL_STEP_STATUSES = ("done", "failed", "skipped")
+
+
+class RunAlreadyActive(Exception):
+    """A rollback of this service is already pending or running; says who started it and when."""
+
+    def __init__(self, run: RollbackRun) -> None:
+        self.run = run
+        self.requested_by = run.requested_by
+        self.since: dt.datetime = run.started_at or run.created_at
+        super().__init__(
+            f"a rollback of {run.service} is already {run.status} (run {run.id}, requested by "
+            f"{run.requested_by} at {self.since:%Y-%m-%d %H:%M:%S} UTC)"
+        )
+
+
+def start_run(
+    db: Database,
+    incident_id: int,
+    service: str,
+    strategy: str,
+    target: dict[str, Any],
+    plan: dict[str, Any],
+    requested_by: str,
+    steps: list[str],
+    approved_by: str | None = None,
+    now: dt.datetime | None = None,
+) -> RollbackRun:
+    """Queue a pending run with its steps; raises :class:`RunAlreadyActive` if the service has one."""
+
+    def insert(session: Session) -> tuple[RollbackRun | None, RollbackRun | None]:
+        existing = _active(session, service)
+        if existing is not None:
+            return None, existing
+        run = RollbackRun(
+            incident_id=incident_id, service=service, strategy=strategy, target=target, plan=plan,
+            status="pending", requested_by=requested_by, approved_by=approved_by,
+            created_at=now or utcnow(), attempts=0,
+            steps=[RunStep(position=i, name=name, status="pending", detail="")
+                   for i, name in enumerate(steps)],
+        )
+        session.add(run)
+        session.flush()
+        return run, None
+
+    for attempt in range(3):
+        try:
+            run, existing = db.transaction(insert)
+        except IntegrityError:
+            # Lost the race on the partial unique index: report the run that won it.
+            existing = active_run(db, service)
+            if existing is None and attempt == 2:
+                raise  # not the index (e.g. unknown incident), or it keeps finishing under us
+            run = None
+        if existing is not None:
+            raise RunAlreadyActive(existing)
+        if run is not None:
+            return run
+    raise AssertionError("unreachable")
+
+
+def claim(
+    db: Database, worker_id: str, lease_seconds: float, now: dt.datetime | None = None
+) -> RollbackRun | None:
+    """Take the oldest pending run, or a running one whose lease ran out; None when there is none."""
+    now = now or utcnow()
+    claimable = or_(
+        RollbackRun.status == "pending",
+        and_(
+            RollbackRun.status == "running",
+            or_(RollbackRun.lease_expires_at.is_(None), RollbackRun.lease_expires_at < now),
+        ),
+    )
+
+    def take(session: Session) -> RollbackRun | None:
+        run_id = session.scalar(
+            select(RollbackRun.id)
+            .where(claimable)
+            .order_by(RollbackRun.created_at, RollbackRun.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if run_id is None:
+            return None
+        taken = session.execute(
+            update(RollbackRun)
+            .where(RollbackRun.id == run_id, claimable)  # compare-and-set
+            .values(
+                status="running",
+                lease_owner=worker_id,
+                lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+                heartbeat_at=now,
+                started_at=func.coalesce(RollbackRun.started_at, literal(now, UTCDateTime())),
+                attempts=RollbackRun.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return _load(session, run_id) if taken.rowcount == 1 else None
+
+    return db.transaction(take)
+
+
+def heartbeat(
+    db: Database, run_id: int, worker_id: str, lease_seconds: float, now: dt.datetime | None = None
+) -> bool:
+    """Renew the lease; False when this worker lost it (expired and taken by another, or the run ended)."""
+    now = now or utcnow()
+    statement = (
+        update(RollbackRun)
+        .where(RollbackRun.id == run_id, RollbackRun.status == "running",
+               RollbackRun.lease_owner == worker_id)
+        .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds), heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return db.transaction(lambda s: s.execute(statement).rowcount == 1)
+
+
+def step(
+    db: Database, run_id: int, name: str, status: str, detail: str = "", now: dt.datetime | None = None
+) -> RunStep:
+    """Set a step's state (an unknown name is appended as a new last step); empty detail keeps the old one."""
+    if status not in STEP_STATUSES:
+        raise ValueError(f"unknown step status {status!r}; expected one of {', '.join(STEP_STATUSES)}")
+    now = now or utcnow()
+
+    def change(session: Session) -> RunStep:
+        row = session.scalar(select(RunStep).where(RunStep.run_id == run_id, RunStep.name == name))
+        if row is None:
+            last = session.scalar(select(func.max(RunStep.position)).where(RunStep.run_id == run_id))
+            row = RunStep(run_id=run_id, name=name, position=0 if last is None else last + 1, detail="")
+            session.add(row)
+        row.status = status
+        if detail:
+            row.detail = detail
+        if status == "running" and row.started_at is None:
+            row.started_at = now
+        if status in FINAL_STEP_STATUSES:
+            row.finished_at = now
+        session.flush()
+        return row
+
+    return db.transaction(change)
+
+
+def finish(
+    db: Database,
+    run_id: int,
+    status: str,
+    error: str | None = None,
+    worker_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> bool:
+    """End an active run; False when it had already ended (or, given ``worker_id``, the lease was lost)."""
+    if status not in FINAL_RUN_STATUSES:
+        raise ValueError(f"a run finishes as one of {', '.join(FINAL_RUN_STATUSES)}, not {status!r}")
+    conditions = [RollbackRun.id == run_id, RollbackRun.status.in_(ACTIVE_RUN_STATUSES)]
+    if worker_id is not None:
+        conditions.append(RollbackRun.lease_owner == worker_id)
+    statement = (
+        update(RollbackRun)
+        .where(*conditions)
+        .values(status=status, error=error, finished_at=now or utcnow(), lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return db.transaction(lambda s: s.execute(statement).rowcount == 1)
+
+
+def active_run(db: Database, service: str) -> RollbackRun | None:
+    """The pending or running run of ``service``, if any."""
+    return db.transaction(lambda s: _active(s, service))
+
+
+def get_run(db: Database, run_id: int) -> RollbackRun | None:
+    return db.transaction(lambda s: _load(s, run_id))
+
+
+def _active(session: Session, service: str) -> RollbackRun | None:
+    active = RollbackRun.status.in_(ACTIVE_RUN_STATUSES)
+    query = select(RollbackRun).where(RollbackRun.service == service, active)
+    return session.scalar(query.execution_options(populate_existing=True))
+
+
+def _load(session: Session, run_id: int) -> RollbackRun | None:
+    query = select(RollbackRun).where(RollbackRun.id == run_id).execution_options(populate_existing=True)
+    return session.scalar(query)
