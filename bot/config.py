@@ -237,7 +237,7 @@ class _Reader:
         self._loader = yaml.SafeLoader("")
 
     def error(self, node: yaml.Node, where: str, message: str) -> object:
-        self.errors.append(f"{self.path}:{node.start_mark.line + 1}: {where}: {message}")
+        self.errors.append(f"{self.path}:{node.start_mark.line + 1}: {where or '(top level)'}: {message}")
         return _INVALID
 
     def value(self, node: yaml.Node) -> Any:
@@ -460,7 +460,8 @@ def load_catalog(path: str | os.PathLike[str]) -> Catalog:
         raise ConfigError(f"{path}:{line}: (yaml): {exc.problem or exc}") from exc
     catalog = _read_catalog(r, root)
     if catalog is None:
-        raise ConfigError(r.errors)
+        # In file order, as an editor shows them; every line starts with "<path>:<line>: ".
+        raise ConfigError(sorted(r.errors, key=lambda e: int(e[len(r.path) + 1 :].split(":", 1)[0])))
     return catalog
 
 

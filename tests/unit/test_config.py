@@ -1,0 +1,317 @@
+"""Settings from the environment and the services catalog: what an operator sees when it is wrong."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bot.config import (
+    SIGNALS,
+    ConfigError,
+    ServiceConfig,
+    Settings,
+    Thresholds,
+    check_config,
+    default_queries,
+    load_catalog,
+    promql_string,
+    valid_k8s_name,
+)
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "services.example.yaml"
+ENV = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret"}
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "services.yaml"
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def errors_of(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_catalog(path)
+    assert check_config(path) == caught.value.errors
+    return caught.value.errors
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+def test_settings_defaults_from_a_minimal_environment():
+    s = Settings.from_env(ENV)
+    assert (s.slack_bot_token, s.slack_signing_secret) == ("xoxb-test", "s3cret")
+    assert s.slack_api_url == "https://slack.com/api/"
+    assert s.database_url == "sqlite:///rollback-bot.db"
+    assert s.catalog_path == "config/services.yaml"
+    assert (s.port, s.rollback_deadline_seconds, s.postmortem_dir) == (3000, 600, "postmortems")
+    assert s.slack_app_token is s.kubeconfig is s.prometheus_url is s.aws_endpoint_url is None
+
+
+def test_settings_read_every_variable():
+    env = {
+        **ENV,
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        "SLACK_APP_TOKEN": "xapp-1",
+        "DATABASE_URL": "postgresql+psycopg://db/bot",
+        "KUBECONFIG": "/tmp/kc",
+        "PROMETHEUS_URL": "http://127.0.0.1:9090",
+        "ROLLBACK_BOT_CONFIG": "/etc/bot/services.yaml",
+        "PORT": "8080",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+        "POSTMORTEM_DIR": "/tmp/pm",
+        "ROLLBACK_DEADLINE_SECONDS": "120",
+    }
+    s = Settings.from_env(env)
+    assert s.slack_api_url == "http://127.0.0.1:9/api/" and s.slack_app_token == "xapp-1"
+    assert s.database_url.startswith("postgresql") and s.kubeconfig == "/tmp/kc"
+    assert s.prometheus_url == "http://127.0.0.1:9090" and s.catalog_path == "/etc/bot/services.yaml"
+    assert (s.port, s.rollback_deadline_seconds) == (8080, 120)
+    assert s.aws_endpoint_url == "http://127.0.0.1:5000" and s.postmortem_dir == "/tmp/pm"
+
+
+def test_missing_slack_credentials_are_named_with_their_purpose():
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"SLACK_SIGNING_SECRET": ""})  # empty counts as unset
+    assert len(caught.value.errors) == 2
+    assert caught.value.errors[0].startswith("SLACK_BOT_TOKEN is not set: the bot token")
+    assert caught.value.errors[1].startswith("SLACK_SIGNING_SECRET is not set: the signing secret")
+
+
+def test_a_bad_port_is_an_error_not_a_crash():
+    with pytest.raises(ConfigError, match=r"PORT: expected a positive whole number, got 'http'"):
+        Settings.from_env({**ENV, "PORT": "http"})
+
+
+def test_secrets_stay_out_of_the_settings_repr():
+    text = repr(Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xapp-secret"}))
+    assert "xoxb-test" not in text and "s3cret" not in text and "xapp-secret" not in text
+
+
+# ------------------------------------------------------------------------ happy catalog
+
+
+def test_the_example_catalog_loads():
+    assert check_config(EXAMPLE) == []
+    catalog = load_catalog(EXAMPLE)
+    assert catalog.announcements_channel == "#incidents" and catalog.reminder_minutes == 30
+    svc = catalog.get("shopping-service")
+    assert svc is not None and catalog.get("no-such-service") is None
+    assert (svc.namespace, svc.deployment, svc.container, svc.strategy) == (
+        "shopping",
+        "shopping-service",
+        "app",
+        "kubernetes",
+    )
+    assert svc.health_url == "http://127.0.0.1:8080/actuator/health"
+    assert svc.owners == ("U0OWNER01",) and svc.escalation == "U0LEAD001"
+    assert svc.thresholds == Thresholds()
+    assert set(svc.queries) == set(SIGNALS)
+    assert all('service="shopping-service",namespace="shopping"' in q for q in svc.queries.values())
+
+
+def test_who_may_roll_back():
+    svc = load_catalog(EXAMPLE).get("shopping-service")
+    assert svc.may_roll_back("U0ONCALL1") and svc.may_roll_back("U0OWNER01")
+    assert not svc.may_roll_back("U0VIEWER1")
+    anyone = ServiceConfig(name="cart", namespace="shop")  # the default is "*"
+    assert anyone.may_roll_back("U0VIEWER1")
+
+
+def test_defaults_overrides_and_templated_queries(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            rollback_allowed: "*"
+            window: 30s
+            thresholds: {latency_p95: 2, restarts: 3, memory_for: 5m}
+            queries:
+              latency_p95: histogram_quantile(0.99, sum by (le) (rate(lat_bucket{$selector}[$window])))
+        """,
+    )
+    catalog = load_catalog(path)
+    svc = catalog.get("cart")
+    assert catalog.announcements_channel is None and catalog.reminder_minutes == 30
+    assert (svc.deployment, svc.container, svc.strategy) == ("cart", None, "kubernetes")
+    assert not svc.require_approval and not svc.db_migrations
+    assert svc.rollback_allowed == ("*",)
+    assert (svc.thresholds.latency_p95, svc.thresholds.restarts, svc.thresholds.memory_for) == (2, 3, "5m")
+    assert svc.thresholds.error_rate == 0.05
+    assert svc.queries["latency_p95"] == (
+        'histogram_quantile(0.99, sum by (le) (rate(lat_bucket{service="cart",namespace="shop"}[30s])))'
+    )
+    assert "[30s]" in svc.queries["error_rate"]  # the service's window reaches the default queries
+    assert "[10m]" in svc.queries["restarts"]  # restarts count over the trigger's own window
+
+
+# ------------------------------------------------------------------------------ errors
+
+
+def test_a_bad_type_names_file_line_and_field(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          shopping-service:
+            namespace: shopping
+            thresholds:
+              error_rate: high
+        """,
+    )
+    field = "services.shopping-service.thresholds.error_rate"
+    assert errors_of(path) == [f"{path}:5: {field}: expected a number between 0 and 1, got 'high'"]
+
+
+def test_an_unknown_key_is_an_error_not_a_silent_default(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          shopping-service:
+            namespace: shopping
+            thresholds:
+              eror_rate: 0.2
+            rollback_alowed: [U1]
+        """,
+    )
+    errors = errors_of(path)
+    assert len(errors) == 2
+    assert errors[0].startswith(f"{path}:5: services.shopping-service.thresholds.eror_rate: unknown key")
+    assert errors[1].startswith(f"{path}:6: services.shopping-service.rollback_alowed: unknown key")
+    assert "rollback_allowed" in errors[1]  # the message lists what was meant
+
+
+def test_invalid_names_are_rejected(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          Shopping_Service:
+            namespace: shopping
+          cart:
+            namespace: ../../etc
+            container: 'app"}'
+        """,
+    )
+    errors = errors_of(path)
+    assert errors[0].startswith(f"{path}:3: services.Shopping_Service: the service name must be a Kubernetes")
+    assert errors[1] == (
+        f"{path}:5: services.cart.namespace: expected a Kubernetes name (lowercase letters, digits and '-', "
+        "at most 63 characters), got '../../etc'"
+    )
+    assert errors[2].startswith(f"{path}:6: services.cart.container: expected a Kubernetes name")
+
+
+def test_a_missing_namespace_names_what_it_is_for(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          shopping-service:
+            owners: [U0OWNER01]
+        """,
+    )
+    why = "required: the Kubernetes namespace the service runs in"
+    assert errors_of(path) == [f"{path}:3: services.shopping-service.namespace: missing ({why})"]
+
+
+def test_every_error_is_reported_at_once(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        announcements_channel: incidents
+        reminder_minutes: 0
+        services:
+          shopping-service:
+            namespace: shopping
+            strategy: helm
+            owners: [U0OWNER01, alice]
+            require_approval: "yes please"
+            health_url: ftp://example
+            queries: {latency: up}
+            thresholds: {http_5xx_high: 0.6, restarts: 2.5, latency_high: -1, error_rate_for: 5 minutes}
+          cart:
+            namespace: shop
+            thresholds: {http_5xx_high: 0.6}
+        """,
+    )
+    fields = [e.split(": ")[1] for e in errors_of(path)]
+    assert fields == [
+        "announcements_channel",
+        "reminder_minutes",
+        "services.shopping-service.strategy",
+        "services.shopping-service.owners[1]",
+        "services.shopping-service.require_approval",
+        "services.shopping-service.health_url",
+        "services.shopping-service.queries.latency",
+        "services.shopping-service.thresholds.restarts",
+        "services.shopping-service.thresholds.latency_high",
+        "services.shopping-service.thresholds.error_rate_for",
+        "services.cart.thresholds.http_5xx_high",
+    ]
+
+
+def test_yaml_syntax_errors_and_unreadable_files(tmp_path):
+    path = write(tmp_path, "services:\n  cart: {namespace: shop\n")
+    [error] = errors_of(path)
+    assert re.match(rf"{re.escape(str(path))}:3: \(yaml\): ", error)
+    assert check_config(tmp_path / "missing.yaml")[0].startswith(f"{tmp_path / 'missing.yaml'}: cannot read")
+    empty = errors_of(write(tmp_path, "# nothing yet\n"))
+    assert empty == [f"{path}:1: (top level): the file is empty; expected a 'services' mapping"]
+    assert errors_of(write(tmp_path, "- a list\n")) == [
+        f"{path}:1: (top level): expected a mapping, got a list"
+    ]
+
+
+def test_duplicate_keys_are_errors(tmp_path):
+    path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n    namespace: shop2\n")
+    assert errors_of(path) == [f"{path}:4: services.cart.namespace: duplicate key"]
+
+
+# ------------------------------------------------------------------------ names, PromQL
+
+
+@pytest.mark.parametrize("name", ["shopping-service", "a", "a1", "x" * 63, "0day"])
+def test_valid_kubernetes_names(name):
+    assert valid_k8s_name(name)
+
+
+@pytest.mark.parametrize(
+    "name", ["", "-a", "a-", "A", "a_b", "a.b", "../../etc", 'foo"}', "x" * 64, "a\n", None, 3]
+)
+def test_invalid_kubernetes_names(name):
+    assert not valid_k8s_name(name)
+
+
+STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def skeleton(query: str) -> str:
+    """The query with every string literal blanked: what PromQL parses as code."""
+    return STRING.sub('""', query)
+
+
+def literals(query: str) -> list[str]:
+    return [json.loads(f'"{m}"') for m in STRING.findall(query)]  # PromQL strings escape like JSON
+
+
+@pytest.mark.parametrize("evil", ['x"} or vector(1) #', 'a\\"}) or vector(1) or up{b="', "a\nb", "\\"])
+def test_label_values_cannot_inject_promql(evil):
+    plain, hostile = default_queries("svc", "ns"), default_queries(evil, evil)
+    for signal, query in hostile.items():
+        assert skeleton(query) == skeleton(plain[signal])
+        assert evil in literals(query)
+    assert json.loads(promql_string(evil)) == evil
+
+
+def test_templated_overrides_are_escaped_too():
+    svc = ServiceConfig(name='x",a="', namespace="ns", queries={"memory": 'up{service="$service"}'})
+    assert svc.queries["memory"] == 'up{service="x\\",a=\\""}'
+    assert literals(svc.queries["memory"]) == ['x",a="']
