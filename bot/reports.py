@@ -142,7 +142,7 @@ def _env() -> jinja2.Environment:
         mention=slack_views.user,
         channel=slack_views.channel,
     )
-    env.globals.update(duration=duration, NOT_RECORDED=NOT_RECORDED, format_value=slack_views.format_value)
+    env.globals.update(duration=duration, NOT_RECORDED=NOT_RECORDED, signal_text=slack_views.signal_text)
     return env
 
 
@@ -168,13 +168,17 @@ def render_postmortem(data: PostmortemInput) -> str:
         else NOT_RECORDED
     )
     day, rows = _timeline(data.events)
-    return _env().get_template("postmortem.md.j2").render(
-        d=data,
-        versions=versions,
-        severity=slack_views.severity_label(data.severity) if data.severity else NOT_RECORDED,
-        decision=decision,
-        timeline_day=day,
-        timeline=rows,
+    return (
+        _env()
+        .get_template("postmortem.md.j2")
+        .render(
+            d=data,
+            versions=versions,
+            severity=data.severity.label if data.severity else NOT_RECORDED,
+            decision=decision,
+            timeline_day=day,
+            timeline=rows,
+        )
     )
 
 
@@ -185,7 +189,7 @@ def render_status_update(update: StatusUpdateInput) -> str:
         .get_template("status_update.md.j2")
         .render(
             u=update,
-            severity=slack_views.severity_label(update.severity) if update.severity else "",
+            severity=update.severity.label if update.severity else "",
         )
         .strip()
     )

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from bot.severity import Assessment, Severity, SignalReading
+from bot.severity import Assessment, Severity, SignalReading, format_threshold, format_value
 from bot.strategies.base import Check, Plan, Progress, Revision, Verification
 
 # Slack limits (https://api.slack.com/reference/block-kit).
@@ -308,47 +308,28 @@ def _finish(blocks: list[dict]) -> list[dict]:
 
 # ---------------------------------------------------------------- severity and signals
 
-_SEVERITY = {
-    Severity.CRITICAL: (":red_circle:", "Critical", "full outage or data at risk: roll back immediately", 0),
-    Severity.HIGH: (":large_orange_circle:", "High", "main API failing or very slow", 10),
-    Severity.MEDIUM: (":large_yellow_circle:", "Medium", "partial failure: try a fix", 30),
-    Severity.LOW: (":large_blue_circle:", "Low", "minor: a forward fix is fine", None),
-}
-
-
-def severity_label(severity: Severity) -> str:
-    return _SEVERITY[severity][1]
-
 
 def severity_line(severity: Severity) -> str:
-    """``:large_orange_circle: *High* · main API failing or very slow · decide within 10 minutes``."""
-    emoji, label, guidance, minutes = _SEVERITY[severity]
-    parts = [f"{emoji} *{label}*", guidance]
-    if minutes:
-        parts.append(f"decide within {minutes} minutes")
-    return " · ".join(parts)
+    """``:large_orange_circle: *High* · Decide within 10 minutes``; adds the deadline if guidance lacks it."""
+    line = f"{severity.emoji} *{severity.label}* · {severity.guidance}"
+    minutes = severity.decide_within_minutes
+    if minutes and "within" not in severity.guidance.lower():
+        line += f" · decide within {minutes} minutes"
+    return line
 
 
-def format_value(reading: SignalReading) -> str:
-    """``30.1%`` / ``2.40 s`` / ``7``; ``unavailable`` when it could not be read. Ratios are shown as %."""
-
-    def fmt(v: float) -> str:
-        if reading.unit == "%":
-            return f"{v * 100:.1f}".rstrip("0").rstrip(".") + "%"
-        if reading.unit == "s":
-            return f"{v:.2f} s"
-        return f"{v:g}{reading.unit}"
-
+def signal_text(reading: SignalReading) -> str:
+    """``30.1% (threshold 25%)``, or ``unavailable`` (never a healthy-looking value)."""
     if reading.value is None:
         return "unavailable"
-    return f"{fmt(reading.value)} (threshold {fmt(reading.threshold)})"
+    return f"{format_value(reading)} (threshold {format_threshold(reading)})"
 
 
 def _signal_field(reading: SignalReading) -> dict:
     icon = {True: " :warning:", False: " :white_check_mark:", None: " :grey_question:"}[
         None if reading.value is None else reading.breached
     ]
-    return _mrkdwn(f"*{escape(reading.label)}*\n{escape(format_value(reading))}{icon}", FIELD_TEXT)
+    return _mrkdwn(f"*{escape(reading.label)}*\n{escape(signal_text(reading))}{icon}", FIELD_TEXT)
 
 
 # ---------------------------------------------------------------- incident card
@@ -785,7 +766,7 @@ def error_blocks(title: str, what_happened: str, what_next: str) -> list[dict]:
 def fallback_text(subject: CardInfo | Plan | Progress | Verification | str) -> str:
     """The ``text`` that notifications show for a message built from ``subject`` (a str: an error title)."""
     if isinstance(subject, CardInfo):
-        sev = f" ({severity_label(subject.assessment.severity)})" if subject.assessment else ""
+        sev = f" ({subject.assessment.severity.label})" if subject.assessment else ""
         text = f"{subject.incident_key} · {subject.service}{sev}: {state_sentence(subject)}"
     elif isinstance(subject, Plan):
         desired = f"rev {subject.desired.number} ({subject.desired.version})" if subject.desired else "?"
