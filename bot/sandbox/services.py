@@ -75,18 +75,23 @@ class _Totals:
     def empty(cls) -> _Totals:
         return cls(codes=dict.fromkeys(CODES, 0.0), buckets=[0.0] * len(BUCKETS))
 
-    def add(self, requests: float, error_rate: float, p95: float | None) -> None:
-        """Account ``requests`` answered with ``error_rate`` 5xx; ``p95=None`` means no pod (fast 503s)."""
-        errors = requests * error_rate
+    def add(self, requests: float, behaviour: ImageBehaviour | None) -> None:
+        """Account ``requests`` answered by a pod of ``behaviour``; None means no ready pod: fast 503s."""
+        self.count += requests
+        if behaviour is None:
+            self.codes["503"] += requests
+            self.total_seconds += requests * NO_POD_LATENCY
+            for i, le in enumerate(BUCKETS):
+                self.buckets[i] += requests * (le >= NO_POD_LATENCY)
+            return
+        errors = requests * behaviour.error_rate
         self.codes["500"] += errors / 2
         self.codes["503"] += errors / 2
         self.codes["404"] += (requests - errors) * NOT_FOUND_SHARE
         self.codes["200"] += (requests - errors) * (1 - NOT_FOUND_SHARE)
-        self.count += requests
-        self.total_seconds += requests * (NO_POD_LATENCY if p95 is None else mean_latency(p95))
+        self.total_seconds += requests * mean_latency(behaviour.p95_seconds)
         for i, le in enumerate(BUCKETS):
-            faster = float(le >= NO_POD_LATENCY) if p95 is None else latency_cdf(le, p95)
-            self.buckets[i] += requests * faster
+            self.buckets[i] += requests * latency_cdf(le, behaviour.p95_seconds)
 
 
 def _labels(**labels: str) -> str:
@@ -122,11 +127,8 @@ class ServiceSimulator:
             requests = self.spec.requests_per_second * max(0.0, now - self._last)
             self._last = now
             ready = self._ready_behaviours(pods)
-            if not ready:
-                self._totals.add(requests, 1.0, None)
-                return
-            for behaviour in ready:
-                self._totals.add(requests / len(ready), behaviour.error_rate, behaviour.p95_seconds)
+            for behaviour in ready or [None]:
+                self._totals.add(requests / max(1, len(ready)), behaviour)
 
     def metrics_text(self) -> str:
         pods = self.pods()
