@@ -6,8 +6,8 @@ from slack_bolt import App
 
 from bot import incidents
 from bot.runtime import Runtime
-from bot.slack_views import ActionId
-from handlers.common import caller_from, split_value
+from bot.slack_views import ActionId, decode_value
+from handlers.common import caller_from
 
 
 def _value(body: dict) -> str:
@@ -20,8 +20,8 @@ def register(app: App, rt: Runtime) -> None:
         @app.action(action_id.value)
         def listener(ack, body, respond):
             ack()
-            key, revision = split_value(_value(body))
-            fn(rt, key, caller_from(body, respond), revision)
+            value = decode_value(_value(body))
+            fn(rt, value.incident_key, caller_from(body, respond), value.revision)
 
     listen(ActionId.ROLLBACK_PREVIOUS, incidents.request_rollback)
     listen(ActionId.CHOOSE_REVISION, incidents.request_rollback)

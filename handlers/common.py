@@ -16,9 +16,3 @@ def caller_from(body: dict, respond: Callable[..., object]) -> Caller:
         respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
     return Caller(user_id=user, channel_id=channel, trigger_id=body.get("trigger_id", ""), reply=reply)
-
-
-def split_value(value: str) -> tuple[str, int | None]:
-    """Button values are ``INC-2026-001`` or ``INC-2026-001:2`` (incident, revision)."""
-    key, _, revision = (value or "").partition(":")
-    return key, int(revision) if revision.isdigit() else None

@@ -98,6 +98,72 @@ class Strategy(Protocol):
 
     def plan(self, target: Target) -> Plan: ...
 
-    def execute(self, plan: Plan, progress: Callable[[Progress], None], deadline_seconds: float) -> None: ...
+    def execute(self, plan: Plan, progress: Callable[[Progress], None], deadline_seconds: float) -> None:
+        """``apply`` then ``wait``: the whole rollback in one call."""
+
+    def apply(self, plan: Plan) -> object:
+        """Make the change (one request; guarded against concurrent edits)."""
+
+    def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
+        """Until the change has rolled out; RollbackError when it fails or time runs out."""
 
     def verify(self, plan: Plan) -> Verification: ...
+
+    def scale(self, target: Target, replicas: int) -> None:
+        """Emergency action: scale the workload (to zero) when a rollback cannot save it."""
+
+
+def revision_to_json(rev: Revision | None) -> dict | None:
+    if rev is None:
+        return None
+    return {
+        "number": rev.number,
+        "image": rev.image,
+        "change_cause": rev.change_cause,
+        "created_at": rev.created_at.isoformat() if rev.created_at else None,
+        "name": rev.name,
+    }
+
+
+def revision_from_json(data: dict | None) -> Revision | None:
+    if not data:
+        return None
+    created = data.get("created_at")
+    return Revision(
+        number=data["number"],
+        image=data["image"],
+        change_cause=data.get("change_cause", ""),
+        created_at=dt.datetime.fromisoformat(created) if created else None,
+        name=data.get("name", ""),
+    )
+
+
+def plan_to_json(plan: Plan) -> dict:
+    """A plan as stored on the timeline and in a run, so a resumed run sees what the user confirmed."""
+    return {
+        "strategy": plan.strategy,
+        "target": vars(plan.target).copy(),
+        "current": revision_to_json(plan.current),
+        "desired": revision_to_json(plan.desired),
+        "changes": list(plan.changes),
+        "warnings": list(plan.warnings),
+        "skipped": plan.skipped,
+        "guard": plan.guard,
+        "operations": list(plan.operations),
+    }
+
+
+def plan_from_json(data: dict) -> Plan:
+    current = revision_from_json(data["current"])
+    assert current is not None
+    return Plan(
+        strategy=data["strategy"],
+        target=Target(**data["target"]),
+        current=current,
+        desired=revision_from_json(data.get("desired")),
+        changes=tuple(data.get("changes", ())),
+        warnings=tuple(data.get("warnings", ())),
+        skipped=data.get("skipped"),
+        guard=data.get("guard", ""),
+        operations=tuple(data.get("operations", ())),
+    )

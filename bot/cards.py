@@ -1,0 +1,145 @@
+"""The incident card: built from the record (incident, latest run, timeline) and updated in place."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlalchemy import desc, select
+
+from bot import slack_views, timeline
+from bot.models import CLOSED_INCIDENT_STATUSES, Incident, RollbackRun
+from bot.runtime import Runtime
+from bot.severity import Assessment, Severity, SignalReading
+from bot.slack_gateway import SlackFailure
+from bot.strategies.base import Check, Revision, Verification, plan_from_json, revision_from_json
+
+log = logging.getLogger(__name__)
+
+MIN_UPDATE_INTERVAL = 1.0  # chat.update is Tier 3 (about 50 a minute): progress is throttled
+_last_update: dict[int, float] = {}
+_update_lock = threading.Lock()
+
+
+def assessment_to_json(assessment: Assessment) -> dict:
+    return {
+        "severity": assessment.severity.value,
+        "reasons": list(assessment.reasons),
+        "signals": [vars(s).copy() for s in assessment.signals],
+    }
+
+
+def assessment_from_json(data: dict | None) -> Assessment | None:
+    if not data:
+        return None
+    return Assessment(
+        severity=Severity(data["severity"]),
+        reasons=tuple(data.get("reasons", ())),
+        signals=tuple(SignalReading(**s) for s in data.get("signals", ())),
+    )
+
+
+def verification_to_json(verification: Verification) -> list[dict]:
+    return [vars(c).copy() for c in verification.checks]
+
+
+def verification_from_json(data: list[dict] | None) -> Verification | None:
+    return Verification(tuple(Check(**c) for c in data)) if data else None
+
+
+def latest_run(rt: Runtime, incident_id: int) -> RollbackRun | None:
+    query = select(RollbackRun).where(RollbackRun.incident_id == incident_id).order_by(desc(RollbackRun.id))
+    return rt.db.transaction(lambda s: s.scalars(query.limit(1)).first())
+
+
+def latest_verification(rt: Runtime, incident_id: int) -> Verification | None:
+    for event in reversed(timeline.events(rt.db, incident_id)):
+        if event.kind in ("verified", "verification_failed") and event.data:
+            return verification_from_json(event.data.get("checks"))
+    return None
+
+
+def run_info(run: RollbackRun, verification: Verification | None) -> slack_views.RunInfo:
+    plan = plan_from_json(run.plan)
+    running = [s.detail for s in run.steps if s.status == "running" and s.detail]
+    status = run.status
+    if status == "succeeded" and verification is not None and not verification.ok:
+        status = "verification_failed"
+    return slack_views.RunInfo(
+        status=status,
+        requested_by=run.requested_by,
+        steps=tuple(slack_views.Step(s.name.capitalize(), s.status, s.detail) for s in run.steps),
+        progress_message=running[-1] if running else "",
+        to_revision=plan.desired,
+        verification=verification,
+        error=run.error or "",
+    )
+
+
+def _card_status(incident: Incident, run: RollbackRun | None) -> str:
+    if incident.status in CLOSED_INCIDENT_STATUSES:
+        return incident.status
+    if incident.status == "monitoring":
+        return "mitigated" if run is not None and run.status == "succeeded" else "forward_fix"
+    return "open"
+
+
+def _revision(number: int | None, image: str | None, history: tuple[Revision, ...]) -> Revision | None:
+    for rev in history:
+        if rev.number == number:
+            return rev
+    return Revision(number=number, image=image) if number and image else None
+
+
+def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
+    run = latest_run(rt, incident.id)
+    data = incident.assessment or {}
+    history = tuple(r for r in (revision_from_json(h) for h in data.get("history", ())) if r)
+    return slack_views.CardInfo(
+        incident_key=incident.key,
+        service=incident.service,
+        namespace=incident.namespace,
+        status=_card_status(incident, run),
+        reason=incident.reason or "",
+        declared_by=incident.declared_by,
+        lead=incident.lead_user_id or "",
+        created_at=incident.created_at,
+        current=_revision(incident.current_revision, incident.current_image, history),
+        target=_revision(incident.target_revision, incident.target_image, history),
+        assessment=assessment_from_json(data if "severity" in data else None),
+        run=run_info(run, latest_verification(rt, incident.id)) if run and run.status != "cancelled" else None,
+        history=history,
+        channel_id=incident.channel_id or "",
+    )
+
+
+def card_message(rt: Runtime, incident: Incident) -> tuple[str, list[dict]]:
+    info = card_info(rt, incident)
+    return slack_views.fallback_text(info), slack_views.incident_card(info)
+
+
+def refresh(rt: Runtime, incident_id: int, throttle: bool = False) -> None:
+    """Re-render the pinned card from the record; a Slack failure is logged, never raised."""
+    with _update_lock:
+        now = time.monotonic()
+        if throttle and now - _last_update.get(incident_id, 0.0) < MIN_UPDATE_INTERVAL:
+            return
+        _last_update[incident_id] = now
+    incident = rt.db.transaction(lambda s: s.get(Incident, incident_id))
+    if incident is None or not incident.card_ts or not incident.channel_id:
+        return
+    try:
+        rt.slack.update(incident.channel_id, incident.card_ts, *card_message(rt, incident))
+    except SlackFailure as exc:
+        log.warning("could not update the card of %s: %s", incident.key, exc)
+
+
+def open_incident_summaries(rt: Runtime) -> list[slack_views.CardInfo]:
+    query = select(Incident).where(Incident.status.not_in(CLOSED_INCIDENT_STATUSES)).order_by(Incident.id)
+    return [card_info(rt, i) for i in rt.db.transaction(lambda s: list(s.scalars(query)))]
+
+
+def incident_in_channel(rt: Runtime, channel_id: str) -> Incident | None:
+    query = select(Incident).where(Incident.channel_id == channel_id).order_by(desc(Incident.id)).limit(1)
+    return rt.db.transaction(lambda s: s.scalars(query).first())

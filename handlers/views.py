@@ -1,0 +1,32 @@
+"""Modal submissions: declare (service picker), resolve (postmortem form), status update."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot import incidents
+from bot.runtime import Runtime
+from bot.slack_views import CallbackId, parse_declare, parse_resolve, parse_status_update
+
+
+def register(app: App, rt: Runtime) -> None:
+    @app.view(CallbackId.DECLARE.value)
+    def declare(ack, body, view, client):
+        ack()
+        form = parse_declare(view["state"]["values"])
+        incidents.declare_from_modal(rt, body["user"]["id"], form.service, form.reason)
+
+    @app.view(CallbackId.RESOLVE.value)
+    def resolve(ack, body, view):
+        form = parse_resolve(view["state"]["values"])
+        if form.errors:
+            ack(response_action="errors", errors=dict(form.errors))
+            return
+        ack()
+        incidents.resolve(rt, view["private_metadata"], body["user"]["id"], form)
+
+    @app.view(CallbackId.STATUS_UPDATE.value)
+    def status_update(ack, body, view):
+        ack()
+        form = parse_status_update(view["state"]["values"])
+        incidents.post_status_update(rt, view["private_metadata"], body["user"]["id"], form)
