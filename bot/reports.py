@@ -94,7 +94,7 @@ def when(t: dt.datetime | None) -> str:
 
 def duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
     """``4 min 12 s``, ``1 h 5 min``, ``42 s``; not recorded when either end is missing."""
-    if start is None or end is None or end < start:
+    if start is None or end is None or _utc(end) < _utc(start):
         return NOT_RECORDED
     s = int((_utc(end) - _utc(start)).total_seconds())
     if s < 60:
