@@ -1,0 +1,127 @@
+"""Reading a service's signals from Prometheus: real values from the real server, and None (never a crash)
+whenever Prometheus cannot answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from bot.config import SIGNALS, ServiceConfig
+from bot.metrics import MetricsReader
+from bot.sandbox.clock import SimClock
+from bot.sandbox.httpserver import Request, Response, SandboxServer, free_port
+from bot.sandbox.prometheus import PrometheusProcess
+from bot.sandbox.scenario import load_scenario
+from bot.sandbox.services import ServiceSimulator
+from bot.severity import Severity, assess
+from tests.services_sim.conftest import BAD, Pods
+from tests.support import need_binary
+
+SHOPPING = ServiceConfig(name="shopping-service", namespace="shopping", window="10s")
+NOTHING = dict.fromkeys(SIGNALS)
+
+
+# ------------------------------------------------------------- Prometheus cannot answer
+
+
+def test_without_a_prometheus_url_every_signal_is_unavailable():
+    reader = MetricsReader(None)
+    assert reader.read(SHOPPING) == NOTHING
+    assert reader.read_one(SHOPPING, "error_rate") is None
+
+
+def test_a_closed_port_gives_unavailable_signals():
+    reader = MetricsReader(f"http://127.0.0.1:{free_port()}", timeout=1.0)
+    assert reader.read(SHOPPING) == NOTHING
+
+
+def test_a_prometheus_that_does_not_answer_in_time_gives_unavailable_signals():
+    release = threading.Event()
+
+    def stuck(req: Request) -> Response:
+        release.wait(10)
+        return Response.json({"status": "success", "data": {"resultType": "vector", "result": []}})
+
+    with SandboxServer(stuck) as server:
+        try:
+            reader = MetricsReader(server.url, timeout=0.2)
+            assert reader.read(SHOPPING) == NOTHING
+            assert reader.read_one(SHOPPING, "latency_p95") is None
+        finally:
+            release.set()
+
+
+def test_an_unknown_signal_is_a_programming_error():
+    with pytest.raises(ValueError, match="unknown signal 'latency'"):
+        MetricsReader(None).read_one(SHOPPING, "latency")
+
+
+# ------------------------------------------------------------------- real Prometheus
+
+
+@pytest.fixture(scope="module")
+def prometheus():
+    """Real Prometheus scraping shopping-service's simulator; its three pods run the failing v1.2.5."""
+    binary = need_binary("prometheus")
+    scenario = load_scenario()
+    pods = Pods()
+    pods.set_image(BAD)
+    simulator = ServiceSimulator(scenario.service("shopping-service"), scenario, pods, SimClock())
+    with SandboxServer(simulator) as service:
+        with PrometheusProcess({"shopping-service": f"127.0.0.1:{service.port}"}, binary=binary) as prom:
+            yield prom
+
+
+def read_when_ready(
+    reader: MetricsReader, service: ServiceConfig, needed=("http_5xx_rate", "latency_p95")
+) -> dict:
+    """Read until the rates have two scrapes to work with (Prometheus needs them for rate())."""
+    deadline = time.monotonic() + 30.0
+    while True:
+        values = reader.read(service)
+        if all(values[s] is not None for s in needed) or time.monotonic() > deadline:
+            return values
+        time.sleep(0.5)
+
+
+@pytest.mark.prometheus
+def test_the_failing_release_reads_as_high_severity(prometheus):
+    reader = MetricsReader(prometheus.url)
+    values = read_when_ready(reader, SHOPPING)
+    assert values["http_5xx_rate"] == pytest.approx(0.30, abs=0.05)
+    assert values["error_rate"] == pytest.approx(0.307, abs=0.05)  # plus 1% 404s of the rest
+    assert values["success_rate"] == pytest.approx(0.70, abs=0.05)
+    assert values["latency_p95"] > 1.0
+    assert values["memory"] == pytest.approx(0.93, abs=0.01)
+    assert values["restarts"] == 0
+    assessment = assess(values, SHOPPING.thresholds)
+    assert assessment.severity is Severity.HIGH
+    assert assessment.reasons[0].startswith("5xx rate 3") and "(main API failing)" in assessment.reasons[0]
+    assert reader.read_one(SHOPPING, "memory") == pytest.approx(0.93, abs=0.01)
+
+
+@pytest.mark.prometheus
+def test_a_service_prometheus_knows_nothing_about_is_unavailable(prometheus):
+    ghost = ServiceConfig(name="ghost-service", namespace="shopping")
+    assert MetricsReader(prometheus.url).read(ghost) == NOTHING
+
+
+@pytest.mark.prometheus
+def test_a_broken_override_query_only_loses_its_own_signal(prometheus):
+    broken = ServiceConfig(
+        name="shopping-service", namespace="shopping", window="10s", queries={"latency_p95": "sum(oops"}
+    )
+    values = read_when_ready(MetricsReader(prometheus.url), broken, needed=("http_5xx_rate",))
+    assert values["latency_p95"] is None
+    assert values["memory"] == pytest.approx(0.93, abs=0.01)
+
+
+@pytest.mark.prometheus
+def test_a_hostile_service_name_cannot_widen_the_query(prometheus):
+    # Unescaped, this name would select `service="shopping-service",service!=""` and read the real 30%.
+    hostile = ServiceConfig(name='shopping-service",service!="', namespace="shopping", window="10s")
+    reader = MetricsReader(prometheus.url)
+    read_when_ready(reader, SHOPPING)  # the real service has data by now
+    assert reader.read(hostile) == NOTHING
