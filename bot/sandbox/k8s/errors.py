@@ -1,0 +1,68 @@
+"""API errors as the metav1 ``Status`` objects the real API server answers with."""
+
+from __future__ import annotations
+
+from .resources import Resource
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, reason: str, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.code, self.reason, self.message, self.details = code, reason, message, details
+
+    def status(self) -> dict:
+        out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": self.message, "reason": self.reason, "code": self.code}
+        if self.details is not None:
+            out["details"] = self.details
+        return out
+
+
+def _details(res: Resource, name: str) -> dict:
+    out = {"name": name, "kind": res.plural}
+    if res.group:
+        out["group"] = res.group
+    return out
+
+
+def not_found(res: Resource, name: str) -> ApiError:
+    return ApiError(404, "NotFound", f'{res.qualified} "{name}" not found', _details(res, name))
+
+
+def already_exists(res: Resource, name: str) -> ApiError:
+    return ApiError(409, "AlreadyExists", f'{res.qualified} "{name}" already exists', _details(res, name))
+
+
+def conflict(res: Resource, name: str) -> ApiError:
+    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.qualified} "{name}": the object has '
+                    "been modified; please apply your changes to the latest version and try again",
+                    _details(res, name))
+
+
+def invalid(res: Resource, name: str, field: str, message: str) -> ApiError:
+    kind = res.kind
+    details = {"name": name, "kind": kind, "causes": [{"reason": "FieldValueInvalid",
+                                                       "message": f"Invalid value: {message}", "field": field}]}
+    if res.group:
+        details["group"] = res.group
+    return ApiError(422, "Invalid", f'{kind}.{res.group or "core"} "{name}" is invalid: {field}: Invalid value: '
+                    f"{message}", details)
+
+
+def patch_rejected(message: str) -> ApiError:
+    """What the server answers when a JSON patch cannot be applied (e.g. a failed ``test`` op)."""
+    return ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
+                    {"causes": [{"reason": "UnexpectedServerResponse", "message": message}]})
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", message)
+
+
+def unsupported_media(accepted: str) -> ApiError:
+    return ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
+                    f"media types include: {accepted}")
+
+
+def gone(message: str) -> ApiError:
+    return ApiError(410, "Expired", message)
