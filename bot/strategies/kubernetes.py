@@ -31,6 +31,7 @@ from bot.strategies.base import (
 
 Obj = dict[str, Any]
 WATCH_SLICE_SECONDS = 5  # longest real wait on one watch before the deadline is checked again
+POLL_SECONDS = 1.0  # clock seconds between reads when the server offers no watch
 
 
 def _json(response) -> Obj:
@@ -208,8 +209,28 @@ class KubernetesUndo:
         self.wait(plan.target, progress, started + deadline_seconds)
 
     def wait(self, target: Target, progress: Callable[[Progress], None], deadline: float) -> None:
-        """Watch the Deployment until ``rollout status`` says done, failed, or ``deadline`` (clock time)."""
+        """Watch the Deployment until ``rollout status`` says done, failed, or ``deadline`` (clock time).
+
+        A watch that delivers no event at all (a real API server always sends the current object
+        first) is treated as unsupported: that slice reads the Deployment and sleeps instead.
+        """
         where, last = f"{target.namespace}/{target.workload}", None
+
+        def observe(obj: Obj) -> bool:
+            nonlocal last
+            state = rollout.progress_of(obj)
+            if state != last:
+                progress(state)
+                last = state
+            done, _, failed = rollout.rollout_status(obj)
+            if failed:
+                raise RollbackError(
+                    f"{where}: deployment exceeded its progress deadline with {state.available}/"
+                    f"{state.desired} new replicas available; the new pods do not become ready. "
+                    "Check their logs, or roll back to another revision"
+                )
+            return done
+
         while True:
             remaining = deadline - self._now()
             if remaining <= 0:
@@ -225,29 +246,21 @@ class KubernetesUndo:
                 timeout_seconds=seconds,
                 _request_timeout=seconds + 5,
             )
+            events = 0
             for event in stream:
+                events += 1
                 if event["type"] == "DELETED":
                     raise RollbackError(f"{where} was deleted during the rollback")
-                if event["type"] not in ("ADDED", "MODIFIED"):
-                    continue
-                obj = event["raw_object"]
-                state = rollout.progress_of(obj)
-                if state != last:
-                    progress(state)
-                    last = state
-                done, _, failed = rollout.rollout_status(obj)
-                if failed:
-                    raise RollbackError(
-                        f"{where}: deployment exceeded its progress deadline with {state.available}/"
-                        f"{state.desired} new replicas available; the new pods do not become ready. "
-                        "Check their logs, or roll back to another revision"
-                    )
-                if done:
+                if event["type"] in ("ADDED", "MODIFIED") and observe(event["raw_object"]):
                     stream.close()
                     return
                 if self._now() >= deadline:
                     stream.close()
                     break
+            if not events:
+                if observe(self._deployment(target.namespace, target.workload)):
+                    return
+                self.clock.sleep(min(POLL_SECONDS, max(remaining, 0)))
 
     def verify(self, plan: Plan) -> Verification:
         """What the cluster itself shows: image, replicas, the new pods, the Service's endpoints."""
