@@ -330,15 +330,9 @@ class SlackDriver:
 
     def say(self, user_id: str, channel_id: str, text: str) -> requests.Response:
         """Post a message as a person, then deliver its ``message`` (or ``app_mention``) event."""
-        emu, channel = self.emulator, self._channel(channel_id)
-        ts = emu.next_ts()
-        message = {"type": "message", "ts": ts, "user": user_id, "text": text, "team": emu.team_id}
-        with emu.lock:
-            channel.messages.append(message)
-        kind = "app_mention" if f"<@{emu.bot_user_id}>" in text else "message"
-        return self.event(
-            {**message, "type": kind, "channel": channel.id, "channel_type": "channel", "event_ts": ts}
-        )
+        message = self.emulator.post_as(user_id, channel_id, text)
+        kind = "app_mention" if f"<@{self.emulator.bot_user_id}>" in text else "message"
+        return self.event({**message, "type": kind, "channel_type": "channel", "event_ts": message["ts"]})
 
 
 def _slack_view(view: dict) -> dict:

@@ -234,6 +234,22 @@ class SlackEmulator:
             name = ref.lstrip("#")
             return next((c for c in self.channels.values() if c.name == name and not c.is_im), None)
 
+    def post_as(self, user_id: str, channel: str, text: str) -> dict:
+        """A message typed by a person (the driver then tells the bot about it)."""
+        target = self.resolve_channel(channel)
+        if target is None or user_id not in self.users:
+            raise KeyError(f"no channel {channel} or user {user_id}")
+        message = {
+            "type": "message",
+            "ts": self.next_ts(),
+            "user": user_id,
+            "text": text,
+            "team": self.team_id,
+        }
+        with self.lock:
+            target.messages.append(message)
+        return {**message, "channel": target.id}
+
     def issue_trigger(self, user_id: str) -> str:
         """A fresh trigger_id, as Slack attaches to a command or click (single use, 3 s of wall time)."""
         trigger_id = f"{next(self._ids)}.{secrets.randbelow(10**10)}.{secrets.token_hex(16)}"
@@ -355,9 +371,7 @@ class SlackEmulator:
                 f"#{channel.name}" + (f" — topic: {channel.topic['value']}" if channel.topic["value"] else "")
             ]
             for message in channel.messages:
-                when = dt.datetime.fromtimestamp(float(message["ts"]), tz=dt.UTC).strftime(
-                    "%H:%M:%S"
-                )
+                when = dt.datetime.fromtimestamp(float(message["ts"]), tz=dt.UTC).strftime("%H:%M:%S")
                 author = self.users.get(message.get("user", ""), {}).get("name", message.get("user", "?"))
                 body = (
                     render_blocks(message["blocks"])
