@@ -13,6 +13,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
+from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.slack import SlackDriver, SlackEmulator
 
 TOKEN = "xoxb-sandbox"
@@ -84,12 +85,22 @@ MODAL = {
 }
 
 
+@pytest.fixture(scope="session")
+def _server() -> Iterator[tuple[SandboxServer, dict]]:
+    """One loopback server for the session; each test's fresh emulator is swapped in behind it."""
+    current: dict = {}
+    server = SandboxServer(lambda req: current["app"](req)).start()
+    yield server, current
+    server.stop()
+
+
 @pytest.fixture
-def emulator() -> Iterator[SlackEmulator]:
+def emulator(_server: tuple[SandboxServer, dict]) -> SlackEmulator:
+    server, current = _server
     emu = SlackEmulator(bot_token=TOKEN)
-    emu.start()
-    yield emu
-    emu.stop()
+    emu.base_url = server.url
+    current["app"] = emu.app
+    return emu
 
 
 @pytest.fixture
@@ -183,7 +194,7 @@ def bolt(emulator: SlackEmulator) -> Iterator[BoltBot]:
         handler_class=_QuietHandler,
     )
     bot.url = f"http://127.0.0.1:{server.server_port}/slack/events"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield bot
     server.shutdown()

@@ -256,3 +256,32 @@ def test_history_is_newest_first_and_pages(client, emulator: SlackEmulator):
         channel=incidents, limit=2, cursor=first["response_metadata"]["next_cursor"]
     )
     assert [m["text"] for m in rest["messages"]] == ["0"]
+
+
+def test_start_serves_the_api_and_stop_ends_it():
+    emu = SlackEmulator()
+    base = emu.start()
+    try:
+        assert emu.api_url == base + "/api/"
+        assert WebClient(base_url=emu.api_url, token="xoxb-sandbox").auth_test()["team_id"] == emu.team_id
+    finally:
+        emu.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.post(base + "/api/auth.test", timeout=2)
+
+
+def test_response_url_replaces_deletes_and_posts_in_channel(client, emulator: SlackEmulator):
+    from slack_sdk.webhook import WebhookClient
+
+    ts = client.chat_postMessage(channel="#incidents", text="Roll back shop?")["ts"]
+    hook = WebhookClient(emulator.issue_response_url("U_ONCALL", "#incidents", message_ts=ts))
+    assert hook.send(text="Rolling back shop…", replace_original=True).status_code == 200
+    assert emulator.messages("#incidents")[0]["text"] == "Rolling back shop…"
+    assert hook.send(text="Done", response_type="in_channel").status_code == 200
+    assert hook.send(text="Only you can see this").status_code == 200
+    assert [e["text"] for e in emulator.ephemerals("U_ONCALL")] == ["Only you can see this"]
+    assert hook.send(blocks=[{"type": "sektion"}]).status_code == 400
+    assert hook.send(delete_original=True).status_code == 200
+    assert [m["text"] for m in emulator.messages("#incidents")] == ["Done"]
+    assert hook.send(text="sixth").body == '{"ok": false, "error": "used_url"}'
+    assert len(emulator.responses()) == 5
