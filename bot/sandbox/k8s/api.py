@@ -85,7 +85,7 @@ def _route(cluster: Cluster, req: Request) -> Response:
     cluster.tick()
     store = cluster.store
     if req.method == "GET" and name is None:
-        if req.arg("watch") in ("true", "1"):
+        if (req.arg("watch") or "").lower() in ("true", "1"):
             return _watch(cluster, req, res, namespace)
         return _list(cluster, req, res, namespace)
     body = None
@@ -156,7 +156,7 @@ def _watch(cluster: Cluster, req: Request, res: Resource, namespace: str | None)
     store, match = cluster.store, _matcher(req)
     timeout = float(req.arg("timeoutSeconds") or 1800)
     rv_arg = req.arg("resourceVersion") or ""
-    initial = req.arg("sendInitialEvents") == "true" or rv_arg in ("", "0")
+    initial = (req.arg("sendInitialEvents") or "").lower() == "true" or rv_arg in ("", "0")
     table = _wants_table(req)
     include = req.arg("includeObject", "Metadata")
     with store.lock:
@@ -176,7 +176,7 @@ def _watch(cluster: Cluster, req: Request, res: Resource, namespace: str | None)
             return
         for obj in current:
             yield encode("ADDED", obj)
-        if req.arg("sendInitialEvents") == "true":
+        if (req.arg("sendInitialEvents") or "").lower() == "true":
             yield encode("BOOKMARK", {"kind": res.kind, "apiVersion": res.api_version, "metadata": {
                 "resourceVersion": str(start), "annotations": {INITIAL_EVENTS_END: "true"}}})
         last, deadline = start, time.monotonic() + timeout
