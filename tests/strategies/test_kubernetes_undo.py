@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from kubernetes import client
 
 from bot.strategies.base import ConcurrentChange, Progress, RollbackError
 
@@ -149,3 +150,14 @@ def test_our_own_deadline_stops_the_wait(make_sim):
     crashloop_in_history(sim)  # the default 600 s progress deadline is far away
     with pytest.raises(RollbackError, match="did not finish rolling out before the deadline"):
         sim.strategy.execute(sim.strategy.plan(sim.target), lambda p: None, deadline_seconds=60)
+
+
+def test_verify_without_a_service_cannot_check_endpoints_but_still_passes(sim):
+    core = client.CoreV1Api(sim.api)
+    for svc in core.list_namespaced_service("shopping").items:
+        core.delete_namespaced_service(svc.metadata.name, "shopping")
+    plan = sim.strategy.plan(dataclasses.replace(sim.target, to_revision=3))  # skipped: verify what is live
+    checks = {c.name: c for c in sim.strategy.verify(plan).checks}
+    assert checks["endpoints"].ok is None and checks["endpoints"].detail == "no Service selects these pods"
+    assert checks["image"].ok and checks["replicas"].ok and checks["pods"].ok
+    assert sim.strategy.verify(plan).ok
