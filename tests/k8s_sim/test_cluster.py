@@ -36,11 +36,14 @@ def test_seeded_history_has_one_replicaset_per_release_with_change_cause_and_age
     by_rev = _rs_by_revision(cluster)
     assert sorted(by_rev) == [1, 2, 3]
     assert [_image(by_rev[n]).rsplit(":", 1)[1] for n in (1, 2, 3)] == ["v1.2.3", "v1.2.4", "v1.2.5"]
-    assert by_rev[2]["metadata"]["annotations"]["kubernetes.io/change-cause"] == "deploy v1.2.4: faster cart totals"
+    assert (
+        by_rev[2]["metadata"]["annotations"]["kubernetes.io/change-cause"]
+        == "deploy v1.2.4: faster cart totals"
+    )
     ages = [cluster.clock.now() - parse_time(by_rev[n]["metadata"]["creationTimestamp"]) for n in (1, 2, 3)]
     assert 71 * 3600 < ages[0] < 73 * 3600 and 25 * 3600 < ages[1] < 27 * 3600 and ages[2] < 3600
     assert [by_rev[n]["spec"]["replicas"] for n in (1, 2, 3)] == [0, 0, 3]
-    for n, rs in by_rev.items():
+    for rs in by_rev.values():
         assert rs["metadata"]["name"] == f"{NAME}-{rs['metadata']['labels']['pod-template-hash']}"
         assert rs["metadata"]["ownerReferences"][0]["controller"] is True
 
@@ -86,7 +89,9 @@ def test_crashloop_image_never_gets_ready_and_times_out_progressing(cluster):
     assert status["state"]["waiting"]["reason"] == "CrashLoopBackOff"
     cluster.clock.advance(601)
     cluster.tick()
-    progressing = {c["type"]: c for c in cluster.get("deployments", NS, NAME)["status"]["conditions"]}["Progressing"]
+    progressing = {c["type"]: c for c in cluster.get("deployments", NS, NAME)["status"]["conditions"]}[
+        "Progressing"
+    ]
     assert (progressing["status"], progressing["reason"]) == ("False", "ProgressDeadlineExceeded")
     assert cluster.get("deployments", NS, NAME)["status"]["availableReplicas"] == 3  # old pods keep serving
 

@@ -31,15 +31,20 @@ def test_get_deployments_replicasets_and_pods(sim):
 
 def test_get_as_json_and_yaml(sim):
     as_json = json.loads(sim.ok("get", "deploy", "shopping-service", "-o", "json"))
-    assert as_json["kind"] == "Deployment" and as_json["metadata"]["annotations"][
-        "deployment.kubernetes.io/revision"] == "3"
+    assert (
+        as_json["kind"] == "Deployment"
+        and as_json["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    )
     as_yaml = yaml.safe_load(sim.ok("get", "deploy", "-o", "yaml"))
     assert as_yaml["kind"] == "List" and as_yaml["items"][0]["spec"]["replicas"] == 3
 
 
 def test_rollout_history_lists_revisions_and_shows_one_template(sim):
-    assert _history(sim) == {1: "deploy v1.2.3: checkout redesign", 2: "deploy v1.2.4: faster cart totals",
-                             3: "deploy v1.2.5: new payment client"}
+    assert _history(sim) == {
+        1: "deploy v1.2.3: checkout redesign",
+        2: "deploy v1.2.4: faster cart totals",
+        3: "deploy v1.2.5: new payment client",
+    }
     one = sim.ok("rollout", "history", D, "--revision", "2")
     assert "with revision #2" in one and "registry.local/shopping-service:v1.2.4" in one
 
@@ -56,7 +61,9 @@ def test_rollout_undo_to_previous_and_to_revision(sim):
     sim.ok("rollout", "status", D, "--timeout", "30s")
     history = _history(sim)
     assert sorted(history) == [1, 3, 4] and history[4] == "deploy v1.2.4: faster cart totals"
-    image = sim.ok("get", "deploy", "shopping-service", "-o", "jsonpath={.spec.template.spec.containers[0].image}")
+    image = sim.ok(
+        "get", "deploy", "shopping-service", "-o", "jsonpath={.spec.template.spec.containers[0].image}"
+    )
     assert image.endswith(":v1.2.4")
     sim.ok("rollout", "undo", D, "--to-revision", "1")
     assert max(_history(sim)) == 5
@@ -104,22 +111,54 @@ def test_scale(sim):
 def test_patch_json_merge_and_strategic(sim):
     ops = '[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":"registry.local/x:1"}]'
     assert "patched" in sim.ok("patch", "deploy", "shopping-service", "--type", "json", "-p", ops)
-    sim.ok("patch", "deploy", "shopping-service", "--type", "merge", "-p", '{"metadata":{"labels":{"team":"pay"}}}')
-    sim.ok("patch", "deploy", "shopping-service", "-p",
-           '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","value":"safe"}]}]}}}}')
+    sim.ok(
+        "patch",
+        "deploy",
+        "shopping-service",
+        "--type",
+        "merge",
+        "-p",
+        '{"metadata":{"labels":{"team":"pay"}}}',
+    )
+    sim.ok(
+        "patch",
+        "deploy",
+        "shopping-service",
+        "-p",
+        '{"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"MODE","value":"safe"}]}]}}}}',
+    )
     d = json.loads(sim.ok("get", "deploy", "shopping-service", "-o", "json"))
     container = d["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "registry.local/x:1" and container["env"] == [{"name": "MODE", "value": "safe"}]
+    assert container["image"] == "registry.local/x:1" and container["env"] == [
+        {"name": "MODE", "value": "safe"}
+    ]
     assert d["metadata"]["labels"]["team"] == "pay"
-    failed = sim.kubectl("patch", "deploy", "shopping-service", "--type", "json", "-p",
-                         '[{"op":"test","path":"/metadata/resourceVersion","value":"1"}]')
+    failed = sim.kubectl(
+        "patch",
+        "deploy",
+        "shopping-service",
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"test","path":"/metadata/resourceVersion","value":"1"}]',
+    )
     assert failed.returncode != 0 and "test failed" in failed.stderr
 
 
 def test_get_watch_prints_changes_and_ends_on_request_timeout(sim):
     binary = need_binary("kubectl")
-    cmd = [binary, "--kubeconfig", str(sim.kubeconfig), "--cache-dir", str(sim.cache), "get", "deploy", "-w",
-           "--request-timeout", "4s"]
+    cmd = [
+        binary,
+        "--kubeconfig",
+        str(sim.kubeconfig),
+        "--cache-dir",
+        str(sim.cache),
+        "get",
+        "deploy",
+        "-w",
+        "--request-timeout",
+        "4s",
+    ]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
         header = proc.stdout.readline()  # the list is printed: the watch starts from its resourceVersion
         first = proc.stdout.readline()

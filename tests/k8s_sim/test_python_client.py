@@ -22,15 +22,19 @@ def test_list_and_read(apps):
     assert revisions == [1, 2, 3]
     d = apps.read_namespaced_deployment(NAME, NS)
     assert d.spec.template.spec.containers[0].image.endswith(":v1.2.5")
-    assert {c.type: c.reason for c in d.status.conditions} == {"Available": "MinimumReplicasAvailable",
-                                                               "Progressing": "NewReplicaSetAvailable"}
+    assert {c.type: c.reason for c in d.status.conditions} == {
+        "Available": "MinimumReplicasAvailable",
+        "Progressing": "NewReplicaSetAvailable",
+    }
     assert apps.read_namespaced_deployment_scale(NAME, NS).spec.replicas == 3
 
 
 def test_list_body_is_a_json_patch_guarded_by_resource_version(apps):
     rv = apps.read_namespaced_deployment(NAME, NS).metadata.resource_version
-    ops = [{"op": "test", "path": "/metadata/resourceVersion", "value": rv},
-           {"op": "add", "path": "/metadata/labels/guarded", "value": "yes"}]
+    ops = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+        {"op": "add", "path": "/metadata/labels/guarded", "value": "yes"},
+    ]
     assert apps.patch_namespaced_deployment(NAME, NS, ops).metadata.labels["guarded"] == "yes"
     with pytest.raises(client.ApiException) as stale:
         apps.patch_namespaced_deployment(NAME, NS, ops)  # the resourceVersion moved on: the test op fails
@@ -41,7 +45,9 @@ def test_dict_body_is_a_strategic_merge_patch(apps):
     smp = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": "registry.local/s:v9"}]}}}}
     patched = apps.patch_namespaced_deployment(NAME, NS, smp)
     assert patched.spec.template.spec.containers[0].image == "registry.local/s:v9"
-    assert patched.spec.template.spec.containers[0].ports[0].container_port == 8080  # merged by name, not replaced
+    assert (
+        patched.spec.template.spec.containers[0].ports[0].container_port == 8080
+    )  # merged by name, not replaced
 
 
 def test_replace_with_stale_resource_version_is_a_conflict(apps):
@@ -56,13 +62,30 @@ def test_replace_with_stale_resource_version_is_a_conflict(apps):
 
 def test_watch_sees_a_rollout(apps):
     start = apps.list_namespaced_deployment(NS).metadata.resource_version
-    apps.patch_namespaced_deployment(NAME, NS, {"spec": {"template": {"spec": {"containers": [
-        {"name": "app", "image": "registry.local/shopping-service:v1.2.4"}]}}}})
+    apps.patch_namespaced_deployment(
+        NAME,
+        NS,
+        {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [{"name": "app", "image": "registry.local/shopping-service:v1.2.4"}]
+                    }
+                }
+            }
+        },
+    )
     seen = []
-    for event in watch.Watch().stream(apps.list_namespaced_deployment, NS, resource_version=start, timeout_seconds=10):
+    for event in watch.Watch().stream(
+        apps.list_namespaced_deployment, NS, resource_version=start, timeout_seconds=10
+    ):
         status = event["object"].status
         seen.append((event["type"], status.updated_replicas, status.available_replicas))
-        if event["object"].metadata.generation == status.observed_generation and status.updated_replicas == 3 \
-                and status.replicas == 3 and status.available_replicas == 3:
+        if (
+            event["object"].metadata.generation == status.observed_generation
+            and status.updated_replicas == 3
+            and status.replicas == 3
+            and status.available_replicas == 3
+        ):
             break
     assert seen[0][0] == "MODIFIED" and seen[-1][1:] == (3, 3)

@@ -14,10 +14,21 @@ from .resources import Resource
 from .selectors import field_matcher, label_matcher
 from .table import to_table
 
-VERSION = {"major": "1", "minor": "37", "emulationMajor": "1", "emulationMinor": "37", "minCompatibilityMajor": "1",
-           "minCompatibilityMinor": "36", "gitVersion": "v1.37.0-sandbox", "gitCommit": "0" * 40,
-           "gitTreeState": "clean", "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25.0", "compiler": "gc",
-           "platform": "linux/amd64"}
+VERSION = {
+    "major": "1",
+    "minor": "37",
+    "emulationMajor": "1",
+    "emulationMinor": "37",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "36",
+    "gitVersion": "v1.37.0-sandbox",
+    "gitCommit": "0" * 40,
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.25.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
 INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
@@ -35,10 +46,17 @@ def _discovery(path: str) -> dict | None:
     if path == "/version":
         return VERSION
     if path == "/api":
-        return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
-            {"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}]}
+        return {
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1:6443"}],
+        }
     if path == "/apis":
-        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [_group(g, v) for g, v in resources.groups().items()]}
+        return {
+            "kind": "APIGroupList",
+            "apiVersion": "v1",
+            "groups": [_group(g, v) for g, v in resources.groups().items()],
+        }
     parts = path.strip("/").split("/")
     if parts[0] == "api" and len(parts) == 2:
         return resources.resource_list("", parts[1])
@@ -106,8 +124,12 @@ def _route(cluster: Cluster, req: Request) -> Response:
         elif req.method == "PUT" and name:
             out, code = writes.replace(cluster, res, namespace, name, body, sub, dry), 200
         elif req.method == "PATCH" and name:
-            out, code = writes.patch(cluster, res, namespace, name, req.headers.get("content-type", ""), req.body,
-                                     sub, dry), 200
+            out, code = (
+                writes.patch(
+                    cluster, res, namespace, name, req.headers.get("content-type", ""), req.body, sub, dry
+                ),
+                200,
+            )
         elif req.method == "DELETE" and name:
             options = json.loads(req.body) if req.body else {}
             if req.arg("propagationPolicy"):
@@ -119,8 +141,9 @@ def _route(cluster: Cluster, req: Request) -> Response:
                 cluster.remove(res, obj["metadata"].get("namespace"), obj["metadata"]["name"])
             out, code = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}, 200
         else:
-            raise errors.ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested "
-                                  f"resource", {})
+            raise errors.ApiError(
+                405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}
+            )
     cluster.tick()
     return Response.json(out, code)
 
@@ -136,8 +159,15 @@ def _wants_table(req: Request) -> bool:
 
 def _one(cluster: Cluster, req: Request, res: Resource, obj: dict) -> Response:
     if _wants_table(req):
-        return Response.json(to_table(res, [obj], cluster.now(), obj["metadata"]["resourceVersion"],
-                                      req.arg("includeObject", "Metadata")))
+        return Response.json(
+            to_table(
+                res,
+                [obj],
+                cluster.now(),
+                obj["metadata"]["resourceVersion"],
+                req.arg("includeObject", "Metadata"),
+            )
+        )
     return Response.json(obj)
 
 
@@ -147,8 +177,14 @@ def _list(cluster: Cluster, req: Request, res: Resource, namespace: str | None) 
         rv = str(cluster.store.rv)
     if _wants_table(req):
         return Response.json(to_table(res, items, cluster.now(), rv, req.arg("includeObject", "Metadata")))
-    return Response.json({"kind": f"{res.kind}List", "apiVersion": res.api_version, "metadata": {"resourceVersion": rv},
-                          "items": items})
+    return Response.json(
+        {
+            "kind": f"{res.kind}List",
+            "apiVersion": res.api_version,
+            "metadata": {"resourceVersion": rv},
+            "items": items,
+        }
+    )
 
 
 def _watch(cluster: Cluster, req: Request, res: Resource, namespace: str | None) -> Response:
@@ -171,14 +207,27 @@ def _watch(cluster: Cluster, req: Request, res: Resource, namespace: str | None)
 
     def stream() -> Iterator[bytes]:
         if expired:
-            yield json.dumps({"type": "ERROR", "object": errors.gone(
-                f"too old resource version: {rv_arg} ({store.rv})").status()}).encode() + b"\n"
+            yield (
+                json.dumps(
+                    {
+                        "type": "ERROR",
+                        "object": errors.gone(f"too old resource version: {rv_arg} ({store.rv})").status(),
+                    }
+                ).encode()
+                + b"\n"
+            )
             return
         for obj in current:
             yield encode("ADDED", obj)
         if (req.arg("sendInitialEvents") or "").lower() == "true":
-            yield encode("BOOKMARK", {"kind": res.kind, "apiVersion": res.api_version, "metadata": {
-                "resourceVersion": str(start), "annotations": {INITIAL_EVENTS_END: "true"}}})
+            yield encode(
+                "BOOKMARK",
+                {
+                    "kind": res.kind,
+                    "apiVersion": res.api_version,
+                    "metadata": {"resourceVersion": str(start), "annotations": {INITIAL_EVENTS_END: "true"}},
+                },
+            )
         last, deadline = start, time.monotonic() + timeout
         while not cluster.stopped.is_set() and time.monotonic() < deadline:
             with store.lock:
@@ -188,8 +237,11 @@ def _watch(cluster: Cluster, req: Request, res: Resource, namespace: str | None)
                     continue
             for rv, plural, kind, obj in events:
                 last = rv
-                if plural == res.plural and (not namespace or obj["metadata"].get("namespace") == namespace) \
-                        and match(obj):
+                if (
+                    plural == res.plural
+                    and (not namespace or obj["metadata"].get("namespace") == namespace)
+                    and match(obj)
+                ):
                     yield encode(kind, obj)
 
     return Response(200, stream(), {"Content-Type": "application/json"})

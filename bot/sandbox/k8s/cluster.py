@@ -33,8 +33,9 @@ class Cluster:
         self.tick()
 
     # --- public API ----------------------------------------------------------------------------------------
-    def list(self, resource: str, namespace: str | None = None,
-             selector: dict[str, str] | None = None) -> list[dict]:
+    def list(
+        self, resource: str, namespace: str | None = None, selector: dict[str, str] | None = None
+    ) -> list[dict]:
         self.tick()
         with self.store.lock:
             return copy.deepcopy(self.store.list(BY_PLURAL[resource], namespace, label_matcher(selector)))
@@ -91,7 +92,9 @@ class Cluster:
     def write(self, res: Resource, obj: dict) -> dict:
         return self.store.update(res, obj)
 
-    def remove(self, res: Resource, namespace: str | None, name: str, propagation: str = "Background") -> dict:
+    def remove(
+        self, res: Resource, namespace: str | None, name: str, propagation: str = "Background"
+    ) -> dict:
         """Delete an object; dependents (controller ownerReferences) go too, unless orphaned."""
         obj = self.store.delete(res, namespace, name)
         uid = obj["metadata"]["uid"]
@@ -115,14 +118,33 @@ class Cluster:
     def record_event(self, involved: dict, reason: str, message: str, kind: str = "Normal") -> None:
         meta = involved["metadata"]
         when = o.iso(self.now())
-        self.create(EVENT, {
-            "metadata": {"name": f"{meta['name']}.{self.rand.getrandbits(64):016x}", "namespace": meta["namespace"]},
-            "involvedObject": {"kind": involved["kind"], "namespace": meta["namespace"], "name": meta["name"],
-                               "uid": meta["uid"], "apiVersion": involved["apiVersion"],
-                               "resourceVersion": meta.get("resourceVersion", "")},
-            "reason": reason, "message": message, "source": {"component": "deployment-controller"},
-            "firstTimestamp": when, "lastTimestamp": when, "count": 1, "type": kind, "eventTime": None,
-            "reportingComponent": "deployment-controller", "reportingInstance": ""})
+        self.create(
+            EVENT,
+            {
+                "metadata": {
+                    "name": f"{meta['name']}.{self.rand.getrandbits(64):016x}",
+                    "namespace": meta["namespace"],
+                },
+                "involvedObject": {
+                    "kind": involved["kind"],
+                    "namespace": meta["namespace"],
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "apiVersion": involved["apiVersion"],
+                    "resourceVersion": meta.get("resourceVersion", ""),
+                },
+                "reason": reason,
+                "message": message,
+                "source": {"component": "deployment-controller"},
+                "firstTimestamp": when,
+                "lastTimestamp": when,
+                "count": 1,
+                "type": kind,
+                "eventTime": None,
+                "reportingComponent": "deployment-controller",
+                "reportingInstance": "",
+            },
+        )
 
     # --- the scenario's world -----------------------------------------------------------------------------
     def _seed(self) -> None:
@@ -131,9 +153,15 @@ class Cluster:
         oldest = max((r.age_hours for s in services for r in s.revisions), default=0.0)
         for ns in ["default", "kube-system", "kube-public", *sorted({s.namespace for s in services})]:
             if self.store.get(NS, None, ns) is None:
-                self.create(NS, {"metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
-                                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}},
-                            now - oldest * 3600 - 86400)
+                self.create(
+                    NS,
+                    {
+                        "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+                        "spec": {"finalizers": ["kubernetes"]},
+                        "status": {"phase": "Active"},
+                    },
+                    now - oldest * 3600 - 86400,
+                )
         for svc in services:
             self._seed_service(svc, now)
         self._frozen = None
@@ -141,13 +169,27 @@ class Cluster:
     def _seed_service(self, svc: ServiceSpec, now: float) -> None:
         revisions = svc.revisions or (Revision(image=f"registry.local/{svc.name}:latest"),)
         times = [now - r.age_hours * 3600 for r in revisions] + [now]
-        container = {"name": svc.container, "image": revisions[0].image,
-                     "ports": [{"containerPort": svc.port, "protocol": "TCP"}]}
-        d = {"metadata": {"name": svc.name, "namespace": svc.namespace, "labels": dict(svc.labels),
-                          "annotations": {}, "generation": 1},
-             "spec": {"replicas": svc.replicas, "selector": {"matchLabels": dict(svc.labels)},
-                      "template": {"metadata": {"labels": dict(svc.labels)}, "spec": {"containers": [container]}},
-                      "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600}}
+        container = {
+            "name": svc.container,
+            "image": revisions[0].image,
+            "ports": [{"containerPort": svc.port, "protocol": "TCP"}],
+        }
+        d = {
+            "metadata": {
+                "name": svc.name,
+                "namespace": svc.namespace,
+                "labels": dict(svc.labels),
+                "annotations": {},
+                "generation": 1,
+            },
+            "spec": {
+                "replicas": svc.replicas,
+                "selector": {"matchLabels": dict(svc.labels)},
+                "template": {"metadata": {"labels": dict(svc.labels)}, "spec": {"containers": [container]}},
+                "revisionHistoryLimit": 10,
+                "progressDeadlineSeconds": 600,
+            },
+        }
         o.default_deployment(d)
         for i, rev in enumerate(revisions):
             self._frozen = times[i]
@@ -172,10 +214,21 @@ class Cluster:
     def _seed_service_object(self, svc: ServiceSpec) -> None:
         h = zlib.crc32(f"{svc.namespace}/{svc.name}".encode())
         ip = f"10.96.{(h >> 8) % 250 + 1}.{h % 250 + 2}"
-        self.create(SVC, {
-            "metadata": {"name": svc.name, "namespace": svc.namespace, "labels": dict(svc.labels)},
-            "spec": {"selector": dict(svc.labels), "type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip],
-                     "ports": [{"name": "http", "port": svc.port, "targetPort": svc.port, "protocol": "TCP"}],
-                     "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                     "internalTrafficPolicy": "Cluster"},
-            "status": {"loadBalancer": {}}})
+        self.create(
+            SVC,
+            {
+                "metadata": {"name": svc.name, "namespace": svc.namespace, "labels": dict(svc.labels)},
+                "spec": {
+                    "selector": dict(svc.labels),
+                    "type": "ClusterIP",
+                    "clusterIP": ip,
+                    "clusterIPs": [ip],
+                    "ports": [{"name": "http", "port": svc.port, "targetPort": svc.port, "protocol": "TCP"}],
+                    "sessionAffinity": "None",
+                    "ipFamilies": ["IPv4"],
+                    "ipFamilyPolicy": "SingleStack",
+                    "internalTrafficPolicy": "Cluster",
+                },
+                "status": {"loadBalancer": {}},
+            },
+        )

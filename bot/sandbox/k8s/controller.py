@@ -1,4 +1,4 @@
-"""The deployment controller, following kube-controller-manager's deployment/ rolling.go, sync.go, progress.go.
+"""The deployment controller, after kube-controller-manager's deployment/ rolling.go, sync.go, progress.go.
 
 Each function makes at most one step; ``Cluster.tick`` repeats them until nothing changes.
 """
@@ -29,15 +29,22 @@ def _cond(status: dict, kind: str) -> dict | None:
     return next((c for c in status.get("conditions") or [] if c["type"] == kind), None)
 
 
-def set_condition(c: Cluster, status: dict, kind: str, state: str, reason: str, message: str,
-                  keep_transition: bool = True) -> None:
+def set_condition(
+    c: Cluster, status: dict, kind: str, state: str, reason: str, message: str, keep_transition: bool = True
+) -> None:
     """deploymentutil.SetDeploymentCondition: same status and reason is a no-op."""
     now = o.iso(c.now())
     current = _cond(status, kind)
     if current and current["status"] == state and current["reason"] == reason:
         return
-    cond = {"type": kind, "status": state, "lastUpdateTime": now, "lastTransitionTime": now, "reason": reason,
-            "message": message}
+    cond = {
+        "type": kind,
+        "status": state,
+        "lastUpdateTime": now,
+        "lastTransitionTime": now,
+        "reason": reason,
+        "message": message,
+    }
     if current and current["status"] == state and keep_transition:
         cond["lastTransitionTime"] = current["lastTransitionTime"]
     status["conditions"] = [x for x in status.get("conditions") or [] if x["type"] != kind] + [cond]
@@ -76,7 +83,9 @@ def _rs_annotations(d: dict, rs: dict, new_revision: int) -> bool:
     if old < new_revision:
         ann[o.REVISION] = str(new_revision)
         if old > 0:
-            ann[o.REVISION_HISTORY] = f"{ann[o.REVISION_HISTORY]},{old}" if ann.get(o.REVISION_HISTORY) else str(old)
+            ann[o.REVISION_HISTORY] = (
+                f"{ann[o.REVISION_HISTORY]},{old}" if ann.get(o.REVISION_HISTORY) else str(old)
+            )
     surge, _ = surge_and_unavailable(d)
     ann[o.DESIRED_REPLICAS] = str(_replicas(d))
     ann[o.MAX_REPLICAS] = str(_replicas(d) + surge)
@@ -107,12 +116,15 @@ def scale_rs(c: Cluster, d: dict, rs: dict, replicas: int) -> None:
     ann[o.DESIRED_REPLICAS], ann[o.MAX_REPLICAS] = str(_replicas(d)), str(_replicas(d) + surge)
     c.write(RS, rs)
     verb = "up" if replicas > before else "down"
-    c.record_event(d, "ScalingReplicaSet", f"Scaled {verb} replica set {rs['metadata']['name']} from {before} "
-                   f"to {replicas}")
+    c.record_event(
+        d,
+        "ScalingReplicaSet",
+        f"Scaled {verb} replica set {rs['metadata']['name']} from {before} to {replicas}",
+    )
 
 
 def sync_revision(c: Cluster, d: dict, rss: list[dict], create: bool) -> dict | None:
-    """getNewReplicaSet: find or create the new ReplicaSet and give it (and the deployment) the max revision."""
+    """getNewReplicaSet: find or create the new ReplicaSet; it and the deployment get the max revision."""
     new = find_new(d, rss)
     old_max = max((o.revision(rs) for rs in rss if rs is not new), default=0)
     new_revision = old_max + 1
@@ -122,8 +134,14 @@ def sync_revision(c: Cluster, d: dict, rss: list[dict], create: bool) -> dict | 
             c.write(RS, new)
         changed = _set_deploy_revision(d, o.revision(new))
         if _cond(status, "Progressing") is None:
-            set_condition(c, status, "Progressing", "True", "FoundNewReplicaSet",
-                          f'Found new replica set "{new["metadata"]["name"]}"')
+            set_condition(
+                c,
+                status,
+                "Progressing",
+                "True",
+                "FoundNewReplicaSet",
+                f'Found new replica set "{new["metadata"]["name"]}"',
+            )
             changed = True
         if changed:
             c.write(DEPLOY, d)
@@ -136,17 +154,33 @@ def sync_revision(c: Cluster, d: dict, rss: list[dict], create: bool) -> dict | 
     selector = copy.deepcopy(d["spec"]["selector"])
     selector.setdefault("matchLabels", {})[o.HASH_LABEL] = pod_hash
     name = f"{d['metadata']['name']}-{pod_hash}"
-    rs = {"metadata": {"name": name, "namespace": d["metadata"]["namespace"], "labels": dict(
-        template["metadata"]["labels"]), "ownerReferences": [o.owner_ref(d)], "generation": 1},
-        "spec": {"replicas": 0, "minReadySeconds": d["spec"].get("minReadySeconds", 0), "selector": selector,
-                 "template": template}, "status": {"replicas": 0}}
+    rs = {
+        "metadata": {
+            "name": name,
+            "namespace": d["metadata"]["namespace"],
+            "labels": dict(template["metadata"]["labels"]),
+            "ownerReferences": [o.owner_ref(d)],
+            "generation": 1,
+        },
+        "spec": {
+            "replicas": 0,
+            "minReadySeconds": d["spec"].get("minReadySeconds", 0),
+            "selector": selector,
+            "template": template,
+        },
+        "status": {"replicas": 0},
+    }
     _rs_annotations(d, rs, new_revision)
     rs["spec"]["replicas"] = new_rs_replicas(d, rss, None)
     c.create(RS, rs, c.now())
     if rs["spec"]["replicas"]:
-        c.record_event(d, "ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {rs['spec']['replicas']}")
+        c.record_event(
+            d, "ScalingReplicaSet", f"Scaled up replica set {name} from 0 to {rs['spec']['replicas']}"
+        )
     _set_deploy_revision(d, new_revision)
-    set_condition(c, status, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{name}"')
+    set_condition(
+        c, status, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{name}"'
+    )
     c.write(DEPLOY, d)
     return rs
 
@@ -201,28 +235,42 @@ def _cleanup(c: Cluster, d: dict, old: list[dict]) -> None:
 
 def _complete(d: dict, status: dict) -> bool:
     r = _replicas(d)
-    return (status.get("updatedReplicas", 0) == r and status.get("replicas", 0) == r
-            and status.get("availableReplicas", 0) == r
-            and status.get("observedGeneration", 0) >= d["metadata"].get("generation", 1))
+    return (
+        status.get("updatedReplicas", 0) == r
+        and status.get("replicas", 0) == r
+        and status.get("availableReplicas", 0) == r
+        and status.get("observedGeneration", 0) >= d["metadata"].get("generation", 1)
+    )
 
 
 def _calculate(c: Cluster, d: dict, all_rss: list[dict], new: dict | None) -> dict:
     status = copy.deepcopy(d.get("status") or {})
     available = sum(_st(rs, "availableReplicas") for rs in all_rss)
-    status.update(observedGeneration=d["metadata"].get("generation", 1),
-                  replicas=sum(_st(rs, "replicas") for rs in all_rss),
-                  updatedReplicas=_st(new, "replicas") if new else 0,
-                  readyReplicas=sum(_st(rs, "readyReplicas") for rs in all_rss), availableReplicas=available,
-                  unavailableReplicas=max(sum(_replicas(rs) for rs in all_rss) - available, 0))
+    status.update(
+        observedGeneration=d["metadata"].get("generation", 1),
+        replicas=sum(_st(rs, "replicas") for rs in all_rss),
+        updatedReplicas=_st(new, "replicas") if new else 0,
+        readyReplicas=sum(_st(rs, "readyReplicas") for rs in all_rss),
+        availableReplicas=available,
+        unavailableReplicas=max(sum(_replicas(rs) for rs in all_rss) - available, 0),
+    )
     for field in ("updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas", "replicas"):
         if not status[field]:
             status.pop(field)  # omitempty, as the API server writes them
     _, max_unavailable = surge_and_unavailable(d)
     if available >= _replicas(d) - max_unavailable:
-        set_condition(c, status, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+        set_condition(
+            c, status, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability."
+        )
     else:
-        set_condition(c, status, "Available", "False", "MinimumReplicasUnavailable",
-                      "Deployment does not have minimum availability.")
+        set_condition(
+            c,
+            status,
+            "Available",
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+        )
     return status
 
 
@@ -230,29 +278,53 @@ def _progress(c: Cluster, d: dict, status: dict, new: dict | None) -> None:
     """progress.go syncRolloutStatus: Progressing condition and the progress deadline."""
     deadline = d["spec"].get("progressDeadlineSeconds")
     current = _cond(status, "Progressing")
-    if deadline is None or (status.get("replicas", 0) == status.get("updatedReplicas", 0)
-                            and current and current["reason"] == "NewReplicaSetAvailable"):
+    if deadline is None or (
+        status.get("replicas", 0) == status.get("updatedReplicas", 0)
+        and current
+        and current["reason"] == "NewReplicaSetAvailable"
+    ):
         return
     name = new["metadata"]["name"] if new else ""
     old = d.get("status") or {}
-    progressing = (status.get("updatedReplicas", 0) > old.get("updatedReplicas", 0)
-                   or status.get("replicas", 0) - status.get("updatedReplicas", 0)
-                   < old.get("replicas", 0) - old.get("updatedReplicas", 0)
-                   or status.get("readyReplicas", 0) > old.get("readyReplicas", 0)
-                   or status.get("availableReplicas", 0) > old.get("availableReplicas", 0))
+    progressing = (
+        status.get("updatedReplicas", 0) > old.get("updatedReplicas", 0)
+        or status.get("replicas", 0) - status.get("updatedReplicas", 0)
+        < old.get("replicas", 0) - old.get("updatedReplicas", 0)
+        or status.get("readyReplicas", 0) > old.get("readyReplicas", 0)
+        or status.get("availableReplicas", 0) > old.get("availableReplicas", 0)
+    )
     if _complete(d, status):
-        set_condition(c, status, "Progressing", "True", "NewReplicaSetAvailable",
-                      f'ReplicaSet "{name}" has successfully progressed.')
+        set_condition(
+            c,
+            status,
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            f'ReplicaSet "{name}" has successfully progressed.',
+        )
     elif progressing:
         status["conditions"] = [x for x in status.get("conditions") or [] if x["type"] != "Progressing"]
-        set_condition(c, status, "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.')
+        set_condition(
+            c, status, "Progressing", "True", "ReplicaSetUpdated", f'ReplicaSet "{name}" is progressing.'
+        )
         if current and current["status"] == "True":
             _cond(status, "Progressing")["lastTransitionTime"] = current["lastTransitionTime"]
-    elif current and current["reason"] != "NewReplicaSetAvailable" and (
+    elif (
+        current
+        and current["reason"] != "NewReplicaSetAvailable"
+        and (
             current["reason"] == "ProgressDeadlineExceeded"
-            or o.parse_time(current["lastUpdateTime"]) + int(deadline) < c.now()):
-        set_condition(c, status, "Progressing", "False", "ProgressDeadlineExceeded",
-                      f'ReplicaSet "{name}" has timed out progressing.')
+            or o.parse_time(current["lastUpdateTime"]) + int(deadline) < c.now()
+        )
+    ):
+        set_condition(
+            c,
+            status,
+            "Progressing",
+            "False",
+            "ProgressDeadlineExceeded",
+            f'ReplicaSet "{name}" has timed out progressing.',
+        )
 
 
 def _write_status(c: Cluster, d: dict, status: dict) -> None:

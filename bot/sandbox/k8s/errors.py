@@ -11,8 +11,15 @@ class ApiError(Exception):
         self.code, self.reason, self.message, self.details = code, reason, message, details
 
     def status(self) -> dict:
-        out = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-               "message": self.message, "reason": self.reason, "code": self.code}
+        out = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Failure",
+            "message": self.message,
+            "reason": self.reason,
+            "code": self.code,
+        }
         if self.details is not None:
             out["details"] = self.details
         return out
@@ -34,25 +41,40 @@ def already_exists(res: Resource, name: str) -> ApiError:
 
 
 def conflict(res: Resource, name: str) -> ApiError:
-    return ApiError(409, "Conflict", f'Operation cannot be fulfilled on {res.qualified} "{name}": the object has '
-                    "been modified; please apply your changes to the latest version and try again",
-                    _details(res, name))
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {res.qualified} "{name}": the object has '
+        "been modified; please apply your changes to the latest version and try again",
+        _details(res, name),
+    )
 
 
 def invalid(res: Resource, name: str, field: str, message: str) -> ApiError:
     kind = res.kind
-    details = {"name": name, "kind": kind, "causes": [{"reason": "FieldValueInvalid",
-                                                       "message": f"Invalid value: {message}", "field": field}]}
+    details = {
+        "name": name,
+        "kind": kind,
+        "causes": [{"reason": "FieldValueInvalid", "message": f"Invalid value: {message}", "field": field}],
+    }
     if res.group:
         details["group"] = res.group
-    return ApiError(422, "Invalid", f'{kind}.{res.group or "core"} "{name}" is invalid: {field}: Invalid value: '
-                    f"{message}", details)
+    return ApiError(
+        422,
+        "Invalid",
+        f'{kind}.{res.group or "core"} "{name}" is invalid: {field}: Invalid value: {message}',
+        details,
+    )
 
 
 def patch_rejected(message: str) -> ApiError:
     """What the server answers when a JSON patch cannot be applied (e.g. a failed ``test`` op)."""
-    return ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
-                    {"causes": [{"reason": "UnexpectedServerResponse", "message": message}]})
+    return ApiError(
+        422,
+        "Invalid",
+        "the server rejected our request due to an error in our request",
+        {"causes": [{"reason": "UnexpectedServerResponse", "message": message}]},
+    )
 
 
 def bad_request(message: str) -> ApiError:
@@ -60,8 +82,11 @@ def bad_request(message: str) -> ApiError:
 
 
 def unsupported_media(accepted: str) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
-                    f"media types include: {accepted}")
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        f"the body of the request was in an unknown format - accepted media types include: {accepted}",
+    )
 
 
 def gone(message: str) -> ApiError:

@@ -11,10 +11,15 @@ def write_kubeconfig(path: str | Path, server_url: str, namespace: str = "defaul
     """Cluster + user + context over plain http with a dummy token (the simulator does no authentication)."""
     path = Path(path)
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "sandbox", "preferences": {},
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "sandbox",
+        "preferences": {},
         "clusters": [{"name": "sandbox", "cluster": {"server": server_url}}],
         "users": [{"name": "sandbox", "user": {"token": "sandbox-token"}}],
-        "contexts": [{"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox", "namespace": namespace}}],
+        "contexts": [
+            {"name": "sandbox", "context": {"cluster": "sandbox", "user": "sandbox", "namespace": namespace}}
+        ],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -9,10 +9,19 @@ import copy
 
 # Lists merged by a key under strategic merge patch (from the k8s.io/api struct tags).
 MERGE_KEYS = {
-    "containers": "name", "initContainers": "name", "ephemeralContainers": "name", "volumes": "name",
-    "env": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath", "imagePullSecrets": "name",
-    "conditions": "type", "hostAliases": "ip", "ownerReferences": "uid", "topologySpreadConstraints":
-    "topologyKey", "resourceClaims": "name",
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "volumes": "name",
+    "env": "name",
+    "volumeMounts": "mountPath",
+    "volumeDevices": "devicePath",
+    "imagePullSecrets": "name",
+    "conditions": "type",
+    "hostAliases": "ip",
+    "ownerReferences": "uid",
+    "topologySpreadConstraints": "topologyKey",
+    "resourceClaims": "name",
 }
 
 
@@ -21,6 +30,7 @@ class PatchError(Exception):
 
 
 # --- RFC 6902 JSON Patch ---------------------------------------------------------------------------------
+
 
 def _tokens(path: str) -> list[str]:
     if path == "":
@@ -52,7 +62,7 @@ def _parent(doc, path: str, op: str):
         elif isinstance(cur, list) and t.isdigit() and int(t) < len(cur):
             cur = cur[int(t)]
         else:
-            raise PatchError(f"{op} operation does not apply: doc is missing path: \"{path}\": missing value")
+            raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
     return cur, tokens[-1]
 
 
@@ -64,7 +74,7 @@ def _get(doc, path: str, op: str):
         return parent[last]
     if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
         return parent[int(last)]
-    raise PatchError(f"{op} operation does not apply: doc is missing path: \"{path}\": missing value")
+    raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
 
 
 def _add(doc, path: str, value):
@@ -74,7 +84,7 @@ def _add(doc, path: str, value):
     elif isinstance(parent, list):
         parent.insert(_index(parent, last, path, True), value)
     else:
-        raise PatchError(f"add operation does not apply: doc is missing path: \"{path}\": missing value")
+        raise PatchError(f'add operation does not apply: doc is missing path: "{path}": missing value')
 
 
 def _remove(doc, path: str, op: str = "remove"):
@@ -85,7 +95,7 @@ def _remove(doc, path: str, op: str = "remove"):
         return parent.pop(last)
     if isinstance(parent, list):
         return parent.pop(_index(parent, last, path, False))
-    raise PatchError(f"{op} operation does not apply: doc is missing path: \"{path}\": missing value")
+    raise PatchError(f'{op} operation does not apply: doc is missing path: "{path}": missing value')
 
 
 def json_patch(doc: dict, ops: list) -> dict:
@@ -126,6 +136,7 @@ def json_patch(doc: dict, ops: list) -> dict:
 
 # --- RFC 7386 JSON Merge Patch ---------------------------------------------------------------------------
 
+
 def merge_patch(target, patch):
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
@@ -139,6 +150,7 @@ def merge_patch(target, patch):
 
 
 # --- strategic merge patch -------------------------------------------------------------------------------
+
 
 def _list_key(field: str, items: list) -> str | None:
     if field == "ports":
@@ -157,7 +169,9 @@ def _merge_list(field: str, current: list, patch: list, order: list | None) -> l
     out = [copy.deepcopy(i) for i in current]
     for item in patch:
         directive = item.get("$patch")
-        idx = next((n for n, c in enumerate(out) if isinstance(c, dict) and c.get(key) == item.get(key)), None)
+        idx = next(
+            (n for n, c in enumerate(out) if isinstance(c, dict) and c.get(key) == item.get(key)), None
+        )
         if directive == "delete":
             if idx is not None:
                 out.pop(idx)
@@ -172,7 +186,7 @@ def _merge_list(field: str, current: list, patch: list, order: list | None) -> l
 
 
 def strategic_merge(target, patch):
-    """Apply a strategic merge patch as kubectl computes them (merge keys, ``$patch``, ``$setElementOrder``)."""
+    """Apply a strategic merge patch as kubectl makes them (merge keys, ``$patch``, ``$setElementOrder``)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if patch.get("$patch") == "replace":

@@ -19,7 +19,10 @@ NODE = "sandbox-node"
 
 
 def _ready(pod: dict) -> bool:
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in (pod.get("status") or {}).get("conditions") or [])
+    return any(
+        c["type"] == "Ready" and c["status"] == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 def pod_ip(pod: dict) -> str:
@@ -35,13 +38,20 @@ def sync_replicaset(c: Cluster, rs: dict) -> None:
     while len(pods) < want:
         pods.append(_new_pod(c, rs))
     if len(pods) > want:
-        doomed = sorted(pods, key=lambda p: (_ready(p), p["metadata"]["creationTimestamp"]))[: len(pods) - want]
+        doomed = sorted(pods, key=lambda p: (_ready(p), p["metadata"]["creationTimestamp"]))[
+            : len(pods) - want
+        ]
         for p in doomed:
             c.remove(POD, ns, p["metadata"]["name"])
         pods = [p for p in pods if p not in doomed]
     ready = sum(_ready(p) for p in pods)
-    status = {"replicas": len(pods), "fullyLabeledReplicas": len(pods), "readyReplicas": ready,
-              "availableReplicas": ready, "observedGeneration": rs["metadata"].get("generation", 1)}
+    status = {
+        "replicas": len(pods),
+        "fullyLabeledReplicas": len(pods),
+        "readyReplicas": ready,
+        "availableReplicas": ready,
+        "observedGeneration": rs["metadata"].get("generation", 1),
+    }
     status = {k: v for k, v in status.items() if v}
     status.setdefault("replicas", 0)
     if status != rs.get("status"):
@@ -57,10 +67,17 @@ def _new_pod(c: Cluster, rs: dict) -> dict:
     spec.setdefault("nodeName", NODE)
     spec.setdefault("serviceAccountName", "default")
     spec.setdefault("enableServiceLinks", True)
-    pod = {"metadata": {"name": name, "generateName": f"{rs['metadata']['name']}-",
-                        "namespace": rs["metadata"]["namespace"], "labels": dict(meta.get("labels") or {}),
-                        "ownerReferences": [o.owner_ref(rs)]},
-           "spec": spec, "status": {"phase": "Pending", "qosClass": "BestEffort"}}
+    pod = {
+        "metadata": {
+            "name": name,
+            "generateName": f"{rs['metadata']['name']}-",
+            "namespace": rs["metadata"]["namespace"],
+            "labels": dict(meta.get("labels") or {}),
+            "ownerReferences": [o.owner_ref(rs)],
+        },
+        "spec": spec,
+        "status": {"phase": "Pending", "qosClass": "BestEffort"},
+    }
     if meta.get("annotations"):
         pod["metadata"]["annotations"] = dict(meta["annotations"])
     created = c.create(POD, pod, c.now())
@@ -69,25 +86,42 @@ def _new_pod(c: Cluster, rs: dict) -> dict:
 
 
 def pod_status(c: Cluster, pod: dict, now: float) -> dict:
-    """What the kubelet would report at ``now``: readiness and restarts follow the scenario's image behaviour."""
+    """What the kubelet would report at ``now``: readiness and restarts follow the image's behaviour."""
     born = o.parse_time(pod["metadata"]["creationTimestamp"])
     elapsed = max(now - born, 0.0)
     statuses, ready_at = [], born
     for ctr in pod["spec"].get("containers") or []:
         b = c.scenario.behaviour(ctr.get("image", ""))
-        cs = {"name": ctr["name"], "image": ctr.get("image", ""), "imageID": f"{ctr.get('image', '')}@sha256:"
-              + f"{zlib.crc32(ctr.get('image', '').encode()):08x}" * 8, "containerID": "containerd://"
-              + f"{zlib.crc32((pod['metadata']['uid'] + ctr['name']).encode()):08x}" * 8}
+        cs = {
+            "name": ctr["name"],
+            "image": ctr.get("image", ""),
+            "imageID": f"{ctr.get('image', '')}@sha256:"
+            + f"{zlib.crc32(ctr.get('image', '').encode()):08x}" * 8,
+            "containerID": "containerd://"
+            + f"{zlib.crc32((pod['metadata']['uid'] + ctr['name']).encode()):08x}" * 8,
+        }
         if b.crashloop:
             restarts = int(elapsed // max(b.restart_every, 0.001))
             cs.update(ready=False, started=False, restartCount=restarts)
             if restarts:
                 last = born + restarts * b.restart_every
                 backoff = min(10 * 2 ** min(restarts - 1, 5), 300)
-                cs["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message": f"back-off {backoff}s "
-                               f"restarting failed container={ctr['name']} pod={pod['metadata']['name']}"}}
-                cs["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": o.iso(
-                    last - b.restart_every / 2), "finishedAt": o.iso(last), "containerID": cs["containerID"]}}
+                cs["state"] = {
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": f"back-off {backoff}s "
+                        f"restarting failed container={ctr['name']} pod={pod['metadata']['name']}",
+                    }
+                }
+                cs["lastState"] = {
+                    "terminated": {
+                        "exitCode": 1,
+                        "reason": "Error",
+                        "startedAt": o.iso(last - b.restart_every / 2),
+                        "finishedAt": o.iso(last),
+                        "containerID": cs["containerID"],
+                    }
+                }
             else:
                 cs["state"] = {"running": {"startedAt": o.iso(born)}}
             ready_at = None
@@ -99,20 +133,36 @@ def pod_status(c: Cluster, pod: dict, now: float) -> dict:
         statuses.append(cs)
     ready = ready_at is not None
     since = o.iso(ready_at if ready else born)
-    conds = [("PodReadyToStartContainers", "True", o.iso(born)), ("Initialized", "True", o.iso(born)),
-             ("Ready", "True" if ready else "False", since), ("ContainersReady", "True" if ready else "False", since),
-             ("PodScheduled", "True", o.iso(born))]
+    conds = [
+        ("PodReadyToStartContainers", "True", o.iso(born)),
+        ("Initialized", "True", o.iso(born)),
+        ("Ready", "True" if ready else "False", since),
+        ("ContainersReady", "True" if ready else "False", since),
+        ("PodScheduled", "True", o.iso(born)),
+    ]
     conditions = []
     for kind, state, when in conds:
         cond = {"type": kind, "status": state, "lastProbeTime": None, "lastTransitionTime": when}
         if state == "False":
-            cond.update(reason="ContainersNotReady", message="containers with unready status: ["
-                        + " ".join(s["name"] for s in statuses if not s["ready"]) + "]")
+            cond.update(
+                reason="ContainersNotReady",
+                message="containers with unready status: ["
+                + " ".join(s["name"] for s in statuses if not s["ready"])
+                + "]",
+            )
         conditions.append(cond)
     ip = pod_ip(pod)
-    return {"phase": "Running", "conditions": conditions, "hostIP": "192.168.49.2", "hostIPs": [{"ip": "192.168.49.2"}],
-            "podIP": ip, "podIPs": [{"ip": ip}], "startTime": o.iso(born), "containerStatuses": statuses,
-            "qosClass": "BestEffort"}
+    return {
+        "phase": "Running",
+        "conditions": conditions,
+        "hostIP": "192.168.49.2",
+        "hostIPs": [{"ip": "192.168.49.2"}],
+        "podIP": ip,
+        "podIPs": [{"ip": ip}],
+        "startTime": o.iso(born),
+        "containerStatuses": statuses,
+        "qosClass": "BestEffort",
+    }
 
 
 def simulate_pod(c: Cluster, pod: dict) -> None:
@@ -131,22 +181,49 @@ def sync_endpoints(c: Cluster, svc: dict) -> None:
     pods = c.store.list(POD, ns, label_matcher(selector))
 
     def address(p: dict) -> dict:
-        return {"ip": p["status"].get("podIP", pod_ip(p)), "nodeName": NODE, "targetRef": {
-            "kind": "Pod", "namespace": ns, "name": p["metadata"]["name"], "uid": p["metadata"]["uid"]}}
+        return {
+            "ip": p["status"].get("podIP", pod_ip(p)),
+            "nodeName": NODE,
+            "targetRef": {
+                "kind": "Pod",
+                "namespace": ns,
+                "name": p["metadata"]["name"],
+                "uid": p["metadata"]["uid"],
+            },
+        }
 
     subset: dict = {}
     if ready := [address(p) for p in pods if _ready(p)]:
         subset["addresses"] = ready
     if not_ready := [address(p) for p in pods if not _ready(p)]:
         subset["notReadyAddresses"] = not_ready
-    ports = [{k: v for k, v in {"name": p.get("name"), "port": p.get("targetPort", p.get("port")),
-                                 "protocol": p.get("protocol", "TCP")}.items() if v is not None}
-             for p in svc["spec"].get("ports") or []]
+    ports = [
+        {
+            k: v
+            for k, v in {
+                "name": p.get("name"),
+                "port": p.get("targetPort", p.get("port")),
+                "protocol": p.get("protocol", "TCP"),
+            }.items()
+            if v is not None
+        }
+        for p in svc["spec"].get("ports") or []
+    ]
     subsets = [dict(subset, ports=ports)] if subset else []
     current = c.store.get(EP, ns, name)
     if current is None:
-        c.create(EP, {"metadata": {"name": name, "namespace": ns, "labels": dict(svc["metadata"].get("labels") or {})},
-                      "subsets": subsets}, c.now())
+        c.create(
+            EP,
+            {
+                "metadata": {
+                    "name": name,
+                    "namespace": ns,
+                    "labels": dict(svc["metadata"].get("labels") or {}),
+                },
+                "subsets": subsets,
+            },
+            c.now(),
+        )
     elif current.get("subsets", []) != subsets:
         current["subsets"] = subsets
         c.write(EP, current)

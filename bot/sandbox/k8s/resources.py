@@ -43,8 +43,16 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"), ("all",)),
     Resource("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), ("status", "scale"), ("all",)),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
-    Resource("networking.istio.io", "v1", "virtualservices", "VirtualService", True, ("vs",), (),
-             ("istio-io", "networking-istio-io")),
+    Resource(
+        "networking.istio.io",
+        "v1",
+        "virtualservices",
+        "VirtualService",
+        True,
+        ("vs",),
+        (),
+        ("istio-io", "networking-istio-io"),
+    ),
 )
 
 BY_PLURAL: dict[str, Resource] = {r.plural: r for r in RESOURCES}
@@ -73,8 +81,13 @@ def resource_list(group: str, version: str) -> dict | None:
         return None
     items = []
     for r in members:
-        entry = {"name": r.plural, "singularName": r.singular, "namespaced": r.namespaced, "kind": r.kind,
-                 "verbs": VERBS}
+        entry = {
+            "name": r.plural,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": VERBS,
+        }
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
         if r.categories:
@@ -84,10 +97,19 @@ def resource_list(group: str, version: str) -> dict | None:
             kind, sub_group, sub_version = r.kind, None, None
             if sub == "scale":
                 kind, sub_group, sub_version = "Scale", "autoscaling", "v1"
-            sub_entry = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                         "kind": kind, "verbs": ["get", "patch", "update"]}
+            sub_entry = {
+                "name": f"{r.plural}/{sub}",
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": kind,
+                "verbs": ["get", "patch", "update"],
+            }
             if sub_group:
                 sub_entry.update(group=sub_group, version=sub_version)
             items.append(sub_entry)
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": members[0].api_version,
-            "resources": items}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": members[0].api_version,
+        "resources": items,
+    }

@@ -45,8 +45,11 @@ class Store:
         return obj
 
     def list(self, res: Resource, namespace: str | None = None, match: Matcher | None = None) -> list[dict]:
-        items = [o for (ns, _), o in sorted(self.objects.get(res.plural, {}).items())
-                 if not namespace or not res.namespaced or ns == namespace]
+        items = [
+            o
+            for (ns, _), o in sorted(self.objects.get(res.plural, {}).items())
+            if not namespace or not res.namespaced or ns == namespace
+        ]
         return [o for o in items if match is None or match(o)]
 
     def create(self, res: Resource, obj: dict, created: str) -> dict:

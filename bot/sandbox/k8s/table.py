@@ -43,20 +43,35 @@ def _containers(obj: dict) -> list[dict]:
 
 
 def _workload_wide(obj: dict) -> list:
-    return [",".join(c["name"] for c in _containers(obj)), ",".join(c.get("image", "") for c in _containers(obj)),
-            selector_string((obj["spec"].get("selector") or {}).get("matchLabels") or {})]
+    return [
+        ",".join(c["name"] for c in _containers(obj)),
+        ",".join(c.get("image", "") for c in _containers(obj)),
+        selector_string((obj["spec"].get("selector") or {}).get("matchLabels") or {}),
+    ]
 
 
 def _deployment(d: dict, now: float) -> list:
     st = d.get("status") or {}
-    return [d["metadata"]["name"], f"{st.get('readyReplicas', 0)}/{d['spec'].get('replicas', 1)}",
-            st.get("updatedReplicas", 0), st.get("availableReplicas", 0), _age(d, now), *_workload_wide(d)]
+    return [
+        d["metadata"]["name"],
+        f"{st.get('readyReplicas', 0)}/{d['spec'].get('replicas', 1)}",
+        st.get("updatedReplicas", 0),
+        st.get("availableReplicas", 0),
+        _age(d, now),
+        *_workload_wide(d),
+    ]
 
 
 def _replicaset(rs: dict, now: float) -> list:
     st = rs.get("status") or {}
-    return [rs["metadata"]["name"], rs["spec"].get("replicas", 1), st.get("replicas", 0), st.get("readyReplicas", 0),
-            _age(rs, now), *_workload_wide(rs)]
+    return [
+        rs["metadata"]["name"],
+        rs["spec"].get("replicas", 1),
+        st.get("replicas", 0),
+        st.get("readyReplicas", 0),
+        _age(rs, now),
+        *_workload_wide(rs),
+    ]
 
 
 def _pod(p: dict, now: float) -> list:
@@ -72,28 +87,53 @@ def _pod(p: dict, now: float) -> list:
         last = max(last, o.parse_time(finished))
     shown = f"{restarts} ({human_duration(now - last)} ago)" if restarts and last else str(restarts)
     ready = sum(1 for cs in statuses if cs.get("ready"))
-    return [p["metadata"]["name"], f"{ready}/{len(p['spec'].get('containers') or [])}", reason, shown, _age(p, now),
-            st.get("podIP", "<none>"), p["spec"].get("nodeName", "<none>"), "<none>", "<none>"]
+    return [
+        p["metadata"]["name"],
+        f"{ready}/{len(p['spec'].get('containers') or [])}",
+        reason,
+        shown,
+        _age(p, now),
+        st.get("podIP", "<none>"),
+        p["spec"].get("nodeName", "<none>"),
+        "<none>",
+        "<none>",
+    ]
 
 
 def _service(s: dict, now: float) -> list:
     spec = s.get("spec") or {}
     ports = ",".join(f"{p['port']}/{p.get('protocol', 'TCP')}" for p in spec.get("ports") or []) or "<none>"
-    return [s["metadata"]["name"], spec.get("type", "ClusterIP"), spec.get("clusterIP", "None"), "<none>", ports,
-            _age(s, now), selector_string(spec.get("selector") or {}) or "<none>"]
+    return [
+        s["metadata"]["name"],
+        spec.get("type", "ClusterIP"),
+        spec.get("clusterIP", "None"),
+        "<none>",
+        ports,
+        _age(s, now),
+        selector_string(spec.get("selector") or {}) or "<none>",
+    ]
 
 
 def _endpoints(e: dict, now: float) -> list:
-    addrs = [f"{a['ip']}:{p['port']}" for s in e.get("subsets") or [] for a in s.get("addresses") or []
-             for p in s.get("ports") or []]
+    addrs = [
+        f"{a['ip']}:{p['port']}"
+        for s in e.get("subsets") or []
+        for a in s.get("addresses") or []
+        for p in s.get("ports") or []
+    ]
     shown = ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
     return [e["metadata"]["name"], shown or "<none>", _age(e, now)]
 
 
 def _event(e: dict, now: float) -> list:
     inv = e.get("involvedObject") or {}
-    return [human_duration(now - o.parse_time(e.get("lastTimestamp"))), e.get("type", ""), e.get("reason", ""),
-            f"{inv.get('kind', '').lower()}/{inv.get('name', '')}", e.get("message", "")]
+    return [
+        human_duration(now - o.parse_time(e.get("lastTimestamp"))),
+        e.get("type", ""),
+        e.get("reason", ""),
+        f"{inv.get('kind', '').lower()}/{inv.get('name', '')}",
+        e.get("message", ""),
+    ]
 
 
 def _namespace(n: dict, now: float) -> list:
@@ -111,14 +151,40 @@ def _col(name: str, kind: str = "string", priority: int = 0, fmt: str = "") -> d
 NAME, AGE = _col("Name", fmt="name"), _col("Age")
 WIDE = [_col("Containers", priority=1), _col("Images", priority=1), _col("Selector", priority=1)]
 PRINTERS: dict[str, tuple[list[dict], Callable[[dict, float], list]]] = {
-    "deployments": ([NAME, _col("Ready"), _col("Up-to-date", "integer"), _col("Available", "integer"), AGE, *WIDE],
-                    _deployment),
-    "replicasets": ([NAME, _col("Desired", "integer"), _col("Current", "integer"), _col("Ready", "integer"), AGE,
-                     *WIDE], _replicaset),
-    "pods": ([NAME, _col("Ready"), _col("Status"), _col("Restarts"), AGE, _col("IP", priority=1),
-              _col("Node", priority=1), _col("Nominated Node", priority=1), _col("Readiness Gates", priority=1)], _pod),
-    "services": ([NAME, _col("Type"), _col("Cluster-IP"), _col("External-IP"), _col("Port(s)"), AGE,
-                  _col("Selector", priority=1)], _service),
+    "deployments": (
+        [NAME, _col("Ready"), _col("Up-to-date", "integer"), _col("Available", "integer"), AGE, *WIDE],
+        _deployment,
+    ),
+    "replicasets": (
+        [NAME, _col("Desired", "integer"), _col("Current", "integer"), _col("Ready", "integer"), AGE, *WIDE],
+        _replicaset,
+    ),
+    "pods": (
+        [
+            NAME,
+            _col("Ready"),
+            _col("Status"),
+            _col("Restarts"),
+            AGE,
+            _col("IP", priority=1),
+            _col("Node", priority=1),
+            _col("Nominated Node", priority=1),
+            _col("Readiness Gates", priority=1),
+        ],
+        _pod,
+    ),
+    "services": (
+        [
+            NAME,
+            _col("Type"),
+            _col("Cluster-IP"),
+            _col("External-IP"),
+            _col("Port(s)"),
+            AGE,
+            _col("Selector", priority=1),
+        ],
+        _service,
+    ),
     "endpoints": ([NAME, _col("Endpoints"), AGE], _endpoints),
     "namespaces": ([NAME, _col("Status"), AGE], _namespace),
     "events": ([_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message")], _event),
@@ -133,8 +199,16 @@ def to_table(res: Resource, items: list[dict], now: float, resource_version: str
         if include == "Object":
             row["object"] = obj
         elif include != "None":
-            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": obj["metadata"]}
+            row["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            }
         rows.append(row)
-    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": resource_version},
-            "columnDefinitions": columns, "rows": rows}
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": resource_version},
+        "columnDefinitions": columns,
+        "rows": rows,
+    }

@@ -50,8 +50,9 @@ def _check_body(res: Resource, body, namespace: str | None) -> dict:
     meta = body.setdefault("metadata", {})
     if res.namespaced:
         if meta.get("namespace") and namespace and meta["namespace"] != namespace:
-            raise errors.bad_request("the namespace of the provided object does not match the namespace sent on "
-                                     "the request")
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request"
+            )
         meta["namespace"] = namespace or meta.get("namespace") or "default"
     return body
 
@@ -78,7 +79,7 @@ def create(c: Cluster, res: Resource, namespace: str | None, body, dry_run: bool
 
 
 def _commit(c: Cluster, res: Resource, current: dict, new: dict, sub: str | None, dry_run: bool) -> dict:
-    """Store ``new`` over ``current``: identity fields are kept, status only via /status, no-ops write nothing."""
+    """Store ``new`` over ``current``: identity kept, status only via /status, a no-op writes nothing."""
     if sub == "status":
         merged = copy.deepcopy(current)
         merged["status"] = new.get("status") or {}
@@ -107,39 +108,61 @@ def _precondition(res: Resource, current: dict, rv: str | None) -> None:
 
 def scale_of(obj: dict) -> dict:
     meta = obj["metadata"]
-    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")},
-            "spec": {"replicas": obj["spec"].get("replicas", 1)},
-            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                       "selector": selector_string((obj["spec"].get("selector") or {}).get("matchLabels") or {})}}
+    return {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+        },
+        "spec": {"replicas": obj["spec"].get("replicas", 1)},
+        "status": {
+            "replicas": (obj.get("status") or {}).get("replicas", 0),
+            "selector": selector_string((obj["spec"].get("selector") or {}).get("matchLabels") or {}),
+        },
+    }
 
 
 def _apply_scale(c: Cluster, res: Resource, current: dict, scale: dict, dry_run: bool) -> dict:
     _precondition(res, current, (scale.get("metadata") or {}).get("resourceVersion"))
     replicas = (scale.get("spec") or {}).get("replicas")
     if not isinstance(replicas, int) or replicas < 0:
-        raise errors.invalid(res, current["metadata"]["name"], "spec.replicas", f"{replicas}: must be greater than "
-                             "or equal to 0")
+        raise errors.invalid(
+            res,
+            current["metadata"]["name"],
+            "spec.replicas",
+            f"{replicas}: must be greater than or equal to 0",
+        )
     new = copy.deepcopy(current)
     new["spec"]["replicas"] = replicas
     return scale_of(_commit(c, res, current, new, None, dry_run))
 
 
-def replace(c: Cluster, res: Resource, namespace: str | None, name: str, body, sub: str | None,
-            dry_run: bool = False) -> dict:
+def replace(
+    c: Cluster, res: Resource, namespace: str | None, name: str, body, sub: str | None, dry_run: bool = False
+) -> dict:
     current = c.store.require(res, namespace, name)
     if sub == "scale":
         return _apply_scale(c, res, current, body if isinstance(body, dict) else {}, dry_run)
     new = _check_body(res, copy.deepcopy(body), namespace)
     if new["metadata"].get("name") != name:
-        raise errors.bad_request(f"the name of the object ({new['metadata'].get('name')}) does not match the name on "
-                                 f"the URL ({name})")
+        raise errors.bad_request(
+            f"the name of the object ({new['metadata'].get('name')}) does not match the name on "
+            f"the URL ({name})"
+        )
     _precondition(res, current, new["metadata"].get("resourceVersion"))
     return _commit(c, res, current, new, sub, dry_run)
 
 
-def patch(c: Cluster, res: Resource, namespace: str | None, name: str, content_type: str, raw: bytes,
-          sub: str | None, dry_run: bool = False) -> dict:
+def patch(
+    c: Cluster,
+    res: Resource,
+    namespace: str | None,
+    name: str,
+    content_type: str,
+    raw: bytes,
+    sub: str | None,
+    dry_run: bool = False,
+) -> dict:
     current = c.store.require(res, namespace, name)
     doc = scale_of(current) if sub == "scale" else copy.deepcopy(current)
     try:
@@ -155,8 +178,10 @@ def patch(c: Cluster, res: Resource, namespace: str | None, name: str, content_t
         elif kind == STRATEGIC_PATCH and res.group != "networking.istio.io":
             result = strategic_merge(doc, body)
         else:
-            raise errors.unsupported_media(f"{JSON_PATCH}, {MERGE_PATCH}"
-                                           + ("" if res.group == "networking.istio.io" else f", {STRATEGIC_PATCH}"))
+            raise errors.unsupported_media(
+                f"{JSON_PATCH}, {MERGE_PATCH}"
+                + ("" if res.group == "networking.istio.io" else f", {STRATEGIC_PATCH}")
+            )
     except PatchError as exc:
         raise errors.patch_rejected(str(exc)) from None
     if not isinstance(result, dict):
@@ -169,13 +194,19 @@ def patch(c: Cluster, res: Resource, namespace: str | None, name: str, content_t
     return _commit(c, res, current, result, sub, dry_run)
 
 
-def delete(c: Cluster, res: Resource, namespace: str | None, name: str, options: dict,
-           dry_run: bool = False) -> dict:
+def delete(
+    c: Cluster, res: Resource, namespace: str | None, name: str, options: dict, dry_run: bool = False
+) -> dict:
     current = c.store.require(res, namespace, name)
     pre = options.get("preconditions") or {}
     if pre.get("uid") and pre["uid"] != current["metadata"]["uid"]:
-        raise errors.ApiError(409, "Conflict", f"Precondition failed: UID in precondition: {pre['uid']}, UID in "
-                              f"object meta: {current['metadata']['uid']}", {"name": name, "kind": res.plural})
+        raise errors.ApiError(
+            409,
+            "Conflict",
+            f"Precondition failed: UID in precondition: {pre['uid']}, UID in "
+            f"object meta: {current['metadata']['uid']}",
+            {"name": name, "kind": res.plural},
+        )
     _precondition(res, current, pre.get("resourceVersion"))
     if dry_run:
         obj = copy.deepcopy(current)
