@@ -46,7 +46,7 @@ def main(rounds: int = 20) -> int:
         write_kubeconfig(kubeconfig, server.url, TARGET.namespace)
         api = config.new_client_from_config(config_file=str(kubeconfig))
         undo = KubernetesUndo(api, clock=clock)
-        settle = lambda: undo.wait(TARGET, lambda p: None, clock.now() + 600)  # noqa: E731
+        settle = lambda: undo.wait(TARGET, lambda p: None, 600)  # noqa: E731
         kubectl = [kubectl_path(), "--kubeconfig", str(kubeconfig), "-n", TARGET.namespace,
                    "rollout", "undo", f"deployment/{TARGET.workload}"]
         ours: list[float] = []

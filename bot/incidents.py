@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from bot import cards, runs, slack_views, timeline
+from bot import cards, reports, runs, slack_views, timeline
 from bot.commands import parse
 from bot.config import ServiceConfig
 from bot.incident_store import create_incident, get_incident, open_incident_for_service
 from bot.models import ActionItem, Incident
 from bot.reports import render_postmortem, render_status_update
 from bot.runtime import Runtime
-
-from bot.severity import assess
+from bot.severity import Severity, assess
 from bot.slack_gateway import SlackFailure
 from bot.strategies.base import Plan, RollbackError, Target, plan_from_json, plan_to_json, revision_to_json
 
@@ -414,7 +414,13 @@ def post_status_update(rt: Runtime, key: str, user_id: str, form: slack_views.St
     incident = get_incident(rt.db, key)
     if incident is None or not incident.channel_id:
         return
-    rendered = render_status_update(incident.key, incident.service, user_id, form)
+    now = _now()
+    rendered = render_status_update(reports.StatusUpdateInput(
+        incident_key=incident.key, service=incident.service, status=form.status, summary=form.summary,
+        author=user_id, posted_at=now, next_steps=form.next_steps,
+        next_update_at=now + dt.timedelta(minutes=form.next_update_minutes) if form.next_update_minutes else None,
+        severity=Severity(incident.severity) if incident.severity else None, channel_id=incident.channel_id,
+    ))
     blocks = slack_views.status_update_blocks(rendered)
     ts = rt.slack.post(incident.channel_id, f"Update on {incident.key}: {form.status}", blocks)
     timeline.record(rt.db, incident.id, "status_update", f"{form.status}: {form.summary}", actor=user_id,
@@ -467,11 +473,64 @@ def postmortem_markdown(rt: Runtime, key: str) -> str | None:
     incident = get_incident(rt.db, key)
     if incident is None:
         return None
-    return render_postmortem(cards.postmortem_input(rt, incident))
+    return render_postmortem(postmortem_input(rt, incident))
+
+
+def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput:
+    """The postmortem's facts, all taken from the record: incident row, timeline, last run."""
+    names: dict[str, str] = {}
+
+    def name(user: str | None) -> str:
+        if not user or user == "bot":
+            return ""
+        if user not in names:
+            names[user] = rt.slack.user_name(user) if rt.slack else user
+        return names[user]
+
+    def people(text: str) -> str:
+        return _MENTION.sub(lambda m: "@" + (name(m.group(1)) or m.group(1)), text)
+
+    events = timeline.events(rt.db, incident.id)
+    first = {}
+    for event in events:
+        first.setdefault(event.kind, event)
+    run = cards.latest_run(rt, incident.id)
+    plan = plan_from_json(run.plan) if run else None
+    decision = first.get("decision")
+    started = first.get("rollback_started") or first.get("patched")
+    finished = first.get("verified") or first.get("rolled_out")
+    assessment = cards.assessment_from_json(incident.assessment if (incident.assessment or {}).get("severity")
+                                            else None)
+    return reports.PostmortemInput(
+        incident_key=incident.key,
+        service=incident.service,
+        namespace=incident.namespace,
+        severity=Severity(incident.severity) if incident.severity else None,
+        status=incident.status,
+        declared_by=name(incident.declared_by),
+        lead=name(incident.lead_user_id),
+        detected_at=first["assessed"].at if "assessed" in first else None,
+        declared_at=incident.created_at,
+        decision=reports.Decision(name(decision.actor), people(decision.text), decision.at) if decision else None,
+        rollback_started_at=started.at if started else None,
+        rollback_finished_at=finished.at if finished else None,
+        from_version=plan.current.version if plan else "",
+        to_version=plan.desired.version if plan and plan.desired else "",
+        strategy=run.strategy if run else "",
+        root_cause=incident.root_cause or "",
+        impact=incident.impact or "",
+        lessons=incident.lessons or "",
+        action_items=tuple(reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items),
+        events=tuple(reports.Event(e.at, e.kind, name(e.actor), people(e.text)) for e in events),
+        signals=assessment.signals if assessment else (),
+    )
+
+
+_MENTION = re.compile(r"<@([A-Z0-9_]+)>")
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def update_incident(rt_db, incident_id: int, **fields: object) -> Incident:

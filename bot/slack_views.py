@@ -166,7 +166,7 @@ class StatusUpdateForm:
 
 # ---------------------------------------------------------------- text helpers
 
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9_]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _EMOJI = re.compile(r":[a-z][a-z0-9_+-]*: ?")
 ELLIPSIS = "…"

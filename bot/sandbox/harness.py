@@ -63,3 +63,68 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0, in
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(interval)
+
+
+class OnCall:
+    """An on-call engineer at the keyboard: types commands, clicks what the bot shows, fills modals.
+
+    Every step waits for what a person would wait for (a channel, a button, a message),
+    so the demo and the end-to-end tests read like the incident they play.
+    """
+
+    def __init__(self, harness: BotHarness, user_id: str) -> None:
+        self.h, self.user = harness, user_id
+        self.slack = harness.world.slack
+
+    def type(self, text: str, channel_id: str | None = None):
+        response = self.h.driver.command(self.user, text, channel_id=channel_id)
+        if response.status_code != 200:
+            raise AssertionError(f"/rollback {text} answered HTTP {response.status_code}: {response.text}")
+        return response
+
+    def channel(self, prefix: str, timeout: float = 20.0):
+        """The incident channel whose name starts with ``prefix``, once the bot has created it."""
+
+        def probe():
+            return next((c for c in self.slack.channels.values() if c.name.startswith(prefix)), None)
+
+        return wait_for(f"a channel named {prefix}…", probe, timeout)
+
+    def message_with(self, channel_id: str, action_id: str, timeout: float = 30.0) -> dict:
+        """The newest message in the channel that shows element ``action_id``."""
+
+        def probe():
+            for message in reversed(self.slack.messages(channel_id)):
+                for block in message.get("blocks") or []:
+                    if any(e.get("action_id") == action_id for e in block.get("elements") or []):
+                        return message
+            return None
+
+        return wait_for(f"a message with {action_id!r}", probe, timeout)
+
+    def message_saying(self, channel_id: str, *phrases: str, timeout: float = 90.0) -> dict:
+        """The first message whose text contains one of ``phrases``."""
+
+        def probe():
+            return next((m for m in self.slack.messages(channel_id)
+                         if any(p in (m.get("text") or "") for p in phrases)), None)
+
+        return wait_for(f"a message saying one of {phrases}", probe, timeout)
+
+    def click(self, channel_id: str, action_id: str, value: str | None = None) -> None:
+        message = self.message_with(channel_id, action_id)
+        response = self.h.driver.click(self.user, message, action_id, selected_option=value, channel_id=channel_id)
+        if response.status_code != 200:
+            raise AssertionError(f"click on {action_id} answered HTTP {response.status_code}")
+
+    def modal(self, callback_id: str, timeout: float = 10.0) -> dict:
+        def probe():
+            return next((v for v in reversed(self.slack.views_opened())
+                         if v.get("callback_id") == callback_id and v["id"] not in self.slack.closed_views), None)
+
+        return wait_for(f"the {callback_id!r} modal", probe, timeout)
+
+    def submit(self, view: dict, values: dict[str, dict[str, object]]) -> None:
+        response = self.h.driver.submit_view(self.user, view, values)
+        if response.status_code != 200:
+            raise AssertionError(f"submitting {view.get('callback_id')} answered HTTP {response.status_code}")

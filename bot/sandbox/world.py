@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
+import requests
 import yaml
 
 from bot.sandbox.clock import SimClock
@@ -25,6 +27,9 @@ log = logging.getLogger(__name__)
 
 SANDBOX_BOT_TOKEN = "xoxb-sandbox"
 SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
+# Rates over a short window: Prometheus scrapes every second here, and verification after a
+# rollback should see the new revision's numbers within seconds, not minutes.
+RATE_WINDOW = "15s"
 ONCALL, OWNER, LEAD, VIEWER = "U_ONCALL", "U_OWNER", "U_LEAD", "U_VIEWER"
 
 
@@ -60,9 +65,24 @@ class World:
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
             self.prometheus = PrometheusProcess(targets).start()
+            self._wait_for_rates()
         self.slack.start()
         self.write_catalog()
         return self
+
+    def _wait_for_rates(self, timeout: float = 20.0) -> None:
+        """Prometheus needs two scrapes before rate() answers: wait so the first read is not empty."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                answer = requests.get(f"{self.prometheus.url}/api/v1/query",
+                                      params={"query": "sum(rate(http_requests_total[1m]))"}, timeout=2).json()
+                if answer.get("data", {}).get("result"):
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.25)
+        log.warning("Prometheus has no request rates after %.0fs", timeout)
 
     def write_catalog(self) -> Path:
         """The services catalog for this world: the sandbox's people, ports and short windows."""
@@ -79,6 +99,7 @@ class World:
                     "owners": [OWNER],
                     "rollback_allowed": [ONCALL, OWNER, LEAD],
                     "escalation": LEAD,
+                    "window": RATE_WINDOW,
                 }
                 for svc in self.scenario.services
             },

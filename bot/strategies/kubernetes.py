@@ -206,14 +206,15 @@ class KubernetesUndo:
         started = self._now()
         self.apply(plan)
         progress(Progress(message=f"rollback to revision {plan.desired.number} sent; waiting for new pods"))
-        self.wait(plan.target, progress, started + deadline_seconds)
+        self.wait(plan.target, progress, deadline_seconds - (self._now() - started))
 
-    def wait(self, target: Target, progress: Callable[[Progress], None], deadline: float) -> None:
-        """Watch the Deployment until ``rollout status`` says done, failed, or ``deadline`` (clock time).
+    def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
+        """Watch the Deployment until ``rollout status`` says done, failed, or ``timeout_seconds`` pass.
 
         A watch that delivers no event at all (a real API server always sends the current object
         first) is treated as unsupported: that slice reads the Deployment and sleeps instead.
         """
+        deadline = self._now() + timeout_seconds
         where, last = f"{target.namespace}/{target.workload}", None
 
         def observe(obj: Obj) -> bool:

@@ -59,7 +59,7 @@ class Sim:
     def settle(self) -> list[Progress]:
         """Wait (simulated minutes at most) until the live rollout is complete; the progress seen."""
         seen: list[Progress] = []
-        self.strategy.wait(self.target, seen.append, self.clock.now() + 600)
+        self.strategy.wait(self.target, seen.append, 600)
         return seen
 
     @staticmethod

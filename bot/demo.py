@@ -1,0 +1,79 @@
+"""`rollback-bot demo`: a whole incident against the sandbox world, printed as people would read it.
+
+No Slack account or cluster: the sandbox's Kubernetes API, service simulators, real
+Prometheus (when installed) and the Slack emulator stand in, over real HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import TextIO
+
+from bot.cards import incident_in_channel
+from bot.sandbox.harness import BotHarness, OnCall
+from bot.sandbox.scenario import load_scenario
+from bot.sandbox.world import ONCALL, OWNER, World
+from bot.slack_views import (
+    RESOLVE_IMPACT,
+    RESOLVE_LESSONS,
+    RESOLVE_ROOT_CAUSE,
+    ActionId,
+    CallbackId,
+    action_item_block,
+)
+
+SERVICE = "shopping-service"
+
+
+def run_demo(out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: str | None = None) -> int:
+    logging.getLogger().setLevel(logging.WARNING)
+    state = Path(keep_dir or tempfile.mkdtemp(prefix="rollback-demo-"))
+
+    def say(text: str) -> None:
+        print(f"\n>>> {text}", file=out, flush=True)
+
+    say("Starting the sandbox: Kubernetes API simulator, service simulator, Prometheus, Slack emulator")
+    with World(load_scenario(scenario), state_dir=state / "world") as world, BotHarness(world) as bot:
+        print(f"    Prometheus: {world.prometheus.url if world.prometheus else 'not installed (signals unavailable)'}",
+              file=out)
+        alice = OnCall(bot, ONCALL)
+        say(f"03:12 — alice (on call) sees checkout errors and types: /rollback {SERVICE} checkout errors spiking")
+        alice.type(f"{SERVICE} checkout errors spiking")
+        channel = alice.channel(f"inc-{dt.datetime.now(dt.timezone.utc):%Y%m%d}-{SERVICE}")
+        alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
+        say(f"The bot opened #{channel.name} and pinned the incident card. alice clicks *Roll back to previous*")
+        alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
+        alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
+        say("The bot shows the dry-run plan. alice reads it and clicks *Confirm rollback*")
+        alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
+        result = alice.message_saying(channel.id, "is back on", "FAILED", "NOT healthy", timeout=180)
+        ok = "is back on" in result["text"]
+        say("The rollback " + ("is verified." if ok else "did NOT verify: see the channel below."))
+        say("alice types /rollback resolve in the incident channel and fills in the postmortem form")
+        alice.type("resolve", channel_id=channel.id)
+        alice.submit(alice.modal(CallbackId.RESOLVE), {
+            RESOLVE_ROOT_CAUSE: {RESOLVE_ROOT_CAUSE: "v1.2.5's new payment client timed out under load and "
+                                                     "answered 503s."},
+            RESOLVE_IMPACT: {RESOLVE_IMPACT: "About 30% of checkout requests failed for 35 minutes."},
+            RESOLVE_LESSONS: {RESOLVE_LESSONS: "Canary the payment client; alert on the 5xx rate sooner."},
+            action_item_block(1, "text"): {action_item_block(1, "text"): "Add a canary stage for payments"},
+            action_item_block(1, "owner"): {action_item_block(1, "owner"): OWNER},
+            action_item_block(1, "due"): {action_item_block(1, "due"): f"{dt.date.today() + dt.timedelta(7)}"},
+        })
+        alice.message_saying(channel.id, "resolved", timeout=30)
+        postmortem = bot.rt.postmortem_dir / f"{incident_in_channel(bot.rt, channel.id).key}.md"
+        say(f"Transcript of #{channel.name}")
+        print(world.slack.transcript(channel.id), file=out)
+        say("Transcript of #incidents (announcements)")
+        print(world.slack.transcript(world.slack.channel_by_name("incidents")["id"]), file=out)
+        kept = state / postmortem.name
+        shutil.copy(postmortem, kept)
+        say(f"Postmortem written to {kept}")
+        print(kept.read_text(), file=out)
+    return 0 if ok else 1
+
