@@ -85,4 +85,9 @@ class Store:
         """Logged events after ``rv``; ``None`` when the log no longer reaches back that far."""
         if self.log and self.log[0][0] > rv + 1 and rv < self.rv:
             return None
-        return [e for e in self.log if e[0] > rv]
+        newer = []
+        for event in reversed(self.log):  # the tail is what watchers need: walk back only that far
+            if event[0] <= rv:
+                break
+            newer.append(event)
+        return newer[::-1]
