@@ -18,7 +18,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
     """The Bolt app with every listener registered; ``runtime`` defaults to one built from settings."""
     rt = runtime or build_runtime(settings)
     app = App(
-        token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret,
         client=rt.slack.client,
         name="rollback-bot",

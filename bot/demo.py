@@ -31,7 +31,7 @@ SERVICE = "shopping-service"
 
 
 def run_demo(out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: str | None = None) -> int:
-    logging.getLogger().setLevel(logging.WARNING)
+    logging.disable(logging.INFO)  # the transcript is the output; warnings and errors still show
     state = Path(keep_dir or tempfile.mkdtemp(prefix="rollback-demo-"))
 
     def say(text: str) -> None:

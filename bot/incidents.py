@@ -315,7 +315,9 @@ def confirm_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None
                     target_image=plan.desired.image)
     timeline.record(rt.db, incident.id, "decision",
                     f"<@{caller.user_id}> confirmed the rollback to {plan.desired.version} "
-                    f"(revision {plan.desired.number})", actor=caller.user_id, data={"run_id": run.id})
+                    f"(revision {plan.desired.number})", actor=caller.user_id,
+                    data={"run_id": run.id, "what": f"Roll back to {plan.desired.version} "
+                                                    f"(revision {plan.desired.number})"})
     rt.slack.post(incident.channel_id,
                   f"<@{caller.user_id}> started the rollback of {service.name} to {plan.desired.version}. "
                   "Progress shows on the pinned incident card; I will post here when it is verified or if it fails.")
@@ -511,7 +513,8 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         lead=name(incident.lead_user_id),
         detected_at=first["assessed"].at if "assessed" in first else None,
         declared_at=incident.created_at,
-        decision=reports.Decision(name(decision.actor), people(decision.text), decision.at) if decision else None,
+        decision=reports.Decision(name(decision.actor), (decision.data or {}).get("what") or people(decision.text),
+                                  decision.at) if decision else None,
         rollback_started_at=started.at if started else None,
         rollback_finished_at=finished.at if finished else None,
         from_version=plan.current.version if plan else "",
