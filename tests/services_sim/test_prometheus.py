@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 
+import kubernetes
 import pytest
 import requests
 from prometheus_api_client import PrometheusConnect
 
+from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer, free_port
+from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.prometheus import PrometheusError, PrometheusProcess
-from bot.sandbox.services import ServiceSimulator
+from bot.sandbox.services import start_services
 from tests.services_sim.conftest import GOOD
 from tests.support import need_binary
 
@@ -23,16 +26,22 @@ SHARE_5XX = (
 
 
 @pytest.fixture
-def prometheus(scenario, clock, pods):
-    """Prometheus scraping shopping-service's simulator every second; the live pods run v1.2.5."""
+def world(scenario, tmp_path):
+    """Cluster (v1.2.5 live) + its API + the service simulators + Prometheus scraping them every second."""
     binary = need_binary("prometheus")
-    simulator = ServiceSimulator(scenario.service("shopping-service"), scenario, pods, clock)
-    service = SandboxServer(simulator).start()
+    clock = SimClock(scale=10)  # pods of a new ReplicaSet get ready in a fraction of a real second
+    cluster = Cluster(scenario, clock).start()
+    api = SandboxServer(make_api(cluster)).start()
+    services = start_services(scenario, cluster, clock)
+    targets = {name: f"127.0.0.1:{server.port}" for name, server in services.items()}
     try:
-        with PrometheusProcess({"shopping-service": f"127.0.0.1:{service.port}"}, binary=binary) as prom:
-            yield prom
+        with PrometheusProcess(targets, binary=binary) as prom:
+            kubeconfig = write_kubeconfig(tmp_path / "kubeconfig", api.url, namespace="shopping")
+            yield prom, kubernetes.config.new_client_from_config(config_file=str(kubeconfig))
     finally:
-        service.stop()
+        for server in [*services.values(), api]:
+            server.stop()
+        cluster.stop()
 
 
 def poll(prom: PrometheusConnect, query: str, done, timeout: float = 20.0) -> float:
@@ -49,7 +58,8 @@ def poll(prom: PrometheusConnect, query: str, done, timeout: float = 20.0) -> fl
     raise AssertionError(f"{query} never satisfied the condition within {timeout:g} s; last value {value}")
 
 
-def test_5xx_rate_of_the_bad_release_drops_after_going_back_to_a_good_image(prometheus, pods):
+def test_5xx_rate_of_the_bad_release_drops_after_going_back_to_a_good_image(world):
+    prometheus, k8s_client = world
     prom = PrometheusConnect(url=prometheus.url, disable_ssl=True)
     series = prom.custom_query('http_requests_total{service="shopping-service",code="503"}')
     assert series and series[0]["metric"]["namespace"] == "shopping"
@@ -58,9 +68,8 @@ def test_5xx_rate_of_the_bad_release_drops_after_going_back_to_a_good_image(prom
     bad = poll(prom, SHARE_5XX, lambda v: v == v)  # first non-NaN value: two scrapes in the window
     assert bad == pytest.approx(0.30, abs=0.05)
 
-    # TODO(k8s): once bot/sandbox/k8s lands, run the pods from Cluster and change the image with the
-    # `kubernetes` client (strategic-merge patch of the Deployment's container image) instead.
-    pods.set_image(GOOD)
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": GOOD}]}}}}
+    kubernetes.client.AppsV1Api(k8s_client).patch_namespaced_deployment("shopping-service", "shopping", patch)
     after = poll(prom, SHARE_5XX, lambda v: v < 0.05)
     assert after < 0.05
 

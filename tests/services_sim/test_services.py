@@ -9,8 +9,9 @@ import pytest
 import requests
 
 from bot.sandbox.httpserver import SandboxServer
+from bot.sandbox.k8s import Cluster
 from bot.sandbox.services import MEMORY_LIMIT_BYTES, ServiceSimulator, start_services
-from tests.services_sim.conftest import BAD, CRASHLOOP, GOOD, Pods, make_pod
+from tests.services_sim.conftest import BAD, CRASHLOOP, GOOD, make_pod
 
 parser = pytest.importorskip("prometheus_client.parser")
 
@@ -169,27 +170,17 @@ def test_unknown_path_is_404(serve):
     assert requests.get(f"{serve()}/nope", timeout=5).status_code == 404
 
 
-class ListOnlyCluster:
-    """The one call start_services makes on the cluster, answered from per-namespace pods."""
-
-    def __init__(self, pods: Pods) -> None:
-        self.pods = pods
-        self.calls: list[tuple] = []
-
-    def list(self, resource, namespace=None, selector=None):
-        self.calls.append((resource, namespace, selector))
-        return self.pods()
-
-
-def test_start_services_serves_every_scenario_service(scenario, clock):
-    cluster = ListOnlyCluster(Pods([make_pod("p", GOOD)]))
+def test_start_services_serves_every_scenario_service_from_the_cluster(scenario, clock):
+    cluster = Cluster(scenario, clock)
     servers = start_services(scenario, cluster, clock)
     try:
         assert set(servers) == {s.name for s in scenario.services}
         url = servers["shopping-service"].url
         assert url.startswith("http://127.0.0.1:")
         assert requests.get(f"{url}/actuator/health", timeout=5).json() == {"status": "UP"}
-        assert ("pods", "shopping", {"app": "shopping-service"}) in cluster.calls
+        live = {p["metadata"]["name"] for p in cluster.list("pods", "shopping", {"app": "shopping-service"})}
+        restarts = scrape(url)["kube_pod_container_status_restarts"].samples
+        assert {s.labels["pod"] for s in restarts} == live and len(live) == 3
     finally:
         for server in servers.values():
             server.stop()
