@@ -1,0 +1,51 @@
+"""The bot served over HTTP against a fresh sandbox world, driven by signed Slack requests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.sandbox.harness import BotHarness, OnCall
+from bot.sandbox.world import LEAD, ONCALL, VIEWER, World
+from tests.support import need_binary
+
+SERVICE = "shopping-service"
+
+
+def channel_prefix() -> str:
+    return f"inc-{dt.datetime.now(dt.timezone.utc):%Y%m%d}-{SERVICE}"
+
+
+@pytest.fixture
+def world(request):
+    """A sandbox world; tests marked ``prometheus`` get real Prometheus scraping the services."""
+    wants = request.node.get_closest_marker("prometheus") is not None
+    if wants:
+        need_binary("prometheus")
+    scale = getattr(request.node.get_closest_marker("clock_scale"), "args", [None])[0]
+    with World(prometheus=wants, clock_scale=scale) as w:
+        yield w
+
+
+@pytest.fixture
+def bot(world, request):
+    env = getattr(request.node.get_closest_marker("bot_env"), "args", [{}])[0]
+    with BotHarness(world, env=env, verify_timeout=45) as h:
+        yield h
+
+
+@pytest.fixture
+def alice(bot):
+    return OnCall(bot, ONCALL)
+
+
+@pytest.fixture
+def carol(bot):
+    return OnCall(bot, LEAD)
+
+
+@pytest.fixture
+def dave(bot):
+    """A viewer: may declare, may not roll back (not in rollback_allowed)."""
+    return OnCall(bot, VIEWER)
