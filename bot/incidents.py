@@ -40,7 +40,9 @@ class Caller:
     reply: Callable[..., None]
 
     def error(self, title: str, what_happened: str, what_next: str) -> None:
-        self.reply(f"{title}: {what_happened} {what_next}", slack_views.error_blocks(title, what_happened, what_next))
+        """An ephemeral error; all of it is escaped, so user input echoed back cannot ping or link."""
+        text = slack_views.escape(f"{title}: {what_happened} {what_next}")
+        self.reply(text, slack_views.error_blocks(title, what_happened, what_next))
 
 
 # ----------------------------------------------------------------------------- commands
@@ -228,7 +230,7 @@ def _allowed(rt: Runtime, incident: Incident, caller: Caller) -> ServiceConfig |
                      "Nothing was changed. Ask an admin to restore its catalog entry.")
         return None
     if not service.may_roll_back(caller.user_id):
-        allowed = ", ".join(f"<@{u}>" for u in service.rollback_allowed)
+        allowed = ", ".join(rt.slack.user_name(u) for u in service.rollback_allowed)
         caller.error(f"You can't roll back {service.name}",
                      f"Only {allowed} may roll back {service.name} (services catalog).",
                      "Nothing was changed. Ask one of them, or the service owners, to click the button.")

@@ -34,14 +34,23 @@ class BotHarness:
         self.worker = Worker(self.rt, lease_seconds=10, poll_seconds=0.2, verify_timeout=verify_timeout)
         self.driver = SlackDriver(world.slack, f"{self.url}/slack/events", SANDBOX_SIGNING_SECRET)
         self._threads: list[threading.Thread] = []
+        self._closing = False
 
     def start(self) -> BotHarness:
-        serving = threading.Thread(target=self.server.run, name="bot-http", daemon=True)
+        serving = threading.Thread(target=self._serve, name="bot-http", daemon=True)
         serving.start()
         self._threads = [serving, self.worker.start_thread()]
         return self
 
+    def _serve(self) -> None:
+        try:
+            self.server.run()
+        except OSError:
+            if not self._closing:  # closing the socket under waitress' select loop ends it this way
+                raise
+
     def stop(self) -> None:
+        self._closing = True
         self.worker.stop()
         self.server.close()
         self.rt.db.dispose()
