@@ -32,8 +32,8 @@ T = TypeVar("T")
 
 DEFAULT_URL = "sqlite:///rollback-bot.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
-# pg_advisory_xact_lock key serialising `migrate()` across replicas (any constant bigint).
-MIGRATION_LOCK_KEY = 7_302_118_905_431
+# Serialises `migrate()` across replicas on PostgreSQL (the key is any constant bigint).
+MIGRATION_LOCK = text("SELECT pg_advisory_xact_lock(7302118905431)")
 
 # PostgreSQL SQLSTATEs worth retrying: serialization failure, deadlock, the server
 # shutting down or refusing connections for a moment; class 08 is "connection exception".
@@ -114,12 +114,16 @@ class Database:
         """Upgrade the schema to the newest revision; safe when several replicas start at once."""
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as connection:
-            if self.is_postgres:
-                # Held until this transaction commits: a second replica waits, then finds head.
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+
+        def upgrade() -> None:
+            with self.engine.begin() as connection:
+                if self.is_postgres:
+                    # Held until this transaction commits: a second replica waits, then finds head.
+                    connection.execute(MIGRATION_LOCK)
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+
+        retry_transient(upgrade, attempts=self.retry_attempts)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -130,8 +134,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (below)
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

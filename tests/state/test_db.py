@@ -1,0 +1,140 @@
+"""Migrations, connection settings and the transient-error retry rule."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from bot import timeline
+from bot.db import Database
+from bot.models import Base, TimelineEvent
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = {"incidents", "timeline_events", "rollback_runs", "run_steps", "action_items", "status_updates"}
+
+
+def test_migrate_creates_the_tables_and_is_idempotent(fresh_url: str) -> None:
+    db = Database(fresh_url)
+    assert not TABLES & set(inspect(db.engine).get_table_names())
+    db.migrate()
+    db.migrate()  # every bot start calls it: the second time is a no-op
+    inspector = inspect(db.engine)
+    assert TABLES | {"alembic_version"} <= set(inspector.get_table_names())
+    indexes = {ix["name"]: ix for ix in inspector.get_indexes("rollback_runs")}
+    assert indexes["uq_rollback_runs_active_service"]["unique"]
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    db.dispose()
+
+
+def test_migration_matches_the_models(db: Database) -> None:
+    with db.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diffs == []
+
+
+def test_replicas_starting_together_both_migrate(fresh_url: str) -> None:
+    """Separate processes, as replicas are (alembic's own state is per process)."""
+    code = "import sys; from bot.db import Database; Database(sys.argv[1]).migrate()"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, fresh_url], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    failures = [p.stderr.read() for p in processes if p.wait(timeout=60) != 0]
+    assert failures == []
+    db = Database(fresh_url)
+    assert TABLES <= set(inspect(db.engine).get_table_names())
+    db.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'bot.db'}")
+    db.migrate()
+    with db.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    db.dispose()
+
+
+def test_an_event_for_an_unknown_incident_is_refused(db: Database) -> None:
+    with pytest.raises(IntegrityError):
+        timeline.record(db, 424242, "note", "orphan")
+
+
+def test_session_rolls_back_when_the_block_fails(db: Database, incident) -> None:
+    with pytest.raises(RuntimeError), db.session() as session:
+        session.add(TimelineEvent(incident_id=incident.id, kind="note", text="half-done"))
+        session.flush()
+        raise RuntimeError("handler crashed")
+    assert timeline.events(db, incident.id) == []
+
+
+def test_a_dropped_connection_mid_transaction_is_retried(
+    db: Database, replica, incident, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("connection loss is a server-side event")
+    killer = replica()
+    attempts: list[int] = []
+
+    def write(session) -> None:
+        attempts.append(1)
+        if len(attempts) == 1:  # the server drops this very connection mid-transaction
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+            with killer.engine.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        session.add(TimelineEvent(incident_id=incident.id, kind="note", text="survived"))
+
+    db.transaction(write)
+    assert len(attempts) == 2
+    assert [e.text for e in timeline.events(db, incident.id)] == ["survived"]
+
+
+def test_errors_that_are_not_transient_are_not_retried(db: Database) -> None:
+    calls: list[int] = []
+
+    def broken(session) -> None:
+        calls.append(1)
+        session.execute(select(text("no_such_column")).select_from(text("incidents")))
+
+    with pytest.raises(DBAPIError):
+        db.transaction(broken)
+    assert calls == [1]
+
+
+def test_sqlite_lock_held_by_another_process_delays_the_write_but_does_not_lose_it(
+    db: Database, replica, incident, backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("file locking is SQLite's")
+    impatient = replica(busy_timeout_ms=1)  # so the lock surfaces as "database is locked"
+    holder = replica().engine.connect()
+    holder.execute(  # BEGIN IMMEDIATE: this connection now holds the write lock
+        text("INSERT INTO timeline_events (incident_id, at, kind, actor, text) "
+             "VALUES (:id, '2026-01-01 00:00:00.000000', 'note', 'U_BOB', 'first')"),
+        {"id": incident.id},
+    )
+
+    class ReleaseOnFirstFailure(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if holder.in_transaction():
+                holder.commit()
+
+    handler = ReleaseOnFirstFailure(level=logging.WARNING)
+    logging.getLogger("bot.db").addHandler(handler)
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.db"):
+            timeline.record(impatient, incident.id, "progress", "2/3 new replicas available")
+    finally:
+        logging.getLogger("bot.db").removeHandler(handler)
+        holder.close()
+    assert "database is locked" in caplog.text
+    assert [e.text for e in timeline.events(db, incident.id)] == ["first", "2/3 new replicas available"]
