@@ -6,6 +6,7 @@ all three see the same world. Every part is reached over real HTTP on loopback.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 import tempfile
@@ -106,6 +107,10 @@ class World:
         }
         self.catalog_path.write_text(yaml.safe_dump(catalog, sort_keys=False))
         return self.catalog_path
+
+    def mark_image(self, image: str, **behaviour: object) -> None:
+        """Change how an image behaves from now on (e.g. ``crashloop=True``): new pods follow it."""
+        self.scenario.images[image] = dataclasses.replace(self.scenario.behaviour(image), **behaviour)
 
     def env(self) -> dict[str, str]:
         """The bot's environment for this world (what `rollback-bot serve` reads)."""

@@ -263,6 +263,17 @@ class KubernetesUndo:
                     return
                 self.clock.sleep(min(POLL_SECONDS, max(remaining, 0)))
 
+    def scale(self, target: Target, replicas: int) -> None:
+        """Emergency: set the Deployment's replicas through the scale subresource (``kubectl scale``)."""
+        try:
+            self.apps.patch_namespaced_deployment_scale(
+                target.workload, target.namespace, body={"spec": {"replicas": replicas}}
+            )
+        except ApiException as exc:
+            raise RollbackError(
+                f"could not scale {target.namespace}/{target.workload} to {replicas}: {_api_message(exc)}"
+            ) from exc
+
     def verify(self, plan: Plan) -> Verification:
         """What the cluster itself shows: image, replicas, the new pods, the Service's endpoints."""
         t = plan.target
