@@ -108,7 +108,9 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         current=_revision(incident.current_revision, incident.current_image, history),
         target=_revision(incident.target_revision, incident.target_image, history),
         assessment=assessment_from_json(data if "severity" in data else None),
-        run=run_info(run, latest_verification(rt, incident.id)) if run and run.status != "cancelled" else None,
+        run=run_info(run, latest_verification(rt, incident.id))
+        if run and run.status != "cancelled"
+        else None,
         history=history,
         channel_id=incident.channel_id or "",
     )

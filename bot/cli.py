@@ -32,7 +32,9 @@ def _serve(args: argparse.Namespace) -> int:
     import waitress
 
     logging.info("serving POST /slack/events and GET /healthz on port %s", settings.port)
-    waitress.serve(wsgi_app(app), host=args.host, port=settings.port, threads=args.threads, ident="rollback-bot")
+    waitress.serve(
+        wsgi_app(app), host=args.host, port=settings.port, threads=args.threads, ident="rollback-bot"
+    )
     return 0
 
 
@@ -66,7 +68,9 @@ def _sandbox(args: argparse.Namespace) -> int:
     print(f"Kubernetes API  {world.k8s_server.url}  (kubeconfig: {world.kubeconfig})")
     for name, srv in world.services.items():
         print(f"service         {name}: {srv.url}/metrics  {srv.url}/actuator/health")
-    print(f"Prometheus      {world.prometheus.url if world.prometheus else 'not running (no prometheus binary)'}")
+    print(
+        f"Prometheus      {world.prometheus.url if world.prometheus else 'not running (no prometheus binary)'}"
+    )
     print(f"Slack emulator  {world.slack.api_url}")
     print("Environment for the bot:")
     for key, value in world.env().items():
@@ -135,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("path", nargs="?")
     p.set_defaults(func=_check_config)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return args.func(args)
     except ConfigError as exc:

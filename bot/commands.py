@@ -49,17 +49,23 @@ def parse(text: str) -> Command:
         return Command("update")
     if word == "history":
         if not rest:
-            return _invalid("Which service? Use `/rollback history <service>`, e.g. `/rollback history shopping-service`.")
+            return _invalid(
+                "Which service? Use `/rollback history <service>`, e.g. `/rollback history shopping-service`."
+            )
         name = rest.split()[0]
         return Command("history", service=name) if valid_k8s_name(name) else _invalid(_service_error(name))
     if word == "resolve":
         if rest and not _INCIDENT_KEY.match(rest):
-            return _invalid(f"`{rest[:40]}` is not an incident id. Use `/rollback resolve` in the incident channel, "
-                            "or `/rollback resolve INC-2026-001`.")
+            return _invalid(
+                f"`{rest[:40]}` is not an incident id. Use `/rollback resolve` in the incident channel, "
+                "or `/rollback resolve INC-2026-001`."
+            )
         return Command("resolve", incident=rest.upper())
     if not valid_k8s_name(word):
         return _invalid(_service_error(word))
     if len(rest) > MAX_REASON:
-        return _invalid(f"The reason is {len(rest)} characters long; please keep it under {MAX_REASON} "
-                        "(details can go in the incident channel).")
+        return _invalid(
+            f"The reason is {len(rest)} characters long; please keep it under {MAX_REASON} "
+            "(details can go in the incident channel)."
+        )
     return Command("declare", service=word, reason=rest)

@@ -39,14 +39,20 @@ def run_demo(out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: st
 
     say("Starting the sandbox: Kubernetes API simulator, service simulator, Prometheus, Slack emulator")
     with World(load_scenario(scenario), state_dir=state / "world") as world, BotHarness(world) as bot:
-        print(f"    Prometheus: {world.prometheus.url if world.prometheus else 'not installed (signals unavailable)'}",
-              file=out)
+        print(
+            f"    Prometheus: {world.prometheus.url if world.prometheus else 'not installed (signals unavailable)'}",
+            file=out,
+        )
         alice = OnCall(bot, ONCALL)
-        say(f"03:12 — alice (on call) sees checkout errors and types: /rollback {SERVICE} checkout errors spiking")
+        say(
+            f"03:12 — alice (on call) sees checkout errors and types: /rollback {SERVICE} checkout errors spiking"
+        )
         alice.type(f"{SERVICE} checkout errors spiking")
-        channel = alice.channel(f"inc-{dt.datetime.now(dt.timezone.utc):%Y%m%d}-{SERVICE}")
+        channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{SERVICE}")
         alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
-        say(f"The bot opened #{channel.name} and pinned the incident card. alice clicks *Roll back to previous*")
+        say(
+            f"The bot opened #{channel.name} and pinned the incident card. alice clicks *Roll back to previous*"
+        )
         alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
         alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
         say("The bot shows the dry-run plan. alice reads it and clicks *Confirm rollback*")
@@ -56,15 +62,25 @@ def run_demo(out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: st
         say("The rollback " + ("is verified." if ok else "did NOT verify: see the channel below."))
         say("alice types /rollback resolve in the incident channel and fills in the postmortem form")
         alice.type("resolve", channel_id=channel.id)
-        alice.submit(alice.modal(CallbackId.RESOLVE), {
-            RESOLVE_ROOT_CAUSE: {RESOLVE_ROOT_CAUSE: "v1.2.5's new payment client timed out under load and "
-                                                     "answered 503s."},
-            RESOLVE_IMPACT: {RESOLVE_IMPACT: "About 30% of checkout requests failed for 35 minutes."},
-            RESOLVE_LESSONS: {RESOLVE_LESSONS: "Canary the payment client; alert on the 5xx rate sooner."},
-            action_item_block(1, "text"): {action_item_block(1, "text"): "Add a canary stage for payments"},
-            action_item_block(1, "owner"): {action_item_block(1, "owner"): OWNER},
-            action_item_block(1, "due"): {action_item_block(1, "due"): f"{dt.date.today() + dt.timedelta(7)}"},
-        })
+        alice.submit(
+            alice.modal(CallbackId.RESOLVE),
+            {
+                RESOLVE_ROOT_CAUSE: {
+                    RESOLVE_ROOT_CAUSE: "v1.2.5's new payment client timed out under load and answered 503s."
+                },
+                RESOLVE_IMPACT: {RESOLVE_IMPACT: "About 30% of checkout requests failed for 35 minutes."},
+                RESOLVE_LESSONS: {
+                    RESOLVE_LESSONS: "Canary the payment client; alert on the 5xx rate sooner."
+                },
+                action_item_block(1, "text"): {
+                    action_item_block(1, "text"): "Add a canary stage for payments"
+                },
+                action_item_block(1, "owner"): {action_item_block(1, "owner"): OWNER},
+                action_item_block(1, "due"): {
+                    action_item_block(1, "due"): f"{dt.date.today() + dt.timedelta(7)}"
+                },
+            },
+        )
         alice.message_saying(channel.id, "resolved", timeout=30)
         postmortem = bot.rt.postmortem_dir / f"{incident_in_channel(bot.rt, channel.id).key}.md"
         say(f"Transcript of #{channel.name}")
@@ -76,4 +92,3 @@ def run_demo(out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: st
         say(f"Postmortem written to {kept}")
         print(kept.read_text(), file=out)
     return 0 if ok else 1
-

@@ -119,10 +119,18 @@ def declare(rt: Runtime, name: str, reason: str, caller: Caller) -> Incident | N
         )
         return existing
     incident = create_incident(rt.db, service.name, service.namespace, reason, caller.user_id)
-    timeline.record(rt.db, incident.id, "declared", f"Incident declared: {reason or 'no reason given'}",
-                    actor=caller.user_id, data={"reason": reason})
-    caller.reply(f"Declared {incident.key} for {service.name}. Opening the incident channel and reading "
-                 "its health now.")
+    timeline.record(
+        rt.db,
+        incident.id,
+        "declared",
+        f"Incident declared: {reason or 'no reason given'}",
+        actor=caller.user_id,
+        data={"reason": reason},
+    )
+    caller.reply(
+        f"Declared {incident.key} for {service.name}. Opening the incident channel and reading "
+        "its health now."
+    )
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="declare") as pool:
         assessing = pool.submit(assess_incident, rt, incident, service)
         try:
@@ -130,21 +138,32 @@ def declare(rt: Runtime, name: str, reason: str, caller: Caller) -> Incident | N
         except SlackFailure as exc:
             assessing.result()
             timeline.record(rt.db, incident.id, "note", f"Could not create the incident channel: {exc.error}")
-            caller.error(f"{incident.key} is recorded, but Slack refused to create its channel",
-                         exc.error, "Create a channel by hand and invite the owners; I will keep the timeline.")
+            caller.error(
+                f"{incident.key} is recorded, but Slack refused to create its channel",
+                exc.error,
+                "Create a channel by hand and invite the owners; I will keep the timeline.",
+            )
             return incident
-        incident = update_incident(rt.db, incident.id, channel_id=channel.id, channel_name=channel.name,
-                                   lead_user_id=caller.user_id)
+        incident = update_incident(
+            rt.db, incident.id, channel_id=channel.id, channel_name=channel.name, lead_user_id=caller.user_id
+        )
         refused = rt.slack.invite(channel.id, [caller.user_id, *service.owners])
-        _quietly(rt.slack.set_topic, channel.id,
-                 f"{incident.key} · {service.name} · {reason or 'rollback under consideration'}")
+        _quietly(
+            rt.slack.set_topic,
+            channel.id,
+            f"{incident.key} · {service.name} · {reason or 'rollback under consideration'}",
+        )
         incident = assessing.result()
     card_ts = rt.slack.post(channel.id, *cards.card_message(rt, incident))
     incident = update_incident(rt.db, incident.id, card_ts=card_ts)
     _quietly(rt.slack.pin, channel.id, card_ts)
-    timeline.record(rt.db, incident.id, "channel", f"Incident channel #{channel.name} opened",
-                    data={"channel_id": channel.id, "invited": [caller.user_id, *service.owners],
-                          "not_invited": refused})
+    timeline.record(
+        rt.db,
+        incident.id,
+        "channel",
+        f"Incident channel #{channel.name} opened",
+        data={"channel_id": channel.id, "invited": [caller.user_id, *service.owners], "not_invited": refused},
+    )
     announce(rt, incident, slack_views.announcement(cards.card_info(rt, incident)))
     return incident
 
@@ -173,20 +192,30 @@ def assess_incident(rt: Runtime, incident: Incident, service: ServiceConfig) -> 
     current = revisions[-1] if revisions else None
     target = revisions[-2] if len(revisions) > 1 else None
     incident = update_incident(
-        rt.db, incident.id,
+        rt.db,
+        incident.id,
         severity=assessment.severity.value,
-        assessment={**cards.assessment_to_json(assessment), "history": [revision_to_json(r) for r in revisions]},
+        assessment={
+            **cards.assessment_to_json(assessment),
+            "history": [revision_to_json(r) for r in revisions],
+        },
         current_revision=current.number if current else None,
         current_image=current.image if current else None,
         target_revision=target.number if target else None,
         target_image=target.image if target else None,
     )
     timeline.record(
-        rt.db, incident.id, "assessed",
-        f"Severity {assessment.severity.value}: " + ("; ".join(assessment.reasons) or "no threshold breached"),
-        data={"severity": assessment.severity.value, "reasons": list(assessment.reasons),
-              "signals": {s.name: s.value for s in assessment.signals},
-              "current": current.image if current else None},
+        rt.db,
+        incident.id,
+        "assessed",
+        f"Severity {assessment.severity.value}: "
+        + ("; ".join(assessment.reasons) or "no threshold breached"),
+        data={
+            "severity": assessment.severity.value,
+            "reasons": list(assessment.reasons),
+            "signals": {s.name: s.value for s in assessment.signals},
+            "current": current.image if current else None,
+        },
     )
     return incident
 
@@ -218,26 +247,37 @@ def _incident_for(rt: Runtime, key: str, caller: Caller) -> Incident | None:
     if incident is None and caller.channel_id:
         incident = cards.incident_in_channel(rt, caller.channel_id)
     if incident is None:
-        caller.error("I can't find that incident", f"There is no incident {key or 'in this channel'}.",
-                     "Use `/rollback status` to list the open incidents.")
+        caller.error(
+            "I can't find that incident",
+            f"There is no incident {key or 'in this channel'}.",
+            "Use `/rollback status` to list the open incidents.",
+        )
     return incident
 
 
 def _allowed(rt: Runtime, incident: Incident, caller: Caller) -> ServiceConfig | None:
     service = rt.catalog.get(incident.service)
     if service is None:
-        caller.error("This service left the catalog", f"{incident.service} is no longer configured.",
-                     "Nothing was changed. Ask an admin to restore its catalog entry.")
+        caller.error(
+            "This service left the catalog",
+            f"{incident.service} is no longer configured.",
+            "Nothing was changed. Ask an admin to restore its catalog entry.",
+        )
         return None
     if not service.may_roll_back(caller.user_id):
         allowed = ", ".join(rt.slack.user_name(u) for u in service.rollback_allowed)
-        caller.error(f"You can't roll back {service.name}",
-                     f"Only {allowed} may roll back {service.name} (services catalog).",
-                     "Nothing was changed. Ask one of them, or the service owners, to click the button.")
+        caller.error(
+            f"You can't roll back {service.name}",
+            f"Only {allowed} may roll back {service.name} (services catalog).",
+            "Nothing was changed. Ask one of them, or the service owners, to click the button.",
+        )
         return None
     if not incident.is_open:
-        caller.error(f"{incident.key} is {incident.status}", "Closed incidents cannot be rolled back.",
-                     f"Declare a new one with `/rollback {service.name} <reason>`.")
+        caller.error(
+            f"{incident.key} is {incident.status}",
+            "Closed incidents cannot be rolled back.",
+            f"Declare a new one with `/rollback {service.name} <reason>`.",
+        )
         return None
     return service
 
@@ -246,8 +286,10 @@ def _busy(rt: Runtime, service: str, caller: Caller) -> bool:
     run = runs.active_run(rt.db, service)
     if run is None:
         return False
-    caller.reply(f"A rollback of {service} is already {run.status}, started by <@{run.requested_by}> at "
-                 f"{run.created_at:%H:%M:%S} UTC. Follow it on the incident card; I won't start a second one.")
+    caller.reply(
+        f"A rollback of {service} is already {run.status}, started by <@{run.requested_by}> at "
+        f"{run.created_at:%H:%M:%S} UTC. Follow it on the incident card; I won't start a second one."
+    )
     return True
 
 
@@ -262,8 +304,14 @@ def request_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None
     except RollbackError as exc:
         caller.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
         return None
-    timeline.record(rt.db, incident.id, "plan", _plan_summary(plan), actor=caller.user_id,
-                    data={"plan": plan_to_json(plan)})
+    timeline.record(
+        rt.db,
+        incident.id,
+        "plan",
+        _plan_summary(plan),
+        actor=caller.user_id,
+        data={"plan": plan_to_json(plan)},
+    )
     blocks = slack_views.plan_confirmation(plan, caller.user_id, service.require_approval, incident.key)
     rt.slack.post(incident.channel_id, f"Rollback plan for {service.name}: nothing has changed yet", blocks)
     return plan
@@ -291,38 +339,64 @@ def confirm_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None
         return
     plan = _shown_plan(rt, incident)
     if plan is None or (revision is not None and plan.desired and plan.desired.number != revision):
-        caller.error("That plan is out of date", "A newer plan was posted after the one you clicked.",
-                     "Nothing was changed. Use the buttons on the newest plan.")
+        caller.error(
+            "That plan is out of date",
+            "A newer plan was posted after the one you clicked.",
+            "Nothing was changed. Use the buttons on the newest plan.",
+        )
         return
     if plan.skipped:
         caller.reply(f"Nothing to roll back: {service.name} is {plan.skipped}.")
         return
     requester = _plan_requester(rt, incident)
     if service.require_approval and caller.user_id == requester:
-        caller.reply(f"{service.name} needs a second person to approve. Ask a teammate to click *Approve* on "
-                     "the plan; nothing has changed yet.")
+        caller.reply(
+            f"{service.name} needs a second person to approve. Ask a teammate to click *Approve* on "
+            "the plan; nothing has changed yet."
+        )
         return
     try:
         run = runs.start_run(
-            rt.db, incident.id, service.name, service.strategy,
-            target={"to_revision": plan.desired.number if plan.desired else None,
-                    "image": plan.desired.image if plan.desired else None},
-            plan=plan_to_json(plan), requested_by=requester or caller.user_id,
-            steps=list(RUN_STEPS), approved_by=caller.user_id if service.require_approval else None,
+            rt.db,
+            incident.id,
+            service.name,
+            service.strategy,
+            target={
+                "to_revision": plan.desired.number if plan.desired else None,
+                "image": plan.desired.image if plan.desired else None,
+            },
+            plan=plan_to_json(plan),
+            requested_by=requester or caller.user_id,
+            steps=list(RUN_STEPS),
+            approved_by=caller.user_id if service.require_approval else None,
         )
     except runs.RunAlreadyActive:
         _busy(rt, service.name, caller)
         return
-    update_incident(rt.db, incident.id, status="rolling_back", target_revision=plan.desired.number,
-                    target_image=plan.desired.image)
-    timeline.record(rt.db, incident.id, "decision",
-                    f"<@{caller.user_id}> confirmed the rollback to {plan.desired.version} "
-                    f"(revision {plan.desired.number})", actor=caller.user_id,
-                    data={"run_id": run.id, "what": f"Roll back to {plan.desired.version} "
-                                                    f"(revision {plan.desired.number})"})
-    rt.slack.post(incident.channel_id,
-                  f"<@{caller.user_id}> started the rollback of {service.name} to {plan.desired.version}. "
-                  "Progress shows on the pinned incident card; I will post here when it is verified or if it fails.")
+    update_incident(
+        rt.db,
+        incident.id,
+        status="rolling_back",
+        target_revision=plan.desired.number,
+        target_image=plan.desired.image,
+    )
+    timeline.record(
+        rt.db,
+        incident.id,
+        "decision",
+        f"<@{caller.user_id}> confirmed the rollback to {plan.desired.version} "
+        f"(revision {plan.desired.number})",
+        actor=caller.user_id,
+        data={
+            "run_id": run.id,
+            "what": f"Roll back to {plan.desired.version} (revision {plan.desired.number})",
+        },
+    )
+    rt.slack.post(
+        incident.channel_id,
+        f"<@{caller.user_id}> started the rollback of {service.name} to {plan.desired.version}. "
+        "Progress shows on the pinned incident card; I will post here when it is verified or if it fails.",
+    )
     cards.refresh(rt, incident.id)
     rt.wake_worker.set()
 
@@ -338,8 +412,13 @@ def cancel_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None 
     incident = _incident_for(rt, key, caller)
     if incident is None:
         return
-    timeline.record(rt.db, incident.id, "decision", f"<@{caller.user_id}> cancelled the rollback plan",
-                    actor=caller.user_id)
+    timeline.record(
+        rt.db,
+        incident.id,
+        "decision",
+        f"<@{caller.user_id}> cancelled the rollback plan",
+        actor=caller.user_id,
+    )
     caller.reply("Cancelled. Nothing was changed; the incident card still has the rollback buttons.")
 
 
@@ -348,11 +427,18 @@ def forward_fix(rt: Runtime, key: str, caller: Caller, revision: int | None = No
     if incident is None:
         return
     update_incident(rt.db, incident.id, status="monitoring")
-    timeline.record(rt.db, incident.id, "decision", f"<@{caller.user_id}> chose a forward fix instead of a rollback",
-                    actor=caller.user_id)
-    rt.slack.post(incident.channel_id,
-                  f"<@{caller.user_id}> chose a *forward fix*: no rollback for now. The rollback buttons stay on "
-                  "the card if the fix does not land. Post updates with `/rollback update`.")
+    timeline.record(
+        rt.db,
+        incident.id,
+        "decision",
+        f"<@{caller.user_id}> chose a forward fix instead of a rollback",
+        actor=caller.user_id,
+    )
+    rt.slack.post(
+        incident.channel_id,
+        f"<@{caller.user_id}> chose a *forward fix*: no rollback for now. The rollback buttons stay on "
+        "the card if the fix does not land. Post updates with `/rollback update`.",
+    )
     cards.refresh(rt, incident.id)
 
 
@@ -361,10 +447,14 @@ def dismiss(rt: Runtime, key: str, caller: Caller, revision: int | None = None) 
     if incident is None or _busy(rt, incident.service, caller):
         return
     update_incident(rt.db, incident.id, status="dismissed", resolved_at=_now())
-    timeline.record(rt.db, incident.id, "dismissed", f"<@{caller.user_id}> dismissed the incident",
-                    actor=caller.user_id)
-    rt.slack.post(incident.channel_id, f"<@{caller.user_id}> dismissed {incident.key}: no action taken. "
-                  "Declare again with `/rollback` if it comes back.")
+    timeline.record(
+        rt.db, incident.id, "dismissed", f"<@{caller.user_id}> dismissed the incident", actor=caller.user_id
+    )
+    rt.slack.post(
+        incident.channel_id,
+        f"<@{caller.user_id}> dismissed {incident.key}: no action taken. "
+        "Declare again with `/rollback` if it comes back.",
+    )
     cards.refresh(rt, incident.id)
 
 
@@ -378,10 +468,18 @@ def scale_to_zero(rt: Runtime, key: str, caller: Caller, revision: int | None = 
     except RollbackError as exc:
         caller.error(f"Scaling {service.name} to zero failed", str(exc), "Nothing else was changed.")
         return
-    timeline.record(rt.db, incident.id, "emergency", f"<@{caller.user_id}> scaled {service.name} to zero",
-                    actor=caller.user_id)
-    rt.slack.post(incident.channel_id, f":octagonal_sign: <@{caller.user_id}> scaled {service.name} to zero "
-                  "replicas. It serves no traffic now. Scale it back up once a good version is ready.")
+    timeline.record(
+        rt.db,
+        incident.id,
+        "emergency",
+        f"<@{caller.user_id}> scaled {service.name} to zero",
+        actor=caller.user_id,
+    )
+    rt.slack.post(
+        incident.channel_id,
+        f":octagonal_sign: <@{caller.user_id}> scaled {service.name} to zero "
+        "replicas. It serves no traffic now. Scale it back up once a good version is ready.",
+    )
 
 
 def page_escalation(rt: Runtime, key: str, caller: Caller, revision: int | None = None) -> None:
@@ -394,10 +492,19 @@ def page_escalation(rt: Runtime, key: str, caller: Caller, revision: int | None 
         caller.reply("No escalation contact is configured for this service; page your on-call lead by hand.")
         return
     refused = rt.slack.invite(incident.channel_id, [contact])
-    rt.slack.post(incident.channel_id, f":rotating_light: <@{contact}>, you are paged for {incident.key} "
-                  f"by <@{caller.user_id}>: the rollback of {incident.service} needs help.")
-    timeline.record(rt.db, incident.id, "escalated", f"<@{caller.user_id}> paged <@{contact}>",
-                    actor=caller.user_id, data={"not_invited": refused})
+    rt.slack.post(
+        incident.channel_id,
+        f":rotating_light: <@{contact}>, you are paged for {incident.key} "
+        f"by <@{caller.user_id}>: the rollback of {incident.service} needs help.",
+    )
+    timeline.record(
+        rt.db,
+        incident.id,
+        "escalated",
+        f"<@{caller.user_id}> paged <@{contact}>",
+        actor=caller.user_id,
+        data={"not_invited": refused},
+    )
 
 
 def on_mention(rt: Runtime, channel: str, ts: str) -> None:
@@ -419,16 +526,32 @@ def post_status_update(rt: Runtime, key: str, user_id: str, form: slack_views.St
     if incident is None or not incident.channel_id:
         return
     now = _now()
-    rendered = render_status_update(reports.StatusUpdateInput(
-        incident_key=incident.key, service=incident.service, status=form.status, summary=form.summary,
-        author=user_id, posted_at=now, next_steps=form.next_steps,
-        next_update_at=now + dt.timedelta(minutes=form.next_update_minutes) if form.next_update_minutes else None,
-        severity=Severity(incident.severity) if incident.severity else None, channel_id=incident.channel_id,
-    ))
+    rendered = render_status_update(
+        reports.StatusUpdateInput(
+            incident_key=incident.key,
+            service=incident.service,
+            status=form.status,
+            summary=form.summary,
+            author=user_id,
+            posted_at=now,
+            next_steps=form.next_steps,
+            next_update_at=now + dt.timedelta(minutes=form.next_update_minutes)
+            if form.next_update_minutes
+            else None,
+            severity=Severity(incident.severity) if incident.severity else None,
+            channel_id=incident.channel_id,
+        )
+    )
     blocks = slack_views.status_update_blocks(rendered)
     ts = rt.slack.post(incident.channel_id, f"Update on {incident.key}: {form.status}", blocks)
-    timeline.record(rt.db, incident.id, "status_update", f"{form.status}: {form.summary}", actor=user_id,
-                    data={"ts": ts, "next_update_minutes": form.next_update_minutes})
+    timeline.record(
+        rt.db,
+        incident.id,
+        "status_update",
+        f"{form.status}: {form.summary}",
+        actor=user_id,
+        data={"ts": ts, "next_update_minutes": form.next_update_minutes},
+    )
     announce(rt, incident, blocks)
 
 
@@ -437,8 +560,10 @@ def open_resolve(rt: Runtime, key: str, caller: Caller, revision: int | None = N
     if incident is None:
         return
     if not incident.is_open:
-        caller.reply(f"{incident.key} is already {incident.status}. `rollback-bot report {incident.key}` "
-                     "prints its postmortem.")
+        caller.reply(
+            f"{incident.key} is already {incident.status}. `rollback-bot report {incident.key}` "
+            "prints its postmortem."
+        )
         return
     rt.slack.open_view(caller.trigger_id, slack_views.resolve_modal(incident.key))
 
@@ -451,23 +576,40 @@ def resolve(rt: Runtime, key: str, user_id: str, form: slack_views.ResolveForm) 
 
     def add_items(session) -> None:
         for item in form.action_items:
-            session.add(ActionItem(incident_id=incident.id, text=item.text, owner=item.owner or None, due=item.due))
+            session.add(
+                ActionItem(incident_id=incident.id, text=item.text, owner=item.owner or None, due=item.due)
+            )
 
     rt.db.transaction(add_items)
-    incident = update_incident(rt.db, incident.id, status="resolved", resolved_at=_now(),
-                               root_cause=form.root_cause, impact=form.impact, lessons=form.lessons)
+    incident = update_incident(
+        rt.db,
+        incident.id,
+        status="resolved",
+        resolved_at=_now(),
+        root_cause=form.root_cause,
+        impact=form.impact,
+        lessons=form.lessons,
+    )
     timeline.record(rt.db, incident.id, "resolved", f"<@{user_id}> resolved the incident", actor=user_id)
     markdown = postmortem_markdown(rt, incident.key) or ""
     path = rt.postmortem_dir / f"{incident.key}.md"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(markdown)
     try:
-        rt.slack.upload(incident.channel_id, path.name, markdown, f"Postmortem {incident.key}",
-                        f":white_check_mark: {incident.key} is resolved. Here is the postmortem, written from "
-                        "the recorded timeline; action items are a checklist at the end.")
+        rt.slack.upload(
+            incident.channel_id,
+            path.name,
+            markdown,
+            f"Postmortem {incident.key}",
+            f":white_check_mark: {incident.key} is resolved. Here is the postmortem, written from "
+            "the recorded timeline; action items are a checklist at the end.",
+        )
     except SlackFailure as exc:
-        rt.slack.post(incident.channel_id, f"{incident.key} is resolved, but the postmortem upload failed "
-                      f"({exc.error}). It is saved on the bot host as {path}.")
+        rt.slack.post(
+            incident.channel_id,
+            f"{incident.key} is resolved, but the postmortem upload failed "
+            f"({exc.error}). It is saved on the bot host as {path}.",
+        )
     cards.refresh(rt, incident.id)
     announce(rt, incident, slack_views.announcement(cards.card_info(rt, incident)))
     return str(path)
@@ -503,8 +645,9 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
     decision = first.get("decision")
     started = first.get("rollback_started") or first.get("patched")
     finished = first.get("verified") or first.get("rolled_out")
-    assessment = cards.assessment_from_json(incident.assessment if (incident.assessment or {}).get("severity")
-                                            else None)
+    assessment = cards.assessment_from_json(
+        incident.assessment if (incident.assessment or {}).get("severity") else None
+    )
     return reports.PostmortemInput(
         incident_key=incident.key,
         service=incident.service,
@@ -515,8 +658,11 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         lead=name(incident.lead_user_id),
         detected_at=first["assessed"].at if "assessed" in first else None,
         declared_at=incident.created_at,
-        decision=reports.Decision(name(decision.actor), (decision.data or {}).get("what") or people(decision.text),
-                                  decision.at) if decision else None,
+        decision=reports.Decision(
+            name(decision.actor), (decision.data or {}).get("what") or people(decision.text), decision.at
+        )
+        if decision
+        else None,
         rollback_started_at=started.at if started else None,
         rollback_finished_at=finished.at if finished else None,
         from_version=plan.current.version if plan else "",
@@ -525,7 +671,9 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         root_cause=incident.root_cause or "",
         impact=incident.impact or "",
         lessons=incident.lessons or "",
-        action_items=tuple(reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items),
+        action_items=tuple(
+            reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items
+        ),
         events=tuple(reports.Event(e.at, e.kind, name(e.actor), people(e.text)) for e in events),
         signals=assessment.signals if assessment else (),
     )

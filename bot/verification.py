@@ -57,7 +57,11 @@ def verify(
     """Repeat every check until all pass or ``timeout`` seconds pass; returns the last round."""
     deadline = clock() + timeout
     while True:
-        checks = (*strategy.verify(plan).checks, health_check(service.health_url), *metric_checks(metrics, service))
+        checks = (
+            *strategy.verify(plan).checks,
+            health_check(service.health_url),
+            *metric_checks(metrics, service),
+        )
         result = Verification(checks)
         failing = [c for c in checks if c.ok is False]
         if not failing or clock() >= deadline:

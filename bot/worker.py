@@ -133,7 +133,9 @@ class Worker:
         runs.step(self.rt.db, run.id, name, status, detail)
         cards.refresh(self.rt, run.incident_id, throttle=status == "running")
 
-    def _steps(self, run: RollbackRun, incident: Incident, service: ServiceConfig, lost: threading.Event) -> None:
+    def _steps(
+        self, run: RollbackRun, incident: Incident, service: ServiceConfig, lost: threading.Event
+    ) -> None:
         rt = self.rt
         done = {s.name for s in run.steps if s.status in ("done", "skipped")}
         confirmed = plan_from_json(run.plan)
@@ -144,8 +146,11 @@ class Worker:
         if run.attempts == 1:
             record("rollback_started", f"Rollback started by worker {self.id}", run_id=run.id)
         else:
-            record("rollback_resumed", f"Rollback resumed by worker {self.id} (attempt {run.attempts})",
-                   run_id=run.id)
+            record(
+                "rollback_resumed",
+                f"Rollback resumed by worker {self.id} (attempt {run.attempts})",
+                run_id=run.id,
+            )
 
         # 1. pre-checks: the workload is as the user saw it (or already rolled back, when resuming).
         self._step(run, PRECHECKS, "running", "checking the target revision and the live state", lost)
@@ -155,8 +160,15 @@ class Worker:
 
         # 2. backup: a database snapshot only for services that declare migrations.
         if BACKUP not in done:
-            self._step(run, BACKUP, "skipped", "no database snapshot needed (no migrations declared)"
-                       if not service.db_migrations else "no snapshot target configured for this service", lost)
+            self._step(
+                run,
+                BACKUP,
+                "skipped",
+                "no database snapshot needed (no migrations declared)"
+                if not service.db_migrations
+                else "no snapshot target configured for this service",
+                lost,
+            )
 
         # 3. the change itself, exactly once.
         if applied or ROLLBACK in done:
@@ -164,10 +176,19 @@ class Worker:
         else:
             self._step(run, ROLLBACK, "running", f"patching to revision {plan.desired.number}", lost)
             strategy.apply(plan)
-            self._step(run, ROLLBACK, "done", f"patch accepted: {plan.current.version} -> {plan.desired.version}",
-                       lost)
-            record("patched", f"Rollback applied: {plan.current.version} -> {plan.desired.version}",
-                   from_image=plan.current.image, to_image=plan.desired.image)
+            self._step(
+                run,
+                ROLLBACK,
+                "done",
+                f"patch accepted: {plan.current.version} -> {plan.desired.version}",
+                lost,
+            )
+            record(
+                "patched",
+                f"Rollback applied: {plan.current.version} -> {plan.desired.version}",
+                from_image=plan.current.image,
+                to_image=plan.desired.image,
+            )
 
         # 4. wait by the rules of `kubectl rollout status`.
         self._step(run, WAIT, "running", "waiting for the new pods", lost)
@@ -185,8 +206,14 @@ class Worker:
 
         # 5. verify.
         self._step(run, VERIFY, "running", "checking pods, health URL, 5xx rate and latency", lost)
-        result = verify(strategy, plan, service, rt.metrics, self.verify_timeout,
-                        progress=lambda msg: self._step(run, VERIFY, "running", msg, lost))
+        result = verify(
+            strategy,
+            plan,
+            service,
+            rt.metrics,
+            self.verify_timeout,
+            progress=lambda msg: self._step(run, VERIFY, "running", msg, lost),
+        )
         summary = "; ".join(f"{c.name}: {c.detail}" for c in result.checks)
         checks = cards.verification_to_json(result)
         if result.ok:
@@ -194,19 +221,26 @@ class Worker:
             self._step(run, VERIFY, "done", "all checks passed", lost)
             runs.finish(rt.db, run.id, "succeeded")
             update_incident(rt.db, incident.id, status="monitoring")
-            self._say(incident, f":white_check_mark: *{service.name} is back on {plan.desired.version}* and "
-                      "verified (pods ready, health URL UP, 5xx rate and latency under thresholds).\n"
-                      "*Next:* keep an eye on it; when you are ready, type `/rollback resolve` here to write "
-                      "the postmortem.", slack_views.verification_blocks(result))
+            self._say(
+                incident,
+                f":white_check_mark: *{service.name} is back on {plan.desired.version}* and "
+                "verified (pods ready, health URL UP, 5xx rate and latency under thresholds).\n"
+                "*Next:* keep an eye on it; when you are ready, type `/rollback resolve` here to write "
+                "the postmortem.",
+                slack_views.verification_blocks(result),
+            )
         else:
             record("verification_failed", f"Verification failed: {summary}", checks=checks)
             self._step(run, VERIFY, "failed", "some checks failed", lost)
             runs.finish(rt.db, run.id, "succeeded")
             update_incident(rt.db, incident.id, status="open")
-            self._say(incident, f":rotating_light: *The rollback of {service.name} to {plan.desired.version} "
-                      "went out, but the service is NOT healthy.* What failed is below. *What you can do:* "
-                      "roll back to an older revision from the card, *Scale to zero*, or *Page escalation*.",
-                      slack_views.verification_blocks(result))
+            self._say(
+                incident,
+                f":rotating_light: *The rollback of {service.name} to {plan.desired.version} "
+                "went out, but the service is NOT healthy.* What failed is below. *What you can do:* "
+                "roll back to an older revision from the card, *Scale to zero*, or *Page escalation*.",
+                slack_views.verification_blocks(result),
+            )
         cards.refresh(rt, incident.id)
 
     def _fresh_plan(self, strategy, confirmed: Plan, run: RollbackRun) -> tuple[Plan, bool]:
@@ -235,14 +269,22 @@ class Worker:
             runs.step(rt.db, run.id, failed_step, "failed", message[:500])
         runs.finish(rt.db, run.id, "failed", error=message)
         update_incident(rt.db, incident.id, status="open")
-        timeline.record(rt.db, incident.id, "rollback_failed",
-                        f"Rollback failed{f' at {failed_step}' if failed_step else ''}: {message}",
-                        data={"run_id": run.id, "step": failed_step})
+        timeline.record(
+            rt.db,
+            incident.id,
+            "rollback_failed",
+            f"Rollback failed{f' at {failed_step}' if failed_step else ''}: {message}",
+            data={"run_id": run.id, "step": failed_step},
+        )
         service = rt.catalog.get(run.service)
         escalation = f" or page <@{service.escalation}>" if service and service.escalation else ""
-        self._say(incident, f":rotating_light: *The rollback of {run.service} FAILED"
-                  f"{f' at {failed_step}' if failed_step else ''}.*\n{message}\n*What you can do:* try another "
-                  f"revision from the card, *Scale to zero*{escalation}.", None)
+        self._say(
+            incident,
+            f":rotating_light: *The rollback of {run.service} FAILED"
+            f"{f' at {failed_step}' if failed_step else ''}.*\n{message}\n*What you can do:* try another "
+            f"revision from the card, *Scale to zero*{escalation}.",
+            None,
+        )
         cards.refresh(rt, incident.id)
 
     def _say(self, incident: Incident, text: str, blocks: list[dict] | None) -> None:
@@ -260,26 +302,31 @@ class Worker:
         if time.monotonic() - self._last_reminder_check < 30 and now is None:
             return 0
         self._last_reminder_check = time.monotonic()
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or dt.datetime.now(dt.UTC)
         every = dt.timedelta(minutes=self.rt.catalog.reminder_minutes)
         query = select(Incident).where(Incident.status.in_(("open", "rolling_back", "monitoring")))
         sent = 0
         for incident in self.rt.db.transaction(lambda s: list(s.scalars(query))):
             events = timeline.events(self.rt.db, incident.id)
-            last = max((e.at for e in events if e.kind in ("declared", "status_update", "reminder")),
-                       default=incident.created_at)
+            last = max(
+                (e.at for e in events if e.kind in ("declared", "status_update", "reminder")),
+                default=incident.created_at,
+            )
             if now - last < every or not incident.channel_id:
                 continue
             lead = incident.lead_user_id or incident.declared_by
             minutes = int((now - last).total_seconds() // 60)
-            text = (f":alarm_clock: <@{lead}>, {incident.key} has had no stakeholder update for {minutes} minutes. "
-                    "Please post one: `/rollback update`.")
+            text = (
+                f":alarm_clock: <@{lead}>, {incident.key} has had no stakeholder update for {minutes} minutes. "
+                "Please post one: `/rollback update`."
+            )
             try:
                 self.rt.slack.post(incident.channel_id, text)
             except SlackFailure as exc:
                 log.warning("reminder for %s failed: %s", incident.key, exc)
                 continue
-            timeline.record(self.rt.db, incident.id, "reminder", f"Reminded <@{lead}> to post an update", at=now)
+            timeline.record(
+                self.rt.db, incident.id, "reminder", f"Reminded <@{lead}> to post an update", at=now
+            )
             sent += 1
         return sent
-

@@ -27,7 +27,7 @@ class SimClock:
             return self._base + (time.monotonic() - self._t0) * self.scale + self._offset
 
     def now_dt(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.now(), tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(self.now(), tz=dt.UTC)
 
     def iso(self) -> str:
         """RFC 3339 timestamp, second precision, as the Kubernetes API writes them."""

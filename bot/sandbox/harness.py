@@ -115,21 +115,35 @@ class OnCall:
         """The first message whose text contains one of ``phrases``."""
 
         def probe():
-            return next((m for m in self.slack.messages(channel_id)
-                         if any(p in (m.get("text") or "") for p in phrases)), None)
+            return next(
+                (
+                    m
+                    for m in self.slack.messages(channel_id)
+                    if any(p in (m.get("text") or "") for p in phrases)
+                ),
+                None,
+            )
 
         return wait_for(f"a message saying one of {phrases}", probe, timeout)
 
     def click(self, channel_id: str, action_id: str, value: str | None = None) -> None:
         message = self.message_with(channel_id, action_id)
-        response = self.h.driver.click(self.user, message, action_id, selected_option=value, channel_id=channel_id)
+        response = self.h.driver.click(
+            self.user, message, action_id, selected_option=value, channel_id=channel_id
+        )
         if response.status_code != 200:
             raise AssertionError(f"click on {action_id} answered HTTP {response.status_code}")
 
     def modal(self, callback_id: str, timeout: float = 10.0) -> dict:
         def probe():
-            return next((v for v in reversed(self.slack.views_opened())
-                         if v.get("callback_id") == callback_id and v["id"] not in self.slack.closed_views), None)
+            return next(
+                (
+                    v
+                    for v in reversed(self.slack.views_opened())
+                    if v.get("callback_id") == callback_id and v["id"] not in self.slack.closed_views
+                ),
+                None,
+            )
 
         return wait_for(f"the {callback_id!r} modal", probe, timeout)
 

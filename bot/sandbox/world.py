@@ -76,8 +76,11 @@ class World:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                answer = requests.get(f"{self.prometheus.url}/api/v1/query",
-                                      params={"query": "sum(rate(http_requests_total[1m]))"}, timeout=2).json()
+                answer = requests.get(
+                    f"{self.prometheus.url}/api/v1/query",
+                    params={"query": "sum(rate(http_requests_total[1m]))"},
+                    timeout=2,
+                ).json()
                 if answer.get("data", {}).get("result"):
                     return
             except requests.RequestException:

@@ -14,7 +14,7 @@ SERVICE = "shopping-service"
 
 
 def channel_prefix() -> str:
-    return f"inc-{dt.datetime.now(dt.timezone.utc):%Y%m%d}-{SERVICE}"
+    return f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{SERVICE}"
 
 
 @pytest.fixture

@@ -64,8 +64,19 @@ def test_declare_roll_back_verify_and_resolve(world, bot, alice):
     assert "is back on v1.2.4" in done["text"], done["text"]
     assert live_image(world).endswith(":v1.2.4")
     history = subprocess.run(
-        [kubectl, "--kubeconfig", str(world.kubeconfig), "rollout", "history", f"deploy/{SERVICE}", "-n", "shopping"],
-        capture_output=True, text=True, check=True,
+        [
+            kubectl,
+            "--kubeconfig",
+            str(world.kubeconfig),
+            "rollout",
+            "history",
+            f"deploy/{SERVICE}",
+            "-n",
+            "shopping",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "4         deploy v1.2.4: faster cart totals" in history, history
 
@@ -75,17 +86,27 @@ def test_declare_roll_back_verify_and_resolve(world, bot, alice):
 
     # Resolve: the modal, then the postmortem uploaded to the channel.
     alice.type("resolve", channel_id=channel.id)
-    alice.submit(alice.modal(CallbackId.RESOLVE), {
-        RESOLVE_ROOT_CAUSE: {RESOLVE_ROOT_CAUSE: "The new payment client timed out under load."},
-        RESOLVE_IMPACT: {RESOLVE_IMPACT: "30% of checkouts failed."},
-        RESOLVE_LESSONS: {RESOLVE_LESSONS: "Canary payment changes."},
-        action_item_block(1, "text"): {action_item_block(1, "text"): "Add a payments canary"},
-        action_item_block(1, "owner"): {action_item_block(1, "owner"): OWNER},
-        action_item_block(1, "due"): {action_item_block(1, "due"): "2026-12-01"},
-    })
+    alice.submit(
+        alice.modal(CallbackId.RESOLVE),
+        {
+            RESOLVE_ROOT_CAUSE: {RESOLVE_ROOT_CAUSE: "The new payment client timed out under load."},
+            RESOLVE_IMPACT: {RESOLVE_IMPACT: "30% of checkouts failed."},
+            RESOLVE_LESSONS: {RESOLVE_LESSONS: "Canary payment changes."},
+            action_item_block(1, "text"): {action_item_block(1, "text"): "Add a payments canary"},
+            action_item_block(1, "owner"): {action_item_block(1, "owner"): OWNER},
+            action_item_block(1, "due"): {action_item_block(1, "due"): "2026-12-01"},
+        },
+    )
     files = wait_for("the postmortem upload", lambda: world.slack.files(channel.id), 20)
     markdown = files[-1]["content"].decode()
-    order = ["## Summary", "## Impact", "## Root cause", "## Timeline", "## Lessons learned", "## Action items"]
+    order = [
+        "## Summary",
+        "## Impact",
+        "## Root cause",
+        "## Timeline",
+        "## Lessons learned",
+        "## Action items",
+    ]
     positions = [markdown.index(section) for section in order]
     assert positions == sorted(positions)
     assert "v1.2.5 -> v1.2.4 (rollback)" in markdown
@@ -98,8 +119,18 @@ def test_declare_roll_back_verify_and_resolve(world, bot, alice):
 
     incident = incident_in_channel(bot.rt, channel.id)
     kinds = [e.kind for e in timeline.events(bot.rt.db, incident.id)]
-    expected = ["declared", "assessed", "plan", "decision", "rollback_started", "patched", "progress",
-                "rolled_out", "verified", "resolved"]
+    expected = [
+        "declared",
+        "assessed",
+        "plan",
+        "decision",
+        "rollback_started",
+        "patched",
+        "progress",
+        "rolled_out",
+        "verified",
+        "resolved",
+    ]
     assert set(expected) <= set(kinds), kinds
     assert [k for k in dict.fromkeys(kinds) if k in expected] == expected, kinds
     events = timeline.events(bot.rt.db, incident.id)
@@ -108,7 +139,12 @@ def test_declare_roll_back_verify_and_resolve(world, bot, alice):
 
     # `rollback-bot report` prints the same markdown.
     env = {**os.environ, **world.env()}
-    report = subprocess.run([sys.executable, "-m", "bot.cli", "report", incident.key], env=env,
-                            capture_output=True, text=True, timeout=60)
+    report = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "report", incident.key],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert report.returncode == 0, report.stderr
     assert report.stdout == markdown

@@ -60,7 +60,9 @@ def test_help_status_and_history(world, bot, alice):
     alice.type("help")
     alice.type("status")
     alice.type(f"history {SERVICE}")
-    replies = wait_for("three answers", lambda: len(replies_to(world, ONCALL)) >= 3 and replies_to(world, ONCALL))
+    replies = wait_for(
+        "three answers", lambda: len(replies_to(world, ONCALL)) >= 3 and replies_to(world, ONCALL)
+    )
     everything = str(world.slack.responses())
     assert "/rollback resolve" in everything  # help lists the commands
     assert "v1.2.3" in everything and "v1.2.5" in everything  # the rollout history
@@ -96,8 +98,11 @@ def test_double_clicks_retries_and_other_people_never_start_a_second_run(world, 
     bot.driver.retry()  # Slack resends the same click
     alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)  # a double click
     carol.click(channel.id, ActionId.CONFIRM_ROLLBACK)  # someone else, at the same moment
-    told = wait_for("carol is told who is rolling back", lambda: [
-        r for r in replies_to(world, LEAD) if "already" in r], 10)[-1]
+    told = wait_for(
+        "carol is told who is rolling back",
+        lambda: [r for r in replies_to(world, LEAD) if "already" in r],
+        10,
+    )[-1]
     assert f"<@{ONCALL}>" in told
     alice.message_saying(channel.id, "is back on", "FAILED", "NOT healthy", timeout=90)
     assert count(bot, RollbackRun) == 1
