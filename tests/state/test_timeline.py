@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot import timeline
 from bot.db import Database
+from bot.incident_store import create_incident
 from bot.models import Incident
 
 T0 = dt.datetime(2026, 3, 4, 10, 0, 0, 123456, tzinfo=dt.UTC)
@@ -21,10 +22,11 @@ def test_events_come_back_in_time_order_then_insertion_order(db: Database, incid
     timeline.record(db, incident.id, "progress", "1/3", at=T0 + dt.timedelta(minutes=5))
     timeline.record(db, incident.id, "progress", "2/3", at=T0 + dt.timedelta(minutes=5))
     timeline.record(db, incident.id, "assessed", "high", at=T0 + dt.timedelta(microseconds=1))
-    other = timeline.record(db, incident.id + 0, "note", "ignored elsewhere", at=T0)
-    assert other.incident_id == incident.id
+    timeline.record(db, incident.id, "note", "same instant as declared", at=T0)
+    other = create_incident(db, "payments", "pay", "slow", declared_by="U_BOB")
+    timeline.record(db, other.id, "declared", "another incident", at=T0)
     texts = [e.text for e in timeline.events(db, incident.id)]
-    assert texts == ["declared", "ignored elsewhere", "high", "roll back", "1/3", "2/3"]
+    assert texts == ["declared", "same instant as declared", "high", "roll back", "1/3", "2/3"]
 
 
 def test_timestamps_are_utc_to_the_microsecond(db: Database, incident: Incident) -> None:
