@@ -19,8 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -112,6 +110,9 @@ class Database:
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest revision; safe when several replicas start at once."""
+        from alembic import command  # imported here: alembic costs ~1 s of start-up otherwise
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
 
