@@ -7,6 +7,7 @@ constraint lets one win and the other simply tries the next number.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,7 @@ def create_incident(
             key=format_key(year, last + 1), key_year=year, key_seq=last + 1,
             service=service, namespace=namespace, reason=reason, status="open",
             declared_by=declared_by, lead_user_id=declared_by, created_at=created,
+            action_items=[], status_updates=[],  # so they read as empty once detached
         )
         session.add(incident)
         session.flush()
@@ -52,6 +54,25 @@ def create_incident(
             if attempt == KEY_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def update_incident(db: Database, incident_id: int, **fields: Any) -> Incident:
+    """Set columns of an incident (``status="resolved"``, ``card_ts=...``); retried like every write."""
+    settable = set(Incident.__table__.columns.keys()) - {"id", "key", "key_year", "key_seq"}
+    unknown = set(fields) - settable
+    if unknown:
+        raise ValueError(f"cannot set {', '.join(sorted(unknown))} on an incident")
+
+    def change(session: Session) -> Incident:
+        incident = session.get(Incident, incident_id, populate_existing=True)
+        if incident is None:
+            raise LookupError(f"no incident with id {incident_id}")
+        for name, value in fields.items():
+            setattr(incident, name, value)
+        session.flush()
+        return incident
+
+    return db.transaction(change)
 
 
 def get_incident(db: Database, key_or_id: str | int) -> Incident | None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pytest
+from sqlalchemy.exc import IntegrityError
+
 from bot.db import Database
-from bot.incident_store import create_incident, get_incident, open_incident_for_service
+from bot.incident_store import create_incident, get_incident, open_incident_for_service, update_incident
 from bot.models import Incident
 
 UTC = dt.UTC
@@ -42,6 +45,20 @@ def test_a_new_incident_is_open_and_led_by_whoever_declared_it(db: Database) -> 
     incident = declare(db, at(2026))
     assert (incident.status, incident.lead_user_id, incident.declared_by) == ("open", "U_ALICE", "U_ALICE")
     assert incident.created_at == at(2026)
+    assert (incident.action_items, incident.status_updates) == ([], [])  # readable outside any session
+
+
+def test_updates_are_saved_and_keys_cannot_be_rewritten(db: Database) -> None:
+    incident = declare(db, at(2026))
+    updated = update_incident(db, incident.id, status="resolved", card_ts="1712.0001", resolved_at=at(2026, 7))
+    assert (updated.status, updated.card_ts, updated.resolved_at) == ("resolved", "1712.0001", at(2026, 7))
+    assert get_incident(db, incident.id).status == "resolved"
+    with pytest.raises(ValueError, match="key"):
+        update_incident(db, incident.id, key="INC-2026-999")
+    with pytest.raises(ValueError, match="colour"):
+        update_incident(db, incident.id, colour="red")
+    with pytest.raises(IntegrityError):  # the database checks the status list
+        update_incident(db, incident.id, status="forgotten")
 
 
 def test_replicas_declaring_at_once_get_distinct_consecutive_keys(db: Database, replica) -> None:
@@ -82,10 +99,8 @@ def test_the_open_incident_of_a_service_ignores_closed_ones_and_other_services(d
     first = declare(db, at(2026, 1, 1))
     declare(db, at(2026, 1, 2), service="payments")
     assert open_incident_for_service(db, "shopping-service").key == first.key
-    with db.session() as session:
-        session.get(Incident, first.id).status = "resolved"
+    update_incident(db, first.id, status="resolved")
     assert open_incident_for_service(db, "shopping-service") is None
     second = declare(db, at(2026, 2, 1))
-    with db.session() as session:
-        session.get(Incident, second.id).status = "monitoring"
+    update_incident(db, second.id, status="monitoring")
     assert open_incident_for_service(db, "shopping-service").key == second.key
