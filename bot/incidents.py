@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from bot import cards, reports, runs, slack_views, timeline
 from bot.commands import parse
 from bot.config import ServiceConfig
-from bot.incident_store import create_incident, get_incident, open_incident_for_service
+from bot.incident_store import create_incident, get_incident, open_incident_for_service, update_incident
 from bot.models import ActionItem, Incident
 from bot.reports import render_postmortem, render_status_update
 from bot.runtime import Runtime
@@ -128,8 +128,7 @@ def declare(rt: Runtime, name: str, reason: str, caller: Caller) -> Incident | N
         data={"reason": reason},
     )
     caller.reply(
-        f"Declared {incident.key} for {service.name}. Opening the incident channel and reading "
-        "its health now."
+        f"Declared {incident.key} for {service.name}. Opening the incident channel and reading its health now."
     )
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="declare") as pool:
         assessing = pool.submit(assess_incident, rt, incident, service)
@@ -208,8 +207,7 @@ def assess_incident(rt: Runtime, incident: Incident, service: ServiceConfig) -> 
         rt.db,
         incident.id,
         "assessed",
-        f"Severity {assessment.severity.value}: "
-        + ("; ".join(assessment.reasons) or "no threshold breached"),
+        f"Severity {assessment.severity.value}: " + ("; ".join(assessment.reasons) or "no threshold breached"),
         data={
             "severity": assessment.severity.value,
             "reasons": list(assessment.reasons),
@@ -384,8 +382,7 @@ def confirm_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None
         rt.db,
         incident.id,
         "decision",
-        f"<@{caller.user_id}> confirmed the rollback to {plan.desired.version} "
-        f"(revision {plan.desired.number})",
+        f"<@{caller.user_id}> confirmed the rollback to {plan.desired.version} (revision {plan.desired.number})",
         actor=caller.user_id,
         data={
             "run_id": run.id,
@@ -535,9 +532,7 @@ def post_status_update(rt: Runtime, key: str, user_id: str, form: slack_views.St
             author=user_id,
             posted_at=now,
             next_steps=form.next_steps,
-            next_update_at=now + dt.timedelta(minutes=form.next_update_minutes)
-            if form.next_update_minutes
-            else None,
+            next_update_at=now + dt.timedelta(minutes=form.next_update_minutes) if form.next_update_minutes else None,
             severity=Severity(incident.severity) if incident.severity else None,
             channel_id=incident.channel_id,
         )
@@ -561,8 +556,7 @@ def open_resolve(rt: Runtime, key: str, caller: Caller, revision: int | None = N
         return
     if not incident.is_open:
         caller.reply(
-            f"{incident.key} is already {incident.status}. `rollback-bot report {incident.key}` "
-            "prints its postmortem."
+            f"{incident.key} is already {incident.status}. `rollback-bot report {incident.key}` prints its postmortem."
         )
         return
     rt.slack.open_view(caller.trigger_id, slack_views.resolve_modal(incident.key))
@@ -576,9 +570,7 @@ def resolve(rt: Runtime, key: str, user_id: str, form: slack_views.ResolveForm) 
 
     def add_items(session) -> None:
         for item in form.action_items:
-            session.add(
-                ActionItem(incident_id=incident.id, text=item.text, owner=item.owner or None, due=item.due)
-            )
+            session.add(ActionItem(incident_id=incident.id, text=item.text, owner=item.owner or None, due=item.due))
 
     rt.db.transaction(add_items)
     incident = update_incident(
@@ -671,9 +663,7 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         root_cause=incident.root_cause or "",
         impact=incident.impact or "",
         lessons=incident.lessons or "",
-        action_items=tuple(
-            reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items
-        ),
+        action_items=tuple(reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items),
         events=tuple(reports.Event(e.at, e.kind, name(e.actor), people(e.text)) for e in events),
         signals=assessment.signals if assessment else (),
     )
@@ -684,15 +674,3 @@ _MENTION = re.compile(r"<@([A-Z0-9_]+)>")
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def update_incident(rt_db, incident_id: int, **fields: object) -> Incident:
-    """Set fields on the incident row (retried on transient errors); returns the fresh row."""
-
-    def write(session) -> Incident:
-        incident = session.get(Incident, incident_id)
-        for name, value in fields.items():
-            setattr(incident, name, value)
-        return incident
-
-    return rt_db.transaction(write)

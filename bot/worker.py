@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from bot import cards, runs, slack_views, timeline
 from bot.config import ServiceConfig
-from bot.incidents import RUN_STEPS, update_incident
+from bot.incident_store import update_incident
+from bot.incidents import RUN_STEPS
 from bot.models import Incident, RollbackRun
 from bot.runtime import Runtime
 from bot.slack_gateway import SlackFailure
@@ -133,9 +134,7 @@ class Worker:
         runs.step(self.rt.db, run.id, name, status, detail)
         cards.refresh(self.rt, run.incident_id, throttle=status == "running")
 
-    def _steps(
-        self, run: RollbackRun, incident: Incident, service: ServiceConfig, lost: threading.Event
-    ) -> None:
+    def _steps(self, run: RollbackRun, incident: Incident, service: ServiceConfig, lost: threading.Event) -> None:
         rt = self.rt
         done = {s.name for s in run.steps if s.status in ("done", "skipped")}
         confirmed = plan_from_json(run.plan)
@@ -325,8 +324,6 @@ class Worker:
             except SlackFailure as exc:
                 log.warning("reminder for %s failed: %s", incident.key, exc)
                 continue
-            timeline.record(
-                self.rt.db, incident.id, "reminder", f"Reminded <@{lead}> to post an update", at=now
-            )
+            timeline.record(self.rt.db, incident.id, "reminder", f"Reminded <@{lead}> to post an update", at=now)
             sent += 1
         return sent
