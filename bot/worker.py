@@ -57,17 +57,21 @@ class Worker:
         self._slots = threading.Semaphore(max_parallel)
         self._stop = threading.Event()
         self._last_reminder_check = 0.0
+        self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------------ loop
 
     def start_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.run_forever, name="worker", daemon=True)
-        thread.start()
-        return thread
+        self._thread = threading.Thread(target=self.run_forever, name="worker", daemon=True)
+        self._thread.start()
+        return self._thread
 
     def stop(self) -> None:
+        """Finish the runs in hand (they are durable: a run cut short is resumed elsewhere), then stop."""
         self._stop.set()
         self.rt.wake_worker.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
         self._pool.shutdown(wait=True)
 
     def run_forever(self) -> None:

@@ -6,6 +6,7 @@ Slack driver's signed requests; its worker runs in a thread like ``rollback-bot 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,9 @@ T = TypeVar("T")
 
 
 class BotHarness:
-    def __init__(self, world: World, env: dict[str, str] | None = None, verify_timeout: float = 60.0) -> None:
+    def __init__(
+        self, world: World, env: dict[str, str] | None = None, verify_timeout: float = 60.0, worker: bool = True
+    ) -> None:
         self.world = world
         self.settings = Settings.from_env({**world.env(), **(env or {})})
         self.rt: Runtime = build_runtime(self.settings)
@@ -35,11 +38,12 @@ class BotHarness:
         self.driver = SlackDriver(world.slack, f"{self.url}/slack/events", SANDBOX_SIGNING_SECRET)
         self._threads: list[threading.Thread] = []
         self._closing = False
+        self.with_worker = worker
 
     def start(self) -> BotHarness:
         serving = threading.Thread(target=self._serve, name="bot-http", daemon=True)
         serving.start()
-        self._threads = [serving, self.worker.start_thread()]
+        self._threads = [serving, *([self.worker.start_thread()] if self.with_worker else [])]
         return self
 
     def _serve(self) -> None:
@@ -112,17 +116,14 @@ class OnCall:
         return wait_for(f"a message with {action_id!r}", probe, timeout)
 
     def message_saying(self, channel_id: str, *phrases: str, timeout: float = 90.0) -> dict:
-        """The first message whose text contains one of ``phrases``."""
+        """The first message whose text or blocks contain one of ``phrases``."""
 
         def probe():
-            return next(
-                (
-                    m
-                    for m in self.slack.messages(channel_id)
-                    if any(p in (m.get("text") or "") for p in phrases)
-                ),
-                None,
-            )
+            for m in self.slack.messages(channel_id):
+                shown = (m.get("text") or "") + json.dumps(m.get("blocks") or [], ensure_ascii=False)
+                if any(p in shown for p in phrases):
+                    return m
+            return None
 
         return wait_for(f"a message saying one of {phrases}", probe, timeout)
 

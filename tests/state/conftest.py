@@ -7,11 +7,8 @@ Without a reachable server the PostgreSQL half is skipped, unless REQUIRE_REAL_S
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 
-import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -19,35 +16,7 @@ from bot.db import Database
 from bot.incident_store import create_incident
 from bot.models import Incident
 
-PG_URL = os.environ.get("STATE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TABLES = "incidents, timeline_events, rollback_runs, run_steps, action_items, status_updates"
-
-
-def _pg_conninfo() -> str:
-    return PG_URL.replace("postgresql+psycopg://", "postgresql://", 1)
-
-
-@pytest.fixture(scope="session")
-def pg_schema_url() -> Iterator[Callable[[], str]]:
-    """Factory: a URL whose connections live in a new, empty schema (all dropped at session end)."""
-    try:
-        admin = psycopg.connect(_pg_conninfo(), autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("REQUIRE_REAL_SERVICES") == "1":
-            pytest.fail(f"PostgreSQL at {PG_URL} is unreachable and REQUIRE_REAL_SERVICES=1: {exc}")
-        pytest.skip(f"PostgreSQL at {PG_URL} is unreachable: {exc}")
-    schemas: list[str] = []
-
-    def make() -> str:
-        name = f"state_test_{uuid.uuid4().hex[:12]}"
-        admin.execute(f'CREATE SCHEMA "{name}"')
-        schemas.append(name)
-        return f"{PG_URL}?options=-csearch_path%3D{name}"
-
-    yield make
-    for name in schemas:
-        admin.execute(f'DROP SCHEMA "{name}" CASCADE')
-    admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,105 @@
+"""The rest of the lifecycle: the declare modal, stakeholder updates, reminders, crashed replicas, PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from kubernetes import client, config
+
+from bot import runs, timeline
+from bot.cards import incident_in_channel
+from bot.sandbox.harness import BotHarness, OnCall, wait_for
+from bot.sandbox.world import LEAD, ONCALL
+from bot.slack_views import DECLARE_REASON, DECLARE_SERVICE, UPDATE_SUMMARY, ActionId, CallbackId
+from bot.strategies.base import Target
+from bot.worker import Worker
+from tests.e2e.conftest import SERVICE, channel_prefix
+
+
+def revision_and_image(world) -> tuple[str, str]:
+    apps = client.AppsV1Api(config.new_client_from_config(config_file=str(world.kubeconfig)))
+    d = apps.read_namespaced_deployment(SERVICE, "shopping")
+    return d.metadata.annotations["deployment.kubernetes.io/revision"], d.spec.template.spec.containers[0].image
+
+
+def test_rollback_alone_asks_for_the_service_in_a_modal(world, bot, alice):
+    alice.type("")
+    alice.submit(alice.modal(CallbackId.DECLARE), {
+        DECLARE_SERVICE: {DECLARE_SERVICE: SERVICE},
+        DECLARE_REASON: {DECLARE_REASON: "payments failing"},
+    })
+    channel = alice.channel(channel_prefix())
+    alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
+    assert "payments failing" in world.slack.channel_by_name(channel.name)["topic"]["value"]
+
+
+def test_status_updates_reach_both_channels_and_reminders_ask_the_lead(world, bot, alice):
+    alice.type(f"{SERVICE} errors")
+    channel = alice.channel(channel_prefix())
+    alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
+    alice.type("update", channel_id=channel.id)
+    alice.submit(alice.modal(CallbackId.STATUS_UPDATE), {UPDATE_SUMMARY: {UPDATE_SUMMARY: "Rolling back to v1.2.4"}})
+    alice.message_saying(channel.id, "Rolling back to v1.2.4", timeout=10)
+    announcements = world.slack.channel_by_name("incidents")["id"]
+    assert "Rolling back to v1.2.4" in world.slack.transcript(announcements)
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31)
+    assert bot.worker.remind_if_due(now=later) == 1
+    reminder = alice.message_saying(channel.id, "no stakeholder update", timeout=5)
+    assert f"<@{ONCALL}>" in reminder["text"] and "/rollback update" in reminder["text"]
+    assert bot.worker.remind_if_due(now=later) == 0, "one reminder per period, not one per loop"
+
+
+@pytest.fixture
+def bot_without_worker(world):
+    with BotHarness(world, worker=False, verify_timeout=45) as h:
+        yield h
+
+
+def test_a_crashed_replicas_run_is_resumed_without_patching_twice(world, bot_without_worker):
+    bot = bot_without_worker
+    alice = OnCall(bot, ONCALL)
+    alice.type(f"{SERVICE} errors")
+    channel = alice.channel(channel_prefix())
+    alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
+    alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
+    alice.message_saying(channel.id, "started the rollback", timeout=10)
+
+    # Replica A claims the run, sends the patch, then dies without another heartbeat.
+    run = wait_for("the run", lambda: runs.claim(bot.rt.db, "replica-a", lease_seconds=1), 5)
+    service = bot.rt.catalog.get(SERVICE)
+    strategy = bot.rt.strategy_for(service)
+    runs.step(bot.rt.db, run.id, "pre-checks", "done")
+    runs.step(bot.rt.db, run.id, "rollback", "running")
+    strategy.apply(strategy.plan(Target(SERVICE, "shopping", SERVICE, "app", run.target["to_revision"])))
+    assert revision_and_image(world) == ("4", "registry.local/shopping-service:v1.2.4")
+
+    # Replica B takes the run over once A's lease has run out, and finishes it.
+    replica_b = Worker(bot.rt, worker_id="replica-b", lease_seconds=5, verify_timeout=45)
+    wait_for("replica B to claim the expired run", replica_b.claim_and_start, 10, interval=0.3)
+    done = alice.message_saying(channel.id, "is back on", "FAILED", "NOT healthy", timeout=90)
+    replica_b.stop()
+    assert "is back on v1.2.4" in done["text"], done["text"]
+    assert revision_and_image(world) == ("4", "registry.local/shopping-service:v1.2.4"), "patched once, not twice"
+    kinds = [e.kind for e in timeline.events(bot.rt.db, incident_in_channel(bot.rt, channel.id).id)]
+    assert "rollback_resumed" in kinds and "patched" not in kinds
+
+
+def test_two_replicas_on_postgresql_run_one_rollback(world, pg_schema_url):
+    env = {"DATABASE_URL": pg_schema_url()}
+    with BotHarness(world, env=env, verify_timeout=45) as one, BotHarness(world, env=env, verify_timeout=45) as two:
+        alice, carol = OnCall(one, ONCALL), OnCall(two, LEAD)
+        alice.type(f"{SERVICE} errors")
+        channel = alice.channel(channel_prefix())
+        alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
+        alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
+        alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)  # through replica one
+        carol.click(channel.id, ActionId.CONFIRM_ROLLBACK)  # through replica two, at once
+        done = alice.message_saying(channel.id, "is back on", "FAILED", "NOT healthy", timeout=90)
+        assert "is back on v1.2.4" in done["text"]
+        told = [r["text"] for r in world.slack.responses() if r.get("user") == LEAD and "already" in r["text"]]
+        assert told and f"<@{ONCALL}>" in told[-1]
+        assert revision_and_image(world) == ("4", "registry.local/shopping-service:v1.2.4")
+        incident = incident_in_channel(one.rt, channel.id)
+        assert incident.key.startswith("INC-") and one.rt.db.is_postgres
