@@ -178,10 +178,9 @@ def declare_from_modal(rt: Runtime, user_id: str, service: str, reason: str) -> 
 
 def assess_incident(rt: Runtime, incident: Incident, service: ServiceConfig) -> Incident:
     """Read the signals and the rollout history in parallel, rate the severity, record both."""
-    strategy = rt.strategy_for(service)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="assess") as pool:
         readings = pool.submit(rt.metrics.read, service)
-        history = pool.submit(strategy.history, _target(service))
+        history = pool.submit(lambda: rt.strategy_for(service).history(_target(service)))
         assessment = assess(readings.result(), service.thresholds)
         try:
             revisions = history.result()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,36 +21,46 @@ class Runtime:
     db: Database
     slack: SlackGateway
     metrics: MetricsReader
-    strategies: dict[str, Strategy]
+    strategy_factories: dict[str, Callable[[], Strategy]]
     wake_worker: threading.Event = field(default_factory=threading.Event)
+    _strategies: dict[str, Strategy] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def postmortem_dir(self) -> Path:
         return Path(self.settings.postmortem_dir)
 
     def strategy_for(self, service: ServiceConfig) -> Strategy:
-        try:
-            return self.strategies[service.strategy]
-        except KeyError:
+        """The service's strategy, connected on first use (a report needs no cluster)."""
+        name = service.strategy
+        if name not in self.strategy_factories:
             raise RollbackError(
-                f"The {service.strategy!r} strategy of {service.name} is not configured on this bot "
-                f"(available: {', '.join(sorted(self.strategies)) or 'none'})."
-            ) from None
+                f"The {name!r} strategy of {service.name} is not available on this bot "
+                f"(available: {', '.join(sorted(self.strategy_factories))})."
+            )
+        with self._lock:
+            if name not in self._strategies:
+                self._strategies[name] = self.strategy_factories[name]()
+            return self._strategies[name]
 
 
 def kubernetes_strategy(kubeconfig: str | None) -> Strategy:
     """The Kubernetes undo strategy on the cluster named by KUBECONFIG (or in-cluster)."""
     from kubernetes import config as k8s_config
+    from kubernetes.client import ApiClient
 
     from bot.strategies.kubernetes import KubernetesUndo
 
-    if kubeconfig:
-        api_client = k8s_config.new_client_from_config(config_file=kubeconfig)
-    else:
-        k8s_config.load_incluster_config()
-        from kubernetes.client import ApiClient
-
-        api_client = ApiClient()
+    try:
+        if kubeconfig:
+            api_client = k8s_config.new_client_from_config(config_file=kubeconfig)
+        else:
+            k8s_config.load_incluster_config()
+            api_client = ApiClient()
+    except (k8s_config.ConfigException, OSError) as exc:
+        raise RollbackError(
+            f"Kubernetes is not configured on this bot ({exc}). Set KUBECONFIG, or run the bot in the cluster."
+        ) from exc
     return KubernetesUndo(api_client)
 
 
@@ -64,5 +75,5 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         db=db,
         slack=SlackGateway(client),
         metrics=MetricsReader(settings.prometheus_url),
-        strategies={"kubernetes": kubernetes_strategy(settings.kubeconfig)},
+        strategy_factories={"kubernetes": lambda: kubernetes_strategy(settings.kubeconfig)},
     )

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import urllib3
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
@@ -107,8 +108,14 @@ class KubernetesUndo:
         return rollout.owned_replicasets(deployment, _json(found).get("items") or [])
 
     def _read(self, target: Target) -> tuple[Obj, list[Obj]]:
-        deployment = self._deployment(target.namespace, target.workload)
-        return deployment, self._owned(deployment)
+        try:
+            deployment = self._deployment(target.namespace, target.workload)
+            return deployment, self._owned(deployment)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise RollbackError(
+                f"the Kubernetes API at {self.apps.api_client.configuration.host} cannot be reached ({exc}); "
+                "nothing was changed"
+            ) from exc
 
     @staticmethod
     def _revision(rs: Obj, container: str) -> Revision:

@@ -1,0 +1,92 @@
+"""The command line as an operator uses it: sandbox, check-config, report."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.sandbox.httpserver import free_port
+from bot.sandbox.scenario import default_scenario_path
+from tests.support import need_binary
+
+CLI = [sys.executable, "-m", "bot.cli"]
+
+
+def test_sandbox_serves_kubectl_until_interrupted(tmp_path):
+    kubectl = need_binary("kubectl")
+    kubeconfig, port = tmp_path / "kubeconfig", free_port()
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "sandbox",
+            "--scenario",
+            str(default_scenario_path()),
+            "--port",
+            str(port),
+            "--kubeconfig",
+            str(kubeconfig),
+            "--no-prometheus",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not kubeconfig.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.2)
+        got = subprocess.run(
+            [kubectl, "--kubeconfig", str(kubeconfig), "get", "deploy", "-n", "shopping"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert got.returncode == 0, got.stderr
+        assert "shopping-service   3/3" in got.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert f"127.0.0.1:{port}" in out and "Ctrl-C stops the sandbox" in out
+
+
+def test_check_config_names_file_line_and_field(tmp_path):
+    good = subprocess.run([*CLI, "check-config", "config/services.example.yaml"], capture_output=True, text=True)
+    assert good.returncode == 0, good.stderr
+    assert "OK" in good.stdout
+    bad = tmp_path / "services.yaml"
+    bad.write_text("services:\n  shopping-service:\n    namespace: shopping\n    thresholds:\n      error_rate: high\n")
+    result = subprocess.run([*CLI, "check-config", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{bad}:5" in result.stderr and "thresholds.error_rate" in result.stderr
+
+
+def test_report_of_an_unknown_incident_says_so(tmp_path):
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-x",
+        "SLACK_SIGNING_SECRET": "s",
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "ROLLBACK_BOT_CONFIG": "config/services.example.yaml",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+    }
+    from bot.db import Database
+
+    Database(env["DATABASE_URL"]).migrate()
+    result = subprocess.run(
+        [*CLI, "report", "INC-2026-999"], capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2]
+    )
+    assert result.returncode == 1
+    assert "No incident INC-2026-999" in result.stderr
+
+
+def test_missing_settings_are_named(tmp_path):
+    result = subprocess.run([*CLI, "worker"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN is not set" in result.stderr
