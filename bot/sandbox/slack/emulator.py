@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import itertools
+import re
 import secrets
 import threading
 import time
@@ -361,6 +362,16 @@ class SlackEmulator:
         with self.lock:
             return [copy.deepcopy(c) for c in self.call_log if method is None or c["method"] == method]
 
+    def _as_read(self, line: str) -> str:
+        """What Slack shows for mrkdwn: mentions and channel links by name, entities unescaped."""
+        line = re.sub(r"<@([A-Z0-9_]+)>", lambda m: "@" + self.users.get(m.group(1), {}).get("name", m.group(1)), line)
+        line = re.sub(
+            r"<#([A-Z0-9_]+)(?:\|[^>]*)?>",
+            lambda m: "#" + (self.channels[m.group(1)].name if m.group(1) in self.channels else m.group(1)),
+            line,
+        )
+        return line.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
     def transcript(self, channel_id: str) -> str:
         """The channel as a person reads it: time, author, rendered text, (edited), files, reactions."""
         channel = self.resolve_channel(channel_id)
@@ -382,7 +393,7 @@ class SlackEmulator:
                     " (pinned)" if message["ts"] in channel.pins else ""
                 )
                 indent = "    " if message.get("thread_ts", message["ts"]) != message["ts"] else ""
-                first, *rest = body or [""]
+                first, *rest = [self._as_read(line) for line in body] or [""]
                 lines.append(f"{indent}{when} {author}: {first}{marks}")
                 lines.extend(f"{indent}    {line}" for line in rest)
                 for f in message.get("files", []):
