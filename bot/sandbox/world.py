@@ -71,16 +71,13 @@ class World:
         self.write_catalog()
         return self
 
-    def _wait_for_rates(self, timeout: float = 20.0) -> None:
-        """Prometheus needs two scrapes before rate() answers: wait so the first read is not empty."""
+    def _wait_for_rates(self, timeout: float = 30.0, samples: int = 6) -> None:
+        """Wait for a few scrapes, so the first read's rates are steady, not two noisy samples."""
         deadline = time.monotonic() + timeout
+        query = f"min(count_over_time(http_requests_total[{RATE_WINDOW}])) >= {samples}"
         while time.monotonic() < deadline:
             try:
-                answer = requests.get(
-                    f"{self.prometheus.url}/api/v1/query",
-                    params={"query": "sum(rate(http_requests_total[1m]))"},
-                    timeout=2,
-                ).json()
+                answer = requests.get(f"{self.prometheus.url}/api/v1/query", params={"query": query}, timeout=2).json()
                 if answer.get("data", {}).get("result"):
                     return
             except requests.RequestException:

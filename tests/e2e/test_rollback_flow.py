@@ -40,7 +40,7 @@ def test_declare_roll_back_verify_and_resolve(world, bot, alice):
 
     # The pinned card: severity from real Prometheus, the live revision and the target, four choices.
     pinned = alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
-    info = world.slack.channel_by_name(channel.name)
+    info = wait_for("the card to be pinned", lambda: (i := world.slack.channel_by_name(channel.name))["pins"] and i)
     assert {ONCALL, OWNER} <= set(info["members"]), "the caller and the owners are invited"
     assert info["topic"]["value"].startswith("INC-") and SERVICE in info["topic"]["value"]
     assert pinned["ts"] in info["pins"]
@@ -50,7 +50,7 @@ def test_declare_roll_back_verify_and_resolve(world, bot, alice):
     for action in (ActionId.CHOOSE_REVISION, ActionId.FORWARD_FIX, ActionId.DISMISS):
         alice.message_with(channel.id, action)
     announcements = world.slack.transcript(world.slack.channel_by_name("incidents")["id"])
-    assert f"<#{channel.id}>" in announcements and SERVICE in announcements
+    assert f"#{channel.name}" in announcements and SERVICE in announcements
 
     # Dry run first: nothing changes until the confirmation.
     alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
