@@ -301,16 +301,16 @@ def request_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None
     except RollbackError as exc:
         caller.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
         return None
+    blocks = slack_views.plan_confirmation(plan, caller.user_id, service.require_approval, incident.key)
+    ts = rt.slack.post(incident.channel_id, f"Rollback plan for {service.name}: nothing has changed yet", blocks)
     timeline.record(
         rt.db,
         incident.id,
         "plan",
         _plan_summary(plan),
         actor=caller.user_id,
-        data={"plan": plan_to_json(plan)},
+        data={"plan": plan_to_json(plan), "ts": ts},
     )
-    blocks = slack_views.plan_confirmation(plan, caller.user_id, service.require_approval, incident.key)
-    rt.slack.post(incident.channel_id, f"Rollback plan for {service.name}: nothing has changed yet", blocks)
     return plan
 
 
@@ -321,11 +321,39 @@ def _plan_summary(plan: Plan) -> str:
     return f"Plan: roll back from {plan.current.version} (revision {plan.current.number}) to {to}"
 
 
-def _shown_plan(rt: Runtime, incident: Incident) -> Plan | None:
-    for event in reversed(timeline.events(rt.db, incident.id)):
+@dataclass(frozen=True)
+class ShownPlan:
+    """The newest plan posted in the channel, who asked for it, and who decided on it (if anyone)."""
+
+    plan: Plan
+    requested_by: str
+    ts: str
+    decided_by: str | None
+    decision: str | None  # "confirmed" | "cancelled"
+
+
+def _shown_plan(rt: Runtime, incident: Incident) -> ShownPlan | None:
+    events = timeline.events(rt.db, incident.id)
+    for i in range(len(events) - 1, -1, -1):
+        event = events[i]
         if event.kind == "plan" and event.data and "plan" in event.data:
-            return plan_from_json(event.data["plan"])
+            later = [e for e in events[i + 1 :] if e.kind == "decision" and (e.data or {}).get("plan_decision")]
+            decided = later[0] if later else None
+            return ShownPlan(
+                plan=plan_from_json(event.data["plan"]),
+                requested_by=event.actor,
+                ts=event.data.get("ts", ""),
+                decided_by=decided.actor if decided else None,
+                decision=decided.data["plan_decision"] if decided else None,
+            )
     return None
+
+
+def _close_plan(rt: Runtime, incident: Incident, shown: ShownPlan, outcome: str) -> None:
+    """Replace the plan's buttons by who decided, so nobody confirms it twice."""
+    if shown.ts:
+        blocks = slack_views.plan_decided(shown.plan, shown.requested_by, incident.key, outcome)
+        _quietly(rt.slack.update, incident.channel_id, shown.ts, outcome, blocks)
 
 
 def confirm_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None = None) -> None:
@@ -334,7 +362,10 @@ def confirm_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None
     service = incident and _allowed(rt, incident, caller)
     if not service:
         return
-    plan = _shown_plan(rt, incident)
+    if _busy(rt, service.name, caller):
+        return
+    shown = _shown_plan(rt, incident)
+    plan = shown.plan if shown else None
     if plan is None or (revision is not None and plan.desired and plan.desired.number != revision):
         caller.error(
             "That plan is out of date",
@@ -342,10 +373,16 @@ def confirm_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None
             "Nothing was changed. Use the buttons on the newest plan.",
         )
         return
+    if shown.decided_by:
+        caller.reply(
+            f"This plan was already {shown.decision} by <@{shown.decided_by}>; nothing was changed now. "
+            "To roll back again, use the buttons on the incident card: you will get a fresh plan."
+        )
+        return
     if plan.skipped:
         caller.reply(f"Nothing to roll back: {service.name} is {plan.skipped}.")
         return
-    requester = _plan_requester(rt, incident)
+    requester = shown.requested_by
     if service.require_approval and caller.user_id == requester:
         caller.reply(
             f"{service.name} needs a second person to approve. Ask a teammate to click *Approve* on "
@@ -385,8 +422,16 @@ def confirm_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None
         actor=caller.user_id,
         data={
             "run_id": run.id,
+            "plan_decision": "confirmed",
             "what": f"Roll back to {plan.desired.version} (revision {plan.desired.number})",
         },
+    )
+    _close_plan(
+        rt,
+        incident,
+        shown,
+        f":arrow_forward: Confirmed by <@{caller.user_id}>: rolling back now. "
+        "Progress shows on the pinned incident card.",
     )
     rt.slack.post(
         incident.channel_id,
@@ -397,16 +442,13 @@ def confirm_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None
     rt.wake_worker.set()
 
 
-def _plan_requester(rt: Runtime, incident: Incident) -> str | None:
-    for event in reversed(timeline.events(rt.db, incident.id)):
-        if event.kind == "plan":
-            return event.actor
-    return None
-
-
 def cancel_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None = None) -> None:
     incident = _incident_for(rt, key, caller)
-    if incident is None:
+    shown = incident and _shown_plan(rt, incident)
+    if not shown:
+        return
+    if shown.decided_by:
+        caller.reply(f"This plan was already {shown.decision} by <@{shown.decided_by}>.")
         return
     timeline.record(
         rt.db,
@@ -414,7 +456,9 @@ def cancel_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None 
         "decision",
         f"<@{caller.user_id}> cancelled the rollback plan",
         actor=caller.user_id,
+        data={"plan_decision": "cancelled"},
     )
+    _close_plan(rt, incident, shown, f":no_entry_sign: Cancelled by <@{caller.user_id}>. Nothing was changed.")
     caller.reply("Cancelled. Nothing was changed; the incident card still has the rollback buttons.")
 
 
@@ -633,7 +677,9 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         first.setdefault(event.kind, event)
     run = cards.latest_run(rt, incident.id)
     plan = plan_from_json(run.plan) if run else None
-    decision = first.get("decision")
+    decisions = [e for e in events if e.kind == "decision"]
+    confirmed = [e for e in decisions if (e.data or {}).get("plan_decision") == "confirmed"]
+    decision = (confirmed or decisions or [None])[0]
     started = first.get("rollback_started") or first.get("patched")
     finished = first.get("verified") or first.get("rolled_out")
     assessment = cards.assessment_from_json(

@@ -639,6 +639,12 @@ def plan_confirmation(plan: Plan, requested_by: str, require_approval: bool, inc
     ]
 
 
+def plan_decided(plan: Plan, requested_by: str, incident_key: str, outcome: str) -> list[dict]:
+    """The plan message once someone confirmed or cancelled it: same facts, no buttons, who decided."""
+    blocks = [b for b in plan_confirmation(plan, requested_by, False, incident_key) if b["type"] != "actions"]
+    return _finish(blocks + [_context(outcome)])
+
+
 def progress_text(progress: Progress) -> str:
     """``:hourglass_flowing_sand: 2/3 new replicas available`` (a tick once done)."""
     icon = ":white_check_mark:" if progress.done else ":hourglass_flowing_sand:"

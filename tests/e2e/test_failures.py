@@ -49,10 +49,7 @@ def test_a_rollback_that_never_becomes_ready_is_reported_with_emergency_actions(
     incident = incident_in_channel(bot.rt, channel.id)
     kinds = [e.kind for e in timeline.events(bot.rt.db, incident.id)]
     assert (
-        kinds.index("decision")
-        < kinds.index("rollback_failed")
-        < kinds.index("escalated")
-        < kinds.index("emergency")
+        kinds.index("decision") < kinds.index("rollback_failed") < kinds.index("escalated") < kinds.index("emergency")
     )
 
 

@@ -25,10 +25,13 @@ def revision_and_image(world) -> tuple[str, str]:
 
 def test_rollback_alone_asks_for_the_service_in_a_modal(world, bot, alice):
     alice.type("")
-    alice.submit(alice.modal(CallbackId.DECLARE), {
-        DECLARE_SERVICE: {DECLARE_SERVICE: SERVICE},
-        DECLARE_REASON: {DECLARE_REASON: "payments failing"},
-    })
+    alice.submit(
+        alice.modal(CallbackId.DECLARE),
+        {
+            DECLARE_SERVICE: {DECLARE_SERVICE: SERVICE},
+            DECLARE_REASON: {DECLARE_REASON: "payments failing"},
+        },
+    )
     channel = alice.channel(channel_prefix())
     alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
     assert "payments failing" in world.slack.channel_by_name(channel.name)["topic"]["value"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 from sqlalchemy import func, select
@@ -60,9 +62,7 @@ def test_help_status_and_history(world, bot, alice):
     alice.type("help")
     alice.type("status")
     alice.type(f"history {SERVICE}")
-    replies = wait_for(
-        "three answers", lambda: len(replies_to(world, ONCALL)) >= 3 and replies_to(world, ONCALL)
-    )
+    replies = wait_for("three answers", lambda: len(replies_to(world, ONCALL)) >= 3 and replies_to(world, ONCALL))
     everything = str(world.slack.responses())
     assert "/rollback resolve" in everything  # help lists the commands
     assert "v1.2.3" in everything and "v1.2.5" in everything  # the rollout history
@@ -89,25 +89,42 @@ def test_someone_not_allowed_cannot_roll_back(world, bot, alice, dave):
     assert not any("confirm_rollback" in str(m.get("blocks")) for m in world.slack.messages(channel.id))
 
 
-def test_double_clicks_retries_and_other_people_never_start_a_second_run(world, bot, alice, carol):
+def resend_as(driver, user_id: str):
+    """The last click again, from ``user_id``: what Slack sends when two people click the same button at once."""
+    form = parse_qs(driver.last.body)
+    payload = json.loads(form["payload"][0])
+    payload["user"] = {**payload["user"], "id": user_id, "username": user_id}
+    payload["response_url"] = driver.emulator.issue_response_url(user_id, payload["channel"]["id"])
+    return driver.send(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+
+def test_double_clicks_retries_and_other_people_never_start_a_second_run(world, bot, alice):
     alice.type(f"{SERVICE} errors")
     channel = alice.channel(channel_prefix())
     alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
-    alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
+    shown = alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
     alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
-    bot.driver.retry()  # Slack resends the same click
-    alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)  # a double click
-    carol.click(channel.id, ActionId.CONFIRM_ROLLBACK)  # someone else, at the same moment
+    assert bot.driver.retry().status_code == 200  # Slack resends the same click
+    assert resend_as(bot.driver, ONCALL).status_code == 200  # a double click
+    assert resend_as(bot.driver, LEAD).status_code == 200  # carol clicks the same button at the same moment
     told = wait_for(
-        "carol is told who is rolling back",
-        lambda: [r for r in replies_to(world, LEAD) if "already" in r],
-        10,
+        "carol is told who is rolling back", lambda: [r for r in replies_to(world, LEAD) if "already" in r], 10
     )[-1]
     assert f"<@{ONCALL}>" in told
     alice.message_saying(channel.id, "is back on", "FAILED", "NOT healthy", timeout=90)
     assert count(bot, RollbackRun) == 1
+    _, plan = world.slack.find_message(shown["ts"])
+    assert "confirm_rollback" not in str(plan["blocks"]) and "Confirmed by" in str(plan["blocks"])
     from kubernetes import client, config
 
     apps = client.AppsV1Api(config.new_client_from_config(config_file=str(world.kubeconfig)))
     deployment = apps.read_namespaced_deployment(SERVICE, "shopping")
     assert deployment.metadata.annotations["deployment.kubernetes.io/revision"] == "4"
+
+    # Much later, the same old click once more: the plan was used; nothing runs again.
+    assert resend_as(bot.driver, ONCALL).status_code == 200
+    wait_for(
+        "alice is told the plan was used", lambda: [r for r in replies_to(world, ONCALL) if "already confirmed" in r]
+    )
+    time.sleep(0.5)
+    assert count(bot, RollbackRun) == 1
