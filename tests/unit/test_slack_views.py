@@ -471,3 +471,11 @@ def test_status_update_blocks_split_long_text():
     blocks = v.status_update_blocks("x" * 7000)
     assert_valid(blocks)
     assert len(blocks) == 3
+
+
+def test_a_decided_plan_keeps_its_facts_and_loses_its_buttons():
+    blocks = v.plan_decided(PLAN, "U0ALICE", "INC-2026-001", "Confirmed by <@U0ALICE>: rolling back now.")
+    assert_valid(blocks)
+    assert not [b for b in blocks if b["type"] == "actions"]
+    text = json.dumps(blocks)
+    assert "Confirmed by <@U0ALICE>" in text and "v1.2.4" in text
