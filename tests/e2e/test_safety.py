@@ -128,3 +128,11 @@ def test_double_clicks_retries_and_other_people_never_start_a_second_run(world, 
     )
     time.sleep(0.5)
     assert count(bot, RollbackRun) == 1
+
+
+def test_the_load_balancer_health_check_answers(bot):
+    import requests
+
+    response = requests.get(f"{bot.url}/healthz", timeout=5)
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert requests.get(f"{bot.url}/nope", timeout=5).status_code == 404
