@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import statistics
 import sys
 import threading
@@ -41,7 +42,7 @@ from bot.slack_gateway import make_client
 from bot.worker import Worker
 
 THREADS = 8  # bot/cli.py `serve --threads` default
-BATCHES = 5
+BATCHES = 5  # of N/5 each, alternating apps: fewer means steadier concurrency, more means fairer noise
 WARMUP = 20
 TARGET = 1.5
 FORM = "application/x-www-form-urlencoded"
@@ -190,7 +191,8 @@ def main(argv: list[str]) -> int:
     print(f"/rollback {text!r}: {n} requests per app, {concurrency} concurrent, {BATCHES} interleaved batches"
           f" after {WARMUP} warm-up each; apps on waitress threads={THREADS} in one server process;")
     print(f"load in its own process; sandbox without Prometheus. Bot replies through response_url: "
-          f"{extra['replies']}/{extra['sent']}. Took {time.perf_counter() - t0:.0f} s.")
+          f"{extra['replies']}/{extra['sent']}. Took {time.perf_counter() - t0:.0f} s; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.")
     print(f"{'ack latency (ms)':<22}{'p50':>8}{'p90':>8}{'p99':>8}{'max':>8}{'req/s':>8}{'in flight':>10}")
     for name, s in (("rollback-bot", ours), ("bare Bolt (ack only)", theirs)):
         print(f"{name:<22}" + "".join(f"{s[k] * 1000:8.1f}" for k in ("p50", "p90", "p99", "max"))
