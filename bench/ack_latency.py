@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from itertools import repeat
 from multiprocessing.connection import Connection
 from typing import Any
@@ -145,8 +146,8 @@ def run(requests_per_app: int, concurrency: int, text: str) -> tuple[dict, dict,
     spawn = multiprocessing.get_context("spawn")  # not fork: this process already runs threads
     servers, servers_conn = spawn.Pipe()
     load, load_conn = spawn.Pipe()
-    children = [spawn.Process(target=serve_apps, args=(world.env(), servers_conn), name="servers"),
-                spawn.Process(target=send_load, args=(load_conn, concurrency), name="load")]
+    children = [spawn.Process(target=serve_apps, args=(world.env(), servers_conn), name="servers", daemon=True),
+                spawn.Process(target=send_load, args=(load_conn, concurrency), name="load", daemon=True)]
     for child in children:
         child.start()
     recorder = _Recorder(world.slack, "", SANDBOX_SIGNING_SECRET)
@@ -173,8 +174,9 @@ def run(requests_per_app: int, concurrency: int, text: str) -> tuple[dict, dict,
                 seconds[name] += took
         replies = sum(1 for r in world.slack.responses() if r.get("response_type") == "ephemeral")
     finally:
-        load.send(None)
-        servers.send("stop")
+        for conn, word in ((load, None), (servers, "stop")):
+            with suppress(OSError):  # a child that died already (its traceback is on stderr)
+                conn.send(word)
         for child in children:
             child.join(15)
         world.stop()
