@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,6 +14,8 @@ from bot.db import Database
 from bot.metrics import MetricsReader
 from bot.slack_gateway import SlackGateway, make_client
 from bot.strategies.base import RollbackError, Strategy
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -23,12 +27,31 @@ class Runtime:
     metrics: MetricsReader
     strategy_factories: dict[str, Callable[[], Strategy]]
     wake_worker: threading.Event = field(default_factory=threading.Event)
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-work")
+    )
     _strategies: dict[str, Strategy] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def postmortem_dir(self) -> Path:
         return Path(self.settings.postmortem_dir)
+
+    def submit(self, fn: Callable[..., object], *args: object) -> None:
+        """Run a listener's work after its ack, off Bolt's small listener pool, so acks never queue behind it."""
+
+        def logged() -> None:
+            try:
+                fn(*args)
+            except Exception:  # Bolt's error handler no longer sees it: log it here
+                log.exception("%s failed", getattr(fn, "__name__", fn))
+
+        self.background.submit(logged)
+
+    def close(self) -> None:
+        """Finish the work in hand (a reply half sent is worse than a slow stop)."""
+        self.background.shutdown(wait=True)
+        self.db.dispose()
 
     def strategy_for(self, service: ServiceConfig) -> Strategy:
         """The service's strategy, connected on first use (a report needs no cluster)."""

@@ -21,7 +21,7 @@ def register(app: App, rt: Runtime) -> None:
         def listener(ack, body, respond):
             ack()
             value = decode_value(_value(body))
-            fn(rt, value.incident_key, caller_from(body, respond), value.revision)
+            rt.submit(fn, rt, value.incident_key, caller_from(body, respond), value.revision)
 
     listen(ActionId.ROLLBACK_PREVIOUS, incidents.request_rollback)
     listen(ActionId.CHOOSE_REVISION, incidents.request_rollback)

@@ -13,4 +13,4 @@ def register(app: App, rt: Runtime) -> None:
     @app.command("/rollback")
     def rollback(ack, body, respond):
         ack()
-        incidents.on_command(rt, body.get("text", ""), caller_from(body, respond))
+        rt.submit(incidents.on_command, rt, body.get("text", ""), caller_from(body, respond))

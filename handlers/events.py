@@ -11,4 +11,4 @@ from bot.runtime import Runtime
 def register(app: App, rt: Runtime) -> None:
     @app.event("app_mention")
     def mentioned(event):
-        incidents.on_mention(rt, event.get("channel", ""), event.get("ts", ""))
+        rt.submit(incidents.on_mention, rt, event.get("channel", ""), event.get("ts", ""))

@@ -11,10 +11,10 @@ from bot.slack_views import CallbackId, parse_declare, parse_resolve, parse_stat
 
 def register(app: App, rt: Runtime) -> None:
     @app.view(CallbackId.DECLARE.value)
-    def declare(ack, body, view, client):
+    def declare(ack, body, view):
         ack()
         form = parse_declare(view["state"]["values"])
-        incidents.declare_from_modal(rt, body["user"]["id"], form.service, form.reason)
+        rt.submit(incidents.declare_from_modal, rt, body["user"]["id"], form.service, form.reason)
 
     @app.view(CallbackId.RESOLVE.value)
     def resolve(ack, body, view):
@@ -23,10 +23,10 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_action="errors", errors=dict(form.errors))
             return
         ack()
-        incidents.resolve(rt, view["private_metadata"], body["user"]["id"], form)
+        rt.submit(incidents.resolve, rt, view["private_metadata"], body["user"]["id"], form)
 
     @app.view(CallbackId.STATUS_UPDATE.value)
     def status_update(ack, body, view):
         ack()
         form = parse_status_update(view["state"]["values"])
-        incidents.post_status_update(rt, view["private_metadata"], body["user"]["id"], form)
+        rt.submit(incidents.post_status_update, rt, view["private_metadata"], body["user"]["id"], form)

@@ -55,9 +55,9 @@ class BotHarness:
 
     def stop(self) -> None:
         self._closing = True
-        self.worker.stop()
         self.server.close()
-        self.rt.db.dispose()
+        self.worker.stop()
+        self.rt.close()
 
     def __enter__(self) -> BotHarness:
         return self.start()
