@@ -462,40 +462,46 @@ def cancel_rollback(rt: Runtime, key: str, caller: Caller, revision: int | None 
     caller.reply("Cancelled. Nothing was changed; the incident card still has the rollback buttons.")
 
 
+def _decide(rt: Runtime, incident: Incident, caller: Caller, kind: str, event: str, message: str, **fields) -> None:
+    """A decision without a rollback: record it, tell the channel, redraw the card."""
+    update_incident(rt.db, incident.id, **fields)
+    timeline.record(rt.db, incident.id, kind, event, actor=caller.user_id)
+    rt.slack.post(incident.channel_id, message)
+    cards.refresh(rt, incident.id)
+
+
 def forward_fix(rt: Runtime, key: str, caller: Caller, revision: int | None = None) -> None:
     incident = _incident_for(rt, key, caller)
     if incident is None:
         return
-    update_incident(rt.db, incident.id, status="monitoring")
-    timeline.record(
-        rt.db,
-        incident.id,
+    who = f"<@{caller.user_id}>"
+    _decide(
+        rt,
+        incident,
+        caller,
         "decision",
-        f"<@{caller.user_id}> chose a forward fix instead of a rollback",
-        actor=caller.user_id,
+        f"{who} chose a forward fix instead of a rollback",
+        f"{who} chose a *forward fix*: no rollback for now. The rollback buttons stay on the card if the fix "
+        "does not land. Post updates with `/rollback update`.",
+        status="monitoring",
     )
-    rt.slack.post(
-        incident.channel_id,
-        f"<@{caller.user_id}> chose a *forward fix*: no rollback for now. The rollback buttons stay on "
-        "the card if the fix does not land. Post updates with `/rollback update`.",
-    )
-    cards.refresh(rt, incident.id)
 
 
 def dismiss(rt: Runtime, key: str, caller: Caller, revision: int | None = None) -> None:
     incident = _incident_for(rt, key, caller)
     if incident is None or _busy(rt, incident.service, caller):
         return
-    update_incident(rt.db, incident.id, status="dismissed", resolved_at=_now())
-    timeline.record(
-        rt.db, incident.id, "dismissed", f"<@{caller.user_id}> dismissed the incident", actor=caller.user_id
+    who = f"<@{caller.user_id}>"
+    _decide(
+        rt,
+        incident,
+        caller,
+        "dismissed",
+        f"{who} dismissed the incident",
+        f"{who} dismissed {incident.key}: no action taken. Declare again with `/rollback` if it comes back.",
+        status="dismissed",
+        resolved_at=_now(),
     )
-    rt.slack.post(
-        incident.channel_id,
-        f"<@{caller.user_id}> dismissed {incident.key}: no action taken. "
-        "Declare again with `/rollback` if it comes back.",
-    )
-    cards.refresh(rt, incident.id)
 
 
 def scale_to_zero(rt: Runtime, key: str, caller: Caller, revision: int | None = None) -> None:

@@ -106,3 +106,25 @@ def test_two_replicas_on_postgresql_run_one_rollback(world, pg_schema_url):
         assert revision_and_image(world) == ("4", "registry.local/shopping-service:v1.2.4")
         incident = incident_in_channel(one.rt, channel.id)
         assert incident.key.startswith("INC-") and one.rt.db.is_postgres
+
+
+def test_forward_fix_keeps_the_incident_open_without_touching_the_cluster(world, bot, alice):
+    alice.type(f"{SERVICE} errors")
+    channel = alice.channel(channel_prefix())
+    alice.click(channel.id, ActionId.FORWARD_FIX)
+    alice.message_saying(channel.id, "chose a *forward fix*", timeout=10)
+    alice.message_with(channel.id, ActionId.RESOLVE)  # the card now offers Resolve
+    assert revision_and_image(world) == ("3", "registry.local/shopping-service:v1.2.5")
+
+
+def test_a_dismissed_incident_frees_the_service_and_the_next_channel_gets_a_suffix(world, bot, alice):
+    alice.type(f"{SERVICE} false alarm")
+    first = alice.channel(channel_prefix())
+    alice.click(first.id, ActionId.DISMISS)
+    alice.message_saying(first.id, "dismissed INC-", timeout=10)
+    alice.type(f"{SERVICE} errors again")
+    second = alice.channel(channel_prefix() + "-2")
+    alice.message_with(second.id, ActionId.ROLLBACK_PREVIOUS)
+    keys = {incident_in_channel(bot.rt, c.id).key for c in (first, second)}
+    assert len(keys) == 2 and all(k.startswith("INC-") for k in keys)
+    assert revision_and_image(world) == ("3", "registry.local/shopping-service:v1.2.5")
