@@ -18,7 +18,6 @@ from bot.strategies.base import Check, Revision, Verification, plan_from_json, r
 log = logging.getLogger(__name__)
 
 MIN_UPDATE_INTERVAL = 1.0  # chat.update is Tier 3 (about 50 a minute): progress is throttled
-_last_update: dict[int, float] = {}
 _update_lock = threading.Lock()
 
 
@@ -125,9 +124,9 @@ def refresh(rt: Runtime, incident_id: int, throttle: bool = False) -> None:
     """Re-render the pinned card from the record; a Slack failure is logged, never raised."""
     with _update_lock:
         now = time.monotonic()
-        if throttle and now - _last_update.get(incident_id, 0.0) < MIN_UPDATE_INTERVAL:
+        if throttle and now - rt.card_updated_at.get(incident_id, 0.0) < MIN_UPDATE_INTERVAL:
             return
-        _last_update[incident_id] = now
+        rt.card_updated_at[incident_id] = now
     incident = rt.db.transaction(lambda s: s.get(Incident, incident_id))
     if incident is None or not incident.card_ts or not incident.channel_id:
         return

@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from bot.config import ConfigError, Settings, check_config
 
@@ -62,8 +61,8 @@ def _sandbox(args: argparse.Namespace) -> int:
         prometheus=None if not args.no_prometheus else False,
         state_dir=args.state_dir,
         k8s_port=args.port,
+        kubeconfig=args.kubeconfig,
     )
-    world.kubeconfig = Path(args.kubeconfig).resolve()
     world.start()
     print(f"Kubernetes API  {world.k8s_server.url}  (kubeconfig: {world.kubeconfig})")
     for name, srv in world.services.items():

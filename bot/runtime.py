@@ -30,6 +30,7 @@ class Runtime:
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-work")
     )
+    card_updated_at: dict[int, float] = field(default_factory=dict)  # incident id -> monotonic time (throttle)
     _strategies: dict[str, Strategy] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

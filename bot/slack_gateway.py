@@ -71,6 +71,7 @@ class SlackGateway:
     def __init__(self, client: WebClient, sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
         self._sleep = sleep
+        self._channel_ids: dict[str, str] = {}  # "#incidents" -> id: one conversations.list, not one per post
 
     def _call(self, method: str, **params) -> dict:
         """Call ``method``; retry what is transient, join on ``not_in_channel``."""
@@ -127,19 +128,19 @@ class SlackGateway:
     def set_topic(self, channel: str, topic: str) -> None:
         self._call("conversations.setTopic", channel=channel, topic=topic[:250])
 
-    def archive(self, channel: str) -> None:
-        self._call("conversations.archive", channel=channel)
-
     def channel_id(self, name_or_id: str) -> str:
         """Resolve ``#incidents`` to its id; ids pass through."""
         name = name_or_id.lstrip("#")
         if re.fullmatch(r"[CG][A-Z0-9]{2,}", name):
             return name
+        if name in self._channel_ids:
+            return self._channel_ids[name]
         cursor = None
         while True:
             data = self._call("conversations.list", limit=200, exclude_archived=True, cursor=cursor)
             for ch in data.get("channels", []):
                 if ch["name"] == name:
+                    self._channel_ids[name] = ch["id"]
                     return ch["id"]
             cursor = (data.get("response_metadata") or {}).get("next_cursor")
             if not cursor:
@@ -153,18 +154,12 @@ class SlackGateway:
     def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
         self._call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
 
-    def ephemeral(self, channel: str, user: str, text: str, blocks: list[dict] | None = None) -> None:
-        self._call("chat.postEphemeral", channel=channel, user=user, text=text, blocks=blocks)
-
     def pin(self, channel: str, ts: str) -> None:
         try:
             self._call("pins.add", channel=channel, timestamp=ts)
         except SlackFailure as exc:
             if exc.error != "already_pinned":
                 raise
-
-    def bookmark(self, channel: str, title: str, link: str) -> None:
-        self._call("bookmarks.add", channel_id=channel, title=title, type="link", link=link)
 
     def open_view(self, trigger_id: str, view: dict) -> None:
         self._call("views.open", trigger_id=trigger_id, view=view)

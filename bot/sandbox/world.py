@@ -42,6 +42,7 @@ class World:
         prometheus: bool | None = None,
         state_dir: str | Path | None = None,
         k8s_port: int = 0,
+        kubeconfig: str | Path | None = None,
     ) -> None:
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
@@ -54,7 +55,7 @@ class World:
         self.k8s_server: SandboxServer | None = None
         self.services: dict[str, SandboxServer] = {}
         self.prometheus: PrometheusProcess | None = None
-        self.kubeconfig = self.state_dir / "kubeconfig"  # the CLI may point it elsewhere
+        self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
 
     def start(self) -> World:
