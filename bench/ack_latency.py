@@ -39,7 +39,7 @@ from bot.runtime import build_runtime
 from bot.sandbox.harness import wait_for
 from bot.sandbox.slack import SlackDriver
 from bot.sandbox.world import ONCALL, SANDBOX_SIGNING_SECRET, World
-from bot.slack_gateway import make_client
+from bot.slack.gateway import make_client
 from bot.worker import Worker
 
 THREADS = 8  # bot/cli.py `serve --threads` default

@@ -14,11 +14,11 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from bot.cards import incident_in_channel
+from bot.incidents.cards import incident_in_channel
 from bot.sandbox.harness import BotHarness, OnCall
 from bot.sandbox.scenario import load_scenario
 from bot.sandbox.world import ONCALL, OWNER, World
-from bot.slack_views import (
+from bot.slack.views import (
     RESOLVE_IMPACT,
     RESOLVE_LESSONS,
     RESOLVE_ROOT_CAUSE,

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
-from bot.db import Database
-from bot.metrics import MetricsReader
-from bot.slack_gateway import SlackGateway, make_client
+from bot.signals.metrics import MetricsReader
+from bot.slack.gateway import SlackGateway, make_client
+from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
 
 log = logging.getLogger(__name__)

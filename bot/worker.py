@@ -19,15 +19,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
-from bot import cards, runs, slack_views, timeline
 from bot.config import ServiceConfig
-from bot.incident_store import update_incident
-from bot.incidents import RUN_STEPS
-from bot.models import Incident, RollbackRun
+from bot.incidents import cards
+from bot.incidents.lifecycle import RUN_STEPS
 from bot.runtime import Runtime
-from bot.slack_gateway import SlackFailure
+from bot.signals.verification import verify
+from bot.slack import views as slack_views
+from bot.slack.gateway import SlackFailure
+from bot.state import runs, timeline
+from bot.state.incidents import update_incident
+from bot.state.models import Incident, RollbackRun
 from bot.strategies.base import Plan, Progress, RollbackError, Target, plan_from_json
-from bot.verification import verify
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import incidents
+from bot.incidents import lifecycle as incidents
 from bot.runtime import Runtime
-from bot.slack_views import ActionId, decode_value
+from bot.slack.views import ActionId, decode_value
 from handlers.common import caller_from
 
 

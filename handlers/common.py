@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.incidents import Caller
+from bot.incidents.lifecycle import Caller
 
 
 def caller_from(body: dict, respond: Callable[..., object]) -> Caller:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import incidents
+from bot.incidents import lifecycle as incidents
 from bot.runtime import Runtime
 
 

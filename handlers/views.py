@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot import incidents
+from bot.incidents import lifecycle as incidents
 from bot.runtime import Runtime
-from bot.slack_views import CallbackId, parse_declare, parse_resolve, parse_status_update
+from bot.slack.views import CallbackId, parse_declare, parse_resolve, parse_status_update
 
 
 def register(app: App, rt: Runtime) -> None:

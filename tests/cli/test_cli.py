@@ -76,7 +76,7 @@ def test_report_of_an_unknown_incident_says_so(tmp_path):
         "ROLLBACK_BOT_CONFIG": "config/services.example.yaml",
         "SLACK_API_URL": "http://127.0.0.1:9/api/",
     }
-    from bot.db import Database
+    from bot.state.db import Database
 
     Database(env["DATABASE_URL"]).migrate()
     result = subprocess.run(

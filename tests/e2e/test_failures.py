@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from kubernetes import client, config
 
-from bot import timeline
-from bot.cards import incident_in_channel
+from bot.incidents.cards import incident_in_channel
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import LEAD, ONCALL, World
-from bot.slack_views import ActionId
+from bot.slack.views import ActionId
+from bot.state import timeline
 from tests.e2e.conftest import SERVICE, channel_prefix
 
 

@@ -7,11 +7,11 @@ import datetime as dt
 import pytest
 from kubernetes import client, config
 
-from bot import runs, timeline
-from bot.cards import incident_in_channel
+from bot.incidents.cards import incident_in_channel
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import LEAD, ONCALL
-from bot.slack_views import DECLARE_REASON, DECLARE_SERVICE, UPDATE_SUMMARY, ActionId, CallbackId
+from bot.slack.views import DECLARE_REASON, DECLARE_SERVICE, UPDATE_SUMMARY, ActionId, CallbackId
+from bot.state import runs, timeline
 from bot.strategies.base import Target
 from bot.worker import Worker
 from tests.e2e.conftest import SERVICE, channel_prefix

@@ -11,7 +11,7 @@ from kubernetes import client, config
 
 from bot.sandbox.harness import wait_for
 from bot.sandbox.world import ONCALL, OWNER
-from bot.slack_views import (
+from bot.slack.views import (
     RESOLVE_IMPACT,
     RESOLVE_LESSONS,
     RESOLVE_ROOT_CAUSE,
@@ -114,8 +114,8 @@ def test_declare_roll_back_verify_and_resolve(world, bot, alice):
     assert "The new payment client timed out under load." in markdown
 
     # The timeline, in order, with who did what.
-    from bot import timeline
-    from bot.cards import incident_in_channel
+    from bot.incidents.cards import incident_in_channel
+    from bot.state import timeline
 
     incident = incident_in_channel(bot.rt, channel.id)
     kinds = [e.kind for e in timeline.events(bot.rt.db, incident.id)]

@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import Incident, RollbackRun
 from bot.sandbox.harness import wait_for
 from bot.sandbox.world import LEAD, ONCALL
-from bot.slack_views import ActionId
+from bot.slack.views import ActionId
+from bot.state.models import Incident, RollbackRun
 from tests.e2e.conftest import SERVICE, channel_prefix
 
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import text
 
-from bot.db import Database
-from bot.incident_store import create_incident
-from bot.models import Incident
+from bot.state.db import Database
+from bot.state.incidents import create_incident
+from bot.state.models import Incident
 
 TABLES = "incidents, timeline_events, rollback_runs, run_steps, action_items, status_updates"
 

@@ -13,9 +13,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot import timeline
-from bot.db import Database
-from bot.models import Base, TimelineEvent
+from bot.state import timeline
+from bot.state.db import Database
+from bot.state.models import Base, TimelineEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"incidents", "timeline_events", "rollback_runs", "run_steps", "action_items", "status_updates"}
@@ -43,7 +43,7 @@ def test_migration_matches_the_models(db: Database) -> None:
 
 def test_replicas_starting_together_both_migrate(fresh_url: str) -> None:
     """Separate processes, as replicas are (alembic's own state is per process)."""
-    code = "import sys; from bot.db import Database; Database(sys.argv[1]).migrate()"
+    code = "import sys; from bot.state.db import Database; Database(sys.argv[1]).migrate()"
     processes = [
         subprocess.Popen([sys.executable, "-c", code, fresh_url], cwd=ROOT, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -129,12 +129,12 @@ def test_sqlite_lock_held_by_another_process_delays_the_write_but_does_not_lose_
                 holder.commit()
 
     handler = ReleaseOnFirstFailure(level=logging.WARNING)
-    logging.getLogger("bot.db").addHandler(handler)
+    logging.getLogger("bot.state.db").addHandler(handler)
     try:
-        with caplog.at_level(logging.WARNING, logger="bot.db"):
+        with caplog.at_level(logging.WARNING, logger="bot.state.db"):
             timeline.record(impatient, incident.id, "progress", "2/3 new replicas available")
     finally:
-        logging.getLogger("bot.db").removeHandler(handler)
+        logging.getLogger("bot.state.db").removeHandler(handler)
         holder.close()
     assert "database is locked" in caplog.text
     assert [e.text for e in timeline.events(db, incident.id)] == ["first", "2/3 new replicas available"]

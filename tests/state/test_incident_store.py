@@ -8,9 +8,9 @@ import threading
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from bot.db import Database
-from bot.incident_store import create_incident, get_incident, open_incident_for_service, update_incident
-from bot.models import Incident
+from bot.state.db import Database
+from bot.state.incidents import create_incident, get_incident, open_incident_for_service, update_incident
+from bot.state.models import Incident
 
 UTC = dt.UTC
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from bot import runs
-from bot.db import Database
-from bot.models import Incident, RollbackRun
+from bot.state import runs
+from bot.state.db import Database
+from bot.state.models import Incident, RollbackRun
 
 T0 = dt.datetime(2026, 3, 4, 10, 0, tzinfo=dt.UTC)
 STEPS = ["pre-checks", "undo", "wait for rollout", "verify"]

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from bot import timeline
-from bot.db import Database
-from bot.incident_store import create_incident
-from bot.models import Incident
+from bot.state import timeline
+from bot.state.db import Database
+from bot.state.incidents import create_incident
+from bot.state.models import Incident
 
 T0 = dt.datetime(2026, 3, 4, 10, 0, 0, 123456, tzinfo=dt.UTC)
 

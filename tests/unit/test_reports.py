@@ -7,7 +7,7 @@ import datetime as dt
 import re
 
 from bot import reports as r
-from bot.severity import Severity, SignalReading
+from bot.signals.severity import Severity, SignalReading
 
 
 def at(minute: int, second: int = 0, day: int = 1) -> dt.datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Thresholds
-from bot.severity import Severity, SignalReading, assess, format_value
+from bot.signals.severity import Severity, SignalReading, assess, format_value
 
 HEALTHY = {
     "error_rate": 0.01,

@@ -10,8 +10,8 @@ import pytest
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot import slack_views as v
-from bot.severity import Assessment, Severity, SignalReading
+from bot.signals.severity import Assessment, Severity, SignalReading
+from bot.slack import views as v
 from bot.strategies.base import Check, Plan, Progress, Revision, Target, Verification
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db import Database
-from bot.models import CLOSED_INCIDENT_STATUSES, Incident, utcnow
+from bot.state.db import Database
+from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, utcnow
 
 KEY_ATTEMPTS = 50
 

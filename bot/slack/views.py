@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from bot.severity import Assessment, Severity, SignalReading, format_threshold, format_value
+from bot.signals.severity import Assessment, Severity, SignalReading, format_threshold, format_value
 from bot.strategies.base import Check, Plan, Progress, Revision, Verification
 
 # Slack limits (https://api.slack.com/reference/block-kit).

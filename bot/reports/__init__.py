@@ -15,8 +15,8 @@ from typing import NamedTuple
 
 import jinja2
 
-from bot import slack_views
-from bot.severity import Severity, SignalReading
+from bot.signals.severity import Severity, SignalReading
+from bot.slack import views as slack_views
 
 NOT_RECORDED = "_Not recorded_"
 

@@ -10,13 +10,13 @@ import pytest
 from prometheus_api_client import PrometheusConnect
 
 from bot.config import SIGNALS, ServiceConfig
-from bot.metrics import MetricsReader
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import Request, Response, SandboxServer, free_port
 from bot.sandbox.prometheus import PrometheusProcess
 from bot.sandbox.scenario import load_scenario
 from bot.sandbox.services import ServiceSimulator
-from bot.severity import Severity, assess, format_value
+from bot.signals.metrics import MetricsReader
+from bot.signals.severity import Severity, assess, format_value
 from tests.services_sim.conftest import BAD, Pods
 from tests.support import need_binary
 

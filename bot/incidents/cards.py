@@ -8,11 +8,12 @@ import time
 
 from sqlalchemy import desc, select
 
-from bot import slack_views, timeline
-from bot.models import CLOSED_INCIDENT_STATUSES, Incident, RollbackRun
 from bot.runtime import Runtime
-from bot.severity import Assessment, Severity, SignalReading
-from bot.slack_gateway import SlackFailure
+from bot.signals.severity import Assessment, Severity, SignalReading
+from bot.slack import views as slack_views
+from bot.slack.gateway import SlackFailure
+from bot.state import timeline
+from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, RollbackRun
 from bot.strategies.base import Check, Revision, Verification, plan_from_json, revision_from_json
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-from bot.models import UTCDateTime
+from bot.state.models import UTCDateTime
 
 revision = "0001"
 down_revision = None

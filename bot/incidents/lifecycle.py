@@ -14,15 +14,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from bot import cards, reports, runs, slack_views, timeline
-from bot.commands import parse
+from bot import reports
 from bot.config import ServiceConfig
-from bot.incident_store import create_incident, get_incident, open_incident_for_service, update_incident
-from bot.models import ActionItem, Incident
+from bot.incidents import cards
+from bot.incidents.parse import parse
 from bot.reports import render_postmortem, render_status_update
 from bot.runtime import Runtime
-from bot.severity import Severity, assess
-from bot.slack_gateway import SlackFailure
+from bot.signals.severity import Severity, assess
+from bot.slack import views as slack_views
+from bot.slack.gateway import SlackFailure
+from bot.state import runs, timeline
+from bot.state.incidents import create_incident, get_incident, open_incident_for_service, update_incident
+from bot.state.models import ActionItem, Incident
 from bot.strategies.base import Plan, RollbackError, Target, plan_from_json, plan_to_json, revision_to_json
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.db import Database
-from bot.models import ACTIVE_RUN_STATUSES, STEP_STATUSES, RollbackRun, RunStep, UTCDateTime, utcnow
+from bot.state.db import Database
+from bot.state.models import ACTIVE_RUN_STATUSES, STEP_STATUSES, RollbackRun, RunStep, UTCDateTime, utcnow
 
 FINAL_RUN_STATUSES = ("succeeded", "failed", "cancelled")
 FINAL_STEP_STATUSES = ("done", "failed", "skipped")

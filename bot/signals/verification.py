@@ -12,7 +12,7 @@ from collections.abc import Callable
 import requests
 
 from bot.config import ServiceConfig
-from bot.metrics import MetricsReader
+from bot.signals.metrics import MetricsReader
 from bot.strategies.base import Check, Plan, Strategy, Verification
 
 

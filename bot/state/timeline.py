@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import Database
-from bot.models import TimelineEvent, utcnow
+from bot.state.db import Database
+from bot.state.models import TimelineEvent, utcnow
 
 
 def record(
