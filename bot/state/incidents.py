@@ -9,14 +9,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.incidents.states import MOVES, IncidentStatus
 from bot.state.db import Database
 from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, utcnow
 
 KEY_ATTEMPTS = 50
+
+
+class IncidentAlreadyOpen(Exception):
+    """The service already has an open incident (the database's partial unique index said so)."""
+
+    def __init__(self, incident: Incident) -> None:
+        super().__init__(f"{incident.key} is already open for {incident.service}")
+        self.incident = incident
+
+
+class WrongState(Exception):
+    """A move was refused: the incident is not in a state that allows it (someone else moved it first)."""
+
+    def __init__(self, incident: Incident | None, move: str) -> None:
+        self.incident = incident
+        self.move = move
+        self.status = IncidentStatus(incident.status) if incident else None
+        super().__init__(f"cannot {move}: the incident is {self.status}")
 
 
 def format_key(year: int, seq: int) -> str:
@@ -30,8 +49,13 @@ def create_incident(
     reason: str,
     declared_by: str,
     now: dt.datetime | None = None,
+    declared: tuple[str, ...] = (),
+    next_reminder_at: dt.datetime | None = None,
 ) -> Incident:
-    """A new open incident with the next free key of ``now``'s year; its lead is whoever declared it."""
+    """A new open incident with the next free key of ``now``'s year; its lead is whoever declared it.
+
+    Raises :class:`IncidentAlreadyOpen` when the service has one (two people typing at once get one).
+    """
     created = now or utcnow()
     year = created.astimezone(dt.UTC).year
 
@@ -41,6 +65,7 @@ def create_incident(
             key=format_key(year, last + 1), key_year=year, key_seq=last + 1,
             service=service, namespace=namespace, reason=reason, status="open",
             declared_by=declared_by, lead_user_id=declared_by, created_at=created,
+            declared=list(declared), next_reminder_at=next_reminder_at,
             action_items=[], status_updates=[],  # so they read as empty once detached
         )
         session.add(incident)
@@ -50,15 +75,18 @@ def create_incident(
     for attempt in range(KEY_ATTEMPTS):
         try:
             return db.transaction(insert)
-        except IntegrityError:  # another replica took that number first
+        except IntegrityError:  # another replica took that number first, or opened this service's incident
+            existing = open_incident_for_service(db, service)
+            if existing is not None:
+                raise IncidentAlreadyOpen(existing) from None
             if attempt == KEY_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
 def update_incident(db: Database, incident_id: int, **fields: Any) -> Incident:
-    """Set columns of an incident (``status="resolved"``, ``card_ts=...``); retried like every write."""
-    settable = set(Incident.__table__.columns.keys()) - {"id", "key", "key_year", "key_seq"}
+    """Set columns of an incident (``card_ts=...``); its status only moves by :func:`transition`."""
+    settable = set(Incident.__table__.columns.keys()) - {"id", "key", "key_year", "key_seq", "status"}
     unknown = set(fields) - settable
     if unknown:
         raise ValueError(f"cannot set {', '.join(sorted(unknown))} on an incident")
@@ -70,6 +98,31 @@ def update_incident(db: Database, incident_id: int, **fields: Any) -> Incident:
         for name, value in fields.items():
             setattr(incident, name, value)
         session.flush()
+        return incident
+
+    return db.transaction(change)
+
+
+def move(session: Session, incident_id: int, name: str, **fields: Any) -> bool:
+    """The conditional UPDATE behind every move (``MOVES[name]``); False when the state did not allow it."""
+    allowed, to = MOVES[name]
+    statement = (
+        update(Incident)
+        .where(Incident.id == incident_id, Incident.status.in_([str(s) for s in allowed]))
+        .values(status=str(to), **fields)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).rowcount == 1
+
+
+def transition(db: Database, incident_id: int, name: str, **fields: Any) -> Incident:
+    """Make a move from ``bot.incidents.states.MOVES``; raises :class:`WrongState` when it is not allowed now."""
+
+    def change(session: Session) -> Incident:
+        moved = move(session, incident_id, name, **fields)
+        incident = session.get(Incident, incident_id, populate_existing=True)
+        if not moved:
+            raise WrongState(incident, name)
         return incident
 
     return db.transaction(change)

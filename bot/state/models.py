@@ -27,11 +27,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-INCIDENT_STATUSES = ("open", "rolling_back", "monitoring", "resolved", "dismissed")
-CLOSED_INCIDENT_STATUSES = ("resolved", "dismissed")
-RUN_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
-ACTIVE_RUN_STATUSES = ("pending", "running")
-STEP_STATUSES = ("pending", "running", "done", "failed", "skipped")
+from bot.incidents.states import ACTIVE_RUN, CLOSED, IncidentStatus, PlanStatus, RunStatus, StepStatus, sql_in
+
+INCIDENT_STATUSES = tuple(IncidentStatus)
+CLOSED_INCIDENT_STATUSES = tuple(sorted(CLOSED))
+RUN_STATUSES = tuple(RunStatus)
+ACTIVE_RUN_STATUSES = tuple(sorted(ACTIVE_RUN))
+STEP_STATUSES = tuple(StepStatus)
+PLAN_STATUSES = tuple(PlanStatus)
 
 
 def utcnow() -> dt.datetime:
@@ -39,7 +42,7 @@ def utcnow() -> dt.datetime:
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+    return sql_in(column, values)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -77,6 +80,14 @@ class Incident(Base):
         UniqueConstraint("key_year", "key_seq", name="uq_incidents_key_year_seq"),
         CheckConstraint(_in("status", INCIDENT_STATUSES), name="ck_incidents_status"),
         Index("ix_incidents_service_status", "service", "status"),
+        # One open incident per service, enforced by the database itself.
+        Index(
+            "uq_incidents_open_service",
+            "service",
+            unique=True,
+            sqlite_where=text(f"NOT {_in('status', CLOSED_INCIDENT_STATUSES)}"),
+            postgresql_where=text(f"NOT {_in('status', CLOSED_INCIDENT_STATUSES)}"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -103,6 +114,9 @@ class Incident(Base):
     root_cause: Mapped[str | None] = mapped_column(Text)
     impact: Mapped[str | None] = mapped_column(Text)
     lessons: Mapped[str | None] = mapped_column(Text)
+    declared: Mapped[list | None] = mapped_column(Json)  # what a person declared: data-loss, security-breach
+    next_reminder_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # None: no more reminders
+    postmortem: Mapped[str | None] = mapped_column(Text)  # the markdown; files and uploads are copies
 
     action_items: Mapped[list[ActionItem]] = relationship(
         back_populates="incident", lazy="selectin", order_by="ActionItem.id"
@@ -163,6 +177,7 @@ class RollbackRun(Base):
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
 
     steps: Mapped[list[RunStep]] = relationship(
         back_populates="run", lazy="selectin", order_by="RunStep.position", cascade="all, delete-orphan"
@@ -217,3 +232,30 @@ class StatusUpdate(Base):
     channel_ts: Mapped[str | None] = mapped_column(String(32))
 
     incident: Mapped[Incident] = relationship(back_populates="status_updates")
+
+
+class PlanRow(Base):
+    """A dry-run plan shown in the channel; decided once (confirmed or cancelled) by a conditional UPDATE."""
+
+    __tablename__ = "plans"
+    __table_args__ = (CheckConstraint(_in("status", PLAN_STATUSES), name="ck_plans_status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    plan: Mapped[dict] = mapped_column(Json)
+    status: Mapped[str] = mapped_column(String(16), default=PlanStatus.SHOWN)
+    requested_by: Mapped[str] = mapped_column(String(32))
+    decided_by: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+class Person(Base):
+    """Display names captured when people act, so a report needs no Slack call."""
+
+    __tablename__ = "people"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,11 +20,26 @@ from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.incidents.states import ACTIVE_RUN, FINAL_STEP, RUN_OUTCOME_MOVE, RunStatus
 from bot.state.db import Database
-from bot.state.models import ACTIVE_RUN_STATUSES, STEP_STATUSES, RollbackRun, RunStep, UTCDateTime, utcnow
+from bot.state.incidents import move
+from bot.state.models import (
+    ACTIVE_RUN_STATUSES,
+    CLOSED_INCIDENT_STATUSES,
+    STEP_STATUSES,
+    Incident,
+    RollbackRun,
+    RunStep,
+    UTCDateTime,
+    utcnow,
+)
 
-FINAL_RUN_STATUSES = ("succeeded", "failed", "cancelled")
-FINAL_STEP_STATUSES = ("done", "failed", "skipped")
+FINAL_RUN_STATUSES = tuple(str(s) for s in RunStatus if s not in ACTIVE_RUN)
+FINAL_STEP_STATUSES = tuple(str(s) for s in FINAL_STEP)
+
+
+class LeaseLost(Exception):
+    """This worker no longer holds the run (another took it over, or it ended): it must write nothing more."""
 
 
 class RunAlreadyActive(Exception):
@@ -55,20 +70,43 @@ def start_run(
     """Queue a pending run with its steps; raises :class:`RunAlreadyActive` if the service has one."""
 
     def insert(session: Session) -> tuple[RollbackRun | None, RollbackRun | None]:
-        existing = _active(session, service)
-        if existing is not None:
-            return None, existing
-        run = RollbackRun(
-            incident_id=incident_id, service=service, strategy=strategy, target=target, plan=plan,
-            status="pending", requested_by=requested_by, approved_by=approved_by,
-            created_at=now or utcnow(), attempts=0,
-            steps=[RunStep(position=i, name=name, status="pending", detail="")
-                   for i, name in enumerate(steps)],
+        return insert_run(
+            session, incident_id, service, strategy, target, plan, requested_by, steps, approved_by, now
         )
-        session.add(run)
-        session.flush()
-        return run, None
 
+    return run_once(db, service, insert)
+
+
+def insert_run(
+    session: Session,
+    incident_id: int,
+    service: str,
+    strategy: str,
+    target: dict[str, Any],
+    plan: dict[str, Any],
+    requested_by: str,
+    steps: list[str],
+    approved_by: str | None = None,
+    now: dt.datetime | None = None,
+    plan_id: int | None = None,
+) -> tuple[RollbackRun | None, RollbackRun | None]:
+    """Add a pending run inside ``session``: (new run, None), or (None, the service's active run)."""
+    existing = _active(session, service)
+    if existing is not None:
+        return None, existing
+    run = RollbackRun(
+        incident_id=incident_id, service=service, strategy=strategy, target=target, plan=plan,
+        status="pending", requested_by=requested_by, approved_by=approved_by,
+        created_at=now or utcnow(), attempts=0, plan_id=plan_id,
+        steps=[RunStep(position=i, name=name, status="pending", detail="") for i, name in enumerate(steps)],
+    )
+    session.add(run)
+    session.flush()
+    return run, None
+
+
+def run_once(db: Database, service: str, insert) -> Any:
+    """Run ``insert`` (a transaction returning (run, active)) and settle races on the partial unique index."""
     for attempt in range(3):
         try:
             run, existing = db.transaction(insert)
@@ -90,8 +128,9 @@ def claim(
 ) -> RollbackRun | None:
     """Take the oldest pending run, or a running one whose lease ran out; None when there is none."""
     now = now or utcnow()
+    closed = select(Incident.id).where(Incident.status.in_(CLOSED_INCIDENT_STATUSES))
     claimable = or_(
-        RollbackRun.status == "pending",
+        and_(RollbackRun.status == "pending", RollbackRun.incident_id.not_in(closed)),
         and_(
             RollbackRun.status == "running",
             or_(RollbackRun.lease_expires_at.is_(None), RollbackRun.lease_expires_at < now),
@@ -141,15 +180,36 @@ def heartbeat(
     return db.transaction(lambda s: s.execute(statement).rowcount == 1)
 
 
+def _held(run_id: int, worker_id: str | None) -> list:
+    """The WHERE clause of a write by ``worker_id``: the run is running and this worker holds its lease."""
+    if worker_id is None:
+        return [RollbackRun.id == run_id]
+    return [RollbackRun.id == run_id, RollbackRun.status == "running", RollbackRun.lease_owner == worker_id]
+
+
 def step(
-    db: Database, run_id: int, name: str, status: str, detail: str = "", now: dt.datetime | None = None
+    db: Database,
+    run_id: int,
+    name: str,
+    status: str,
+    detail: str = "",
+    now: dt.datetime | None = None,
+    worker_id: str | None = None,
 ) -> RunStep:
-    """Set a step's state (an unknown name is appended as a new last step); empty detail keeps the old one."""
+    """Set a step's state (an unknown name is appended as a new last step); empty detail keeps the old one.
+
+    Given ``worker_id``, the write happens only while that worker holds the run's lease; otherwise
+    :class:`LeaseLost` is raised and nothing is written.
+    """
     if status not in STEP_STATUSES:
         raise ValueError(f"unknown step status {status!r}; expected one of {', '.join(STEP_STATUSES)}")
     now = now or utcnow()
 
     def change(session: Session) -> RunStep:
+        if worker_id is not None:
+            held = session.scalar(select(RollbackRun.id).where(*_held(run_id, worker_id)).with_for_update())
+            if held is None:
+                raise LeaseLost(f"run {run_id} is no longer held by {worker_id}")
         row = session.scalar(select(RunStep).where(RunStep.run_id == run_id, RunStep.name == name))
         if row is None:
             last = session.scalar(select(func.max(RunStep.position)).where(RunStep.run_id == run_id))
@@ -175,20 +235,53 @@ def finish(
     error: str | None = None,
     worker_id: str | None = None,
     now: dt.datetime | None = None,
+    **incident_fields: Any,
 ) -> bool:
-    """End an active run; False when it had already ended (or, given ``worker_id``, the lease was lost)."""
+    """End an active run and move its incident on (``RUN_OUTCOME_MOVE``), in one transaction.
+
+    False when the run had already ended or, given ``worker_id``, this worker lost its lease: then
+    nothing is written. A closed incident is never moved back.
+    """
     if status not in FINAL_RUN_STATUSES:
         raise ValueError(f"a run finishes as one of {', '.join(FINAL_RUN_STATUSES)}, not {status!r}")
-    conditions = [RollbackRun.id == run_id, RollbackRun.status.in_(ACTIVE_RUN_STATUSES)]
-    if worker_id is not None:
-        conditions.append(RollbackRun.lease_owner == worker_id)
+    conditions = [*_held(run_id, worker_id), RollbackRun.status.in_(ACTIVE_RUN_STATUSES)]
     statement = (
         update(RollbackRun)
         .where(*conditions)
         .values(status=status, error=error, finished_at=now or utcnow(), lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    return db.transaction(lambda s: s.execute(statement).rowcount == 1)
+
+    def end(session: Session) -> bool:
+        if session.execute(statement).rowcount != 1:
+            return False
+        incident_id = session.scalar(select(RollbackRun.incident_id).where(RollbackRun.id == run_id))
+        move(session, incident_id, RUN_OUTCOME_MOVE[RunStatus(status)], **incident_fields)
+        return True
+
+    return db.transaction(end)
+
+
+def sweep(db: Database, pending_for: dt.timedelta, now: dt.datetime | None = None) -> list[RollbackRun]:
+    """End the pending runs that must not start: their incident closed (cancelled), or no worker took
+    them within ``pending_for`` (expired). Returns them, ended, so the worker can tell the channel."""
+    now = now or utcnow()
+    closed = select(Incident.id).where(Incident.status.in_(CLOSED_INCIDENT_STATUSES))
+    ended: list[RollbackRun] = []
+    for status, where in (
+        (RunStatus.CANCELLED, RollbackRun.incident_id.in_(closed)),
+        (RunStatus.EXPIRED, RollbackRun.created_at < now - pending_for),
+    ):
+        query = select(RollbackRun.id).where(RollbackRun.status == "pending", where)
+        for run_id in db.transaction(lambda s, q=query: list(s.scalars(q))):
+            reason = (
+                "its incident was closed before it started"
+                if status == RunStatus.CANCELLED
+                else f"no worker started it within {int(pending_for.total_seconds() // 60)} minutes"
+            )
+            if finish(db, run_id, status, error=reason, now=now):
+                ended.append(get_run(db, run_id))
+    return ended
 
 
 def active_run(db: Database, service: str) -> RollbackRun | None:

@@ -9,7 +9,15 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from bot.state.db import Database
-from bot.state.incidents import create_incident, get_incident, open_incident_for_service, update_incident
+from bot.state.incidents import (
+    IncidentAlreadyOpen,
+    WrongState,
+    create_incident,
+    get_incident,
+    open_incident_for_service,
+    transition,
+    update_incident,
+)
 from bot.state.models import Incident
 
 UTC = dt.UTC
@@ -19,7 +27,12 @@ def at(year: int, month: int = 6, day: int = 1, hour: int = 12) -> dt.datetime:
     return dt.datetime(year, month, day, hour, tzinfo=UTC)
 
 
-def declare(db: Database, now: dt.datetime | None = None, service: str = "shopping-service") -> Incident:
+_services = iter(range(10**6))
+
+
+def declare(db: Database, now: dt.datetime | None = None, service: str | None = None) -> Incident:
+    """A new incident; of a service of its own unless ``service`` is given (one open incident per service)."""
+    service = service or f"service-{next(_services)}"
     return create_incident(db, service, "shop", "checkout failing", declared_by="U_ALICE", now=now)
 
 
@@ -50,15 +63,18 @@ def test_a_new_incident_is_open_and_led_by_whoever_declared_it(db: Database) -> 
 
 def test_updates_are_saved_and_keys_cannot_be_rewritten(db: Database) -> None:
     incident = declare(db, at(2026))
-    updated = update_incident(db, incident.id, status="resolved", card_ts="1712.0001", resolved_at=at(2026, 7))
-    assert (updated.status, updated.card_ts, updated.resolved_at) == ("resolved", "1712.0001", at(2026, 7))
-    assert get_incident(db, incident.id).status == "resolved"
+    updated = update_incident(db, incident.id, card_ts="1712.0001", resolved_at=at(2026, 7))
+    assert (updated.card_ts, updated.resolved_at) == ("1712.0001", at(2026, 7))
+    assert get_incident(db, incident.id).card_ts == "1712.0001"
     with pytest.raises(ValueError, match="key"):
         update_incident(db, incident.id, key="INC-2026-999")
     with pytest.raises(ValueError, match="colour"):
         update_incident(db, incident.id, colour="red")
-    with pytest.raises(IntegrityError):  # the database checks the status list
-        update_incident(db, incident.id, status="forgotten")
+    with pytest.raises(ValueError, match="status"):  # the status only moves through the state machine
+        update_incident(db, incident.id, status="resolved")
+    with pytest.raises(IntegrityError):  # and the database checks the status list whoever writes it
+        with db.session() as session:
+            session.get(Incident, incident.id).status = "forgotten"
 
 
 def test_replicas_declaring_at_once_get_distinct_consecutive_keys(db: Database, replica) -> None:
@@ -96,11 +112,54 @@ def test_incidents_are_found_by_key_in_any_case_or_by_id(db: Database) -> None:
 
 def test_the_open_incident_of_a_service_ignores_closed_ones_and_other_services(db: Database) -> None:
     assert open_incident_for_service(db, "shopping-service") is None
-    first = declare(db, at(2026, 1, 1))
+    first = declare(db, at(2026, 1, 1), service="shopping-service")
     declare(db, at(2026, 1, 2), service="payments")
     assert open_incident_for_service(db, "shopping-service").key == first.key
-    update_incident(db, first.id, status="resolved")
+    transition(db, first.id, "resolve")
     assert open_incident_for_service(db, "shopping-service") is None
-    second = declare(db, at(2026, 2, 1))
-    update_incident(db, second.id, status="monitoring")
+    second = declare(db, at(2026, 2, 1), service="shopping-service")
+    transition(db, second.id, "forward_fix")
     assert open_incident_for_service(db, "shopping-service").key == second.key
+
+
+def test_one_open_incident_per_service_even_when_two_people_declare_at_once(db: Database, replica) -> None:
+    databases = [db, replica(), replica(), replica()]
+    barrier = threading.Barrier(len(databases))
+    created: list[Incident] = []
+    refused: list[IncidentAlreadyOpen] = []
+
+    def declare_one(database: Database) -> None:
+        barrier.wait()
+        try:
+            created.append(declare(database, at(2026), service="shopping-service"))
+        except IncidentAlreadyOpen as exc:
+            refused.append(exc)
+
+    threads = [threading.Thread(target=declare_one, args=(d,)) for d in databases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(created) == 1 and len(refused) == 3
+    assert {e.incident.key for e in refused} == {created[0].key}, "the others are pointed to the one incident"
+
+
+def test_a_closed_incident_never_moves_again(db: Database) -> None:
+    incident = declare(db, at(2026))
+    transition(db, incident.id, "dismiss")
+    for move in ("resolve", "forward_fix", "start_rollback", "rollback_verified", "dismiss"):
+        with pytest.raises(WrongState) as refused:
+            transition(db, incident.id, move)
+        assert refused.value.status == "dismissed"
+    assert get_incident(db, incident.id).status == "dismissed"
+
+
+def test_resolve_is_refused_while_a_rollback_runs(db: Database) -> None:
+    incident = declare(db, at(2026))
+    transition(db, incident.id, "start_rollback")
+    with pytest.raises(WrongState, match="rolling_back"):
+        transition(db, incident.id, "resolve")
+    with pytest.raises(WrongState):
+        transition(db, incident.id, "dismiss")
+    transition(db, incident.id, "rollback_verified")
+    assert transition(db, incident.id, "resolve").status == "resolved"

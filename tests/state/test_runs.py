@@ -82,7 +82,7 @@ def test_a_finished_run_frees_the_service(db: Database, incident: Incident) -> N
     first = start(db, incident)
     assert runs.finish(db, first.id, "cancelled")
     assert runs.active_run(db, "shopping-service") is None
-    assert not runs.finish(db, first.id, "succeeded")  # already over: the first ending stands
+    assert not runs.finish(db, first.id, "verified")  # already over: the first ending stands
     assert runs.get_run(db, first.id).status == "cancelled"
     assert start(db, incident).id != first.id
 
@@ -128,8 +128,8 @@ def test_a_crashed_workers_run_is_resumed_by_another(db: Database, incident: Inc
     assert not runs.heartbeat(db, run.id, "worker-a", 30)
     assert not runs.finish(db, run.id, "failed", error="stale worker", worker_id="worker-a")
     assert runs.heartbeat(db, run.id, "worker-b", 30)
-    assert runs.finish(db, run.id, "succeeded", worker_id="worker-b")
-    assert runs.get_run(db, run.id).status == "succeeded"
+    assert runs.finish(db, run.id, "verified", worker_id="worker-b")
+    assert runs.get_run(db, run.id).status == "verified"
 
 
 def test_steps_record_progress_and_can_be_added(db: Database, incident: Incident) -> None:

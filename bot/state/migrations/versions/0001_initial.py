@@ -1,4 +1,7 @@
-"""Initial schema: incidents, append-only timeline, rollback runs and steps, action items, status updates.
+"""Initial schema: incidents, append-only timeline, plans, rollback runs and steps, action items, status updates,
+people.
+
+Not yet released: amended in place while the schema settles (no database outside tests uses it).
 
 Revision ID: 0001
 Revises:
@@ -20,9 +23,10 @@ depends_on = None
 
 JSON = sa.JSON().with_variant(JSONB(), "postgresql")
 TABLES_NEWEST_FIRST = (
-    "status_updates", "action_items", "run_steps", "rollback_runs", "timeline_events", "incidents"
+    "people", "status_updates", "action_items", "run_steps", "rollback_runs", "plans", "timeline_events", "incidents"
 )
 ACTIVE = "status IN ('pending', 'running')"
+OPEN = "NOT status IN ('dismissed', 'resolved')"
 
 
 def upgrade() -> None:
@@ -52,13 +56,24 @@ def upgrade() -> None:
         sa.Column("root_cause", sa.Text),
         sa.Column("impact", sa.Text),
         sa.Column("lessons", sa.Text),
+        sa.Column("declared", JSON),
+        sa.Column("next_reminder_at", UTCDateTime),
+        sa.Column("postmortem", sa.Text),
         sa.UniqueConstraint("key_year", "key_seq", name="uq_incidents_key_year_seq"),
         sa.CheckConstraint(
-            "status IN ('open', 'rolling_back', 'monitoring', 'resolved', 'dismissed')",
+            "status IN ('dismissed', 'forward_fix', 'mitigated', 'open', 'resolved', 'rolling_back')",
             name="ck_incidents_status",
         ),
     )
     op.create_index("ix_incidents_service_status", "incidents", ["service", "status"])
+    op.create_index(
+        "uq_incidents_open_service",
+        "incidents",
+        ["service"],
+        unique=True,
+        sqlite_where=sa.text(OPEN),
+        postgresql_where=sa.text(OPEN),
+    )
 
     op.create_table(
         "timeline_events",
@@ -72,6 +87,23 @@ def upgrade() -> None:
     )
     op.create_index("ix_timeline_events_incident_at", "timeline_events", ["incident_id", "at", "id"])
     _forbid_changes("timeline_events")
+
+    op.create_table(
+        "plans",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False),
+        sa.Column("plan", JSON, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("requested_by", sa.String(32), nullable=False),
+        sa.Column("decided_by", sa.String(32)),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("decided_at", UTCDateTime),
+        sa.Column("message_ts", sa.String(32)),
+        sa.CheckConstraint(
+            "status IN ('cancelled', 'confirmed', 'shown', 'superseded')", name="ck_plans_status"
+        ),
+    )
+    op.create_index("ix_plans_incident_id", "plans", ["incident_id"])
 
     op.create_table(
         "rollback_runs",
@@ -92,8 +124,10 @@ def upgrade() -> None:
         sa.Column("heartbeat_at", UTCDateTime),
         sa.Column("error", sa.Text),
         sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("plan_id", sa.Integer, sa.ForeignKey("plans.id")),
         sa.CheckConstraint(
-            "status IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')",
+            "status IN ('cancelled', 'could_not_verify', 'expired', 'failed', 'pending', 'running', "
+            "'verification_failed', 'verified')",
             name="ck_rollback_runs_status",
         ),
     )
@@ -148,6 +182,13 @@ def upgrade() -> None:
         sa.Column("channel_ts", sa.String(32)),
     )
     op.create_index("ix_status_updates_incident_id", "status_updates", ["incident_id"])
+
+    op.create_table(
+        "people",
+        sa.Column("user_id", sa.String(32), primary_key=True),
+        sa.Column("name", sa.String(256), nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+    )
 
 
 def _forbid_changes(table: str) -> None:
