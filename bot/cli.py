@@ -88,7 +88,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from bot.incidents.lifecycle import postmortem_markdown
+    from bot.incidents.resolve import postmortem_markdown
     from bot.runtime import build_runtime
 
     rt = build_runtime(Settings.from_env(), migrate=False)

@@ -212,6 +212,14 @@ class ServiceConfig:
     def may_roll_back(self, user_id: str) -> bool:
         return ANYONE in self.rollback_allowed or user_id in self.rollback_allowed
 
+    def responders_for(self, declared_by: str | None) -> tuple[str, ...]:
+        """Who may respond (forward fix, dismiss, updates, resolve, page): owners, rollback_allowed, the declarer."""
+        return tuple(dict.fromkeys([*self.owners, *self.rollback_allowed, *([declared_by] if declared_by else [])]))
+
+    def may_respond(self, user_id: str, declared_by: str | None) -> bool:
+        who = self.responders_for(declared_by)
+        return ANYONE in who or user_id in who
+
 
 @dataclass(frozen=True)
 class Catalog:

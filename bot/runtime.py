@@ -8,12 +8,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
 from bot.signals.metrics import MetricsReader
 from bot.slack.gateway import SlackGateway, make_client
 from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
+
+if TYPE_CHECKING:
+    from bot.incidents.caller import Caller
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ class Runtime:
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-work")
     )
     card_updated_at: dict[int, float] = field(default_factory=dict)  # incident id -> monotonic time (throttle)
+    known_people: set[str] = field(default_factory=set)  # user ids whose display name is stored
     _strategies: dict[str, Strategy] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -38,14 +43,23 @@ class Runtime:
     def postmortem_dir(self) -> Path:
         return Path(self.settings.postmortem_dir)
 
-    def submit(self, fn: Callable[..., object], *args: object) -> None:
-        """Run a listener's work after its ack, off Bolt's small listener pool, so acks never queue behind it."""
+    def submit(self, fn: Callable[..., object], *args: object, answer: Caller | None = None) -> None:
+        """Run a listener's work after its ack, off Bolt's small listener pool, so acks never queue behind it.
+
+        A job that raises is logged and, given ``answer``, the person who asked is told.
+        """
 
         def logged() -> None:
             try:
                 fn(*args)
-            except Exception:  # Bolt's error handler no longer sees it: log it here
-                log.exception("%s failed", getattr(fn, "__name__", fn))
+            except Exception as exc:  # Bolt's error handler no longer sees it
+                what = getattr(fn, "__name__", "your request").replace("_", " ")
+                log.exception("%s failed", what)
+                if answer is not None:
+                    try:
+                        answer.unexpected(f"handled {what}", exc)
+                    except Exception:
+                        log.exception("could not tell %s that %s failed", answer.user_id, what)
 
         self.background.submit(logged)
 

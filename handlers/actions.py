@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.incidents import lifecycle as incidents
+from bot.incidents import comms, decisions, resolve
 from bot.runtime import Runtime
 from bot.slack.views import ActionId, decode_value
 from handlers.common import caller_from
@@ -20,17 +20,17 @@ def register(app: App, rt: Runtime) -> None:
         @app.action(action_id.value)
         def listener(ack, body, respond):
             ack()
-            value = decode_value(_value(body))
-            rt.submit(fn, rt, value.incident_key, caller_from(body, respond), value.revision)
+            caller = caller_from(body, respond)
+            rt.submit(fn, rt, decode_value(_value(body)), caller, answer=caller)
 
-    listen(ActionId.ROLLBACK_PREVIOUS, incidents.request_rollback)
-    listen(ActionId.CHOOSE_REVISION, incidents.request_rollback)
-    listen(ActionId.CONFIRM_ROLLBACK, incidents.confirm_rollback)
-    listen(ActionId.APPROVE_ROLLBACK, incidents.confirm_rollback)
-    listen(ActionId.CANCEL_ROLLBACK, incidents.cancel_rollback)
-    listen(ActionId.FORWARD_FIX, incidents.forward_fix)
-    listen(ActionId.DISMISS, incidents.dismiss)
-    listen(ActionId.RESOLVE, incidents.open_resolve)
-    listen(ActionId.SCALE_TO_ZERO, incidents.scale_to_zero)
-    listen(ActionId.PAGE_ESCALATION, incidents.page_escalation)
-    listen(ActionId.POST_UPDATE, incidents.open_status_update)
+    listen(ActionId.ROLLBACK_PREVIOUS, decisions.request_rollback)
+    listen(ActionId.CHOOSE_REVISION, decisions.request_rollback)
+    listen(ActionId.CONFIRM_ROLLBACK, decisions.confirm_rollback)
+    listen(ActionId.APPROVE_ROLLBACK, decisions.confirm_rollback)
+    listen(ActionId.CANCEL_ROLLBACK, decisions.cancel_rollback)
+    listen(ActionId.FORWARD_FIX, decisions.forward_fix)
+    listen(ActionId.DISMISS, decisions.dismiss)
+    listen(ActionId.RESOLVE, resolve.open_resolve)
+    listen(ActionId.SCALE_TO_ZERO, decisions.scale_to_zero)
+    listen(ActionId.PAGE_ESCALATION, decisions.page_escalation)
+    listen(ActionId.POST_UPDATE, comms.open_status_update)

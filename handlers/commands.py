@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.incidents import lifecycle as incidents
+from bot.incidents.commands import on_command
 from bot.runtime import Runtime
 from handlers.common import caller_from
 
@@ -13,4 +13,5 @@ def register(app: App, rt: Runtime) -> None:
     @app.command("/rollback")
     def rollback(ack, body, respond):
         ack()
-        rt.submit(incidents.on_command, rt, body.get("text", ""), caller_from(body, respond))
+        caller = caller_from(body, respond)
+        rt.submit(on_command, rt, body.get("text", ""), caller, answer=caller)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.incidents import lifecycle as incidents
+from bot.incidents.commands import on_mention
 from bot.runtime import Runtime
 
 
 def register(app: App, rt: Runtime) -> None:
     @app.event("app_mention")
     def mentioned(event):
-        rt.submit(incidents.on_mention, rt, event.get("channel", ""), event.get("ts", ""))
+        rt.submit(on_mention, rt, event.get("channel", ""), event.get("ts", ""))

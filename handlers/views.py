@@ -4,29 +4,35 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.incidents import lifecycle as incidents
+from bot.incidents.comms import post_status_update
+from bot.incidents.declare import declare
+from bot.incidents.resolve import resolve
 from bot.runtime import Runtime
 from bot.slack.views import CallbackId, parse_declare, parse_resolve, parse_status_update
+from handlers.common import caller_from_view
 
 
 def register(app: App, rt: Runtime) -> None:
     @app.view(CallbackId.DECLARE.value)
-    def declare(ack, body, view):
+    def declare_submitted(ack, body, view):
         ack()
         form = parse_declare(view["state"]["values"])
-        rt.submit(incidents.declare_from_modal, rt, body["user"]["id"], form.service, form.reason)
+        caller = caller_from_view(rt, body)
+        rt.submit(declare, rt, form.service, form.reason, caller, getattr(form, "declared", ()), answer=caller)
 
     @app.view(CallbackId.RESOLVE.value)
-    def resolve(ack, body, view):
+    def resolve_submitted(ack, body, view):
         form = parse_resolve(view["state"]["values"])
         if form.errors:
             ack(response_action="errors", errors=dict(form.errors))
             return
         ack()
-        rt.submit(incidents.resolve, rt, view["private_metadata"], body["user"]["id"], form)
+        caller = caller_from_view(rt, body)
+        rt.submit(resolve, rt, view["private_metadata"], caller, form, answer=caller)
 
     @app.view(CallbackId.STATUS_UPDATE.value)
-    def status_update(ack, body, view):
+    def status_update_submitted(ack, body, view):
         ack()
         form = parse_status_update(view["state"]["values"])
-        rt.submit(incidents.post_status_update, rt, view["private_metadata"], body["user"]["id"], form)
+        caller = caller_from_view(rt, body)
+        rt.submit(post_status_update, rt, view["private_metadata"], caller, form, answer=caller)

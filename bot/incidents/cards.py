@@ -13,8 +13,9 @@ from bot.signals.severity import Assessment, Severity, SignalReading
 from bot.slack import views as slack_views
 from bot.slack.gateway import SlackFailure
 from bot.state import timeline
+from bot.state.incidents import update_incident
 from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, RollbackRun
-from bot.strategies.base import Check, Revision, Verification, plan_from_json, revision_from_json
+from bot.strategies.base import Check, Revision, Verification, plan_from_json, revision_from_json, revision_to_json
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,34 @@ def latest_run(rt: Runtime, incident_id: int) -> RollbackRun | None:
     return rt.db.transaction(lambda s: s.scalars(query.limit(1)).first())
 
 
+def store_revisions(rt: Runtime, incident_id: int, revisions: list[Revision], **fields) -> Incident:
+    """The live revision, the rollback target ("previous") and the history, as the cluster says now."""
+    current = revisions[-1] if revisions else None
+    target = revisions[-2] if len(revisions) > 1 else None
+    assessment = dict(fields.pop("assessment", None) or _assessment_of(rt, incident_id))
+    assessment["history"] = [revision_to_json(r) for r in revisions]
+    if "severity" in assessment:
+        fields["severity"] = assessment["severity"]
+    return update_incident(
+        rt.db,
+        incident_id,
+        assessment=assessment,
+        current_revision=current.number if current else None,
+        current_image=current.image if current else None,
+        target_revision=target.number if target else None,
+        target_image=target.image if target else None,
+        **fields,
+    )
+
+
+def _assessment_of(rt: Runtime, incident_id: int) -> dict:
+    incident = rt.db.transaction(lambda s: s.get(Incident, incident_id))
+    return incident.assessment or {}
+
+
 def latest_verification(rt: Runtime, incident_id: int) -> Verification | None:
     for event in reversed(timeline.events(rt.db, incident_id)):
-        if event.kind in ("verified", "verification_failed") and event.data:
+        if event.kind in ("verified", "verification_failed", "could_not_verify") and event.data:
             return verification_from_json(event.data.get("checks"))
     return None
 
@@ -77,14 +103,6 @@ def run_info(run: RollbackRun, verification: Verification | None) -> slack_views
     )
 
 
-def _card_status(incident: Incident, run: RollbackRun | None) -> str:
-    if incident.status in CLOSED_INCIDENT_STATUSES:
-        return incident.status
-    if incident.status == "monitoring":
-        return "mitigated" if run is not None and run.status == "succeeded" else "forward_fix"
-    return "open"
-
-
 def _revision(number: int | None, image: str | None, history: tuple[Revision, ...]) -> Revision | None:
     for rev in history:
         if rev.number == number:
@@ -100,7 +118,7 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         incident_key=incident.key,
         service=incident.service,
         namespace=incident.namespace,
-        status=_card_status(incident, run),
+        status=incident.status,
         reason=incident.reason or "",
         declared_by=incident.declared_by,
         lead=incident.lead_user_id or "",
@@ -108,9 +126,7 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         current=_revision(incident.current_revision, incident.current_image, history),
         target=_revision(incident.target_revision, incident.target_image, history),
         assessment=assessment_from_json(data if "severity" in data else None),
-        run=run_info(run, latest_verification(rt, incident.id))
-        if run and run.status != "cancelled"
-        else None,
+        run=run_info(run, latest_verification(rt, incident.id)) if run else None,
         history=history,
         channel_id=incident.channel_id or "",
     )

@@ -66,6 +66,7 @@ class PostmortemInput:
     action_items: tuple[ActionItem, ...] = ()
     events: tuple[Event, ...] = ()
     signals: tuple[SignalReading, ...] = ()  # as read at detection
+    audit: tuple[Event, ...] = ()  # refused attempts (permission denied), for the appendix
 
 
 @dataclass(frozen=True)

@@ -91,9 +91,8 @@ class Step(NamedTuple):
 class RunInfo:
     """A rollback run as the card shows it.
 
-    ``status``: pending | running (in progress), succeeded, failed (could not be applied),
-    verification_failed, cancelled. A succeeded run whose ``verification`` is not ok counts
-    as verification_failed.
+    ``status`` is the run's (bot.incidents.states.RunStatus): pending, running, verified,
+    verification_failed, could_not_verify, failed, cancelled, expired.
     """
 
     status: str
@@ -130,9 +129,11 @@ class CardInfo:
 
 
 class ActionValue(NamedTuple):
+    """What a button carries: the incident, the revision it offers, and the plan it decides (if any)."""
+
     incident_key: str
     revision: int | None = None
-    guard: str = ""
+    plan_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -256,16 +257,16 @@ def _lines(items: Iterable[str], limit: int = SECTION_TEXT, bullet: str = "• "
     return "\n".join(out)
 
 
-def encode_value(incident_key: str, revision: int | None = None, guard: str = "") -> str:
-    """A short button/option value: ``INC-2026-001``, ``INC-2026-001|2`` or ``INC-2026-001|2|<guard>``."""
-    parts = [incident_key] + ([str(revision)] if revision is not None or guard else [])
-    return "|".join(parts + ([guard] if guard else []))
+def encode_value(incident_key: str, revision: int | None = None, plan_id: int | None = None) -> str:
+    """A short button/option value: ``INC-2026-001``, ``INC-2026-001|2`` or ``INC-2026-001|2|<plan id>``."""
+    parts = [incident_key, "" if revision is None else str(revision), "" if plan_id is None else str(plan_id)]
+    return "|".join(parts).rstrip("|")
 
 
 def decode_value(value: str) -> ActionValue:
     key, _, rest = (value or "").partition("|")
-    rev, _, guard = rest.partition("|")
-    return ActionValue(key, int(rev) if rev.isdigit() else None, guard)
+    rev, _, plan = rest.partition("|")
+    return ActionValue(key, int(rev) if rev.isdigit() else None, int(plan) if plan.isdigit() else None)
 
 
 def _button(
@@ -356,14 +357,12 @@ def revision_option_text(rev: Revision) -> str:
 
 
 def _run_phase(run: RunInfo | None) -> str:
-    """none | active | succeeded | failed | verification_failed."""
-    if run is None or run.status == "cancelled":
+    """none | active | verified | verification_failed | could_not_verify | failed (the run's own status)."""
+    if run is None or run.status in ("cancelled", "expired"):
         return "none"
     if run.status in ("pending", "running"):
         return "active"
-    if run.status == "verification_failed" or (run.verification is not None and not run.verification.ok):
-        return "verification_failed"
-    return "succeeded" if run.status == "succeeded" else "failed"
+    return run.status
 
 
 def _to_version(info: CardInfo) -> str:
@@ -380,8 +379,10 @@ def state_sentence(info: CardInfo) -> str:
         return "Dismissed: no rollback was needed."
     if phase == "active":
         return f":arrows_counterclockwise: Rolling back to {_to_version(info)}."
-    if phase == "succeeded":
+    if phase == "verified":
         return f":white_check_mark: Rolled back to {_to_version(info)}; verification passed. Monitoring."
+    if phase == "could_not_verify":
+        return f":warning: Rolled back to {_to_version(info)}, but I could NOT verify it: check it by hand."
     if phase == "verification_failed":
         return ":rotating_light: Rolled back, but verification FAILED: the service is still unhealthy."
     if phase == "failed":
@@ -437,6 +438,22 @@ def _steps_text(run: RunInfo) -> str:
     return _lines(lines, bullet="")
 
 
+def _revision_select(info: CardInfo, placeholder: str) -> list[dict]:
+    """The select of every other revision in the rollout history (none when there is no other)."""
+    current = info.current.number if info.current else None
+    choices = sorted((r for r in info.history if r.number != current), key=lambda r: -r.number)[:MAX_OPTIONS]
+    if not choices:
+        return []
+    return [
+        {
+            "type": "static_select",
+            "action_id": ActionId.CHOOSE_REVISION.value,
+            "placeholder": _plain(placeholder),
+            "options": [_option(revision_option_text(r), encode_value(info.incident_key, r.number)) for r in choices],
+        }
+    ]
+
+
 def _decision_blocks(info: CardInfo) -> list[dict]:
     key = info.incident_key
     buttons: list[dict] = []
@@ -449,17 +466,7 @@ def _decision_blocks(info: CardInfo) -> list[dict]:
                 style="primary",
             )
         )
-    current = info.current.number if info.current else None
-    choices = sorted((r for r in info.history if r.number != current), key=lambda r: -r.number)[:MAX_OPTIONS]
-    if choices:
-        buttons.append(
-            {
-                "type": "static_select",
-                "action_id": ActionId.CHOOSE_REVISION.value,
-                "placeholder": _plain("Choose revision…"),
-                "options": [_option(revision_option_text(r), encode_value(key, r.number)) for r in choices],
-            }
-        )
+    buttons += _revision_select(info, "Choose revision…")
     buttons.append(_button("Forward fix", ActionId.FORWARD_FIX, key))
     buttons.append(
         _button(
@@ -475,8 +482,8 @@ def _decision_blocks(info: CardInfo) -> list[dict]:
         )
     )
     note = ""
-    if info.run and info.run.status == "cancelled":
-        note = "The last rollback was cancelled; nothing was changed. "
+    if info.run and info.run.status in ("cancelled", "expired"):
+        note = f"The last rollback {info.run.status}: {escape(info.run.error) or 'nothing was changed'}. "
     return [
         _section(
             f"*What you can do:* {note}roll back, choose another revision, or fix forward. "
@@ -499,14 +506,18 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
         blocks.append(_section(_steps_text(run)))
     if run.verification:
         blocks += verification_blocks(run.verification)
+    choose = _revision_select(info, "Choose another revision…")
     blocks.append(
         _section(
-            "*What you can do now:* scale to zero to stop serving errors, "
-            "or page the escalation contact. Nothing else will happen automatically."
+            "*What you can do now:* "
+            + ("roll back to another revision (*Choose another revision…*), " if choose else "")
+            + "*Scale to zero* to stop serving errors, or *Page escalation*. "
+            "Nothing else will happen automatically."
         )
     )
     blocks.append(
         _actions(
+            *choose,
             _button(
                 "Scale to zero",
                 ActionId.SCALE_TO_ZERO,
@@ -526,6 +537,28 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
         )
     )
     return blocks
+
+
+def _unverified_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
+    """Rolled out, but Prometheus could not tell: say what to check by hand; never shown as healthy."""
+    blocks = [_section(f"{state_sentence(info)}\n{_steps_text(run)}")]
+    if run.verification:
+        blocks += verification_blocks(run.verification)
+    blocks.append(
+        _section(
+            "*Check by hand:* the service's 5xx rate and p95 latency on your dashboards, "
+            f"`kubectl rollout status deployment/{escape(info.service)} -n {escape(info.namespace)}`, and its "
+            "health URL. Then click *Resolve* if it is healthy, or choose another revision."
+        )
+    )
+    key = info.incident_key
+    return blocks + [
+        _actions(
+            _button("Resolve", ActionId.RESOLVE, key, style="primary"),
+            *_revision_select(info, "Choose another revision…"),
+            _button("Post update", ActionId.POST_UPDATE, key),
+        )
+    ]
 
 
 def _lower_blocks(info: CardInfo) -> list[dict]:
@@ -548,9 +581,11 @@ def _lower_blocks(info: CardInfo) -> list[dict]:
         ]
     if run is not None and phase in ("failed", "verification_failed"):
         return _emergency_blocks(info, run)
-    if phase == "succeeded" or info.status in ("mitigated", "forward_fix"):
+    if run is not None and phase == "could_not_verify":
+        return _unverified_blocks(info, run)
+    if phase == "verified" or info.status in ("mitigated", "forward_fix"):
         blocks: list[dict] = []
-        if run is not None and phase == "succeeded":
+        if run is not None and phase == "verified":
             blocks.append(
                 _section(
                     f":white_check_mark: *Rolled back to {_to_version(info)}.* "
@@ -589,9 +624,14 @@ def incident_card(info: CardInfo, now: dt.datetime | None = None) -> list[dict]:
 # ---------------------------------------------------------------- plan, progress, verification
 
 
-def plan_confirmation(plan: Plan, requested_by: str, require_approval: bool, incident_key: str) -> list[dict]:
-    """The dry run: what will change, then Confirm / Cancel (or Approve, for a second person)."""
-    key = incident_key
+def plan_confirmation(
+    plan: Plan, requested_by: str, require_approval: bool, incident_key: str, plan_id: int | None = None
+) -> list[dict]:
+    """The dry run: what will change, then Confirm / Cancel (or Approve, for a second person).
+
+    The buttons carry ``plan_id``: a click decides exactly this plan, never a newer one.
+    """
+    key = encode_value(incident_key, None, plan_id)
     current = f"rev {plan.current.number} · `{escape(plan.current.version)}`"
     desired = f"rev {plan.desired.number} · `{escape(plan.desired.version)}`" if plan.desired else "?"
     blocks = [
@@ -616,7 +656,7 @@ def plan_confirmation(plan: Plan, requested_by: str, require_approval: bool, inc
         blocks.append(
             _section(":warning: *Before you confirm:*\n" + _lines(escape(w) for w in plan.warnings))
         )
-    value = encode_value(key, plan.desired.number if plan.desired else None, plan.guard)
+    value = encode_value(incident_key, plan.desired.number if plan.desired else None, plan_id)
     cancel = _button("Cancel", ActionId.CANCEL_ROLLBACK, key)
     if require_approval:
         blocks.append(
@@ -645,12 +685,6 @@ def plan_decided(plan: Plan, requested_by: str, incident_key: str, outcome: str)
     return _finish(blocks + [_context(outcome)])
 
 
-def progress_text(progress: Progress) -> str:
-    """``:hourglass_flowing_sand: 2/3 new replicas available`` (a tick once done)."""
-    icon = ":white_check_mark:" if progress.done else ":hourglass_flowing_sand:"
-    return clip(f"{icon} {escape(progress.message)}", SECTION_TEXT)
-
-
 def _check_line(check: Check) -> str:
     icon, state = {
         True: (":white_check_mark:", ""),
@@ -663,11 +697,13 @@ def _check_line(check: Check) -> str:
 
 def verification_blocks(verification: Verification) -> list[dict]:
     """Passed quietly, failed loudly; unchecked items are never shown as passed."""
-    title = (
-        ":white_check_mark: *Verification passed.*"
-        if verification.ok
-        else ":rotating_light: *VERIFICATION FAILED*"
-    )
+    checks = verification.checks
+    if any(c.ok is False for c in checks):
+        title = ":rotating_light: *VERIFICATION FAILED*"
+    elif any(c.ok is None for c in checks) or not checks:
+        title = ":warning: *Could not verify everything:* what could not be checked is marked :grey_question:"
+    else:
+        title = ":white_check_mark: *Verification passed.*"
     return [
         _section(
             title + "\n" + _lines((_check_line(c) for c in verification.checks), SECTION_TEXT - 60, bullet="")

@@ -100,8 +100,16 @@ def confirm(
         _decide(session, plan_id, user, PlanStatus.CONFIRMED)
         row = session.get(PlanRow, plan_id)
         run, existing = insert_run(
-            session, row.incident_id, service, strategy, target, row.plan, row.requested_by, steps,
-            approved_by=approved_by, plan_id=plan_id,
+            session,
+            row.incident_id,
+            service,
+            strategy,
+            target,
+            row.plan,
+            row.requested_by,
+            steps,
+            approved_by=approved_by,
+            plan_id=plan_id,
         )
         if run is None:
             session.rollback()  # the plan stays shown: the other run is reported instead

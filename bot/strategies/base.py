@@ -91,8 +91,12 @@ class ConcurrentChange(RollbackError):
     """The workload changed between plan and execute (resourceVersion guard)."""
 
 
+RUN_STEPS = ("pre-checks", "backup", "rollback", "wait for rollout", "verify")
+
+
 class Strategy(Protocol):
     name: str
+    steps: tuple[str, ...]  # the run's steps, in order; the worker has one function per step name
 
     def history(self, target: Target) -> list[Revision]: ...
 

@@ -20,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 
 from bot.strategies import rollout
 from bot.strategies.base import (
+    RUN_STEPS,
     Check,
     ConcurrentChange,
     Plan,
@@ -71,6 +72,7 @@ class KubernetesUndo:
     """The ``Strategy`` for Deployments. ``clock``: ``time``, or a ``SimClock`` (``now()``, ``sleep()``)."""
 
     name = "kubernetes"
+    steps = RUN_STEPS
 
     def __init__(self, api_client: client.ApiClient, clock: Any = time) -> None:
         self.apps = client.AppsV1Api(api_client)

@@ -12,7 +12,7 @@ from slack_sdk.models.views import View
 
 from bot.signals.severity import Assessment, Severity, SignalReading
 from bot.slack import views as v
-from bot.strategies.base import Check, Plan, Progress, Revision, Target, Verification
+from bot.strategies.base import Check, Plan, Revision, Target, Verification
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 V123 = Revision(
@@ -66,6 +66,7 @@ PASSED = Verification((Check("Pods ready", True, "3/3"), Check("Error rate", Tru
 FAILED = Verification(
     (Check("Pods ready", False, "0/3 ready"), Check("p95 latency", None, "Prometheus unreachable"))
 )
+UNKNOWN = Verification((Check("Pods ready", True, "3/3"), Check("5xx rate", None, "Prometheus unreachable")))
 
 
 def with_run(status: str, **kw) -> v.CardInfo:
@@ -147,7 +148,7 @@ def test_open_card_shows_facts_and_decision_buttons():
     assert "nothing changes until you confirm" in text
     assert action_ids(blocks) == ["rollback_previous", "choose_revision", "forward_fix", "dismiss"]
     rollback, select, _, dismiss = elements(blocks)
-    assert rollback["style"] == "primary" and v.decode_value(rollback["value"]) == ("INC-2026-001", 2, "")
+    assert rollback["style"] == "primary" and v.decode_value(rollback["value"]) == ("INC-2026-001", 2, None)
     assert [o["text"]["text"] for o in select["options"]] == [
         "rev 2 · v1.2.4 · deploy v1.2.4: faster cart totals",
         "rev 1 · v1.2.3 · deploy v1.2.3: checkout redesign",
@@ -178,7 +179,7 @@ def test_running_card_replaces_buttons_with_steps_and_progress():
 
 
 def test_finished_card_offers_resolve():
-    blocks = v.incident_card(with_run("succeeded", verification=PASSED), now=NOW)
+    blocks = v.incident_card(with_run("verified", verification=PASSED), now=NOW)
     assert_valid(blocks)
     assert action_ids(blocks) == ["resolve", "post_update"]
     text = mrkdwn_text(blocks)
@@ -190,19 +191,19 @@ def test_finished_card_offers_resolve():
     ("status", "extra", "loud"),
     [
         ("verification_failed", {"verification": FAILED}, "The rollback finished but verification FAILED"),
-        (
-            "succeeded",
-            {"verification": FAILED},
-            "The rollback finished but verification FAILED",
-        ),  # a failed check wins over "succeeded"
         ("failed", {"error": "deadline exceeded: 1/3 replicas available"}, "The rollback FAILED"),
     ],
 )
 def test_failed_card_is_loud_and_offers_emergency_actions(status, extra, loud):
     blocks = v.incident_card(with_run(status, **extra), now=NOW)
     assert_valid(blocks)
-    assert action_ids(blocks) == ["scale_to_zero", "page_escalation", "post_update"]
-    scale = elements(blocks)[0]
+    # Not a dead end: another revision can be chosen, and every hint names a button that is shown.
+    assert action_ids(blocks) == ["choose_revision", "scale_to_zero", "page_escalation", "post_update"]
+    assert elements(blocks)[0]["placeholder"]["text"] == "Choose another revision…"
+    hints = mrkdwn_text(blocks).split("*What you can do now:*")[1]
+    for button in ("*Choose another revision…*", "*Scale to zero*", "*Page escalation*"):
+        assert button in hints
+    scale = elements(blocks)[1]
     assert scale["style"] == "danger" and scale["confirm"]["style"] == "danger"
     assert "DOWN" in scale["confirm"]["text"]["text"]
     text = mrkdwn_text(blocks)
@@ -213,10 +214,22 @@ def test_failed_card_is_loud_and_offers_emergency_actions(status, extra, loud):
         assert ":x: *Pods ready* FAILED — 0/3 ready" in text
 
 
-def test_cancelled_run_goes_back_to_the_decision():
+def test_cancelled_or_expired_run_goes_back_to_the_decision():
     blocks = v.incident_card(with_run("cancelled"), now=NOW)
     assert action_ids(blocks)[0] == "rollback_previous"
-    assert "cancelled; nothing was changed" in mrkdwn_text(blocks)
+    assert "cancelled: nothing was changed" in mrkdwn_text(blocks)
+    expired = v.incident_card(with_run("expired", error="no worker started it within 10 minutes"), now=NOW)
+    assert action_ids(expired)[0] == "rollback_previous"
+    assert "expired: no worker started it within 10 minutes" in mrkdwn_text(expired)
+
+
+def test_a_rollback_that_could_not_be_verified_is_never_shown_as_healthy():
+    blocks = v.incident_card(with_run("could_not_verify", verification=UNKNOWN), now=NOW)
+    assert_valid(blocks)
+    text = mrkdwn_text(blocks)
+    assert "could NOT verify" in text and "Verification passed" not in text
+    assert "kubectl rollout status deployment/shopping-service -n shopping" in text
+    assert action_ids(blocks) == ["resolve", "choose_revision", "post_update"]
 
 
 def test_forward_fix_and_closed_cards():
@@ -225,7 +238,7 @@ def test_forward_fix_and_closed_cards():
     assert action_ids(forward) == ["resolve", "post_update", "rollback_previous"]
     for status in ("resolved", "dismissed"):
         closed = v.incident_card(
-            dataclasses.replace(INFO, status=status, run=with_run("succeeded").run), now=NOW
+            dataclasses.replace(INFO, status=status, run=with_run("verified").run), now=NOW
         )
         assert_valid(closed)
         assert action_ids(closed) == []
@@ -297,7 +310,7 @@ PLAN = Plan(
 
 
 def test_plan_confirmation_previews_and_asks_to_confirm():
-    blocks = v.plan_confirmation(PLAN, "U0BOB", require_approval=False, incident_key="INC-2026-001")
+    blocks = v.plan_confirmation(PLAN, "U0BOB", require_approval=False, incident_key="INC-2026-001", plan_id=7)
     assert_valid(blocks)
     text = mrkdwn_text(blocks)
     assert (
@@ -307,7 +320,9 @@ def test_plan_confirmation_previews_and_asks_to_confirm():
     assert "rev 3 · `v1.2.5` → rev 2 · `v1.2.4`" in text
     assert ":warning: *Before you confirm:*" in text and "&lt;check it&gt;" in text
     assert action_ids(blocks) == ["confirm_rollback", "cancel_rollback"]
-    assert v.decode_value(elements(blocks)[0]["value"]) == ("INC-2026-001", 2, "48213")
+    # Both buttons name the plan, so a click decides exactly this plan, never a newer one.
+    assert v.decode_value(elements(blocks)[0]["value"]) == ("INC-2026-001", 2, 7)
+    assert v.decode_value(elements(blocks)[1]["value"]).plan_id == 7
     assert "Nothing has changed yet" in v.fallback_text(PLAN)
 
 
@@ -327,10 +342,6 @@ def test_skipped_plan_says_nothing_to_do():
 
 
 def test_progress_and_verification():
-    assert v.progress_text(Progress("2/3 new replicas available", 3, 3, 2)) == (
-        ":hourglass_flowing_sand: 2/3 new replicas available"
-    )
-    assert v.progress_text(Progress("3/3 available", 3, 3, 3, done=True)).startswith(":white_check_mark:")
     failed = v.verification_blocks(FAILED)
     assert_valid(failed)
     text = mrkdwn_text(failed)

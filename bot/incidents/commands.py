@@ -1,0 +1,51 @@
+"""``/rollback …``: route the parsed command to the lifecycle; answer help, status and history directly."""
+
+from __future__ import annotations
+
+from bot.incidents import cards
+from bot.incidents.caller import Caller
+from bot.incidents.common import open_view, quietly, target
+from bot.incidents.comms import open_status_update
+from bot.incidents.declare import declare, service_or_explain
+from bot.incidents.parse import parse
+from bot.incidents.resolve import open_resolve
+from bot.runtime import Runtime
+from bot.slack import views
+from bot.slack.views import ActionValue
+from bot.strategies.base import RollbackError
+
+
+def on_command(rt: Runtime, text: str, caller: Caller) -> None:
+    cmd = parse(text)
+    if cmd.kind == "invalid":
+        caller.error("I could not read that command", cmd.error, "Nothing was changed. Try `/rollback help`.")
+    elif cmd.kind == "help":
+        caller.reply("How to use /rollback", views.help_blocks())
+    elif cmd.kind == "status":
+        caller.reply("Open incidents", views.status_blocks(cards.open_incident_summaries(rt)))
+    elif cmd.kind == "history":
+        show_history(rt, cmd.service, caller)
+    elif cmd.kind == "declare_modal":
+        open_view(rt, caller, views.declare_modal(sorted(rt.catalog.services)), "declare")
+    elif cmd.kind == "resolve":
+        open_resolve(rt, ActionValue(cmd.incident), caller)
+    elif cmd.kind == "update":
+        open_status_update(rt, ActionValue(""), caller)
+    else:
+        declare(rt, cmd.service, cmd.reason, caller, getattr(cmd, "declared", ()))
+
+
+def show_history(rt: Runtime, name: str, caller: Caller) -> None:
+    service = service_or_explain(rt, name, caller)
+    if service is None:
+        return
+    try:
+        revisions = rt.strategy_for(service).history(target(service))
+    except RollbackError as exc:
+        caller.error(f"I could not read the history of {name}", str(exc), "Nothing was changed.")
+        return
+    caller.reply(f"Rollout history of {name}", views.history_blocks(name, revisions))
+
+
+def on_mention(rt: Runtime, channel: str, ts: str) -> None:
+    quietly(rt.slack.post, channel, "I roll deployments back. Type `/rollback help` to see how.")

@@ -1,0 +1,136 @@
+"""Keeping people informed: announcements, stakeholder updates and reminders to the lead."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select, update
+
+from bot import reports
+from bot.incidents.caller import Caller
+from bot.incidents.common import incident_for, now, open_view
+from bot.incidents.events import record
+from bot.incidents.permissions import Action, authorize
+from bot.incidents.states import OPEN
+from bot.reports import render_status_update
+from bot.runtime import Runtime
+from bot.signals.severity import Severity
+from bot.slack import views
+from bot.slack.gateway import SlackFailure
+from bot.slack.views import ActionValue
+from bot.state.incidents import get_incident
+from bot.state.models import Incident, StatusUpdate
+
+log = logging.getLogger(__name__)
+
+
+def announce(rt: Runtime, incident: Incident, blocks: list[dict]) -> None:
+    """Post to the announcements channel; a failure there must not stop the incident."""
+    channel = rt.catalog.announcements_channel
+    if not channel:
+        return
+    try:
+        rt.slack.post(rt.slack.channel_id(channel), f"{incident.key}: {incident.service}", blocks)
+    except SlackFailure as exc:
+        log.warning("announcement for %s failed: %s", incident.key, exc)
+        record(rt, incident.id, "note", f"Could not post to {channel}: {exc.error}")
+
+
+def open_status_update(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+    incident = incident_for(rt, value.incident_key, caller)
+    if incident is None or not authorize(rt, incident, caller, Action.STATUS_UPDATE):
+        return
+    if not incident.is_open:
+        caller.reply(f"{incident.key} is {incident.status}: it takes no more updates.")
+        return
+    open_view(rt, caller, views.status_update_modal(incident.key), "status update")
+
+
+def post_status_update(rt: Runtime, key: str, caller: Caller, form: views.StatusUpdateForm) -> None:
+    """A stakeholder update, to the incident channel and the announcements channel; sets the next reminder."""
+    incident = get_incident(rt.db, key)
+    if incident is None or not incident.channel_id:
+        caller.error("I can't find that incident", f"There is no incident {key}.", "Nothing was posted.")
+        return
+    if not authorize(rt, incident, caller, Action.STATUS_UPDATE):
+        return
+    at = now()
+    next_at = at + dt.timedelta(minutes=form.next_update_minutes) if form.next_update_minutes else None
+    rendered = render_status_update(
+        reports.StatusUpdateInput(
+            incident_key=incident.key,
+            service=incident.service,
+            status=form.status,
+            summary=form.summary,
+            author=caller.user_id,
+            posted_at=at,
+            next_steps=form.next_steps,
+            next_update_at=next_at,
+            severity=Severity(incident.severity) if incident.severity else None,
+            channel_id=incident.channel_id,
+        )
+    )
+    blocks = views.status_update_blocks(rendered)
+    ts = rt.slack.post(incident.channel_id, f"Update on {incident.key}: {form.status}", blocks)
+
+    def store(session) -> None:
+        session.add(StatusUpdate(incident_id=incident.id, at=at, author=caller.user_id, text=rendered, channel_ts=ts))
+        # The form's "next update in N min" (or "no more updates") is the next reminder.
+        session.execute(update(Incident).where(Incident.id == incident.id).values(next_reminder_at=next_at))
+
+    rt.db.transaction(store)
+    record(
+        rt,
+        incident.id,
+        "status_update",
+        f"{form.status}: {form.summary}",
+        actor=caller.user_id,
+        data={"ts": ts, "next_update_minutes": form.next_update_minutes},
+    )
+    announce(rt, incident, blocks)
+
+
+def remind_due(rt: Runtime, at: dt.datetime | None = None) -> int:
+    """Ask each open incident's lead for an update when its reminder is due; returns reminders sent.
+
+    Claiming a reminder is a conditional UPDATE that moves ``next_reminder_at`` one period on,
+    so across every replica and worker exactly one reminder goes out per period.
+    """
+    at = at or now()
+    every = dt.timedelta(minutes=rt.catalog.reminder_minutes)
+    due = select(Incident.id).where(
+        Incident.status.in_([str(s) for s in OPEN]), Incident.next_reminder_at <= at, Incident.channel_id.is_not(None)
+    )
+    sent = 0
+    for incident_id in rt.db.transaction(lambda s: list(s.scalars(due))):
+
+        def claim(session, incident_id=incident_id) -> Incident | None:
+            incident = session.get(Incident, incident_id, populate_existing=True)
+            due_at = incident.next_reminder_at
+            claimed = session.execute(
+                update(Incident)
+                .where(Incident.id == incident_id, Incident.next_reminder_at == due_at)
+                .values(next_reminder_at=at + every)
+                .execution_options(synchronize_session=False)
+            )
+            return incident if claimed.rowcount == 1 else None
+
+        incident = rt.db.transaction(claim)
+        if incident is None:
+            continue  # another worker sent this period's reminder
+        lead = incident.lead_user_id or incident.declared_by
+        last = max((u.at for u in incident.status_updates), default=incident.created_at)
+        minutes = int((at - last).total_seconds() // 60)
+        text = (
+            f":alarm_clock: <@{lead}>, {incident.key} has had no stakeholder update for {minutes} minutes. "
+            "Please post one: `/rollback update` (the form also lets you set when the next one is due)."
+        )
+        try:
+            rt.slack.post(incident.channel_id, text)
+        except SlackFailure as exc:
+            log.warning("reminder for %s failed: %s", incident.key, exc)
+            continue
+        record(rt, incident.id, "reminder", f"Reminded <@{lead}> to post an update")
+        sent += 1
+    return sent

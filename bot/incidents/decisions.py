@@ -1,0 +1,316 @@
+"""Deciding: the dry-run plan, Confirm / Cancel / Approve, forward fix, dismiss, and the emergency actions.
+
+Every decision checks who is asking (``permissions``) and moves the incident through the
+state machine (``states.MOVES``), so a refused or late click changes nothing and says why.
+"""
+
+from __future__ import annotations
+
+from bot.incidents import cards
+from bot.incidents.caller import Caller
+from bot.incidents.common import incident_for, now, quietly, target
+from bot.incidents.events import record
+from bot.incidents.permissions import Action, authorize
+from bot.runtime import Runtime
+from bot.slack import views
+from bot.slack.views import ActionValue
+from bot.state import plans, runs
+from bot.state.incidents import WrongState, transition
+from bot.state.models import Incident, PlanRow
+from bot.strategies.base import Plan, RollbackError, plan_from_json, plan_to_json
+
+STATE_WORDS = {
+    "rolling_back": "a rollback is running",
+    "resolved": "it is resolved",
+    "dismissed": "it was dismissed",
+    "mitigated": "it is mitigated",
+    "forward_fix": "the team chose a forward fix",
+    "open": "it is open",
+}
+
+
+def refuse_state(caller: Caller, incident: Incident | None, what: str) -> None:
+    """Tell the person why this cannot be done in the incident's current state."""
+    status = incident.status if incident else "gone"
+    hint = {
+        "rolling_back": "Follow the rollback on the pinned card; when it ends you can decide again.",
+        "resolved": "Declare a new incident with `/rollback <service> <reason>` if it is back.",
+        "dismissed": "Declare a new incident with `/rollback <service> <reason>` if it is back.",
+    }.get(status, "Use the buttons on the pinned incident card.")
+    key = incident.key if incident else "This incident"
+    caller.error(f"I can't {what} now", f"{key}: {STATE_WORDS.get(status, status)}.", f"Nothing was changed. {hint}")
+
+
+def _busy(rt: Runtime, service: str, caller: Caller) -> bool:
+    run = runs.active_run(rt.db, service)
+    if run is None:
+        return False
+    caller.reply(
+        f"A rollback of {service} is already {run.status}, started by <@{run.requested_by}> at "
+        f"{run.created_at:%H:%M:%S} UTC. Follow it on the incident card; I won't start a second one."
+    )
+    return True
+
+
+def request_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | None:
+    """Show the dry-run plan with Confirm / Cancel; nothing changes yet."""
+    incident = incident_for(rt, value.incident_key, caller)
+    action = Action.CHOOSE_REVISION if value.plan_id is None and value.revision else Action.ROLL_BACK
+    service = incident and authorize(rt, incident, caller, action)
+    if not service:
+        return None
+    if not incident.is_open:
+        refuse_state(caller, incident, "roll back")
+        return None
+    if _busy(rt, service.name, caller):
+        return None
+    try:
+        plan = rt.strategy_for(service).plan(target(service, value.revision))
+    except RollbackError as exc:
+        caller.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
+        return None
+    row = plans.show(rt.db, incident.id, plan_to_json(plan), caller.user_id)
+    blocks = views.plan_confirmation(plan, caller.user_id, service.require_approval, incident.key, row.id)
+    ts = rt.slack.post(incident.channel_id, f"Rollback plan for {service.name}: nothing has changed yet", blocks)
+    plans.set_message(rt.db, row.id, ts)
+    record(
+        rt,
+        incident.id,
+        "plan",
+        _plan_summary(plan),
+        actor=caller.user_id,
+        data={"plan": plan_to_json(plan), "plan_id": row.id, "ts": ts},
+    )
+    return plan
+
+
+def _plan_summary(plan: Plan) -> str:
+    if plan.skipped:
+        return f"Plan: nothing to do ({plan.skipped})"
+    to = f"{plan.desired.version} (revision {plan.desired.number})" if plan.desired else "?"
+    return f"Plan: roll back from {plan.current.version} (revision {plan.current.number}) to {to}"
+
+
+def _close_plan(rt: Runtime, incident: Incident, row: PlanRow, outcome: str) -> None:
+    """Replace the plan's buttons by who decided, so nobody clicks it again."""
+    if row.message_ts:
+        blocks = views.plan_decided(plan_from_json(row.plan), row.requested_by, incident.key, outcome)
+        quietly(rt.slack.update, incident.channel_id, row.message_ts, outcome, blocks)
+
+
+def _plan_or_explain(rt: Runtime, value: ActionValue, incident: Incident, caller: Caller) -> PlanRow | None:
+    row = plans.get(rt.db, value.plan_id) if value.plan_id else None
+    if row is None or row.incident_id != incident.id:
+        caller.error(
+            "That plan is out of date",
+            "I can't match this button to a plan of this incident.",
+            "Nothing was changed. Use the buttons on the newest plan, or ask for a fresh one on the card.",
+        )
+        return None
+    if row.status != "shown":
+        _already_decided(caller, row)
+        return None
+    return row
+
+
+def _already_decided(caller: Caller, row: PlanRow) -> None:
+    if row.status == "superseded":
+        caller.reply(
+            "That plan is out of date: a newer plan was posted after it. Nothing was changed. "
+            "Use the buttons on the newest plan."
+        )
+        return
+    caller.reply(
+        f"This plan was already {row.status} by <@{row.decided_by}>; nothing was changed now. "
+        "To roll back again, use the buttons on the incident card: you will get a fresh plan."
+    )
+
+
+def confirm_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+    """Start the durable run (or ask for the second person's approval); the worker does the rest."""
+    incident = incident_for(rt, value.incident_key, caller)
+    service = incident and authorize(rt, incident, caller, Action.CONFIRM)
+    if not service:
+        return
+    row = _plan_or_explain(rt, value, incident, caller)
+    if row is None:
+        return
+    plan = plan_from_json(row.plan)
+    if plan.skipped:
+        caller.reply(f"Nothing to roll back: {service.name} is {plan.skipped}.")
+        return
+    if service.require_approval and caller.user_id == row.requested_by:
+        caller.reply(
+            f"{service.name} needs a second person to approve. Ask a teammate to click *Approve* on "
+            "the plan; nothing has changed yet."
+        )
+        return
+    strategy = rt.strategy_for(service)
+    try:
+        run = plans.confirm(
+            rt.db,
+            row.id,
+            caller.user_id,
+            service=service.name,
+            strategy=service.strategy,
+            target={"to_revision": plan.desired.number, "image": plan.desired.image},
+            steps=list(strategy.steps),
+            approved_by=caller.user_id if service.require_approval else None,
+            target_revision=plan.desired.number,
+            target_image=plan.desired.image,
+        )
+    except plans.PlanDecided as exc:
+        _already_decided(caller, exc.plan)
+        return
+    except runs.RunAlreadyActive:
+        _busy(rt, service.name, caller)
+        return
+    except WrongState as exc:
+        refuse_state(caller, exc.incident, "start a rollback")
+        return
+    what = f"Roll back to {plan.desired.version} (revision {plan.desired.number})"
+    record(
+        rt,
+        incident.id,
+        "decision",
+        f"<@{caller.user_id}> confirmed the rollback to {plan.desired.version} (revision {plan.desired.number})",
+        actor=caller.user_id,
+        data={"run_id": run.id, "plan_id": row.id, "plan_decision": "confirmed", "what": what},
+    )
+    _close_plan(
+        rt,
+        incident,
+        row,
+        f":arrow_forward: Confirmed by <@{caller.user_id}>: rolling back now. "
+        "Progress shows on the pinned incident card.",
+    )
+    quietly(
+        rt.slack.post,
+        incident.channel_id,
+        f"<@{caller.user_id}> started the rollback of {service.name} to {plan.desired.version}. "
+        "Progress shows on the pinned incident card; I will post here when it is verified or if it fails.",
+    )
+    cards.refresh(rt, incident.id)
+    rt.wake_worker.set()
+
+
+def cancel_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+    incident = incident_for(rt, value.incident_key, caller)
+    if not incident or not authorize(rt, incident, caller, Action.CANCEL_PLAN):
+        return
+    row = _plan_or_explain(rt, value, incident, caller)
+    if row is None:
+        return
+    try:
+        plans.cancel(rt.db, row.id, caller.user_id)
+    except plans.PlanDecided as exc:
+        _already_decided(caller, exc.plan)
+        return
+    record(
+        rt,
+        incident.id,
+        "decision",
+        f"<@{caller.user_id}> cancelled the rollback plan",
+        actor=caller.user_id,
+        data={"plan_id": row.id, "plan_decision": "cancelled"},
+    )
+    _close_plan(rt, incident, row, f":no_entry_sign: Cancelled by <@{caller.user_id}>. Nothing was changed.")
+    caller.reply("Cancelled. Nothing was changed; the incident card still has the rollback buttons.")
+
+
+def _decide(
+    rt: Runtime, value: ActionValue, caller: Caller, action: Action, move: str, event: str, message: str, **fields
+) -> None:
+    """A decision without a rollback: check who asks, move the incident, record it, tell the channel."""
+    incident = incident_for(rt, value.incident_key, caller)
+    if not incident or not authorize(rt, incident, caller, action):
+        return
+    try:
+        transition(rt.db, incident.id, move, **fields)
+    except WrongState as exc:
+        refuse_state(caller, exc.incident, str(action))
+        return
+    who = f"<@{caller.user_id}>"
+    record(
+        rt,
+        incident.id,
+        "decision" if move == "forward_fix" else "dismissed",
+        event.format(who=who),
+        actor=caller.user_id,
+    )
+    quietly(rt.slack.post, incident.channel_id, message.format(who=who, key=incident.key))
+    cards.refresh(rt, incident.id)
+
+
+def forward_fix(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+    _decide(
+        rt,
+        value,
+        caller,
+        Action.FORWARD_FIX,
+        "forward_fix",
+        "{who} chose a forward fix instead of a rollback",
+        "{who} chose a *forward fix*: no rollback for now. The rollback buttons stay on the card if the fix "
+        "does not land. Post updates with `/rollback update`.",
+    )
+
+
+def dismiss(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+    _decide(
+        rt,
+        value,
+        caller,
+        Action.DISMISS,
+        "dismiss",
+        "{who} dismissed the incident",
+        "{who} dismissed {key}: no action taken. Declare again with `/rollback` if it comes back.",
+        resolved_at=now(),
+    )
+
+
+def scale_to_zero(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+    incident = incident_for(rt, value.incident_key, caller)
+    service = incident and authorize(rt, incident, caller, Action.SCALE_TO_ZERO)
+    if not service:
+        return
+    if not incident.is_open:
+        refuse_state(caller, incident, "scale to zero")
+        return
+    try:
+        rt.strategy_for(service).scale(target(service), 0)
+    except RollbackError as exc:
+        caller.error(f"Scaling {service.name} to zero failed", str(exc), "Nothing else was changed.")
+        return
+    record(rt, incident.id, "emergency", f"<@{caller.user_id}> scaled {service.name} to zero", actor=caller.user_id)
+    quietly(
+        rt.slack.post,
+        incident.channel_id,
+        f":octagonal_sign: <@{caller.user_id}> scaled {service.name} to zero "
+        "replicas. It serves no traffic now. Scale it back up once a good version is ready.",
+    )
+
+
+def page_escalation(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+    incident = incident_for(rt, value.incident_key, caller)
+    service = incident and authorize(rt, incident, caller, Action.PAGE)
+    if not service:
+        return
+    contact = service.escalation
+    if not contact:
+        caller.reply("No escalation contact is configured for this service; page your on-call lead by hand.")
+        return
+    refused = rt.slack.invite(incident.channel_id, [contact])
+    quietly(
+        rt.slack.post,
+        incident.channel_id,
+        f":rotating_light: <@{contact}>, you are paged for {incident.key} "
+        f"by <@{caller.user_id}>: the rollback of {incident.service} needs help.",
+    )
+    record(
+        rt,
+        incident.id,
+        "escalated",
+        f"<@{caller.user_id}> paged <@{contact}>",
+        actor=caller.user_id,
+        data={"not_invited": refused},
+    )

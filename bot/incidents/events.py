@@ -1,0 +1,43 @@
+"""Recording timeline events, with the names of the people in them captured as they act.
+
+The postmortem and ``rollback-bot report`` are rendered from the database alone, so the
+display name of everyone who appears in an event is looked up once, when the event is
+recorded, and kept in the ``people`` table.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from bot.runtime import Runtime
+from bot.state import people, timeline
+from bot.state.models import TimelineEvent
+
+log = logging.getLogger(__name__)
+MENTION = re.compile(r"<@([A-Z0-9_]+)>")
+
+
+def capture_names(rt: Runtime, *user_ids: str | None) -> None:
+    """Make sure each user's display name is stored (one Slack look-up per person, ever)."""
+    wanted = {u for u in user_ids if u and u != "bot"} - rt.known_people
+    if not wanted:
+        return
+    stored = people.known(rt.db, wanted)
+    for user in wanted - set(stored):
+        name = rt.slack.user_name(user)
+        if name != user:  # Slack knew them; an unknown id is looked up again next time
+            people.remember(rt.db, user, name)
+            stored[user] = name
+    rt.known_people.update(stored)
+
+
+def record(
+    rt: Runtime, incident_id: int, kind: str, text: str, actor: str = "bot", data: dict[str, Any] | None = None
+) -> TimelineEvent:
+    try:
+        capture_names(rt, actor, *MENTION.findall(text))
+    except Exception:  # a name is nice to have; the event itself must never be lost for it
+        log.exception("could not capture the names in a %s event", kind)
+    return timeline.record(rt.db, incident_id, kind, text, actor=actor, data=data)

@@ -1,0 +1,202 @@
+"""Resolving: the postmortem form, closing the incident, and the postmortem rendered from the record.
+
+The markdown is stored on the incident row; the file under POSTMORTEM_DIR and the Slack
+upload are copies, so a failure of either loses nothing and skips nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from bot import reports
+from bot.incidents import cards
+from bot.incidents.caller import Caller
+from bot.incidents.common import incident_for, now, open_view, quietly
+from bot.incidents.comms import announce
+from bot.incidents.decisions import refuse_state
+from bot.incidents.events import MENTION, capture_names, record
+from bot.incidents.permissions import Action, authorize
+from bot.reports import render_postmortem
+from bot.runtime import Runtime
+from bot.signals.severity import Severity
+from bot.slack import views
+from bot.slack.gateway import SlackFailure
+from bot.slack.views import ActionValue
+from bot.state import people, runs, timeline
+from bot.state.incidents import WrongState, get_incident, move, update_incident
+from bot.state.models import ActionItem, Incident
+from bot.strategies.base import plan_from_json
+
+log = logging.getLogger(__name__)
+
+
+def _when_it_ends(rt: Runtime, incident: Incident) -> str:
+    run = runs.active_run(rt.db, incident.service)
+    if run is None or run.started_at is None:
+        return "as soon as the rollback has started and finished"
+    service = rt.catalog.get(incident.service)
+    bake = getattr(getattr(service, "analysis", None), "bake_seconds", 60)
+    by = run.started_at + dt.timedelta(seconds=rt.settings.rollback_deadline_seconds + bake)
+    return f"by {by:%H:%M} UTC at the latest"
+
+
+def open_resolve(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+    incident = incident_for(rt, value.incident_key, caller)
+    if incident is None or not authorize(rt, incident, caller, Action.RESOLVE):
+        return
+    if incident.status == "rolling_back":
+        caller.error(
+            f"{incident.key} can't be resolved while its rollback runs",
+            f"The rollback ends {_when_it_ends(rt, incident)}; the card shows its progress.",
+            "Nothing was changed. Resolve it once the card says the rollback is verified or failed.",
+        )
+        return
+    if not incident.is_open:
+        caller.reply(
+            f"{incident.key} is already {incident.status}. `rollback-bot report {incident.key}` prints its postmortem."
+        )
+        return
+    open_view(rt, caller, views.resolve_modal(incident.key), "postmortem")
+
+
+def resolve(rt: Runtime, key: str, caller: Caller, form: views.ResolveForm) -> str | None:
+    """Close the incident, render the postmortem from the record, store it, upload it; returns its path."""
+    incident = get_incident(rt.db, key)
+    if incident is None:
+        caller.error("I can't find that incident", f"There is no incident {key}.", "Nothing was changed.")
+        return None
+    if not authorize(rt, incident, caller, Action.RESOLVE):
+        return None
+    capture_names(rt, *(item.owner for item in form.action_items))
+
+    def close(session) -> None:
+        if not move(
+            session,
+            incident.id,
+            "resolve",
+            resolved_at=now(),
+            root_cause=form.root_cause,
+            impact=form.impact,
+            lessons=form.lessons,
+        ):
+            raise WrongState(session.get(Incident, incident.id, populate_existing=True), "resolve")
+        for item in form.action_items:
+            session.add(ActionItem(incident_id=incident.id, text=item.text, owner=item.owner or None, due=item.due))
+
+    try:
+        rt.db.transaction(close)
+    except WrongState as exc:
+        if exc.status and exc.status.value == "rolling_back":
+            caller.error(
+                f"{incident.key} can't be resolved while its rollback runs",
+                f"The rollback ends {_when_it_ends(rt, incident)}.",
+                "Nothing was changed. Submit the form again once the card says the rollback ended.",
+            )
+        else:
+            refuse_state(caller, exc.incident, "resolve it")
+        return None
+    record(rt, incident.id, "resolved", f"<@{caller.user_id}> resolved the incident", actor=caller.user_id)
+    markdown = postmortem_markdown(rt, incident.key) or ""
+    incident = update_incident(rt.db, incident.id, postmortem=markdown)
+    path = _write_copy(rt, incident, markdown)
+    try:
+        rt.slack.upload(
+            incident.channel_id,
+            f"{incident.key}.md",
+            markdown,
+            f"Postmortem {incident.key}",
+            f":white_check_mark: {incident.key} is resolved. Here is the postmortem, written from "
+            "the recorded timeline; action items are a checklist at the end.",
+        )
+    except SlackFailure as exc:
+        quietly(
+            rt.slack.post,
+            incident.channel_id,
+            f"{incident.key} is resolved, but the postmortem upload failed ({exc.error}). It is stored by the "
+            f"bot: `rollback-bot report {incident.key}` prints it.",
+        )
+    cards.refresh(rt, incident.id)
+    announce(rt, incident, views.announcement(cards.card_info(rt, incident)))
+    return str(path) if path else None
+
+
+def _write_copy(rt: Runtime, incident: Incident, markdown: str) -> Path | None:
+    """The file copy under POSTMORTEM_DIR; a failure is recorded and skips nothing else."""
+    path = rt.postmortem_dir / f"{incident.key}.md"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(markdown)
+    except OSError as exc:
+        log.warning("could not write %s: %s", path, exc)
+        record(rt, incident.id, "note", f"Could not write the postmortem file {path}: {exc.strerror or exc}")
+        return None
+    return path
+
+
+def postmortem_markdown(rt: Runtime, key: str) -> str | None:
+    """The stored postmortem of a resolved incident, else one rendered from the record now."""
+    incident = get_incident(rt.db, key)
+    if incident is None:
+        return None
+    return incident.postmortem or render_postmortem(postmortem_input(rt, incident))
+
+
+def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput:
+    """The postmortem's facts, all taken from the database (names included): no network needed."""
+    events = timeline.events(rt.db, incident.id)
+    ids = {incident.declared_by, incident.lead_user_id, *(e.actor for e in events)}
+    ids |= {m for e in events for m in MENTION.findall(e.text)} | {a.owner for a in incident.action_items}
+    names = people.known(rt.db, {i for i in ids if i})
+
+    def name(user: str | None) -> str:
+        return "" if not user or user == "bot" else names.get(user, user)
+
+    def with_names(text: str) -> str:
+        return MENTION.sub(lambda m: "@" + name(m.group(1)), text)
+
+    first: dict = {}
+    for event in events:
+        first.setdefault(event.kind, event)
+    run = cards.latest_run(rt, incident.id)
+    plan = plan_from_json(run.plan) if run else None
+    decisions = [e for e in events if e.kind == "decision"]
+    confirmed = [e for e in decisions if (e.data or {}).get("plan_decision") == "confirmed"]
+    decision = (confirmed or decisions or [None])[0]
+    started = first.get("rollback_started") or first.get("patched")
+    finished = first.get("verified") or first.get("rolled_out")
+    assessment = cards.assessment_from_json(
+        incident.assessment if (incident.assessment or {}).get("severity") else None
+    )
+    audit = [e for e in events if e.kind == "audit"]
+    return reports.PostmortemInput(
+        incident_key=incident.key,
+        service=incident.service,
+        namespace=incident.namespace,
+        severity=Severity(incident.severity) if incident.severity else None,
+        status=incident.status,
+        declared_by=name(incident.declared_by),
+        lead=name(incident.lead_user_id),
+        detected_at=first["assessed"].at if "assessed" in first else None,
+        declared_at=incident.created_at,
+        decision=reports.Decision(
+            name(decision.actor), (decision.data or {}).get("what") or with_names(decision.text), decision.at
+        )
+        if decision
+        else None,
+        rollback_started_at=started.at if started else None,
+        rollback_finished_at=finished.at if finished else None,
+        from_version=plan.current.version if plan else "",
+        to_version=plan.desired.version if plan and plan.desired else "",
+        strategy=run.strategy if run else "",
+        root_cause=incident.root_cause or "",
+        impact=incident.impact or "",
+        lessons=incident.lessons or "",
+        action_items=tuple(reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items),
+        events=tuple(
+            reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in events if e.kind != "audit"
+        ),
+        signals=assessment.signals if assessment else (),
+        audit=tuple(reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in audit),
+    )
