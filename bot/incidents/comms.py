@@ -56,7 +56,8 @@ def post_status_update(rt: Runtime, key: str, caller: Caller, form: views.Status
     if not authorize(rt, incident, caller, Action.STATUS_UPDATE):
         return
     at = now()
-    next_at = at + dt.timedelta(minutes=form.next_update_minutes) if form.next_update_minutes else None
+    minutes = rt.catalog.reminder_minutes if form.next_update_minutes is None else form.next_update_minutes
+    next_at = at + dt.timedelta(minutes=minutes) if minutes else None  # 0: "no more updates"
     rendered = render_status_update(
         reports.StatusUpdateInput(
             incident_key=incident.key,

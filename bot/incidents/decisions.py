@@ -55,8 +55,7 @@ def _busy(rt: Runtime, service: str, caller: Caller) -> bool:
 def request_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | None:
     """Show the dry-run plan with Confirm / Cancel; nothing changes yet."""
     incident = incident_for(rt, value.incident_key, caller)
-    action = Action.CHOOSE_REVISION if value.plan_id is None and value.revision else Action.ROLL_BACK
-    service = incident and authorize(rt, incident, caller, action)
+    service = incident and authorize(rt, incident, caller, Action.ROLL_BACK)
     if not service:
         return None
     if not incident.is_open:

@@ -13,14 +13,14 @@ import enum
 
 from bot.config import ServiceConfig
 from bot.incidents.caller import Caller
-from bot.incidents.events import record
+from bot.incidents.events import capture_names, record
 from bot.runtime import Runtime
+from bot.state import people
 from bot.state.models import Incident
 
 
 class Action(enum.StrEnum):
     ROLL_BACK = "roll back"
-    CHOOSE_REVISION = "choose a revision"
     CONFIRM = "confirm a rollback"
     CANCEL_PLAN = "cancel a rollback plan"
     SCALE_TO_ZERO = "scale to zero"
@@ -31,9 +31,7 @@ class Action(enum.StrEnum):
     PAGE = "page escalation"
 
 
-ROLLBACK_ACTIONS = frozenset(
-    {Action.ROLL_BACK, Action.CHOOSE_REVISION, Action.CONFIRM, Action.CANCEL_PLAN, Action.SCALE_TO_ZERO}
-)
+ROLLBACK_ACTIONS = frozenset({Action.ROLL_BACK, Action.CONFIRM, Action.CANCEL_PLAN, Action.SCALE_TO_ZERO})
 
 
 def may(service: ServiceConfig, action: Action, user_id: str, declared_by: str | None) -> bool:
@@ -56,9 +54,11 @@ def authorize(rt: Runtime, incident: Incident, caller: Caller, action: Action) -
     if may(service, action, caller.user_id, incident.declared_by):
         return service
     who = service.rollback_allowed if action in ROLLBACK_ACTIONS else service.responders_for(incident.declared_by)
-    names = ", ".join(f"<@{u}>" for u in who) or "nobody"
+    capture_names(rt, *who)
+    known = people.known(rt.db, who)
+    names = ", ".join("anyone" if u == "*" else known.get(u, u) for u in who) or "nobody"
     caller.error(
-        f"You can't {action} on {incident.key}",
+        f"You can't {action} {service.name}" if action == Action.ROLL_BACK else f"You can't {action} on {incident.key}",
         f"The services catalog lets only {names} {action} for {service.name}.",
         "Nothing was changed. Ask one of them, or the service owners, to do it.",
     )

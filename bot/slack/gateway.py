@@ -100,12 +100,12 @@ class SlackGateway:
         raise SlackFailure(method, "retries exhausted")
 
     # channels -----------------------------------------------------------------
-    def create_channel(self, base: str) -> Channel:
+    def create_channel(self, base: str, private: bool = False) -> Channel:
         """Create ``base``, or ``base-2``, ``base-3`` ... when the name is taken."""
         for suffix in range(1, 51):
             name = channel_name(base, suffix)
             try:
-                data = self._call("conversations.create", name=name)
+                data = self._call("conversations.create", name=name, is_private=private or None)
             except SlackFailure as exc:
                 if exc.error == "name_taken":
                     continue

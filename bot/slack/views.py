@@ -1014,5 +1014,5 @@ def parse_status_update(values: Mapping[str, Any]) -> StatusUpdateForm:
         status=_value(values, UPDATE_STATUS) or UPDATE_STATUSES[0],
         summary=_value(values, UPDATE_SUMMARY) or "",
         next_steps=_value(values, UPDATE_NEXT) or "",
-        next_update_minutes=int(minutes) if minutes and minutes != "0" else None,
+        next_update_minutes=int(minutes) if minutes and minutes.isdigit() else None,  # 0: no more; None: default
     )

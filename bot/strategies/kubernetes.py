@@ -175,6 +175,15 @@ class KubernetesUndo:
             operations=tuple(rollout.rollback_patch(deployment, desired_rs, guard)),
         )
 
+    def is_applied(self, plan: Plan) -> bool:
+        """The live template already equals the desired revision's (a resumed run must not patch twice)."""
+        deployment, owned = self._read(plan.target)
+        desired = next((rs for rs in owned if rollout.revision_of(rs) == plan.desired.number), None)
+        live = rollout.find_new_replicaset(deployment, owned)
+        if desired is None:  # the rollback made it the newest revision: compare with what is live
+            return live is not None and rollout.container_image(rollout.rs_template(live), plan.target.container) == plan.desired.image
+        return rollout.equal_ignore_hash(rollout.rs_template(desired), rollout.deployment_template(deployment))
+
     def apply(self, plan: Plan) -> Obj | None:
         """Send the plan's JSON Patch; the click-to-accepted path. Returns the patched Deployment."""
         if plan.skipped:

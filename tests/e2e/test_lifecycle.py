@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 from kubernetes import client, config
@@ -10,7 +11,7 @@ from kubernetes import client, config
 from bot.incidents.cards import incident_in_channel
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import LEAD, ONCALL
-from bot.slack.views import DECLARE_REASON, DECLARE_SERVICE, UPDATE_SUMMARY, ActionId, CallbackId
+from bot.slack.views import DECLARE_REASON, DECLARE_SERVICE, UPDATE_NEXT_IN, UPDATE_SUMMARY, ActionId, CallbackId
 from bot.state import runs, timeline
 from bot.strategies.base import Target
 from bot.worker import Worker
@@ -45,13 +46,50 @@ def test_status_updates_reach_both_channels_and_reminders_ask_the_lead(world, bo
     alice.submit(alice.modal(CallbackId.STATUS_UPDATE), {UPDATE_SUMMARY: {UPDATE_SUMMARY: "Rolling back to v1.2.4"}})
     alice.message_saying(channel.id, "Rolling back to v1.2.4", timeout=10)
     announcements = world.slack.channel_by_name("incidents")["id"]
-    assert "Rolling back to v1.2.4" in world.slack.transcript(announcements)
+    alice.message_saying(announcements, "Rolling back to v1.2.4", timeout=10)  # posted after the channel's
 
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31)
-    assert bot.worker.remind_if_due(now=later) == 1
+    # Three workers (as on three replicas) check at the same moment: one reminder goes out.
+    workers = [bot.worker, Worker(bot.rt, worker_id="replica-b"), Worker(bot.rt, worker_id="replica-c")]
+    sent: list[int] = []
+    threads = [threading.Thread(target=lambda w=w: sent.append(w.remind_if_due(now=later))) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(sent) == [0, 0, 1]
     reminder = alice.message_saying(channel.id, "no stakeholder update", timeout=5)
     assert f"<@{ONCALL}>" in reminder["text"] and "/rollback update" in reminder["text"]
     assert bot.worker.remind_if_due(now=later) == 0, "one reminder per period, not one per loop"
+    assert bot.worker.remind_if_due(now=later + dt.timedelta(minutes=31)) == 1, "and one in the next period"
+
+
+def test_the_update_forms_next_update_choice_sets_the_reminder(world, bot, alice):
+    alice.type(f"{SERVICE} errors")
+    channel = alice.channel(channel_prefix())
+    alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
+    alice.type("update", channel_id=channel.id)
+    alice.submit(
+        alice.modal(CallbackId.STATUS_UPDATE),
+        {UPDATE_SUMMARY: {UPDATE_SUMMARY: "Watching the fix"}, UPDATE_NEXT_IN: {UPDATE_NEXT_IN: "15"}},
+    )
+    alice.message_saying(channel.id, "Watching the fix", timeout=10)
+    now = dt.datetime.now(dt.UTC)
+    assert bot.worker.remind_if_due(now=now + dt.timedelta(minutes=14)) == 0
+    assert bot.worker.remind_if_due(now=now + dt.timedelta(minutes=16)) == 1, "asked for the update in 15 minutes"
+
+    alice.type("update", channel_id=channel.id)
+    alice.submit(
+        alice.modal(CallbackId.STATUS_UPDATE),
+        {UPDATE_SUMMARY: {UPDATE_SUMMARY: "Stable now"}, UPDATE_NEXT_IN: {UPDATE_NEXT_IN: "0"}},
+    )
+    alice.message_saying(channel.id, "Stable now", timeout=10)
+    wait_for(
+        "the update to be stored",
+        lambda: incident_in_channel(bot.rt, channel.id).next_reminder_at is None,
+        timeout=10,
+    )
+    assert bot.worker.remind_if_due(now=now + dt.timedelta(hours=5)) == 0, '"no more updates" means none'
 
 
 @pytest.fixture
