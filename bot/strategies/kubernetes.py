@@ -181,7 +181,8 @@ class KubernetesUndo:
         desired = next((rs for rs in owned if rollout.revision_of(rs) == plan.desired.number), None)
         live = rollout.find_new_replicaset(deployment, owned)
         if desired is None:  # the rollback made it the newest revision: compare with what is live
-            return live is not None and rollout.container_image(rollout.rs_template(live), plan.target.container) == plan.desired.image
+            image = rollout.container_image(rollout.rs_template(live), plan.target.container) if live else None
+            return image == plan.desired.image
         return rollout.equal_ignore_hash(rollout.rs_template(desired), rollout.deployment_template(deployment))
 
     def apply(self, plan: Plan) -> Obj | None:
