@@ -6,7 +6,9 @@ Slack driver's signed requests; its worker runs in a thread like ``rollback-bot 
 
 from __future__ import annotations
 
+import collections
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -39,8 +41,35 @@ class BotHarness:
         self._threads: list[threading.Thread] = []
         self._closing = False
         self.with_worker = worker
+        self.log = LogTail()
+
+    def diagnosis(self) -> str:
+        """What to read when something the test waited for never happened: the bot's log and the timelines."""
+        from bot.state import timeline
+        from bot.state.models import Incident
+
+        lines = ["--- the bot's log (last lines) ---", *self.log.lines()]
+        try:
+            incidents = self.rt.db.transaction(lambda s: list(s.query(Incident).order_by(Incident.id)))
+            for incident in incidents:
+                lines.append(f"--- timeline of {incident.key} ({incident.status}) ---")
+                lines += [
+                    f"{e.at:%H:%M:%S.%f} {e.kind:<20} {e.actor:<10} {e.text}"
+                    for e in timeline.events(self.rt.db, incident.id)
+                ]
+        except Exception as exc:  # the diagnosis must not hide the timeout
+            lines.append(f"(could not read the timelines: {exc})")
+        return "\n".join(lines)
+
+    def wait_for(self, what: str, probe: Callable[[], T | None], timeout: float = 30.0) -> T:
+        """``wait_for`` that, on timeout, says what the bot logged and recorded meanwhile."""
+        try:
+            return wait_for(what, probe, timeout)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{self.diagnosis()}") from None
 
     def start(self) -> BotHarness:
+        self.log.attach()
         serving = threading.Thread(target=self._serve, name="bot-http", daemon=True)
         serving.start()
         self._threads = [serving, *([self.worker.start_thread()] if self.with_worker else [])]
@@ -58,12 +87,39 @@ class BotHarness:
         self.server.close()
         self.worker.stop()
         self.rt.close()
+        self.log.detach()
 
     def __enter__(self) -> BotHarness:
         return self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class LogTail(logging.Handler):
+    """The last lines the bot logged (every level), kept in memory for a timeout's diagnosis."""
+
+    def __init__(self, size: int = 60) -> None:
+        super().__init__(logging.DEBUG)
+        self._lines: collections.deque[str] = collections.deque(maxlen=size)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
+        self._logger = logging.getLogger("bot")
+        self._level = self._logger.level
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._lines.append(self.format(record))
+
+    def lines(self) -> list[str]:
+        return list(self._lines)
+
+    def attach(self) -> None:
+        self._logger.addHandler(self)
+        if self._logger.getEffectiveLevel() > logging.INFO:
+            self._logger.setLevel(logging.INFO)
+
+    def detach(self) -> None:
+        self._logger.removeHandler(self)
+        self._logger.setLevel(self._level)
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1) -> T:
@@ -101,7 +157,7 @@ class OnCall:
         def probe():
             return next((c for c in self.slack.channels.values() if c.name.startswith(prefix)), None)
 
-        return wait_for(f"a channel named {prefix}…", probe, timeout)
+        return self.h.wait_for(f"a channel named {prefix}…", probe, timeout)
 
     def message_with(self, channel_id: str, action_id: str, timeout: float = 30.0) -> dict:
         """The newest message in the channel that shows element ``action_id``."""
@@ -113,7 +169,7 @@ class OnCall:
                         return message
             return None
 
-        return wait_for(f"a message with {action_id!r}", probe, timeout)
+        return self.h.wait_for(f"a message with {action_id!r}", probe, timeout)
 
     def message_saying(self, channel_id: str, *phrases: str, timeout: float = 90.0) -> dict:
         """The first message whose text or blocks contain one of ``phrases``."""
@@ -125,13 +181,11 @@ class OnCall:
                     return m
             return None
 
-        return wait_for(f"a message saying one of {phrases}", probe, timeout)
+        return self.h.wait_for(f"a message saying one of {phrases}", probe, timeout)
 
     def click(self, channel_id: str, action_id: str, value: str | None = None) -> None:
         message = self.message_with(channel_id, action_id)
-        response = self.h.driver.click(
-            self.user, message, action_id, selected_option=value, channel_id=channel_id
-        )
+        response = self.h.driver.click(self.user, message, action_id, selected_option=value, channel_id=channel_id)
         if response.status_code != 200:
             raise AssertionError(f"click on {action_id} answered HTTP {response.status_code}")
 
@@ -146,7 +200,7 @@ class OnCall:
                 None,
             )
 
-        return wait_for(f"the {callback_id!r} modal", probe, timeout)
+        return self.h.wait_for(f"the {callback_id!r} modal", probe, timeout)
 
     def submit(self, view: dict, values: dict[str, dict[str, object]]) -> None:
         response = self.h.driver.submit_view(self.user, view, values)

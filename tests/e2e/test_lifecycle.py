@@ -166,3 +166,14 @@ def test_a_dismissed_incident_frees_the_service_and_the_next_channel_gets_a_suff
     keys = {incident_in_channel(bot.rt, c.id).key for c in (first, second)}
     assert len(keys) == 2 and all(k.startswith("INC-") for k in keys)
     assert revision_and_image(world) == ("3", "registry.local/shopping-service:v1.2.5")
+
+
+def test_a_harness_timeout_shows_the_bots_log_and_the_timeline(world, bot, alice):
+    alice.type(f"{SERVICE} errors")
+    channel = alice.channel(channel_prefix())
+    alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
+    with pytest.raises(TimeoutError) as timed_out:
+        alice.message_saying(channel.id, "a message the bot never sends", timeout=1)
+    text = str(timed_out.value)
+    assert "--- the bot's log (last lines) ---" in text and "worker" in text
+    assert "--- timeline of INC-" in text and "declared" in text and "Incident channel #inc-" in text
