@@ -92,6 +92,7 @@ def _plan_summary(plan: Plan) -> str:
 
 def _close_plan(rt: Runtime, incident: Incident, row: PlanRow, outcome: str) -> None:
     """Replace the plan's buttons by who decided, so nobody clicks it again."""
+    row = plans.get(rt.db, row.id) or row  # read again: a fast click can beat the message's ts being stored
     if row.message_ts:
         blocks = views.plan_decided(plan_from_json(row.plan), row.requested_by, incident.key, outcome)
         quietly(rt.slack.update, incident.channel_id, row.message_ts, outcome, blocks)
