@@ -1,0 +1,205 @@
+"""The pinned incident card (updated in place) and ``/rollback status``.
+
+Facts on top (severity, signals, live and target revisions); below, only the actions the
+incident's current state allows: decide, watch a rollback run, resolve.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from bot.signals.severity import SignalReading
+from bot.slack.views.blocks import (
+    FIELD_TEXT,
+    MAX_BLOCKS,
+    MAX_FIELDS,
+    ActionId,
+    _actions,
+    _button,
+    _confirm,
+    _context,
+    _finish,
+    _header,
+    _mrkdwn,
+    _section,
+    ago,
+    channel,
+    clip,
+    encode_value,
+    escape,
+    user,
+)
+from bot.slack.views.failure import _emergency_blocks, _unverified_blocks, verification_blocks
+from bot.slack.views.incident import (
+    CardInfo,
+    _revision_select,
+    _revision_text,
+    _run_phase,
+    _steps_text,
+    _to_version,
+    severity_line,
+    signal_text,
+    state_sentence,
+)
+
+
+def _signal_field(reading: SignalReading) -> dict:
+    icon = {True: " :warning:", False: " :white_check_mark:", None: " :grey_question:"}[
+        None if reading.value is None else reading.breached
+    ]
+    return _mrkdwn(f"*{escape(reading.label)}*\n{escape(signal_text(reading))}{icon}", FIELD_TEXT)
+
+
+def _card_top(info: CardInfo, now: dt.datetime | None) -> list[dict]:
+    sev = info.assessment.severity if info.assessment else None
+    lines = [
+        severity_line(sev) if sev else ":grey_question: *Severity not assessed yet*",
+        f"*Status:* {state_sentence(info)}",
+    ]
+    if info.reason:
+        lines.append(f"*Reason:* {escape(clip(info.reason, 500))}")
+    if info.assessment and info.assessment.reasons:
+        lines.append("*Why this severity:* " + "; ".join(escape(r) for r in info.assessment.reasons))
+    blocks = [
+        _header(f"{info.incident_key} · {info.service}"),
+        _section("\n".join(lines)),
+        _context(
+            f"Declared by {user(info.declared_by)} {ago(info.created_at, now)} · "
+            f"lead {user(info.lead)} · namespace `{escape(info.namespace)}`"
+        ),
+    ]
+    if info.assessment is None:
+        blocks.append(_context(":grey_question: Signals not read yet."))
+    elif info.assessment.signals:
+        blocks.append(
+            {"type": "section", "fields": [_signal_field(s) for s in info.assessment.signals[:MAX_FIELDS]]}
+        )
+    live = (
+        _revision_text(info.current, now) if info.current else "unknown (could not read the rollout history)"
+    )
+    target = (
+        _revision_text(info.target, now)
+        if info.target
+        else "none: there is no earlier revision in the rollout history"
+    )
+    blocks.append(_section(f"*Live now:* {live}\n*Rollback target:* {target}"))
+    return blocks
+
+
+def _decision_blocks(info: CardInfo) -> list[dict]:
+    key = info.incident_key
+    buttons: list[dict] = []
+    if info.target:
+        buttons.append(
+            _button(
+                f"Roll back to previous (rev {info.target.number})",
+                ActionId.ROLLBACK_PREVIOUS,
+                encode_value(key, info.target.number),
+                style="primary",
+            )
+        )
+    buttons += _revision_select(info, "Choose revision…")
+    buttons.append(_button("Forward fix", ActionId.FORWARD_FIX, key))
+    buttons.append(
+        _button(
+            "Dismiss",
+            ActionId.DISMISS,
+            key,
+            confirm=_confirm(
+                "Dismiss this incident?",
+                f"{escape(key)} will be closed without a rollback.",
+                "Dismiss",
+                "Keep it open",
+            ),
+        )
+    )
+    note = ""
+    if info.run and info.run.status in ("cancelled", "expired"):
+        note = f"The last rollback {info.run.status}: {escape(info.run.error) or 'nothing was changed'}. "
+    return [
+        _section(
+            f"*What you can do:* {note}roll back, choose another revision, or fix forward. "
+            "You will see the plan first: nothing changes until you confirm it."
+        ),
+        _actions(*buttons),
+    ]
+
+
+def _lower_blocks(info: CardInfo) -> list[dict]:
+    key, run, phase = info.incident_key, info.run, _run_phase(info.run)
+    if info.status in ("resolved", "dismissed"):
+        return [_section(f"{state_sentence(info)} This card takes no more actions.")]
+    if run is not None and phase == "active":
+        progress = (
+            f"\n:hourglass_flowing_sand: {escape(run.progress_message)}" if run.progress_message else ""
+        )
+        return [
+            _section(
+                f"*Rolling back to {_to_version(info)}*, requested by {user(run.requested_by)}.{progress}"
+            ),
+            _section(_steps_text(run) or "Starting…"),
+            _context(
+                "Next: the bot waits for the rollout, then verifies health. This card updates "
+                "itself; you don't need to do anything."
+            ),
+        ]
+    if run is not None and phase in ("failed", "verification_failed"):
+        return _emergency_blocks(info, run)
+    if run is not None and phase == "could_not_verify":
+        return _unverified_blocks(info, run)
+    if phase == "verified" or info.status in ("mitigated", "forward_fix"):
+        blocks: list[dict] = []
+        if run is not None and phase == "verified":
+            blocks.append(
+                _section(
+                    f":white_check_mark: *Rolled back to {_to_version(info)}.* "
+                    f"Requested by {user(run.requested_by)}.\n{_steps_text(run)}"
+                )
+            )
+            if run.verification:
+                blocks += verification_blocks(run.verification)
+        else:
+            blocks.append(_section(state_sentence(info)))
+        buttons = [
+            _button("Resolve", ActionId.RESOLVE, key, style="primary"),
+            _button("Post update", ActionId.POST_UPDATE, key),
+        ]
+        if info.status == "forward_fix" and info.target:
+            buttons.append(
+                _button(
+                    "Roll back after all", ActionId.ROLLBACK_PREVIOUS, encode_value(key, info.target.number)
+                )
+            )
+        blocks.append(
+            _section(
+                "*Next:* watch the signals and post updates. When the service is stable, "
+                "click *Resolve* to write the postmortem."
+            )
+        )
+        return blocks + [_actions(*buttons)]
+    return _decision_blocks(info)
+
+
+def incident_card(info: CardInfo, now: dt.datetime | None = None) -> list[dict]:
+    """The pinned card, updated in place: facts on top, the current state's actions below."""
+    return _finish(_card_top(info, now) + [{"type": "divider"}] + _lower_blocks(info))
+
+
+def status_blocks(open_incidents: Sequence[CardInfo]) -> list[dict]:
+    if not open_incidents:
+        return [
+            _section(":white_check_mark: No open incidents. To declare one: `/rollback <service> [reason]`.")
+        ]
+    blocks = [_header(f"Open incidents ({len(open_incidents)})")]
+    for info in open_incidents[: MAX_BLOCKS - 2]:
+        sev = f" · {severity_line(info.assessment.severity)}" if info.assessment else ""
+        blocks.append(
+            _section(
+                f"*{escape(info.incident_key)} · {escape(info.service)}*{sev}\n"
+                f"{state_sentence(info)} · {channel(info.channel_id)} · lead {user(info.lead)}"
+            )
+        )
+    if len(open_incidents) > MAX_BLOCKS - 2:
+        blocks.append(_context(f"…and {len(open_incidents) - (MAX_BLOCKS - 2)} more"))
+    return blocks

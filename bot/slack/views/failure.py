@@ -1,0 +1,115 @@
+"""The card when a rollback went wrong or could not be checked, and the verification report.
+
+Failed loudly, with the actions that are left (another revision, scale to zero, page); a rollback
+Prometheus could not check is never shown as healthy: it says what to check by hand.
+"""
+
+from __future__ import annotations
+
+from bot.slack.views.blocks import (
+    SECTION_TEXT,
+    ActionId,
+    _actions,
+    _button,
+    _confirm,
+    _lines,
+    _section,
+    clip,
+    escape,
+)
+from bot.slack.views.incident import CardInfo, RunInfo, _revision_select, _run_phase, _steps_text, state_sentence
+from bot.strategies.base import Check, Verification
+
+
+def _check_line(check: Check) -> str:
+    icon, state = {
+        True: (":white_check_mark:", ""),
+        False: (":x:", " FAILED"),
+        None: (":grey_question:", " could not be checked"),
+    }[check.ok]
+    detail = f" — {escape(clip(check.detail, 300))}" if check.detail else ""
+    return f"{icon} *{escape(check.name)}*{state}{detail}"
+
+
+def verification_blocks(verification: Verification) -> list[dict]:
+    """Passed quietly, failed loudly; unchecked items are never shown as passed."""
+    checks = verification.checks
+    if any(c.ok is False for c in checks):
+        title = ":rotating_light: *VERIFICATION FAILED*"
+    elif any(c.ok is None for c in checks) or not checks:
+        title = ":warning: *Could not verify everything:* what could not be checked is marked :grey_question:"
+    else:
+        title = ":white_check_mark: *Verification passed.*"
+    return [
+        _section(
+            title + "\n" + _lines((_check_line(c) for c in verification.checks), SECTION_TEXT - 60, bullet="")
+        )
+    ]
+
+
+def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
+    key = info.incident_key
+    what = (
+        "The rollback finished but verification FAILED"
+        if _run_phase(run) == "verification_failed"
+        else "The rollback FAILED"
+    )
+    error = f"\n*Error:* {escape(clip(run.error, 1000))}" if run.error else ""
+    blocks = [_section(f":rotating_light: *{what}: {escape(info.service)} is still unhealthy.*{error}")]
+    if run.steps:
+        blocks.append(_section(_steps_text(run)))
+    if run.verification:
+        blocks += verification_blocks(run.verification)
+    choose = _revision_select(info, "Choose another revision…")
+    blocks.append(
+        _section(
+            "*What you can do now:* "
+            + ("roll back to another revision (*Choose another revision…*), " if choose else "")
+            + "*Scale to zero* to stop serving errors, or *Page escalation*. "
+            "Nothing else will happen automatically."
+        )
+    )
+    blocks.append(
+        _actions(
+            *choose,
+            _button(
+                "Scale to zero",
+                ActionId.SCALE_TO_ZERO,
+                key,
+                style="danger",
+                confirm=_confirm(
+                    "Scale to zero?",
+                    f"Every pod of *{escape(info.service)}* in `{escape(info.namespace)}` stops: "
+                    "the service is DOWN until someone scales it back up.",
+                    "Scale to zero",
+                    "Keep running",
+                    danger=True,
+                ),
+            ),
+            _button("Page escalation", ActionId.PAGE_ESCALATION, key),
+            _button("Post update", ActionId.POST_UPDATE, key),
+        )
+    )
+    return blocks
+
+
+def _unverified_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
+    """Rolled out, but Prometheus could not tell: say what to check by hand; never shown as healthy."""
+    blocks = [_section(f"{state_sentence(info)}\n{_steps_text(run)}")]
+    if run.verification:
+        blocks += verification_blocks(run.verification)
+    blocks.append(
+        _section(
+            "*Check by hand:* the service's 5xx rate and p95 latency on your dashboards, "
+            f"`kubectl rollout status deployment/{escape(info.service)} -n {escape(info.namespace)}`, and its "
+            "health URL. Then click *Resolve* if it is healthy, or choose another revision."
+        )
+    )
+    key = info.incident_key
+    return blocks + [
+        _actions(
+            _button("Resolve", ActionId.RESOLVE, key, style="primary"),
+            *_revision_select(info, "Choose another revision…"),
+            _button("Post update", ActionId.POST_UPDATE, key),
+        )
+    ]

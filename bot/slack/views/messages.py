@@ -1,0 +1,119 @@
+"""Messages outside the card: the announcement, status updates, help, history, errors, and the
+plain ``text`` that notifications show for a message."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from bot.slack.views.blocks import (
+    SECTION_TEXT,
+    _context,
+    _finish,
+    _header,
+    _lines,
+    _section,
+    channel,
+    clip,
+    escape,
+    user,
+)
+from bot.slack.views.incident import CardInfo, _revision_text, severity_line, state_sentence
+from bot.strategies.base import Plan, Progress, Revision, Verification
+
+_EMOJI = re.compile(r":[a-z][a-z0-9_+-]*: ?")
+
+
+def announcement(info: CardInfo) -> list[dict]:
+    """For the announcements channel: severity, where it stands, and where to follow along."""
+    sev = f" — {severity_line(info.assessment.severity)}" if info.assessment else ""
+    reason = f"\n*Reason:* {escape(clip(info.reason, 300))}" if info.reason else ""
+    return [
+        _section(
+            f":rotating_light: *{escape(info.incident_key)} · {escape(info.service)}*{sev}\n"
+            f"{state_sentence(info)}{reason}"
+        ),
+        _context(f"Declared by {user(info.declared_by)} · follow along in {channel(info.channel_id)}"),
+    ]
+
+
+def status_update_blocks(rendered: str) -> list[dict]:
+    """A stakeholder update rendered by ``bot.reports.render_status_update`` (already escaped)."""
+    chunks = [rendered[i : i + SECTION_TEXT] for i in range(0, len(rendered), SECTION_TEXT)] or [" "]
+    return _finish([_section(c) for c in chunks])
+
+
+HELP = (
+    ("/rollback <service> [reason]", "declare an incident and see what a rollback would do"),
+    ("/rollback", "alone: pick the service from a list"),
+    ("/rollback status", "the open incidents"),
+    ("/rollback history <service>", "the rollout history of a service"),
+    ("/rollback update", "post a status update (in the incident channel)"),
+    ("/rollback resolve", "resolve the incident and write the postmortem (in the incident channel)"),
+    ("/rollback help", "this help"),
+)
+
+
+def help_blocks() -> list[dict]:
+    return [
+        _header("Rollback bot"),
+        _section("\n".join(f"`{escape(cmd)}` — {what}" for cmd, what in HELP)),
+        _context(
+            "Nothing changes without a plan preview and your confirmation. "
+            "Each incident gets its own channel; stakeholders can follow there."
+        ),
+    ]
+
+
+def history_blocks(service: str, revisions: Sequence[Revision], now: dt.datetime | None = None) -> list[dict]:
+    """Newest first; the highest revision is the live one."""
+    if not revisions:
+        return [
+            _section(
+                f"No rollout history found for *{escape(service)}*. Check the service name with "
+                "`/rollback status`, or ask the owners whether it is deployed."
+            )
+        ]
+    ordered = sorted(revisions, key=lambda r: -r.number)
+    lines = [_revision_text(r, now) + ("  *← live*" if i == 0 else "") for i, r in enumerate(ordered)]
+    return [
+        _header(f"Rollout history · {service}"),
+        _section(_lines(lines, bullet="")),
+        _context(
+            f"To roll back: `/rollback {escape(service)} <reason>`. "
+            "You will see the plan before anything changes."
+        ),
+    ]
+
+
+def error_blocks(title: str, what_happened: str, what_next: str) -> list[dict]:
+    """A polite ephemeral error: what went wrong and what to do instead (all text is escaped)."""
+    return [
+        _section(
+            f":warning: *{escape(clip(title, 200))}*\n{escape(clip(what_happened, 1500))}\n"
+            f"*What you can do:* {escape(clip(what_next, 1000))}"
+        )
+    ]
+
+
+def fallback_text(subject: CardInfo | Plan | Progress | Verification | str) -> str:
+    """The ``text`` that notifications show for a message built from ``subject`` (a str: an error title)."""
+    if isinstance(subject, CardInfo):
+        sev = f" ({subject.assessment.severity.label})" if subject.assessment else ""
+        text = f"{subject.incident_key} · {subject.service}{sev}: {state_sentence(subject)}"
+    elif isinstance(subject, Plan):
+        desired = f"rev {subject.desired.number} ({subject.desired.version})" if subject.desired else "?"
+        text = (
+            f"Nothing to do for {subject.target.service}: {subject.skipped}"
+            if subject.skipped
+            else f"Rollback plan for {subject.target.service}: rev {subject.current.number} "
+            f"({subject.current.version}) -> {desired}. Nothing has changed yet; confirm to proceed."
+        )
+    elif isinstance(subject, Progress):
+        text = subject.message
+    elif isinstance(subject, Verification):
+        text = "Verification passed" if subject.ok else "VERIFICATION FAILED: the service is still unhealthy"
+    else:
+        text = str(subject)
+    return clip(_EMOJI.sub("", escape(text)).replace("`", "").strip(), SECTION_TEXT)

@@ -1,0 +1,76 @@
+"""The dry-run plan message: what will change, then Confirm / Cancel (or Approve); once decided, who decided."""
+
+from __future__ import annotations
+
+from bot.slack.views.blocks import (
+    ActionId,
+    _actions,
+    _button,
+    _context,
+    _finish,
+    _lines,
+    _section,
+    encode_value,
+    escape,
+    user,
+)
+from bot.strategies.base import Plan
+
+
+def plan_confirmation(
+    plan: Plan, requested_by: str, require_approval: bool, incident_key: str, plan_id: int | None = None
+) -> list[dict]:
+    """The dry run: what will change, then Confirm / Cancel (or Approve, for a second person).
+
+    The buttons carry ``plan_id``: a click decides exactly this plan, never a newer one.
+    """
+    key = encode_value(incident_key, None, plan_id)
+    current = f"rev {plan.current.number} · `{escape(plan.current.version)}`"
+    desired = f"rev {plan.desired.number} · `{escape(plan.desired.version)}`" if plan.desired else "?"
+    blocks = [
+        _section(
+            f"*Rollback plan for {escape(plan.target.service)}* "
+            f"(namespace `{escape(plan.target.namespace)}`, {escape(plan.strategy)})\n"
+            f"{current} → {desired}"
+        )
+    ]
+    if plan.skipped:
+        blocks.append(
+            _section(
+                f":ballot_box_with_check: *Nothing to do: {escape(plan.skipped)}.*\n"
+                "Nothing was changed. Choose another revision on the incident card, "
+                "or fix forward."
+            )
+        )
+        return blocks + [_actions(_button("Close", ActionId.CANCEL_ROLLBACK, key))]
+    changes = _lines(escape(c) for c in plan.changes) or "• (no changes listed)"
+    blocks.append(_section(f":information_source: *Nothing has changed yet.* This will:\n{changes}"))
+    if plan.warnings:
+        blocks.append(
+            _section(":warning: *Before you confirm:*\n" + _lines(escape(w) for w in plan.warnings))
+        )
+    value = encode_value(incident_key, plan.desired.number if plan.desired else None, plan_id)
+    if require_approval:
+        note = (
+            f":busts_in_silhouette: This service needs a second person: {user(requested_by)} "
+            "asked for this rollback; someone else must approve it."
+        )
+        label, action = "Approve rollback", ActionId.APPROVE_ROLLBACK
+    else:
+        note = (
+            f"Requested by {user(requested_by)}. Nothing changes until you click "
+            "*Confirm rollback*; the incident card then shows progress."
+        )
+        label, action = "Confirm rollback", ActionId.CONFIRM_ROLLBACK
+    return blocks + [
+        _context(note),
+        _actions(
+            _button(label, action, value, style="primary"), _button("Cancel", ActionId.CANCEL_ROLLBACK, key)
+        ),
+    ]
+
+
+def plan_decided(plan: Plan, requested_by: str, incident_key: str, outcome: str) -> list[dict]:
+    """The plan message once someone confirmed or cancelled it: same facts, no buttons, who decided."""
+    blocks = [b for b in plan_confirmation(plan, requested_by, False, incident_key) if b["type"] != "actions"]
+    return _finish(blocks + [_context(outcome)])

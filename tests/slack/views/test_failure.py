@@ -1,0 +1,56 @@
+"""A failed or unverifiable rollback: loud, never shown as healthy, never a dead end."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.slack import views as v
+from bot.strategies.base import Check, Verification
+from tests.slack.views.support import FAILED, NOW, UNKNOWN, action_ids, assert_valid, elements, mrkdwn_text, with_run
+
+
+@pytest.mark.parametrize(
+    ("status", "extra", "loud"),
+    [
+        ("verification_failed", {"verification": FAILED}, "The rollback finished but verification FAILED"),
+        ("failed", {"error": "deadline exceeded: 1/3 replicas available"}, "The rollback FAILED"),
+    ],
+)
+def test_failed_card_is_loud_and_offers_emergency_actions(status, extra, loud):
+    blocks = v.incident_card(with_run(status, **extra), now=NOW)
+    assert_valid(blocks)
+    # Not a dead end: another revision can be chosen, and every hint names a button that is shown.
+    assert action_ids(blocks) == ["choose_revision", "scale_to_zero", "page_escalation", "post_update"]
+    assert elements(blocks)[0]["placeholder"]["text"] == "Choose another revision…"
+    hints = mrkdwn_text(blocks).split("*What you can do now:*")[1]
+    for button in ("*Choose another revision…*", "*Scale to zero*", "*Page escalation*"):
+        assert button in hints
+    scale = elements(blocks)[1]
+    assert scale["style"] == "danger" and scale["confirm"]["style"] == "danger"
+    assert "DOWN" in scale["confirm"]["text"]["text"]
+    text = mrkdwn_text(blocks)
+    assert f":rotating_light: *{loud}" in text and "is still unhealthy" in text
+    if "error" in extra:
+        assert "deadline exceeded" in text
+    else:
+        assert ":x: *Pods ready* FAILED — 0/3 ready" in text
+
+
+def test_a_rollback_that_could_not_be_verified_is_never_shown_as_healthy():
+    blocks = v.incident_card(with_run("could_not_verify", verification=UNKNOWN), now=NOW)
+    assert_valid(blocks)
+    text = mrkdwn_text(blocks)
+    assert "could NOT verify" in text and "Verification passed" not in text
+    assert "kubectl rollout status deployment/shopping-service -n shopping" in text
+    assert action_ids(blocks) == ["resolve", "choose_revision", "post_update"]
+
+
+def test_progress_and_verification():
+    failed = v.verification_blocks(FAILED)
+    assert_valid(failed)
+    text = mrkdwn_text(failed)
+    assert "VERIFICATION FAILED" in text
+    assert ":grey_question: *p95 latency* could not be checked — Prometheus unreachable" in text
+    unchecked = v.verification_blocks(Verification((Check("Health URL", None, "timeout"),)))
+    assert "passed" not in mrkdwn_text(unchecked)  # nothing verified is not a pass
+
