@@ -131,6 +131,7 @@ class World:
 
     def stop(self) -> None:
         for stop in (
+            self.k8s_faults.clear,  # first: the k8s server's close waits for requests a fault stalls
             self.slack.stop,
             self.prometheus.stop if self.prometheus else None,
             *(srv.stop for srv in self.services.values()),

@@ -33,7 +33,6 @@ from bot.strategies.k8s_api import REQUEST_TIMEOUT, Api, Call, CallFailed, Obj, 
 
 log = logging.getLogger(__name__)
 WATCH_SLICE_SECONDS = 5  # longest real wait on one watch before the deadline is checked again
-WATCH_GRACE_SECONDS = 1.0  # a watch silent this long past its own timeout is hung
 POLL_SECONDS = 1.0  # clock seconds between reads when the watch is given up
 NOTHING_CHANGED = "nothing was changed"
 WAIT_CONSEQUENCE = "the rollback itself was sent and is not undone by this"
@@ -292,7 +291,7 @@ class KubernetesUndo:
                     seen = self._watch(target, observe, deadline, real)
                 except CallFailed as failed:
                     log.warning("watching %s failed (%s); reading it every %ss instead", where, failed, POLL_SECONDS)
-                    seen = False
+                    failing, seen = failed, False
                 if seen is None:
                     return
                 watching = seen
@@ -318,22 +317,26 @@ class KubernetesUndo:
         events = self.api.watch(
             Call("watch", "deployments", target.namespace),
             seconds,
-            min(seconds, real) + WATCH_GRACE_SECONDS,
+            min(seconds + self.api.timeout, real),  # silent that long past its own end: hung
             field_selector=f"metadata.name={target.workload}",
         )
         seen = False
-        for event in events:
-            seen = True
-            if event["type"] == "DELETED":
-                raise RollbackError(
-                    f"{target.namespace}/{target.workload} was deleted during the rollback; nothing more to wait for"
-                )
-            if event["type"] in ("ADDED", "MODIFIED") and observe(event["object"]):
-                events.close()
-                return None
-            if self._now() >= deadline:
-                events.close()
-                break
+        try:
+            for event in events:
+                seen = True
+                if event["type"] == "DELETED":
+                    raise RollbackError(
+                        f"{target.namespace}/{target.workload} was deleted during the rollback; nothing to wait for"
+                    )
+                if event["type"] in ("ADDED", "MODIFIED") and observe(event["object"]):
+                    return None
+                if self._now() >= deadline:
+                    break
+        except CallFailed as failed:
+            if not (seen and failed.timed_out):  # a quiet watch that ran into the deadline is no failure
+                raise
+        finally:
+            events.close()
         return seen
 
     def scale(self, target: Target, replicas: int) -> None:

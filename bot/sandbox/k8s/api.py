@@ -57,7 +57,7 @@ def _non_resource(path: str, req: Request) -> Response | None:
     if doc is not None and req.method == "GET":
         return Response.json(doc)
     if path.startswith("/openapi"):
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        raise errors.no_such_resource()
     return None
 
 
@@ -110,13 +110,13 @@ def _parse(path: str) -> tuple[Resource, str | None, str | None, str | None]:
     elif parts[0] == "apis" and len(parts) >= 4:
         group, version, rest = parts[1], parts[2], parts[3:]
     else:
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        raise errors.no_such_resource()
     namespace = None
     if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
         namespace, rest = rest[1], rest[2:]
     res = resources.lookup(group, version, rest[0])
     if res is None or len(rest) > 3 or (len(rest) == 3 and rest[2] not in res.subresources):
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        raise errors.no_such_resource()
     return res, namespace, rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else None
 
 

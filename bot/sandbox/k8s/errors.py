@@ -41,6 +41,11 @@ def not_found(res: Resource, name: str) -> ApiError:
     return ApiError(404, "NotFound", f'{res.qualified} "{name}" not found', _details(res, name))
 
 
+def no_such_resource() -> ApiError:
+    """A URL the server does not serve."""
+    return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
 def already_exists(res: Resource, name: str) -> ApiError:
     return ApiError(409, "AlreadyExists", f'{res.qualified} "{name}" already exists', _details(res, name))
 

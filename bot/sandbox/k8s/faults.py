@@ -146,7 +146,7 @@ def _error(rule: Rule, call: Call) -> errors.ApiError:
     known: dict[int, Callable[[], errors.ApiError]] = {
         401: errors.unauthorized,
         403: lambda: errors.forbidden(res, call.name, call.verb, call.namespace, call.sub, SERVICE_ACCOUNT),
-        404: lambda: errors.not_found(res, name),
+        404: lambda: errors.not_found(res, name) if name else errors.no_such_resource(),
         409: lambda: errors.conflict(res, name),
         422: lambda: errors.invalid(res, name, "spec", rule.message or "rejected by the sandbox's fault injection"),
         429: errors.too_many_requests,
