@@ -1,9 +1,10 @@
 """Kubernetes Deployment rollback: ``kubectl rollout undo`` semantics plus a resourceVersion guard.
 
 The rules themselves (which ReplicaSets count, which revision is "previous", the patch,
-``rollout status``) are pure functions in ``rollout.py``; this module does the API calls.
-Objects are read as raw JSON (``_preload_content=False``) so the patch carries exactly what
-the API server stored, like kubectl's, and no time is spent building client models.
+``rollout status``) are pure functions in ``rollout.py``; the calls themselves (timeouts,
+retries, failures in words) are in ``k8s_api.py``; this module decides what a failure means
+for the user: whether anything changed, and what to do next. Objects are read as raw JSON so
+the patch carries exactly what the API server stored, like kubectl's.
 """
 
 from __future__ import annotations
@@ -39,8 +40,15 @@ WAIT_CONSEQUENCE = "the rollback itself was sent and is not undone by this"
 VERIFY_CONSEQUENCE = "the rollback is not undone by this, but it could not be verified"
 
 
-def call_target(target: Target) -> str:
+def _where(target: Target) -> str:
     return f"{target.namespace}/{target.workload}"
+
+
+def _deleted(target: Target) -> RollbackError:
+    return RollbackError(
+        f"{_where(target)} was deleted during the rollback; nothing to wait for. Check who deleted it "
+        f"(`kubectl get events -n {target.namespace}`)"
+    )
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
@@ -211,7 +219,10 @@ class KubernetesUndo:
 
     def _after_failed_patch(self, plan: Plan, failed: CallFailed) -> Obj:
         t = plan.target
-        history = f"`kubectl rollout history deployment/{t.workload} -n {t.namespace}`"
+        check = (
+            f"Check with `kubectl rollout history deployment/{t.workload} -n {t.namespace}` before trying again: "
+            "a retry of this plan is refused if it went through."
+        )
         if failed.status == 404:
             raise RollbackError(
                 f"deployment {t.namespace}/{t.workload} no longer exists; nothing was rolled back. "
@@ -226,15 +237,15 @@ class KubernetesUndo:
             raise explain(
                 failed,
                 "the patch may or may not have been applied, and reading the deployment again failed too",
-                f"Check with {history} before trying again: a retry of this plan is refused if it went through.",
+                check,
             ) from failed
         if landed:
-            log.warning("patch of %s answered %s, but the rollback is live", call_target(t), failed.problem)
+            log.warning("patch of %s answered %s, but the rollback is live", _where(t), failed.problem)
             return live
         if live["metadata"].get("resourceVersion") != plan.guard:
             image = rollout.container_image(rollout.deployment_template(live), t.container)
             raise ConcurrentChange(
-                f"{t.namespace}/{t.workload} changed after this plan was made (it is now at revision "
+                f"{_where(t)} changed after this plan was made (it is now at revision "
                 f"{rollout.revision_of(live)}, image {image}); nothing was rolled back. "
                 "Review its new state and plan the rollback again."
             ) from failed
@@ -243,7 +254,7 @@ class KubernetesUndo:
                 failed,
                 "the patch was not live when the bot read the deployment again, but the API server may still "
                 "apply it",
-                f"Check with {history} before trying again: a retry of this plan is refused if it went through.",
+                check,
             ) from failed
         raise explain(failed, "nothing was changed (the bot read the deployment again to make sure)") from failed
 
@@ -256,7 +267,7 @@ class KubernetesUndo:
         transiently are tried again until the deadline.
         """
         deadline = self._now() + timeout_seconds
-        where, last = f"{target.namespace}/{target.workload}", None
+        where, last = _where(target), None
         follow = f"Follow it with `kubectl rollout status deployment/{target.workload} -n {target.namespace}`."
         failing: CallFailed | None = None  # the last read, when it failed
 
@@ -300,7 +311,7 @@ class KubernetesUndo:
                 obj = self._deployment(target, until=time.monotonic() + real)
             except CallFailed as failed:
                 if failed.status == 404:
-                    raise RollbackError(f"{where} was deleted during the rollback; nothing to wait for") from failed
+                    raise _deleted(target) from failed
                 if not failed.transient:
                     raise explain(failed, WAIT_CONSEQUENCE, follow) from failed
                 failing = failed
@@ -325,9 +336,7 @@ class KubernetesUndo:
             for event in events:
                 seen = True
                 if event["type"] == "DELETED":
-                    raise RollbackError(
-                        f"{target.namespace}/{target.workload} was deleted during the rollback; nothing to wait for"
-                    )
+                    raise _deleted(target)
                 if event["type"] in ("ADDED", "MODIFIED") and observe(event["object"]):
                     return None
                 if self._now() >= deadline:
@@ -363,7 +372,7 @@ class KubernetesUndo:
                 f"Check with {check} and scale it by hand if needed.",
             ) from lost
         if (live.get("spec") or {}).get("replicas") == replicas:
-            log.warning("scaling %s answered %s, but it is scaled", call_target(target), lost.problem)
+            log.warning("scaling %s answered %s, but it is scaled", _where(target), lost.problem)
             return
         if lost.uncertain:
             raise explain(
