@@ -51,6 +51,7 @@ class World:
         self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="rollback-sandbox-"))
         self.want_prometheus = prometheus
         self.cluster = Cluster(self.scenario, self.clock)
+        self.k8s_faults = self.cluster.faults  # make the Kubernetes API fail on demand (tests, chaos bench)
         self.slack = SlackEmulator(bot_token=SANDBOX_BOT_TOKEN)
         self.k8s_server: SandboxServer | None = None
         self.services: dict[str, SandboxServer] = {}
@@ -130,6 +131,7 @@ class World:
 
     def stop(self) -> None:
         for stop in (
+            self.k8s_faults.clear,  # first: the k8s server's close waits for requests a fault stalls
             self.slack.stop,
             self.prometheus.stop if self.prometheus else None,
             *(srv.stop for srv in self.services.values()),

@@ -1,8 +1,8 @@
 """The one interface every rollback strategy implements, and the values it passes around.
 
 ``plan()`` has no side effects and is shown to the user before anything changes;
-``execute()`` applies the plan and reports progress; ``verify()`` checks what the
-strategy itself can see (pods ready, endpoints present).
+``apply()`` makes the change, ``wait()`` follows it and reports progress; ``verify()``
+checks what the strategy itself can see (pods ready, endpoints present).
 """
 
 from __future__ import annotations
@@ -102,11 +102,12 @@ class Strategy(Protocol):
 
     def plan(self, target: Target) -> Plan: ...
 
-    def execute(self, plan: Plan, progress: Callable[[Progress], None], deadline_seconds: float) -> None:
-        """``apply`` then ``wait``: the whole rollback in one call."""
+    def is_applied(self, plan: Plan) -> bool:
+        """Whether the live workload already runs what the plan restores (the whole template, not only
+        the image): a resumed run must not apply it twice."""
 
     def apply(self, plan: Plan) -> object:
-        """Make the change (one request; guarded against concurrent edits)."""
+        """Make the change (one request, never retried blindly; guarded against concurrent edits)."""
 
     def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
         """Until the change has rolled out; RollbackError when it fails or time runs out."""

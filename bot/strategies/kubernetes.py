@@ -1,22 +1,23 @@
 """Kubernetes Deployment rollback: ``kubectl rollout undo`` semantics plus a resourceVersion guard.
 
 The rules themselves (which ReplicaSets count, which revision is "previous", the patch,
-``rollout status``) are pure functions in ``rollout.py``; this module does the API calls.
-Objects are read as raw JSON (``_preload_content=False``) so the patch carries exactly what
-the API server stored, like kubectl's, and no time is spent building client models.
+``rollout status``) are pure functions in ``rollout.py``; the calls themselves (timeouts,
+retries, failures in words) are in ``k8s_api.py``; this module decides what a failure means
+for the user: whether anything changed, and what to do next. Objects are read as raw JSON so
+the patch carries exactly what the API server stored, like kubectl's.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
+import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-import urllib3
-from kubernetes import client, watch
-from kubernetes.client.exceptions import ApiException
+from kubernetes import client
 
 from bot.strategies import rollout
 from bot.strategies.base import (
@@ -30,21 +31,25 @@ from bot.strategies.base import (
     Target,
     Verification,
 )
+from bot.strategies.k8s_api import REQUEST_TIMEOUT, Api, Call, CallFailed, Obj, explain
 
-Obj = dict[str, Any]
+log = logging.getLogger(__name__)
 WATCH_SLICE_SECONDS = 5  # longest real wait on one watch before the deadline is checked again
-POLL_SECONDS = 1.0  # clock seconds between reads when the server offers no watch
+POLL_SECONDS = 1.0  # clock seconds between reads when the watch is given up
+NOTHING_CHANGED = "nothing was changed"
+WAIT_CONSEQUENCE = "the rollback itself was sent and is not undone by this"
+VERIFY_CONSEQUENCE = "the rollback is not undone by this, but it could not be verified"
 
 
-def _json(response) -> Obj:
-    return json.loads(response.data)
+def _where(target: Target) -> str:
+    return f"{target.namespace}/{target.workload}"
 
 
-def _api_message(exc: ApiException) -> str:
-    try:
-        return json.loads(exc.body)["message"]
-    except (TypeError, ValueError, KeyError):
-        return f"{exc.status} {exc.reason}"
+def _deleted(target: Target) -> RollbackError:
+    return RollbackError(
+        f"{_where(target)} was deleted during the rollback; nothing to wait for. Check who deleted it "
+        f"(`kubectl get events -n {target.namespace}`)"
+    )
 
 
 def _parse_time(value: str | None) -> dt.datetime | None:
@@ -69,14 +74,18 @@ def label_selector(selector: Obj | None) -> str:
 
 
 class KubernetesUndo:
-    """The ``Strategy`` for Deployments. ``clock``: ``time``, or a ``SimClock`` (``now()``, ``sleep()``)."""
+    """The ``Strategy`` for Deployments. ``clock``: ``time``, or a ``SimClock`` (``now()``, ``sleep()``).
+
+    ``request_timeout``: real seconds any one API request may take (see ``k8s_api``).
+    """
 
     name = "kubernetes"
     steps = RUN_STEPS
 
-    def __init__(self, api_client: client.ApiClient, clock: Any = time) -> None:
-        self.apps = client.AppsV1Api(api_client)
-        self.core = client.CoreV1Api(api_client)
+    def __init__(
+        self, api_client: client.ApiClient, clock: Any = time, request_timeout: float = REQUEST_TIMEOUT
+    ) -> None:
+        self.api = Api(api_client, request_timeout)
         self.clock = clock
 
     # -- reading -----------------------------------------------------------------------------
@@ -89,35 +98,47 @@ class KubernetesUndo:
         real = getattr(self.clock, "real_seconds", None)
         return real(seconds) if real else seconds
 
-    def _deployment(self, namespace: str, name: str) -> Obj:
-        try:
-            return _json(self.apps.read_namespaced_deployment(name, namespace, _preload_content=False))
-        except ApiException as exc:
-            if exc.status == 404:
-                raise RollbackError(
-                    f"deployment {namespace}/{name} not found; check the service's namespace and workload "
-                    "in the services catalog"
-                ) from exc
-            raise RollbackError(f"could not read deployment {namespace}/{name}: {_api_message(exc)}") from exc
+    def _deployment(self, target: Target, until: float | None = None) -> Obj:
+        return self.api.read(Call("get", "deployments", target.namespace, target.workload), until)
 
     def _owned(self, deployment: Obj) -> list[Obj]:
         meta = deployment["metadata"]
-        found = self.apps.list_namespaced_replica_set(
-            meta["namespace"],
+        found = self.api.read(
+            Call("list", "replicasets", meta["namespace"]),
             label_selector=label_selector(deployment["spec"].get("selector")),
-            _preload_content=False,
         )
-        return rollout.owned_replicasets(deployment, _json(found).get("items") or [])
+        return rollout.owned_replicasets(deployment, found.get("items") or [])
 
     def _read(self, target: Target) -> tuple[Obj, list[Obj]]:
+        deployment = self._deployment(target)
+        return deployment, self._owned(deployment)
+
+    def _runs_desired(self, plan: Plan, live: Obj) -> bool:
+        """The live Deployment's pod template is the desired ReplicaSet's (``pod-template-hash`` aside)."""
+        t = plan.target
+        if plan.desired is None or not plan.desired.name:
+            return False
         try:
-            deployment = self._deployment(target.namespace, target.workload)
-            return deployment, self._owned(deployment)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise RollbackError(
-                f"the Kubernetes API at {self.apps.api_client.configuration.host} cannot be reached ({exc}); "
-                "nothing was changed"
-            ) from exc
+            rs = self.api.read(Call("get", "replicasets", t.namespace, plan.desired.name))
+        except CallFailed as failed:
+            if failed.status == 404:
+                return False
+            raise
+        return rollout.equal_ignore_hash(rollout.rs_template(rs), rollout.deployment_template(live))
+
+    @contextmanager
+    def _explained(self, target: Target, consequence: str, next_step: str = "") -> Iterator[None]:
+        """Turn a failed call into a RollbackError that says what happened and what to do."""
+        try:
+            yield
+        except CallFailed as failed:
+            call = failed.call
+            if failed.status == 404 and (call.resource, call.name) == ("deployments", target.workload):
+                raise RollbackError(
+                    f"deployment {target.namespace}/{target.workload} not found; {consequence}. "
+                    "Check the service's namespace and workload in the services catalog."
+                ) from failed
+            raise explain(failed, consequence, next_step) from failed
 
     @staticmethod
     def _revision(rs: Obj, container: str) -> Revision:
@@ -134,13 +155,15 @@ class KubernetesUndo:
 
     def history(self, target: Target) -> list[Revision]:
         """``kubectl rollout history``: one entry per revision of an owned ReplicaSet."""
-        _, owned = self._read(target)
+        with self._explained(target, NOTHING_CHANGED):
+            _, owned = self._read(target)
         by_number = {r.number: r for rs in owned if (r := self._revision(rs, target.container)).number}
         return [by_number[n] for n in sorted(by_number)]
 
     def plan(self, target: Target) -> Plan:
         """``kubectl rollout undo`` as a dry run, in kubectl's order of checks."""
-        deployment, owned = self._read(target)
+        with self._explained(target, NOTHING_CHANGED):
+            deployment, owned = self._read(target)
         desired_rs = rollout.select_revision(deployment, owned, target.to_revision)
         where = f"{target.namespace}/{target.workload}"
         if deployment["spec"].get("paused"):
@@ -176,65 +199,79 @@ class KubernetesUndo:
         )
 
     def is_applied(self, plan: Plan) -> bool:
-        """The live template already equals the desired revision's (a resumed run must not patch twice)."""
-        deployment, owned = self._read(plan.target)
-        desired = next((rs for rs in owned if rollout.revision_of(rs) == plan.desired.number), None)
-        live = rollout.find_new_replicaset(deployment, owned)
-        if desired is None:  # the rollback made it the newest revision: compare with what is live
-            image = rollout.container_image(rollout.rs_template(live), plan.target.container) if live else None
-            return image == plan.desired.image
-        return rollout.equal_ignore_hash(rollout.rs_template(desired), rollout.deployment_template(deployment))
+        """Whether the live Deployment already runs the desired revision's whole pod template (on resume)."""
+        with self._explained(plan.target, NOTHING_CHANGED):
+            return self._runs_desired(plan, self._deployment(plan.target))
 
     def apply(self, plan: Plan) -> Obj | None:
-        """Send the plan's JSON Patch; the click-to-accepted path. Returns the patched Deployment."""
+        """Send the plan's JSON Patch, once; the click-to-accepted path. Returns the patched Deployment.
+
+        When the answer is an error or never comes, the Deployment is read again to tell what
+        happened: the patch landed after all (its answer was lost: success), the Deployment moved
+        under the plan (ConcurrentChange), or nothing changed.
+        """
         if plan.skipped:
             return None
         t = plan.target
+        call = Call("patch", "deployments", t.namespace, t.workload)
         try:
-            response = self.apps.patch_namespaced_deployment(
-                t.workload, t.namespace, body=[dict(op) for op in plan.operations], _preload_content=False
-            )
-        except ApiException as exc:
-            if exc.status in (409, 422):
-                self._raise_if_moved(plan)
-            if exc.status == 404:
-                raise RollbackError(f"deployment {t.namespace}/{t.workload} no longer exists") from exc
-            raise RollbackError(
-                f"failed restoring revision {plan.desired.number if plan.desired else '?'} of "
-                f"{t.namespace}/{t.workload}: {_api_message(exc)}"
-            ) from exc
-        return _json(response)
+            return self.api.write(call, [dict(op) for op in plan.operations])
+        except CallFailed as failed:
+            return self._after_failed_patch(plan, failed)
 
-    def _raise_if_moved(self, plan: Plan) -> None:
+    def _after_failed_patch(self, plan: Plan, failed: CallFailed) -> Obj:
         t = plan.target
-        now = self._deployment(t.namespace, t.workload)
-        if now["metadata"].get("resourceVersion") == plan.guard:
-            return
-        image = rollout.container_image(rollout.deployment_template(now), t.container)
-        raise ConcurrentChange(
-            f"{t.namespace}/{t.workload} changed after this plan was made (it is now at revision "
-            f"{rollout.revision_of(now)}, image {image}); nothing was rolled back. "
-            "Review its new state and plan the rollback again."
+        check = (
+            f"Check with `kubectl rollout history deployment/{t.workload} -n {t.namespace}` before trying again: "
+            "a retry of this plan is refused if it went through."
         )
-
-    def execute(self, plan: Plan, progress: Callable[[Progress], None], deadline_seconds: float) -> None:
-        """Patch, then wait by the rules of ``kubectl rollout status``; skipped plans change nothing."""
-        if plan.skipped:
-            progress(Progress(message=f"nothing to do: {plan.skipped}", done=True))
-            return
-        started = self._now()
-        self.apply(plan)
-        progress(Progress(message=f"rollback to revision {plan.desired.number} sent; waiting for new pods"))
-        self.wait(plan.target, progress, deadline_seconds - (self._now() - started))
+        if failed.status == 404:
+            raise RollbackError(
+                f"deployment {t.namespace}/{t.workload} no longer exists; nothing was rolled back. "
+                "Check the service's namespace and workload in the services catalog."
+            ) from failed
+        if failed.status in (400, 401, 403) or not failed.sent:
+            raise explain(failed, NOTHING_CHANGED) from failed
+        try:
+            live = self._deployment(t)
+            landed = self._runs_desired(plan, live)
+        except CallFailed:
+            raise explain(
+                failed,
+                "the patch may or may not have been applied, and reading the deployment again failed too",
+                check,
+            ) from failed
+        if landed:
+            log.warning("patch of %s answered %s, but the rollback is live", _where(t), failed.problem)
+            return live
+        if live["metadata"].get("resourceVersion") != plan.guard:
+            image = rollout.container_image(rollout.deployment_template(live), t.container)
+            raise ConcurrentChange(
+                f"{_where(t)} changed after this plan was made (it is now at revision "
+                f"{rollout.revision_of(live)}, image {image}); nothing was rolled back. "
+                "Review its new state and plan the rollback again."
+            ) from failed
+        if failed.uncertain:
+            raise explain(
+                failed,
+                "the patch was not live when the bot read the deployment again, but the API server may still "
+                "apply it",
+                check,
+            ) from failed
+        raise explain(failed, "nothing was changed (the bot read the deployment again to make sure)") from failed
 
     def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
         """Watch the Deployment until ``rollout status`` says done, failed, or ``timeout_seconds`` pass.
 
-        A watch that delivers no event at all (a real API server always sends the current object
-        first) is treated as unsupported: that slice reads the Deployment and sleeps instead.
+        A watch that fails, hangs (no byte within its request timeout) or delivers no event at
+        all (a real API server always sends the current object first) is given up for the rest
+        of the wait: the Deployment is then read every ``POLL_SECONDS``. Reads that keep failing
+        transiently are tried again until the deadline.
         """
         deadline = self._now() + timeout_seconds
-        where, last = f"{target.namespace}/{target.workload}", None
+        where, last = _where(target), None
+        follow = f"Follow it with `kubectl rollout status deployment/{target.workload} -n {target.namespace}`."
+        failing: CallFailed | None = None  # the last read, when it failed
 
         def observe(obj: Obj) -> bool:
             nonlocal last
@@ -251,53 +288,112 @@ class KubernetesUndo:
                 )
             return done
 
+        watching = True
         while True:
             remaining = deadline - self._now()
             if remaining <= 0:
+                if failing:
+                    raise explain(failing, WAIT_CONSEQUENCE + "; the bot stopped following it at the deadline", follow)
                 raise RollbackError(
                     f"{where} did not finish rolling out before the deadline "
                     f"({last.message if last else 'no status seen'}); the old pods keep serving what they can"
                 )
-            seconds = max(1, min(WATCH_SLICE_SECONDS, int(self._real(remaining)) + 1))
-            stream = watch.Watch().stream(
-                self.apps.list_namespaced_deployment,
-                target.namespace,
-                field_selector=f"metadata.name={target.workload}",
-                timeout_seconds=seconds,
-                _request_timeout=seconds + 5,
-            )
-            events = 0
-            for event in stream:
-                events += 1
+            real = self._real(remaining)
+            if watching:
+                try:
+                    seen = self._watch(target, observe, deadline, real)
+                except CallFailed as failed:
+                    log.warning("watching %s failed (%s); reading it every %ss instead", where, failed, POLL_SECONDS)
+                    failing, seen = failed, False
+                if seen is None:
+                    return
+                watching = seen
+                continue
+            try:
+                obj = self._deployment(target, until=time.monotonic() + real)
+            except CallFailed as failed:
+                if failed.status == 404:
+                    raise _deleted(target) from failed
+                if not failed.transient:
+                    raise explain(failed, WAIT_CONSEQUENCE, follow) from failed
+                failing = failed
+            else:
+                failing = None
+                if observe(obj):
+                    return
+            self.clock.sleep(min(POLL_SECONDS, max(deadline - self._now(), 0)))
+
+    def _watch(self, target: Target, observe: Callable[[Obj], bool], deadline: float, real: float) -> bool | None:
+        """One watch of at most ``WATCH_SLICE_SECONDS``: ``None`` when the rollout is done, else whether
+        it delivered events (a watch worth opening again)."""
+        seconds = max(1, min(WATCH_SLICE_SECONDS, math.ceil(real)))
+        events = self.api.watch(
+            Call("watch", "deployments", target.namespace),
+            seconds,
+            min(seconds + self.api.timeout, real),  # silent that long past its own end: hung
+            field_selector=f"metadata.name={target.workload}",
+        )
+        seen = False
+        try:
+            for event in events:
+                seen = True
                 if event["type"] == "DELETED":
-                    raise RollbackError(f"{where} was deleted during the rollback")
-                if event["type"] in ("ADDED", "MODIFIED") and observe(event["raw_object"]):
-                    stream.close()
-                    return
+                    raise _deleted(target)
+                if event["type"] in ("ADDED", "MODIFIED") and observe(event["object"]):
+                    return None
                 if self._now() >= deadline:
-                    stream.close()
                     break
-            if not events:
-                if observe(self._deployment(target.namespace, target.workload)):
-                    return
-                self.clock.sleep(min(POLL_SECONDS, max(remaining, 0)))
+        except CallFailed as failed:
+            if not (seen and failed.timed_out):  # a quiet watch that ran into the deadline is no failure
+                raise
+        finally:
+            events.close()
+        return seen
 
     def scale(self, target: Target, replicas: int) -> None:
-        """Emergency: set the Deployment's replicas through the scale subresource (``kubectl scale``)."""
+        """Emergency: set the Deployment's replicas through the scale subresource (``kubectl scale``), once."""
+        call = Call("patch", "deployments/scale", target.namespace, target.workload)
         try:
-            self.apps.patch_namespaced_deployment_scale(
-                target.workload, target.namespace, body={"spec": {"replicas": replicas}}
-            )
-        except ApiException as exc:
-            raise RollbackError(
-                f"could not scale {target.namespace}/{target.workload} to {replicas}: {_api_message(exc)}"
-            ) from exc
+            self.api.write(call, {"spec": {"replicas": replicas}})
+            return
+        except CallFailed as failed:
+            if failed.status == 404:
+                raise RollbackError(
+                    f"deployment {target.namespace}/{target.workload} no longer exists; nothing was scaled"
+                ) from failed
+            if failed.status in (400, 401, 403) or not failed.sent:
+                raise explain(failed, NOTHING_CHANGED) from failed
+            lost = failed
+        check = f"`kubectl get deployment/{target.workload} -n {target.namespace}`"
+        try:
+            live = self._deployment(target)
+        except CallFailed:
+            raise explain(
+                lost,
+                f"it may or may not have been scaled to {replicas}, and reading the deployment again failed too",
+                f"Check with {check} and scale it by hand if needed.",
+            ) from lost
+        if (live.get("spec") or {}).get("replicas") == replicas:
+            log.warning("scaling %s answered %s, but it is scaled", _where(target), lost.problem)
+            return
+        if lost.uncertain:
+            raise explain(
+                lost,
+                f"it was not scaled to {replicas} when the bot read it again, but the API server may still do it",
+                f"Check with {check} and scale it by hand if needed.",
+            ) from lost
+        raise explain(lost, "nothing was changed (the bot read the deployment again to make sure)") from lost
 
     def verify(self, plan: Plan) -> Verification:
         """What the cluster itself shows: image, replicas, the new pods, the Service's endpoints."""
         t = plan.target
-        deployment, owned = self._read(t)
-        template = rollout.deployment_template(deployment)
+        follow = f"Check it by hand: `kubectl rollout status deployment/{t.workload} -n {t.namespace}`."
+        with self._explained(t, VERIFY_CONSEQUENCE, follow):
+            deployment, owned = self._read(t)
+            template = rollout.deployment_template(deployment)
+            live_rs = rollout.find_new_replicaset(deployment, owned)
+            pods = self._pods_check(live_rs) if live_rs else Check("pods", False, "no ReplicaSet runs this template")
+            endpoints = self._endpoints_check(t.namespace, template)
         spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
         image = rollout.container_image(template, t.container)
         want = plan.desired.image if plan.desired else plan.current.image
@@ -316,20 +412,14 @@ class KubernetesUndo:
                 f"{(status.get('replicas') or 0) - counts['updatedReplicas']} old",
             )
         )
-        live_rs = rollout.find_new_replicaset(deployment, owned)
-        checks.append(
-            self._pods_check(live_rs) if live_rs else Check("pods", False, "no ReplicaSet runs this template")
-        )
-        checks.append(self._endpoints_check(t.namespace, template))
-        return Verification(tuple(checks))
+        return Verification((*checks, pods, endpoints))
 
     def _pods(self, rs: Obj) -> list[Obj]:
-        found = self.core.list_namespaced_pod(
-            rs["metadata"]["namespace"],
+        found = self.api.read(
+            Call("list", "pods", rs["metadata"]["namespace"]),
             label_selector=label_selector(rs["spec"].get("selector")),
-            _preload_content=False,
         )
-        return [p for p in _json(found).get("items") or [] if rollout.is_controlled_by(p, rs)]
+        return [p for p in found.get("items") or [] if rollout.is_controlled_by(p, rs)]
 
     def _pods_check(self, rs: Obj, sample_seconds: float = 5.0) -> Check:
         """Pods of the live ReplicaSet all ready; restart counts sampled twice must not climb."""
@@ -367,9 +457,7 @@ class KubernetesUndo:
 
     def _endpoints_check(self, namespace: str, template: Obj) -> Check:
         labels = (template.get("metadata") or {}).get("labels") or {}
-        services = (
-            _json(self.core.list_namespaced_service(namespace, _preload_content=False)).get("items") or []
-        )
+        services = self.api.read(Call("list", "services", namespace)).get("items") or []
         selecting = [
             s
             for s in services
@@ -382,9 +470,9 @@ class KubernetesUndo:
         for svc in selecting:
             name = svc["metadata"]["name"]
             try:
-                ep = _json(self.core.read_namespaced_endpoints(name, namespace, _preload_content=False))
-            except ApiException as exc:
-                if exc.status != 404:
+                ep = self.api.read(Call("get", "endpoints", namespace, name))
+            except CallFailed as failed:
+                if failed.status != 404:
                     raise
                 ep = {}
             addresses = sum(len(s.get("addresses") or []) for s in ep.get("subsets") or [])

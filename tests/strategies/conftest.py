@@ -13,12 +13,14 @@ from kubernetes import client, config
 
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
+from bot.sandbox.k8s.faults import Faults
 from bot.sandbox.scenario import load_scenario
 from bot.strategies.base import Progress, Target
 from bot.strategies.kubernetes import KubernetesUndo
 from tests.support import need_binary
 
 SCALE = 20.0  # simulated seconds per real second: a 2 s pod start takes 0.1 s
+TIMEOUT = 5.0  # real seconds per API request: generous, as other tests share the machine
 
 
 @dataclass
@@ -28,6 +30,7 @@ class Sim:
     api: client.ApiClient
     strategy: KubernetesUndo
     target: Target
+    faults: Faults
 
     @property
     def apps(self) -> client.AppsV1Api:
@@ -88,12 +91,13 @@ class Sim:
 
 @pytest.fixture
 def make_sim(tmp_path: Path) -> Iterator:
-    """Factory: ``make_sim(scale)`` starts the default scenario; everything started is stopped after."""
+    """Factory: ``make_sim(scale, request_timeout)`` starts the default scenario; everything started is stopped
+    after, its faults lifted first."""
     from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 
     started: list = []
 
-    def make(scale: float = SCALE) -> Sim:
+    def make(scale: float = SCALE, request_timeout: float = TIMEOUT) -> Sim:
         clock = SimClock(scale)
         cluster = Cluster(load_scenario(), clock)
         cluster.start()
@@ -105,11 +109,15 @@ def make_sim(tmp_path: Path) -> Iterator:
         api = config.new_client_from_config(config_file=str(kubeconfig))
         started.append(api)
         target = Target("shopping-service", "shopping", "shopping-service", "app")
-        sim = Sim(clock, kubeconfig, api, KubernetesUndo(api, clock=clock), target)
+        strategy = KubernetesUndo(api, clock=clock, request_timeout=request_timeout)
+        sim = Sim(clock, kubeconfig, api, strategy, target, cluster.faults)
         sim.settle()
         return sim
 
     yield make
+    for thing in started:
+        if isinstance(thing, Cluster):
+            thing.faults.clear()  # first: the server's close waits for requests a fault stalls
     for thing in reversed(started):
         (thing.close if isinstance(thing, client.ApiClient) else thing.stop)()
 

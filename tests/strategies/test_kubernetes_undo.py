@@ -24,9 +24,11 @@ def kubectl_history(sim) -> dict[int, str]:
 
 
 def run(sim, target, deadline: float = 600) -> tuple[object, list[Progress]]:
+    """Plan, apply, wait: the worker's steps."""
     seen: list[Progress] = []
     plan = sim.strategy.plan(target)
-    sim.strategy.execute(plan, seen.append, deadline)
+    sim.strategy.apply(plan)
+    sim.strategy.wait(target, seen.append, deadline)
     return plan, seen
 
 
@@ -81,7 +83,7 @@ def test_rolling_back_to_the_live_revision_is_skipped_and_changes_nothing(sim):
     plan, seen = run(sim, dataclasses.replace(sim.target, to_revision=3))
     assert plan.skipped == "already at revision 3"
     assert plan.operations == ()
-    assert seen[-1].message == "nothing to do: already at revision 3"
+    assert seen[-1].done and seen[-1].message == "rolled out: 3/3 new replicas available"
     assert sim.deployment()["metadata"]["resourceVersion"] == before
 
 
@@ -105,12 +107,12 @@ def test_a_paused_deployment_is_refused(sim):
     )
 
 
-def test_a_change_between_plan_and_execute_is_detected_and_nothing_is_rolled_back(sim):
+def test_a_change_between_plan_and_apply_is_detected_and_nothing_is_rolled_back(sim):
     plan = sim.strategy.plan(sim.target)
     sim.kubectl("set", "image", "deployment/shopping-service", f"app={IMAGE}v1.2.6-crashloop")
 
     with pytest.raises(ConcurrentChange) as err:
-        sim.strategy.execute(plan, lambda p: None, 600)
+        sim.strategy.apply(plan)
 
     assert "changed after this plan was made" in str(err.value)
     assert "plan the rollback again" in str(err.value)
@@ -135,8 +137,9 @@ def test_rolling_back_to_a_crashlooping_image_fails_at_the_progress_deadline(mak
     plan = sim.strategy.plan(sim.target)
     assert plan.desired.version == "v1.2.6-crashloop"
 
+    sim.strategy.apply(plan)
     with pytest.raises(RollbackError, match="exceeded its progress deadline") as err:
-        sim.strategy.execute(plan, seen.append, deadline_seconds=3600)
+        sim.strategy.wait(sim.target, seen.append, 3600)
 
     assert "0/3 new replicas available" in str(err.value)
     assert seen and not seen[-1].done
@@ -148,8 +151,9 @@ def test_rolling_back_to_a_crashlooping_image_fails_at_the_progress_deadline(mak
 def test_our_own_deadline_stops_the_wait(make_sim):
     sim = make_sim(scale=50)
     crashloop_in_history(sim)  # the default 600 s progress deadline is far away
+    sim.strategy.apply(sim.strategy.plan(sim.target))
     with pytest.raises(RollbackError, match="did not finish rolling out before the deadline"):
-        sim.strategy.execute(sim.strategy.plan(sim.target), lambda p: None, deadline_seconds=60)
+        sim.strategy.wait(sim.target, lambda p: None, 60)
 
 
 def test_verify_without_a_service_cannot_check_endpoints_but_still_passes(sim):

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from ..httpserver import App, Request, Response
 from . import errors, resources, writes
 from .cluster import Cluster
+from .faults import Call
 from .resources import Resource
 from .selectors import field_matcher, label_matcher
 from .table import to_table
@@ -35,11 +36,40 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 def make_api(cluster: Cluster) -> App:
     def app(req: Request) -> Response:
         try:
-            return _route(cluster, req)
+            path = req.path.rstrip("/") or "/"
+            special = _non_resource(path, req)
+            if special is not None:
+                return special
+            res, namespace, name, sub = _parse(path)
+            call = Call(_verb(req, name), res, namespace, name, sub)
+            return cluster.faults.serve(call, lambda: _route(cluster, req, res, namespace, name, sub))
         except errors.ApiError as exc:
-            return Response.json(exc.status(), exc.code)
+            return Response.json(exc.status(), exc.code, exc.headers())
 
     return app
+
+
+def _non_resource(path: str, req: Request) -> Response | None:
+    """Health and discovery answers (never faulted: kubectl must still find the API to show an error)."""
+    if path in ("/healthz", "/livez", "/readyz"):
+        return Response.text("ok")
+    doc = _discovery(path)
+    if doc is not None and req.method == "GET":
+        return Response.json(doc)
+    if path.startswith("/openapi"):
+        raise errors.no_such_resource()
+    return None
+
+
+def _verb(req: Request, name: str | None) -> str:
+    """The RBAC verb of a request, as the API server's authorizer derives it."""
+    if req.method == "GET":
+        if name:
+            return "get"
+        return "watch" if (req.arg("watch") or "").lower() in ("true", "1") else "list"
+    if req.method == "DELETE":
+        return "delete" if name else "deletecollection"
+    return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(req.method, req.method.lower())
 
 
 def _discovery(path: str) -> dict | None:
@@ -80,26 +110,19 @@ def _parse(path: str) -> tuple[Resource, str | None, str | None, str | None]:
     elif parts[0] == "apis" and len(parts) >= 4:
         group, version, rest = parts[1], parts[2], parts[3:]
     else:
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        raise errors.no_such_resource()
     namespace = None
     if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in ("status", "finalize"):
         namespace, rest = rest[1], rest[2:]
     res = resources.lookup(group, version, rest[0])
     if res is None or len(rest) > 3 or (len(rest) == 3 and rest[2] not in res.subresources):
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
+        raise errors.no_such_resource()
     return res, namespace, rest[1] if len(rest) > 1 else None, rest[2] if len(rest) > 2 else None
 
 
-def _route(cluster: Cluster, req: Request) -> Response:
-    path = req.path.rstrip("/") or "/"
-    if path in ("/healthz", "/livez", "/readyz"):
-        return Response.text("ok")
-    doc = _discovery(path)
-    if doc is not None and req.method == "GET":
-        return Response.json(doc)
-    if path.startswith("/openapi"):
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource", {})
-    res, namespace, name, sub = _parse(path)
+def _route(
+    cluster: Cluster, req: Request, res: Resource, namespace: str | None, name: str | None, sub: str | None
+) -> Response:
     cluster.tick()
     store = cluster.store
     if req.method == "GET" and name is None:

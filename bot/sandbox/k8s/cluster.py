@@ -11,6 +11,7 @@ from ..clock import SimClock
 from ..scenario import Revision, Scenario, ServiceSpec
 from . import controller, pods
 from . import objects as o
+from .faults import Faults
 from .resources import BY_PLURAL, Resource
 from .selectors import label_matcher
 from .store import Store
@@ -26,6 +27,7 @@ class Cluster:
         self.store = Store()
         self.rand = random.Random()
         self.stopped = threading.Event()  # set by stop(): open watches end
+        self.faults = Faults(self.stopped)  # errors, stalls and hung watches on demand
         self._frozen: float | None = None  # simulated "now" while replaying the scenario's history
         self._thread: threading.Thread | None = None
         with self.store.lock:

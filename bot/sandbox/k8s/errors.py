@@ -10,6 +10,11 @@ class ApiError(Exception):
         super().__init__(message)
         self.code, self.reason, self.message, self.details = code, reason, message, details
 
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` on a throttled answer, as the API server's priority and fairness sends it."""
+        retry = (self.details or {}).get("retryAfterSeconds")
+        return {"Retry-After": str(retry)} if retry else {}
+
     def status(self) -> dict:
         out = {
             "kind": "Status",
@@ -34,6 +39,11 @@ def _details(res: Resource, name: str) -> dict:
 
 def not_found(res: Resource, name: str) -> ApiError:
     return ApiError(404, "NotFound", f'{res.qualified} "{name}" not found', _details(res, name))
+
+
+def no_such_resource() -> ApiError:
+    """A URL the server does not serve."""
+    return ApiError(404, "NotFound", "the server could not find the requested resource", {})
 
 
 def already_exists(res: Resource, name: str) -> ApiError:
@@ -91,3 +101,45 @@ def unsupported_media(accepted: str) -> ApiError:
 
 def gone(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
+
+
+def unauthorized() -> ApiError:
+    return ApiError(401, "Unauthorized", "Unauthorized")
+
+
+def forbidden(
+    res: Resource, name: str | None, verb: str, namespace: str | None, sub: str | None, user: str
+) -> ApiError:
+    """The RBAC denial, word for word as the API server's authorizer writes it."""
+    who = f'{res.qualified} "{name}"' if name else res.qualified
+    resource = f"{res.plural}/{sub}" if sub else res.plural
+    where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+    details = {"name": name, "kind": res.plural} if name else {"kind": res.plural}
+    if res.group:
+        details["group"] = res.group
+    return ApiError(
+        403,
+        "Forbidden",
+        f'{who} is forbidden: User "{user}" cannot {verb} resource "{resource}" in API group "{res.group}"{where}',
+        details,
+    )
+
+
+def too_many_requests(retry_after: int = 1) -> ApiError:
+    return ApiError(
+        429, "TooManyRequests", "Too many requests, please try again later.", {"retryAfterSeconds": retry_after}
+    )
+
+
+def internal(message: str) -> ApiError:
+    return ApiError(500, "InternalError", f"Internal error occurred: {message}", {"causes": [{"message": message}]})
+
+
+def unavailable() -> ApiError:
+    return ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request", {})
+
+
+def timeout() -> ApiError:
+    return ApiError(
+        504, "Timeout", "Timeout: request did not complete within requested timeout - context deadline exceeded", {}
+    )
