@@ -19,10 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
-from bot.config import ServiceConfig
+from bot.config import ServiceConfig, duration_seconds
 from bot.incidents import cards
 from bot.incidents.lifecycle import RUN_STEPS
 from bot.runtime import Runtime
+from bot.signals.analysis import Outcome
 from bot.signals.verification import verify
 from bot.slack import views as slack_views
 from bot.slack.gateway import SlackFailure
@@ -209,42 +210,52 @@ class Worker:
         self._step(run, WAIT, "done", f"{plan.desired.version} rolled out", lost)
         record("rolled_out", f"Rollout of {plan.desired.version} finished")
 
-        # 5. verify.
-        self._step(run, VERIFY, "running", "checking pods, health URL, 5xx rate and latency", lost)
+        # 5. verify: an analysis of the traffic served since the rollout completed (bot.signals.analysis).
+        a = service.analysis
+        self._step(run, VERIFY, "running", f"analysis: a check every {a.interval} for {a.bake}", lost)
         result = verify(
             strategy,
             plan,
             service,
             rt.metrics,
-            self.verify_timeout,
-            progress=lambda msg: self._step(run, VERIFY, "running", msg, lost),
+            duration_seconds(rt.settings.prometheus_scrape_interval),
+            progress=lambda line: self._step(run, VERIFY, "running", line, lost),
         )
-        summary = "; ".join(f"{c.name}: {c.detail}" for c in result.checks)
-        checks = cards.verification_to_json(result)
-        if result.ok:
-            record("verified", f"Verified: {summary}", checks=checks)
-            self._step(run, VERIFY, "done", "all checks passed", lost)
-            runs.finish(rt.db, run.id, "succeeded")
-            update_incident(rt.db, incident.id, status="monitoring")
+        outcome, version = result.outcome, plan.desired.version
+        checks = cards.verification_to_json(result.verification)
+        record(outcome.value, f"{outcome.title}: {result.reason}", checks=checks)
+        self._step(run, VERIFY, "done" if outcome is Outcome.VERIFIED else "failed", result.reason, lost)
+        runs.finish(rt.db, run.id, "succeeded")
+        update_incident(rt.db, incident.id, status="monitoring" if outcome is Outcome.VERIFIED else "open")
+        if outcome is Outcome.VERIFIED:
             self._say(
                 incident,
-                f":white_check_mark: *{service.name} is back on {plan.desired.version}* and "
-                "verified (pods ready, health URL UP, 5xx rate and latency under thresholds).\n"
+                f":white_check_mark: *{service.name} is back on {version}* and verified: {result.reason} "
+                "(pods ready, health URL UP, 5xx rate and p95 latency under thresholds).\n"
                 "*Next:* keep an eye on it; when you are ready, type `/rollback resolve` here to write "
                 "the postmortem.",
-                slack_views.verification_blocks(result),
+                slack_views.verification_blocks(result.verification),
             )
-        else:
-            record("verification_failed", f"Verification failed: {summary}", checks=checks)
-            self._step(run, VERIFY, "failed", "some checks failed", lost)
-            runs.finish(rt.db, run.id, "succeeded")
-            update_incident(rt.db, incident.id, status="open")
+        elif outcome is Outcome.FAILED:
             self._say(
                 incident,
-                f":rotating_light: *The rollback of {service.name} to {plan.desired.version} "
+                f":rotating_light: *The rollback of {service.name} to {version} "
                 "went out, but the service is NOT healthy.* What failed is below. *What you can do:* "
                 "roll back to an older revision from the card, *Scale to zero*, or *Page escalation*.",
-                slack_views.verification_blocks(result),
+                slack_views.verification_blocks(result.verification),
+            )
+        else:
+            self._say(
+                incident,
+                *slack_views.could_not_verify_message(
+                    service.name,
+                    service.namespace,
+                    service.deployment,
+                    service.health_url,
+                    version,
+                    result.reason,
+                    result.verification,
+                ),
             )
         cards.refresh(rt, incident.id)
 

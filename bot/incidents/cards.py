@@ -53,18 +53,22 @@ def latest_run(rt: Runtime, incident_id: int) -> RollbackRun | None:
     return rt.db.transaction(lambda s: s.scalars(query.limit(1)).first())
 
 
-def latest_verification(rt: Runtime, incident_id: int) -> Verification | None:
+def latest_verification(rt: Runtime, incident_id: int) -> tuple[str, Verification] | None:
+    """(event kind, checks) of the last verification outcome: verified, verification_failed, could_not_verify."""
     for event in reversed(timeline.events(rt.db, incident_id)):
-        if event.kind in ("verified", "verification_failed") and event.data:
-            return verification_from_json(event.data.get("checks"))
+        if event.kind in ("verified", "verification_failed", "could_not_verify") and event.data:
+            return event.kind, verification_from_json(event.data.get("checks"))
     return None
 
 
-def run_info(run: RollbackRun, verification: Verification | None) -> slack_views.RunInfo:
+def run_info(run: RollbackRun, verification: tuple[str, Verification] | None) -> slack_views.RunInfo:
     plan = plan_from_json(run.plan)
     running = [s.detail for s in run.steps if s.status == "running" and s.detail]
     status = run.status
-    if status == "succeeded" and verification is not None and not verification.ok:
+    kind, checks = verification or ("", None)
+    if status == "succeeded" and kind == "could_not_verify":
+        status = "unverified"
+    elif status == "succeeded" and checks is not None and not checks.ok:
         status = "verification_failed"
     return slack_views.RunInfo(
         status=status,
@@ -72,7 +76,7 @@ def run_info(run: RollbackRun, verification: Verification | None) -> slack_views
         steps=tuple(slack_views.Step(s.name.capitalize(), s.status, s.detail) for s in run.steps),
         progress_message=running[-1] if running else "",
         to_revision=plan.desired,
-        verification=verification,
+        verification=checks,
         error=run.error or "",
     )
 

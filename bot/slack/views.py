@@ -92,8 +92,8 @@ class RunInfo:
     """A rollback run as the card shows it.
 
     ``status``: pending | running (in progress), succeeded, failed (could not be applied),
-    verification_failed, cancelled. A succeeded run whose ``verification`` is not ok counts
-    as verification_failed.
+    verification_failed, unverified (applied, but could not be verified), cancelled. A
+    succeeded run whose ``verification`` is not ok counts as verification_failed.
     """
 
     status: str
@@ -356,11 +356,13 @@ def revision_option_text(rev: Revision) -> str:
 
 
 def _run_phase(run: RunInfo | None) -> str:
-    """none | active | succeeded | failed | verification_failed."""
+    """none | active | succeeded | failed | verification_failed | unverified."""
     if run is None or run.status == "cancelled":
         return "none"
     if run.status in ("pending", "running"):
         return "active"
+    if run.status == "unverified":  # rolled out, but its signals could not be read
+        return "unverified"
     if run.status == "verification_failed" or (run.verification is not None and not run.verification.ok):
         return "verification_failed"
     return "succeeded" if run.status == "succeeded" else "failed"
@@ -384,6 +386,8 @@ def state_sentence(info: CardInfo) -> str:
         return f":white_check_mark: Rolled back to {_to_version(info)}; verification passed. Monitoring."
     if phase == "verification_failed":
         return ":rotating_light: Rolled back, but verification FAILED: the service is still unhealthy."
+    if phase == "unverified":
+        return f":warning: Rolled back to {_to_version(info)}, but NOT verified: check the service by hand."
     if phase == "failed":
         return ":rotating_light: The rollback FAILED: the service is still unhealthy."
     if info.status == "forward_fix":
@@ -548,9 +552,12 @@ def _lower_blocks(info: CardInfo) -> list[dict]:
         ]
     if run is not None and phase in ("failed", "verification_failed"):
         return _emergency_blocks(info, run)
-    if phase == "succeeded" or info.status in ("mitigated", "forward_fix"):
+    if phase in ("succeeded", "unverified") or info.status in ("mitigated", "forward_fix"):
         blocks: list[dict] = []
-        if run is not None and phase == "succeeded":
+        if run is not None and phase == "unverified":
+            blocks.append(_section(f"{state_sentence(info)}\n{_steps_text(run)}"))
+            blocks += unverified_blocks(run.verification) if run.verification else []
+        elif run is not None and phase == "succeeded":
             blocks.append(
                 _section(
                     f":white_check_mark: *Rolled back to {_to_version(info)}.* "
@@ -565,6 +572,8 @@ def _lower_blocks(info: CardInfo) -> list[dict]:
             _button("Resolve", ActionId.RESOLVE, key, style="primary"),
             _button("Post update", ActionId.POST_UPDATE, key),
         ]
+        if phase == "unverified":
+            buttons.append(_button("Page escalation", ActionId.PAGE_ESCALATION, key))
         if info.status == "forward_fix" and info.target:
             buttons.append(
                 _button(
@@ -980,3 +989,36 @@ def parse_status_update(values: Mapping[str, Any]) -> StatusUpdateForm:
         next_steps=_value(values, UPDATE_NEXT) or "",
         next_update_minutes=int(minutes) if minutes and minutes != "0" else None,
     )
+
+
+# ---------------------------------------------------------------- could not verify
+
+
+def unverified_blocks(verification: Verification) -> list[dict]:
+    """What was and was not checked after a rollback that could not be verified: never titled as passed."""
+    title = ":warning: *NOT VERIFIED*: the signals could not be read; check the service by hand."
+    lines = _lines((_check_line(c) for c in verification.checks), SECTION_TEXT - 100, bullet="")
+    return [_section(f"{title}\n{lines}")]
+
+
+def could_not_verify_message(
+    service: str,
+    namespace: str,
+    deployment: str,
+    health_url: str | None,
+    version: str,
+    reason: str,
+    verification: Verification,
+) -> tuple[str, list[dict]]:
+    """(text, blocks) for the channel when the rollback went out but its health could not be read."""
+    url = escape(health_url) if health_url else "(none in the services catalog)"
+    text = (
+        f":warning: *{escape(service)} is back on {escape(version)}, but I could NOT verify that it is "
+        f"healthy:* {escape(clip(reason, 500))}.\n"
+        "*Check by hand:* its dashboards (5xx rate and p95 latency since the rollback), "
+        f"`kubectl rollout status deployment/{escape(deployment)} -n {escape(namespace)}`, "
+        f"and the health URL {url}.\n"
+        "*Next:* nothing happens automatically. When it looks healthy, type `/rollback resolve` here; "
+        "if it does not, click *Page escalation* on the card."
+    )
+    return text, unverified_blocks(verification)
