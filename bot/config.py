@@ -48,6 +48,7 @@ class Settings:
     database_url: str = "sqlite:///rollback-bot.db"
     kubeconfig: str | None = None
     prometheus_url: str | None = None
+    prometheus_scrape_interval: str = "15s"  # how often Prometheus scrapes the services (analysis windows)
     catalog_path: str = "config/services.yaml"
     port: int = 3000
     aws_endpoint_url: str | None = None  # moto in the sandbox
@@ -74,6 +75,9 @@ class Settings:
 
         port = positive_int("PORT", 3000)
         deadline = positive_int("ROLLBACK_DEADLINE_SECONDS", 600)
+        scrape = get("PROMETHEUS_SCRAPE_INTERVAL") or cls.prometheus_scrape_interval
+        if not _DURATION.fullmatch(scrape):
+            errors.append(f"PROMETHEUS_SCRAPE_INTERVAL: expected a duration such as 15s, got {scrape!r}")
         if errors:
             raise ConfigError(errors)
         return cls(
@@ -84,6 +88,7 @@ class Settings:
             database_url=get("DATABASE_URL") or cls.database_url,
             kubeconfig=get("KUBECONFIG"),
             prometheus_url=get("PROMETHEUS_URL"),
+            prometheus_scrape_interval=scrape,
             catalog_path=get("ROLLBACK_BOT_CONFIG") or cls.catalog_path,
             port=port,
             aws_endpoint_url=get("AWS_ENDPOINT_URL"),
@@ -98,6 +103,17 @@ _K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _USER_ID = re.compile(r"[UW][A-Z0-9_]{2,}")
 _CHANNEL = re.compile(r"#[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{2,}")
 _DURATION = re.compile(r"([1-9][0-9]*)([smhd])")
+
+
+_SECONDS_PER = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_seconds(text: str) -> int:
+    """``"15s"`` -> 15, ``"1m"`` -> 60 (the catalog's duration syntax)."""
+    match = _DURATION.fullmatch(text)
+    if match is None:
+        raise ValueError(f"not a duration such as 15s or 1m: {text!r}")
+    return int(match.group(1)) * _SECONDS_PER[match.group(2)]
 
 
 def valid_k8s_name(s: object) -> bool:
@@ -128,59 +144,61 @@ class Thresholds:
     memory_for: str = "20m"
     restarts: int = 5  # container restarts, more than this ...
     restarts_window: str = "10m"  # ... within this window
+    http_5xx_rate: float = 0.05  # verification after a rollback: a 5xx share above this fails a check
     http_5xx_critical: float = 0.50  # Critical: 5xx share above this
     http_5xx_high: float = 0.25  # High: "main API failing"
     latency_high: float = 5.0  # High: p95 seconds above this
     error_rate_medium: float = 0.10  # Medium: partial failure
 
 
-def default_queries(
-    service: str, namespace: str, window: str = "5m", restarts_window: str = "10m"
-) -> dict[str, str]:
-    """PromQL per signal over the metrics the services expose (docs/ARCHITECTURE.md).
+@dataclass(frozen=True)
+class Analysis:
+    """Verification after a rollback: a check every ``interval`` for ``bake``; ``failure_limit`` bad checks fail it."""
 
-    Rates use a short ``window`` suited to a live read; ``restarts`` counts over the
-    restart trigger's own window. Values are ratios 0..1, seconds, or a count.
+    interval: str = "15s"
+    bake: str = "1m"
+    failure_limit: int = 2
+
+    @property
+    def interval_seconds(self) -> int:
+        return duration_seconds(self.interval)
+
+    @property
+    def bake_seconds(self) -> int:
+        return duration_seconds(self.bake)
+
+    @property
+    def checks(self) -> int:
+        """How many passed checks make a bake: one per interval."""
+        return max(1, -(-self.bake_seconds // self.interval_seconds))
+
+
+def default_queries(restarts_window: str = "10m") -> dict[str, str]:
+    """PromQL templates per signal over the metrics the services expose (docs/ARCHITECTURE.md).
+
+    ``$selector`` picks the service's series and ``$window`` is the rate window, filled in
+    per read (``ServiceConfig.query``): the service's ``window`` for a live read, the time
+    since the rollout completed for verification. ``restarts`` counts over the restart
+    trigger's own window. Values are ratios 0..1, seconds, or a count.
     """
-    sel = f"service={promql_string(service)},namespace={promql_string(namespace)}"
-    requests = f"sum(rate(http_requests_total{{{sel}}}[{window}]))"
+    requests = "sum(rate(http_requests_total{$selector}[$window]))"
 
     def share(codes: str) -> str:
-        return f"sum(rate(http_requests_total{{{sel},code=~{promql_string(codes)}}}[{window}])) / {requests}"
+        return f"sum(rate(http_requests_total{{$selector,code=~{promql_string(codes)}}}[$window])) / {requests}"
 
     return {
         "error_rate": share("[45].."),
         "http_5xx_rate": share("5.."),
-        "success_rate": f'sum(rate(http_requests_total{{{sel},code!~"5.."}}[{window}])) / {requests}',
+        "success_rate": f'sum(rate(http_requests_total{{$selector,code!~"5.."}}[$window])) / {requests}',
         "latency_p95": (
-            "histogram_quantile(0.95, sum by (le) "
-            f"(rate(http_request_duration_seconds_bucket{{{sel}}}[{window}])))"
+            "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{$selector}[$window])))"
         ),
         "memory": (
-            f"max(max by (pod) (container_memory_working_set_bytes{{{sel}}})"
-            f" / max by (pod) (container_spec_memory_limit_bytes{{{sel}}}))"
+            "max(max by (pod) (container_memory_working_set_bytes{$selector})"
+            " / max by (pod) (container_spec_memory_limit_bytes{$selector}))"
         ),
-        "restarts": f"sum(increase(kube_pod_container_status_restarts_total{{{sel}}}[{restarts_window}]))",
+        "restarts": f"sum(increase(kube_pod_container_status_restarts_total{{$selector}}[{restarts_window}]))",
     }
-
-
-def _resolve_queries(
-    name: str, namespace: str, window: str, thresholds: Thresholds, overrides: Mapping[str, str]
-) -> dict[str, str]:
-    """Defaults plus the catalog's overrides; overrides may use $service, $namespace, $selector, $window.
-
-    The substituted values are escaped, so an override like ``up{service="$service"}`` is safe.
-    """
-    queries = default_queries(name, namespace, window, thresholds.restarts_window)
-    subst = {
-        "service": promql_string(name)[1:-1],
-        "namespace": promql_string(namespace)[1:-1],
-        "selector": f"service={promql_string(name)},namespace={promql_string(namespace)}",
-        "window": window,
-    }
-    for signal, query in overrides.items():
-        queries[signal] = string.Template(query).safe_substitute(subst)
-    return queries
 
 
 # ------------------------------------------------------------------------------ catalog
@@ -199,15 +217,33 @@ class ServiceConfig:
     require_approval: bool = False
     escalation: str | None = None
     db_migrations: bool = False
-    window: str = "5m"
-    queries: dict[str, str] = field(default_factory=dict, compare=False)
+    window: str = "5m"  # rate window of a live read (detection)
+    queries: dict[str, str] = field(default_factory=dict, compare=False)  # templates: defaults + overrides
     thresholds: Thresholds = field(default_factory=Thresholds)
+    analysis: Analysis = field(default_factory=Analysis)
 
     def __post_init__(self) -> None:
         if not self.deployment:
             object.__setattr__(self, "deployment", self.name)
-        resolved = _resolve_queries(self.name, self.namespace, self.window, self.thresholds, self.queries)
-        object.__setattr__(self, "queries", resolved)
+        templates = {**default_queries(self.thresholds.restarts_window), **self.queries}
+        object.__setattr__(self, "queries", templates)
+
+    def query(self, signal: str, window: str | None = None) -> str | None:
+        """The signal's PromQL over ``window`` (default: the service's ``window``); None if it has none.
+
+        $service, $namespace and $selector are filled in escaped, so an override like
+        ``up{service="$service"}`` is safe; one pass, so a value is never substituted again.
+        """
+        template = self.queries.get(signal)
+        if not template:
+            return None
+        name, namespace = promql_string(self.name), promql_string(self.namespace)
+        return string.Template(template).safe_substitute(
+            service=name[1:-1],
+            namespace=namespace[1:-1],
+            selector=f"service={name},namespace={namespace}",
+            window=window or self.window,
+        )
 
     def may_roll_back(self, user_id: str) -> bool:
         return ANYONE in self.rollback_allowed or user_id in self.rollback_allowed
@@ -361,8 +397,26 @@ _SERVICE_KEYS = {
     "window": "",
     "queries": "",
     "thresholds": "",
+    "analysis": "",
+}
+_ANALYSIS_CHECKS = {
+    "interval": _DURATION_CHECK,
+    "bake": _DURATION_CHECK,
+    "failure_limit": (_is_positive_int, "a positive whole number"),
 }
 _TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "services": ""}
+
+
+def _read_analysis(r: _Reader, node: yaml.Node, where: str) -> Analysis | object:
+    given = r.mapping(node, where, _ANALYSIS_CHECKS) or {}
+    values = {k: r.check(n, f"{where}.{k}", *_ANALYSIS_CHECKS[k]) for k, n in given.items()}
+    if _INVALID in values.values():
+        return _INVALID
+    analysis = replace(Analysis(), **values)
+    if analysis.interval_seconds > analysis.bake_seconds:
+        where_node = given.get("interval", node)
+        return r.error(where_node, f"{where}.interval", f"must not be longer than bake ({analysis.bake})")
+    return analysis
 
 
 def _read_service(r: _Reader, name: str, node: yaml.Node, where: str) -> ServiceConfig | None:
@@ -413,6 +467,8 @@ def _read_service(r: _Reader, name: str, node: yaml.Node, where: str) -> Service
                 message = "must not be above http_5xx_critical"
                 r.error(thresholds_node, f"{where}.thresholds.http_5xx_high", message)
             kwargs["thresholds"] = t
+    if "analysis" in spec and r.value(spec["analysis"]) is not None:
+        kwargs["analysis"] = _read_analysis(r, spec["analysis"], f"{where}.analysis")
     if len(r.errors) > errors_before:
         return None
     return ServiceConfig(**kwargs)

@@ -58,7 +58,7 @@ def run_demo(out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: st
         say("The bot shows the dry-run plan. alice reads it and clicks *Confirm rollback*")
         alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
         result = alice.message_saying(channel.id, "is back on", "FAILED", "NOT healthy", timeout=180)
-        ok = "is back on" in result["text"]
+        ok = "and verified" in result["text"]  # "is back on …, but I could NOT verify" is not ok
         say("The rollback " + ("is verified." if ok else "did NOT verify: see the channel below."))
         say("alice types /rollback resolve in the incident channel and fills in the postmortem form")
         alice.type("resolve", channel_id=channel.id)

@@ -21,11 +21,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from bot.config import ServiceConfig
+from bot.config import ServiceConfig, duration_seconds
 from bot.incidents import cards, comms
 from bot.incidents.common import target
 from bot.incidents.events import record
 from bot.runtime import Runtime
+from bot.signals.analysis import Outcome
 from bot.signals.verification import verify
 from bot.slack import views
 from bot.slack.gateway import SlackFailure
@@ -135,38 +136,48 @@ def wait_for_rollout(ctx: RunContext, name: str) -> None:
 
 
 def verify_step(ctx: RunContext, name: str) -> None:
-    """Is the service really back? Sets the run's outcome."""
+    """An analysis of the traffic served since the rollout completed (``bot.signals.analysis``)."""
     rt, plan, service = ctx.worker.rt, ctx.plan, ctx.service
-    ctx.step(name, "running", "checking pods, health URL, 5xx rate and latency")
+    a = service.analysis
+    ctx.step(name, "running", f"analysis: a check every {a.interval} for {a.bake}")
     result = verify(
         ctx.strategy,
         plan,
         service,
         rt.metrics,
-        ctx.worker.verify_timeout,
-        progress=lambda msg: ctx.step(name, "running", msg),
+        duration_seconds(rt.settings.prometheus_scrape_interval),
+        progress=lambda line: ctx.step(name, "running", line),
     )
-    summary = "; ".join(f"{c.name}: {c.detail}" for c in result.checks)
-    checks = cards.verification_to_json(result)
-    if result.ok:
-        ctx.record("verified", f"Verified: {summary}", checks=checks)
-        ctx.step(name, "done", "all checks passed")
-        ctx.outcome = "verified"
+    outcome, version = result.outcome, plan.desired.version
+    ctx.record(
+        outcome.value, f"{outcome.title}: {result.reason}", checks=cards.verification_to_json(result.verification)
+    )
+    ctx.step(name, "done" if outcome is Outcome.VERIFIED else "failed", result.reason)
+    ctx.outcome = outcome.value  # the run's status has the same word as the event
+    if outcome is Outcome.VERIFIED:
         ctx.outcome_text = (
-            f":white_check_mark: *{service.name} is back on {plan.desired.version}* and "
-            "verified (pods ready, health URL UP, 5xx rate and latency under thresholds).\n"
+            f":white_check_mark: *{service.name} is back on {version}* and verified: {result.reason} "
+            "(pods ready, health URL UP, 5xx rate and p95 latency under thresholds).\n"
             "*Next:* keep an eye on it; when you are ready, type `/rollback resolve` here to write the postmortem."
         )
-    else:
-        ctx.record("verification_failed", f"Verification failed: {summary}", checks=checks)
-        ctx.step(name, "failed", "some checks failed")
-        ctx.outcome = "verification_failed"
+        ctx.outcome_blocks = views.verification_blocks(result.verification)
+    elif outcome is Outcome.FAILED:
         ctx.outcome_text = (
-            f":rotating_light: *The rollback of {service.name} to {plan.desired.version} "
+            f":rotating_light: *The rollback of {service.name} to {version} "
             "went out, but the service is NOT healthy.* What failed is below. *What you can do:* on the "
             "incident card, *Choose another revision…*, *Scale to zero*, or *Page escalation*."
         )
-    ctx.outcome_blocks = views.verification_blocks(result)
+        ctx.outcome_blocks = views.verification_blocks(result.verification)
+    else:
+        ctx.outcome_text, ctx.outcome_blocks = views.could_not_verify_message(
+            service.name,
+            service.namespace,
+            service.deployment,
+            service.health_url,
+            version,
+            result.reason,
+            result.verification,
+        )
 
 
 STEPS: dict[str, Callable[[RunContext, str], None]] = {
@@ -189,14 +200,12 @@ class Worker:
         lease_seconds: float = 30.0,
         poll_seconds: float = 1.0,
         max_parallel: int = 4,
-        verify_timeout: float = 120.0,
         pending_minutes: float = 10.0,
     ) -> None:
         self.rt = rt
         self.id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
-        self.verify_timeout = verify_timeout
         self.pending_for = dt.timedelta(minutes=pending_minutes)
         self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="run")
         self._slots = threading.Semaphore(max_parallel)
@@ -360,7 +369,7 @@ class Worker:
 
     def _say(self, incident: Incident, text: str, blocks: list[dict] | None = None) -> None:
         if blocks is not None:
-            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}, *blocks]
+            blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}, *blocks]
         try:
             self.rt.slack.post(incident.channel_id, text, blocks)
         except SlackFailure as exc:

@@ -89,11 +89,8 @@ def latest_verification(rt: Runtime, incident_id: int) -> Verification | None:
 def run_info(run: RollbackRun, verification: Verification | None) -> slack_views.RunInfo:
     plan = plan_from_json(run.plan)
     running = [s.detail for s in run.steps if s.status == "running" and s.detail]
-    status = run.status
-    if status == "succeeded" and verification is not None and not verification.ok:
-        status = "verification_failed"
     return slack_views.RunInfo(
-        status=status,
+        status=run.status,
         requested_by=run.requested_by,
         steps=tuple(slack_views.Step(s.name.capitalize(), s.status, s.detail) for s in run.steps),
         progress_message=running[-1] if running else "",

@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 class BotHarness:
     def __init__(
-        self, world: World, env: dict[str, str] | None = None, verify_timeout: float = 60.0, worker: bool = True
+        self, world: World, env: dict[str, str] | None = None, worker: bool = True
     ) -> None:
         self.world = world
         self.settings = Settings.from_env({**world.env(), **(env or {})})
@@ -36,7 +36,7 @@ class BotHarness:
         self.app = create_app(self.settings, self.rt)
         self.server = waitress.server.create_server(wsgi_app(self.app), host="127.0.0.1", port=0, threads=8)
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.worker = Worker(self.rt, lease_seconds=10, poll_seconds=0.2, verify_timeout=verify_timeout)
+        self.worker = Worker(self.rt, lease_seconds=10, poll_seconds=0.2)
         self.driver = SlackDriver(world.slack, f"{self.url}/slack/events", SANDBOX_SIGNING_SECRET)
         self._threads: list[threading.Thread] = []
         self._closing = False

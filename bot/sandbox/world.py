@@ -11,7 +11,9 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import requests
 import yaml
@@ -28,9 +30,7 @@ log = logging.getLogger(__name__)
 
 SANDBOX_BOT_TOKEN = "xoxb-sandbox"
 SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
-# Rates over a short window: Prometheus scrapes every second here, and verification after a
-# rollback should see the new revision's numbers within seconds, not minutes.
-RATE_WINDOW = "15s"
+SCRAPE_INTERVAL = "1s"  # the sandbox's Prometheus scrapes every second; the bot is told so
 ONCALL, OWNER, LEAD, VIEWER = "U_ONCALL", "U_OWNER", "U_LEAD", "U_VIEWER"
 
 
@@ -43,7 +43,9 @@ class World:
         state_dir: str | Path | None = None,
         k8s_port: int = 0,
         kubeconfig: str | Path | None = None,
+        catalog_overrides: Mapping[str, Any] | None = None,
     ) -> None:
+        """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -58,6 +60,7 @@ class World:
         self.prometheus: PrometheusProcess | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
+        self.catalog_overrides = dict(catalog_overrides or {})
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +70,7 @@ class World:
         self.services = start_services(self.scenario, self.cluster, self.clock)
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
-            self.prometheus = PrometheusProcess(targets).start()
+            self.prometheus = PrometheusProcess(targets, scrape_interval=SCRAPE_INTERVAL).start()
             self._wait_for_rates()
         self.slack.start()
         self.write_catalog()
@@ -76,7 +79,7 @@ class World:
     def _wait_for_rates(self, timeout: float = 30.0, samples: int = 6) -> None:
         """Wait for a few scrapes, so the first read's rates are steady, not two noisy samples."""
         deadline = time.monotonic() + timeout
-        query = f"min(count_over_time(http_requests_total[{RATE_WINDOW}])) >= {samples}"
+        query = f"min(count_over_time(http_requests_total[{samples * 2}s])) >= {samples}"
         while time.monotonic() < deadline:
             try:
                 answer = requests.get(f"{self.prometheus.url}/api/v1/query", params={"query": query}, timeout=2).json()
@@ -88,7 +91,7 @@ class World:
         log.warning("Prometheus has no request rates after %.0fs", timeout)
 
     def write_catalog(self) -> Path:
-        """The services catalog for this world: the sandbox's people, ports and short windows."""
+        """The services catalog for this world: the sandbox's people and ports, the example's defaults."""
         catalog = {
             "announcements_channel": "#incidents",
             "reminder_minutes": 30,
@@ -102,7 +105,7 @@ class World:
                     "owners": [OWNER],
                     "rollback_allowed": [ONCALL, OWNER, LEAD],
                     "escalation": LEAD,
-                    "window": RATE_WINDOW,
+                    **self.catalog_overrides,
                 }
                 for svc in self.scenario.services
             },
@@ -127,6 +130,7 @@ class World:
         }
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
+            env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
         return env
 
     def stop(self) -> None:

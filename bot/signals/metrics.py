@@ -1,8 +1,9 @@
-"""Prometheus reads: one value per signal, read in parallel, never raising.
+"""Prometheus reads: one answer per signal, read in parallel, never raising.
 
 Metrics must never block a rollback: an unreachable Prometheus, a slow query, a bad
-override query or a service without traffic each yield ``None`` (unavailable) for that
-signal, logged, and the assessment shows it as such.
+override query or a service without traffic never raise. Each read says which of the
+three it was (a ``Reading``): a value, no data, or an error, because verification
+treats "no data yet" (wait) differently from "Prometheus is down" (check by hand).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
@@ -19,6 +21,18 @@ from bot.config import SIGNALS, ServiceConfig
 log = logging.getLogger(__name__)
 
 _LOWER_IS_WORSE = {"success_rate"}  # when a query returns several series, report the worst
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A value; or no data (``value`` and ``error`` both None); or an error (unreachable, bad query)."""
+
+    value: float | None = None
+    error: str | None = None
+
+    @property
+    def no_data(self) -> bool:
+        return self.value is None and self.error is None
 
 
 class MetricsReader:
@@ -33,29 +47,29 @@ class MetricsReader:
         """
         return PrometheusConnect(url=self.url, retry=Retry(total=0), timeout=self.timeout)
 
-    def _query(self, service: ServiceConfig, signal: str) -> float | None:
-        query = service.queries.get(signal)
+    def _query(self, service: ServiceConfig, signal: str, window: str | None = None) -> Reading:
+        query = service.query(signal, window)
         if not query:
             log.warning("no query for %s of %s", signal, service.name)
-            return None
+            return Reading(error=f"no query for {signal}")
         try:
             # Prometheus' own timeout too, so a heavy query is abandoned server-side as well.
             result = self._client().custom_query(query, params={"timeout": f"{self.timeout:g}s"})
-        except Exception as exc:  # any failure means "unavailable", never a crash mid-incident
+        except Exception as exc:  # any failure is an answer ("error"), never a crash mid-incident
             log.warning("prometheus read of %s for %s failed: %s", signal, service.name, exc)
-            return None
-        return _value(result, signal, service.name)
+            return Reading(error=f"{type(exc).__name__}: {exc}"[:300])
+        return _reading(result, signal, service.name)
 
-    def read_one(self, service: ServiceConfig, signal: str) -> float | None:
-        """One signal (for verification after a rollback); None when unavailable."""
+    def read_one(self, service: ServiceConfig, signal: str, window: str | None = None) -> Reading:
+        """One signal over ``window`` (default: the service's window), e.g. for verification."""
         if signal not in SIGNALS:
             raise ValueError(f"unknown signal {signal!r} (expected one of {', '.join(SIGNALS)})")
         if not self.url:
-            return None
-        return self._query(service, signal)
+            return Reading(error="PROMETHEUS_URL is not set")
+        return self._query(service, signal, window)
 
     def read(self, service: ServiceConfig) -> dict[str, float | None]:
-        """Every signal of ``service``, queried in parallel; a signal not read in time is None."""
+        """Every signal's value (None: unavailable), queried in parallel; a signal not read in time is None."""
         values: dict[str, float | None] = dict.fromkeys(SIGNALS)
         if not self.url:
             log.info("PROMETHEUS_URL is not set: every signal of %s is unavailable", service.name)
@@ -65,14 +79,14 @@ class MetricsReader:
         done, late = wait(futures, timeout=self.timeout + 1.0)
         pool.shutdown(wait=False, cancel_futures=True)  # a stuck socket must not hold the caller
         for future in done:
-            values[futures[future]] = future.result()
+            values[futures[future]] = future.result().value
         for future in late:
             log.warning("prometheus read of %s for %s timed out", futures[future], service.name)
         return values
 
 
-def _value(result: object, signal: str, service: str) -> float | None:
-    """The query's value: a scalar, or the worst of a vector's samples; None if empty or NaN."""
+def _reading(result: object, signal: str, service: str) -> Reading:
+    """The query's value: a scalar, or the worst of a vector's samples; no data if empty or NaN."""
     samples: list[float] = []
     try:
         if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
@@ -81,11 +95,11 @@ def _value(result: object, signal: str, service: str) -> float | None:
             samples = [float(item["value"][1]) for item in result]
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         log.warning("unexpected prometheus result for %s of %s: %s (%r)", signal, service, exc, result)
-        return None
+        return Reading(error=f"unexpected answer from Prometheus ({exc})")
     samples = [s for s in samples if not math.isnan(s)]
     if not samples:
         log.info("no data for %s of %s", signal, service)
-        return None
+        return Reading()
     if len(samples) > 1:
         log.warning("%s of %s returned %d series; using the worst", signal, service, len(samples))
-    return min(samples) if signal in _LOWER_IS_WORSE else max(samples)
+    return Reading(min(samples) if signal in _LOWER_IS_WORSE else max(samples))

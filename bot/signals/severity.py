@@ -93,7 +93,8 @@ _SIGNALS = (
 )
 
 
-def _number(value: float, unit: str, precise: bool) -> str:
+def format_number(value: float, unit: str, precise: bool = True) -> str:
+    """A value as people read it: ratios as "0.6%", seconds as "0.21 s", counts as "7"."""
     if unit == "%":
         pct = value * 100
         if not precise or pct == 0:
@@ -107,12 +108,12 @@ def _number(value: float, unit: str, precise: bool) -> str:
 
 def format_value(reading: SignalReading) -> str:
     """The reading as people read it: "30.1%", "2.41 s", "7", or "unavailable"."""
-    return "unavailable" if reading.value is None else _number(reading.value, reading.unit, precise=True)
+    return "unavailable" if reading.value is None else format_number(reading.value, reading.unit, precise=True)
 
 
 def format_threshold(reading: SignalReading) -> str:
     """The limit as configured: "25%", "1 s", "5"."""
-    return _number(reading.threshold, reading.unit, precise=False)
+    return format_number(reading.threshold, reading.unit, precise=False)
 
 
 def _clean(value: float | None) -> float | None:
@@ -148,7 +149,7 @@ def assess(
         if name in explained or s.value is None or not (s.value < limit if below else s.value > limit):
             return
         explained.add(name)
-        limit_text = _number(limit, s.unit, precise=False)
+        limit_text = format_number(limit, s.unit, precise=False)
         word = "below" if below else "above"
         found.append((severity, f"{s.label} {format_value(s)} is {word} {limit_text} ({why})"))
 

@@ -1,7 +1,8 @@
-"""After a rollback: is the service really back? Cluster checks, health URL, 5xx rate and p95.
+"""After a rollback: is the service really back? The analysis loop: read, judge, sleep.
 
-A signal that cannot be read is reported as unavailable (``ok=None``), never as
-healthy; a check that keeps failing until the time runs out fails verification.
+Each check reads the cluster (pods, endpoints), the health URL and, from Prometheus,
+the 5xx rate and p95 over the traffic served since the rollout completed; the rules
+that turn checks into an outcome are ``bot.signals.analysis``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from collections.abc import Callable
 import requests
 
 from bot.config import ServiceConfig
+from bot.signals.analysis import METRICS, Bake, CheckResult, Result, judge, unconfigured, window
 from bot.signals.metrics import MetricsReader
-from bot.strategies.base import Check, Plan, Strategy, Verification
+from bot.strategies.base import Check, Plan, Strategy
 
 
 def health_check(url: str | None, timeout: float = 3.0) -> Check:
@@ -27,44 +29,31 @@ def health_check(url: str | None, timeout: float = 3.0) -> Check:
     return Check("health URL", status == "UP", f"{url} says {status} (HTTP {response.status_code})")
 
 
-def metric_checks(metrics: MetricsReader, service: ServiceConfig) -> list[Check]:
-    t = service.thresholds
-    checks = []
-    for signal, label, limit, unit in (
-        ("http_5xx_rate", "5xx rate", t.error_rate, "%"),
-        ("latency_p95", "p95 latency", t.latency_p95, "s"),
-    ):
-        value = metrics.read_one(service, signal)
-        if value is None:
-            checks.append(Check(label, None, "unavailable from Prometheus"))
-            continue
-        shown = (f"{value:.1%}", f"{limit:.0%}") if unit == "%" else (f"{value:.2f} s", f"{limit:g} s")
-        checks.append(Check(label, value <= limit, f"{shown[0]} (threshold {shown[1]})"))
-    return checks
-
-
 def verify(
     strategy: Strategy,
     plan: Plan,
     service: ServiceConfig,
     metrics: MetricsReader,
-    timeout: float,
-    interval: float = 2.0,
+    scrape_interval: float,
     progress: Callable[[str], None] = lambda _: None,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
-) -> Verification:
-    """Repeat every check until all pass or ``timeout`` seconds pass; returns the last round."""
-    deadline = clock() + timeout
+) -> Result:
+    """Run the analysis from now (the rollout just completed) until it has an outcome."""
+    completed = clock()
+
+    def check() -> CheckResult:
+        since = window(clock() - completed, scrape_interval)  # None: too early, nothing to read yet
+        read = since is not None or not metrics.url  # unconfigured: read_one says so
+        readings = {m.signal: metrics.read_one(service, m.signal, since) for m in METRICS} if read else {}
+        return judge((*strategy.verify(plan).checks, health_check(service.health_url)), readings, service.thresholds)
+
+    if not metrics.url:
+        return unconfigured(check())
+    bake = Bake(service.analysis)
+    interval = service.analysis.interval_seconds
     while True:
-        checks = (
-            *strategy.verify(plan).checks,
-            health_check(service.health_url),
-            *metric_checks(metrics, service),
-        )
-        result = Verification(checks)
-        failing = [c for c in checks if c.ok is False]
-        if not failing or clock() >= deadline:
-            return result
-        progress("waiting for " + ", ".join(f"{c.name} ({c.detail})" for c in failing))
-        sleep(interval)
+        sleep(max(0.0, completed + (bake.done + 1) * interval - clock()))  # on a fixed schedule: no drift
+        if bake.feed(check()) is not None:
+            return bake.result()
+        progress(bake.progress())

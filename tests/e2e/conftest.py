@@ -11,6 +11,9 @@ from bot.sandbox.world import LEAD, ONCALL, VIEWER, World
 from tests.support import need_binary
 
 SERVICE = "shopping-service"
+# Tests not about verification bake briefly (one check of 5 s of traffic: shorter ranges are noisy
+# in the sandbox); tests/e2e/test_verification.py runs the example's defaults.
+QUICK_BAKE = {"analysis": {"interval": "5s", "bake": "5s"}}
 
 
 def channel_prefix() -> str:
@@ -24,14 +27,14 @@ def world(request):
     if wants:
         need_binary("prometheus")
     scale = getattr(request.node.get_closest_marker("clock_scale"), "args", [None])[0]
-    with World(prometheus=wants, clock_scale=scale) as w:
+    with World(prometheus=wants, clock_scale=scale, catalog_overrides=QUICK_BAKE) as w:
         yield w
 
 
 @pytest.fixture
 def bot(world, request):
     env = getattr(request.node.get_closest_marker("bot_env"), "args", [{}])[0]
-    with BotHarness(world, env=env, verify_timeout=45) as h:
+    with BotHarness(world, env=env) as h:
         yield h
 
 

@@ -18,7 +18,7 @@ def broken_previous():
     """v1.2.4, the rollback target, now crash-loops; time runs 60x so the 600 s progress deadline is 10 s."""
     with World(prometheus=False, clock_scale=60) as world:
         world.mark_image("registry.local/shopping-service:v1.2.4", crashloop=True, restart_every=5.0)
-        with BotHarness(world, verify_timeout=5) as bot:
+        with BotHarness(world) as bot:
             yield world, bot
 
 

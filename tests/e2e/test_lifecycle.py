@@ -94,7 +94,7 @@ def test_the_update_forms_next_update_choice_sets_the_reminder(world, bot, alice
 
 @pytest.fixture
 def bot_without_worker(world):
-    with BotHarness(world, worker=False, verify_timeout=45) as h:
+    with BotHarness(world, worker=False) as h:
         yield h
 
 
@@ -117,7 +117,7 @@ def test_a_crashed_replicas_run_is_resumed_without_patching_twice(world, bot_wit
     assert revision_and_image(world) == ("4", "registry.local/shopping-service:v1.2.4")
 
     # Replica B takes the run over once A's lease has run out, and finishes it.
-    replica_b = Worker(bot.rt, worker_id="replica-b", lease_seconds=5, verify_timeout=45)
+    replica_b = Worker(bot.rt, worker_id="replica-b", lease_seconds=5)
     wait_for("replica B to claim the expired run", replica_b.claim_and_start, 10, interval=0.3)
     done = alice.message_saying(channel.id, "is back on", "FAILED", "NOT healthy", timeout=90)
     replica_b.stop()
@@ -129,7 +129,7 @@ def test_a_crashed_replicas_run_is_resumed_without_patching_twice(world, bot_wit
 
 def test_two_replicas_on_postgresql_run_one_rollback(world, pg_schema_url):
     env = {"DATABASE_URL": pg_schema_url()}
-    with BotHarness(world, env=env, verify_timeout=45) as one, BotHarness(world, env=env, verify_timeout=45) as two:
+    with BotHarness(world, env=env) as one, BotHarness(world, env=env) as two:
         alice, carol = OnCall(one, ONCALL), OnCall(two, LEAD)
         alice.type(f"{SERVICE} errors")
         channel = alice.channel(channel_prefix())

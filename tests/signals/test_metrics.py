@@ -1,5 +1,5 @@
-"""Reading a service's signals from Prometheus: real values from the real server, and None (never a crash)
-whenever Prometheus cannot answer."""
+"""Reading a service's signals from Prometheus: real values from the real server, and never a crash
+whenever Prometheus cannot answer; a single read tells "no data" apart from "could not ask"."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.sandbox.httpserver import Request, Response, SandboxServer, free_port
 from bot.sandbox.prometheus import PrometheusProcess
 from bot.sandbox.scenario import load_scenario
 from bot.sandbox.services import ServiceSimulator
-from bot.signals.metrics import MetricsReader
+from bot.signals.metrics import MetricsReader, Reading
 from bot.signals.severity import Severity, assess, format_value
 from tests.services_sim.conftest import BAD, Pods
 from tests.support import need_binary
@@ -30,12 +30,14 @@ NOTHING = dict.fromkeys(SIGNALS)
 def test_without_a_prometheus_url_every_signal_is_unavailable():
     reader = MetricsReader(None)
     assert reader.read(SHOPPING) == NOTHING
-    assert reader.read_one(SHOPPING, "error_rate") is None
+    assert reader.read_one(SHOPPING, "error_rate") == Reading(error="PROMETHEUS_URL is not set")
 
 
 def test_a_closed_port_gives_unavailable_signals():
     reader = MetricsReader(f"http://127.0.0.1:{free_port()}", timeout=1.0)
     assert reader.read(SHOPPING) == NOTHING
+    down = reader.read_one(SHOPPING, "http_5xx_rate", "30s")
+    assert down.value is None and "ConnectionError" in down.error and not down.no_data
 
 
 def test_a_prometheus_that_does_not_answer_in_time_gives_unavailable_signals():
@@ -49,7 +51,8 @@ def test_a_prometheus_that_does_not_answer_in_time_gives_unavailable_signals():
         try:
             reader = MetricsReader(server.url, timeout=0.2)
             assert reader.read(SHOPPING) == NOTHING
-            assert reader.read_one(SHOPPING, "latency_p95") is None
+            late = reader.read_one(SHOPPING, "latency_p95")
+            assert late.value is None and late.error and not late.no_data
         finally:
             release.set()
 
@@ -101,13 +104,20 @@ def test_the_failing_release_reads_as_high_severity(prometheus):
     assert assessment.severity is Severity.HIGH
     shown = format_value(assessment.signals[1])
     assert assessment.reasons[0] == f"5xx rate {shown} is above 25% (main API failing)"
-    assert reader.read_one(SHOPPING, "memory") == pytest.approx(0.93, abs=0.01)
+    assert reader.read_one(SHOPPING, "memory").value == pytest.approx(0.93, abs=0.01)
+
+
+@pytest.mark.prometheus
+def test_a_single_read_over_a_given_window(prometheus):
+    reader = MetricsReader(prometheus.url)
+    assert reader.read_one(SHOPPING, "http_5xx_rate", "5s").value == pytest.approx(0.30, abs=0.05)
 
 
 @pytest.mark.prometheus
 def test_a_service_prometheus_knows_nothing_about_is_unavailable(prometheus):
     ghost = ServiceConfig(name="ghost-service", namespace="shopping")
     assert MetricsReader(prometheus.url).read(ghost) == NOTHING
+    assert MetricsReader(prometheus.url).read_one(ghost, "http_5xx_rate") == Reading()  # no data, no error
 
 
 @pytest.mark.prometheus
@@ -118,6 +128,7 @@ def test_a_broken_override_query_only_loses_its_own_signal(prometheus):
     values = MetricsReader(prometheus.url).read(broken)
     assert values["latency_p95"] is None
     assert values["memory"] == pytest.approx(0.93, abs=0.01)
+    assert "bad_data" in MetricsReader(prometheus.url).read_one(broken, "latency_p95").error
 
 
 @pytest.mark.prometheus

@@ -11,6 +11,7 @@ import pytest
 
 from bot.config import (
     SIGNALS,
+    Analysis,
     ConfigError,
     ServiceConfig,
     Settings,
@@ -74,6 +75,13 @@ def test_settings_read_every_variable():
     assert s.aws_endpoint_url == "http://127.0.0.1:5000" and s.postmortem_dir == "/tmp/pm"
 
 
+def test_the_prometheus_scrape_interval_sets_the_shortest_verification_window():
+    assert Settings.from_env(ENV).prometheus_scrape_interval == "15s"
+    assert Settings.from_env({**ENV, "PROMETHEUS_SCRAPE_INTERVAL": "1s"}).prometheus_scrape_interval == "1s"
+    with pytest.raises(ConfigError, match=r"PROMETHEUS_SCRAPE_INTERVAL: expected a duration such as 15s, got '1'"):
+        Settings.from_env({**ENV, "PROMETHEUS_SCRAPE_INTERVAL": "1"})
+
+
 def test_missing_slack_credentials_are_named_with_their_purpose():
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({"SLACK_SIGNING_SECRET": ""})  # empty counts as unset
@@ -109,9 +117,13 @@ def test_the_example_catalog_loads():
     )
     assert svc.health_url == "http://127.0.0.1:8080/actuator/health"
     assert svc.owners == ("U0OWNER01",) and svc.escalation == "U0LEAD001"
-    assert svc.thresholds == Thresholds()
-    assert set(svc.queries) == set(SIGNALS)
-    assert all('service="shopping-service",namespace="shopping"' in q for q in svc.queries.values())
+    assert svc.thresholds == Thresholds() and svc.analysis == Analysis()
+    assert (svc.analysis.interval_seconds, svc.analysis.bake_seconds, svc.analysis.failure_limit) == (15, 60, 2)
+    assert svc.thresholds.http_5xx_rate == 0.05  # verification's own 5xx limit
+    queries = [svc.query(signal) for signal in SIGNALS]
+    assert all('service="shopping-service",namespace="shopping"' in q for q in queries)
+    assert "[5m]" in svc.query("http_5xx_rate")  # a live read uses the catalog's window ...
+    assert "[42s]" in svc.query("http_5xx_rate", "42s")  # ... verification the time since the rollout
 
 
 def test_who_may_roll_back():
@@ -144,11 +156,61 @@ def test_defaults_overrides_and_templated_queries(tmp_path):
     assert svc.rollback_allowed == ("*",)
     assert (svc.thresholds.latency_p95, svc.thresholds.restarts, svc.thresholds.memory_for) == (2, 3, "5m")
     assert svc.thresholds.error_rate == 0.05
-    assert svc.queries["latency_p95"] == (
+    assert svc.query("latency_p95") == (
         'histogram_quantile(0.99, sum by (le) (rate(lat_bucket{service="cart",namespace="shop"}[30s])))'
     )
-    assert "[30s]" in svc.queries["error_rate"]  # the service's window reaches the default queries
-    assert "[10m]" in svc.queries["restarts"]  # restarts count over the trigger's own window
+    assert svc.query("latency_p95", "17s").endswith("[17s])))")  # overrides take a verification window too
+    assert "[30s]" in svc.query("error_rate")  # the service's window reaches the default queries
+    assert "[10m]" in svc.query("restarts", "17s")  # restarts count over the trigger's own window
+    assert svc.query("no-such-signal") is None
+
+
+def test_the_verification_analysis_per_service(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            analysis: {interval: 30s, bake: 5m, failure_limit: 3}
+            thresholds: {http_5xx_rate: 0.01}
+          shop:
+            namespace: shop
+            analysis: {bake: 2m}
+        """,
+    )
+    catalog = load_catalog(path)
+    cart, shop = catalog.get("cart"), catalog.get("shop")
+    assert (cart.analysis.interval_seconds, cart.analysis.bake_seconds, cart.analysis.failure_limit) == (30, 300, 3)
+    assert cart.analysis.checks == 10 and cart.thresholds.http_5xx_rate == 0.01
+    assert shop.analysis == Analysis(interval="15s", bake="2m", failure_limit=2)
+
+
+def test_analysis_mistakes_name_file_line_and_field(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            analysis:
+              interval: 15 seconds
+              bake: 1m
+              failure_limit: 0
+              bakes: 2
+            thresholds: {http_5xx_rate: 5}
+          shop:
+            namespace: shop
+            analysis: {interval: 2m, bake: 1m}
+        """,
+    )
+    assert errors_of(path) == [
+        f"{path}:5: services.cart.analysis.interval: expected a duration such as 5m, got '15 seconds'",
+        f"{path}:7: services.cart.analysis.failure_limit: expected a positive whole number, got 0",
+        f"{path}:8: services.cart.analysis.bakes: unknown key (expected one of: interval, bake, failure_limit)",
+        f"{path}:9: services.cart.thresholds.http_5xx_rate: expected a number between 0 and 1, got 5",
+        f"{path}:12: services.shop.analysis.interval: must not be longer than bake (1m)",
+    ]
 
 
 # ------------------------------------------------------------------------------ errors
@@ -304,14 +366,17 @@ def literals(query: str) -> list[str]:
 
 @pytest.mark.parametrize("evil", ['x"} or vector(1) #', 'a\\"}) or vector(1) or up{b="', "a\nb", "\\"])
 def test_label_values_cannot_inject_promql(evil):
-    plain, hostile = default_queries("svc", "ns"), default_queries(evil, evil)
-    for signal, query in hostile.items():
-        assert skeleton(query) == skeleton(plain[signal])
+    plain, hostile = ServiceConfig(name="svc", namespace="ns"), ServiceConfig(name=evil, namespace=evil)
+    for signal in default_queries():
+        query = hostile.query(signal, "1m")
+        assert skeleton(query) == skeleton(plain.query(signal, "1m"))
         assert evil in literals(query)
     assert json.loads(promql_string(evil)) == evil
 
 
 def test_templated_overrides_are_escaped_too():
     svc = ServiceConfig(name='x",a="', namespace="ns", queries={"memory": 'up{service="$service"}'})
-    assert svc.queries["memory"] == 'up{service="x\\",a=\\""}'
-    assert literals(svc.queries["memory"]) == ['x",a="']
+    assert svc.query("memory") == 'up{service="x\\",a=\\""}'
+    assert literals(svc.query("memory")) == ['x",a="']
+    sneaky = ServiceConfig(name="svc", namespace="$window", queries={"memory": 'up{ns="$namespace"}'})
+    assert sneaky.query("memory", "1m") == 'up{ns="$window"}', "a substituted value is never substituted again"

@@ -39,6 +39,7 @@ from bot.slack.views.incident import (
 from bot.slack.views.messages import (
     HELP,
     announcement,
+    could_not_verify_message,
     error_blocks,
     fallback_text,
     help_blocks,
@@ -112,6 +113,7 @@ __all__ = [
     "action_item_block",
     "ago",
     "announcement",
+    "could_not_verify_message",
     "channel",
     "clip",
     "declare_modal",

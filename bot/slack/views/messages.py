@@ -19,6 +19,7 @@ from bot.slack.views.blocks import (
     escape,
     user,
 )
+from bot.slack.views.failure import verification_blocks
 from bot.slack.views.incident import CardInfo, _revision_text, severity_line, state_sentence
 from bot.strategies.base import Plan, Progress, Revision, Verification
 
@@ -117,3 +118,26 @@ def fallback_text(subject: CardInfo | Plan | Progress | Verification | str) -> s
     else:
         text = str(subject)
     return clip(_EMOJI.sub("", escape(text)).replace("`", "").strip(), SECTION_TEXT)
+
+
+def could_not_verify_message(
+    service: str,
+    namespace: str,
+    deployment: str,
+    health_url: str | None,
+    version: str,
+    reason: str,
+    verification: Verification,
+) -> tuple[str, list[dict]]:
+    """(text, blocks) for the channel when the rollback went out but its health could not be read."""
+    url = escape(health_url) if health_url else "(none in the services catalog)"
+    text = (
+        f":warning: *{escape(service)} is back on {escape(version)}, but I could NOT verify that it is "
+        f"healthy:* {escape(clip(reason, 500))}.\n"
+        "*Check by hand:* its dashboards (5xx rate and p95 latency since the rollback), "
+        f"`kubectl rollout status deployment/{escape(deployment)} -n {escape(namespace)}`, "
+        f"and the health URL {url}.\n"
+        "*Next:* nothing happens automatically. When it looks healthy, type `/rollback resolve` here; "
+        "if it does not, choose another revision or click *Page escalation* on the card."
+    )
+    return text, verification_blocks(verification)
