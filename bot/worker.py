@@ -212,7 +212,7 @@ class Worker:
 
         # 5. verify: an analysis of the traffic served since the rollout completed (bot.signals.analysis).
         a = service.analysis
-        self._step(run, VERIFY, "running", f"analysis: a check every {a.interval} for {a.bake}", lost)
+        self._step(run, VERIFY, "running", f"verifying: a check every {a.interval} for {a.bake}", lost)
         result = verify(
             strategy,
             plan,
