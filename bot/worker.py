@@ -139,7 +139,7 @@ def verify_step(ctx: RunContext, name: str) -> None:
     """An analysis of the traffic served since the rollout completed (``bot.signals.analysis``)."""
     rt, plan, service = ctx.worker.rt, ctx.plan, ctx.service
     a = service.analysis
-    ctx.step(name, "running", f"analysis: a check every {a.interval} for {a.bake}")
+    ctx.step(name, "running", f"verifying: a check every {a.interval} for {a.bake}")
     result = verify(
         ctx.strategy,
         plan,

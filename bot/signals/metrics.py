@@ -13,7 +13,9 @@ import math
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
+import requests
 from prometheus_api_client import PrometheusConnect
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from bot.config import SIGNALS, ServiceConfig
@@ -57,8 +59,17 @@ class MetricsReader:
             result = self._client().custom_query(query, params={"timeout": f"{self.timeout:g}s"})
         except Exception as exc:  # any failure is an answer ("error"), never a crash mid-incident
             log.warning("prometheus read of %s for %s failed: %s", signal, service.name, exc)
-            return Reading(error=f"{type(exc).__name__}: {exc}"[:300])
+            return Reading(error=self._describe(exc))
         return _reading(result, signal, service.name)
+
+    def _describe(self, exc: Exception) -> str:
+        """What went wrong, short enough for a message to people."""
+        reason = getattr(exc.args[0] if exc.args else None, "reason", None)  # urllib3's, under requests'
+        if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
+            return f"{self.url} did not answer within {self.timeout:g} s"
+        if isinstance(exc, requests.ConnectionError):
+            return f"cannot connect to {self.url}"
+        return f"{type(exc).__name__}: {exc}"[:300]
 
     def read_one(self, service: ServiceConfig, signal: str, window: str | None = None) -> Reading:
         """One signal over ``window`` (default: the service's window), e.g. for verification."""
