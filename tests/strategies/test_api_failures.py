@@ -7,8 +7,11 @@ import dataclasses
 from collections.abc import Callable
 
 import pytest
+from kubernetes import client
 
+from bot.sandbox.httpserver import free_port
 from bot.strategies.base import ConcurrentChange, Progress, RollbackError
+from bot.strategies.kubernetes import KubernetesUndo
 
 TIMEOUT = 0.5  # real seconds per request for these tests
 SLOW = 3.0  # real seconds a slow answer takes: beyond TIMEOUT, and beyond the 2 s wait deadline below
@@ -315,3 +318,40 @@ def test_is_applied_sees_an_env_only_difference_with_the_same_image(sim):
     sim.strategy.apply(plan)
     assert sim.strategy.is_applied(plan)
     assert "env" not in sim.deployment()["spec"]["template"]["spec"]["containers"][0]
+
+
+@pytest.mark.parametrize(
+    ("status", "said"),
+    [
+        (
+            401,
+            "the Kubernetes API rejected the bot's credentials (401 Unauthorized) when it tried to get deployments "
+            "shopping/shopping-service; nothing was changed. Renew the bot's token or kubeconfig (KUBECONFIG), then "
+            "try again.",
+        ),
+        (
+            429,
+            "the Kubernetes API is overloaded and throttled the bot (429 TooManyRequests: Too many requests, please "
+            "try again later.) when the bot tried to get deployments shopping/shopping-service (3 tries); nothing was "
+            "changed. Try again in a minute.",
+        ),
+    ],
+)
+def test_credentials_and_throttling_are_explained(sim, status, said):
+    sim.faults.add(status, verb="get", resource="deployments")
+    with pytest.raises(RollbackError) as err:
+        sim.strategy.history(sim.target)
+    assert str(err.value) == said
+
+
+def test_an_unreachable_api_server_is_explained_without_python_reprs(sim):
+    config = client.Configuration()
+    config.host = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with client.ApiClient(config) as api:
+        with pytest.raises(RollbackError) as err:
+            KubernetesUndo(api, clock=sim.clock, request_timeout=TIMEOUT).plan(sim.target)
+    assert str(err.value) == (
+        f"the Kubernetes API at {config.host} cannot be reached (Connection refused) when the bot tried to get "
+        "deployments shopping/shopping-service (3 tries); nothing was changed. Check that the API server is up and "
+        "reachable from the bot (`kubectl get --raw /readyz`)."
+    )
