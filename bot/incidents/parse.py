@@ -14,7 +14,7 @@ _INCIDENT_KEY = re.compile(r"^INC-\d{4}-\d{3,}$", re.IGNORECASE)
 # "--data-loss" anywhere; a phone may turn "--" into an en or em dash.
 _DECLARATION = re.compile(rf"(?<!\S)(?:--|[–—])({'|'.join(map(re.escape, DECLARATIONS))})(?!\S)", re.IGNORECASE)
 _FLAG = re.compile(r"(?<!\S)--[a-z][\w-]*", re.IGNORECASE)
-_FLAGS_HINT = " or ".join(f"`--{key}`" for key in DECLARATIONS)
+DECLARATION_FLAGS = " or ".join(f"`--{key}`" for key in DECLARATIONS)  # as help and errors show them
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def parse(text: str) -> Command:
         return command
     if command.kind not in ("declare", "declare_modal"):
         return _invalid(
-            f"{_FLAGS_HINT} can only be given when declaring an incident, "
+            f"{DECLARATION_FLAGS} can only be given when declaring an incident, "
             "e.g. `/rollback shopping-service orders lost --data-loss`."
         )
     return replace(command, declared=declared)
@@ -94,7 +94,7 @@ def _parse(text: str) -> Command:
     unknown = _FLAG.search(rest)
     if unknown:
         return _invalid(
-            f"I don't know `{unknown.group()[:40]}`. A person can declare {_FLAGS_HINT} "
+            f"I don't know `{unknown.group()[:40]}`. A person can declare {DECLARATION_FLAGS} "
             "(the incident becomes Critical); any other text is the reason."
         )
     if len(rest) > MAX_REASON:

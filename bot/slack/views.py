@@ -16,7 +16,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from bot.signals.severity import Assessment, Severity, SignalReading, format_threshold, format_value
+from bot.incidents.parse import DECLARATION_FLAGS
+from bot.signals.severity import (
+    DECLARATIONS,
+    Assessment,
+    Severity,
+    SignalReading,
+    format_threshold,
+    format_value,
+)
 from bot.strategies.base import Check, Plan, Progress, Revision, Verification
 
 # Slack limits (https://api.slack.com/reference/block-kit).
@@ -61,6 +69,7 @@ class CallbackId(enum.StrEnum):
 # Modal block ids (each input's action_id is the same string). Stable: handlers and tests rely on them.
 DECLARE_SERVICE = "service"
 DECLARE_REASON = "reason"
+DECLARE_DECLARED = "declared"  # checkboxes: keys of DECLARATIONS
 RESOLVE_ROOT_CAUSE = "root_cause"
 RESOLVE_IMPACT = "impact"
 RESOLVE_LESSONS = "lessons"
@@ -139,6 +148,7 @@ class ActionValue(NamedTuple):
 class DeclareForm:
     service: str
     reason: str
+    declared: tuple[str, ...] = ()  # keys of DECLARATIONS the person ticked
 
 
 class ActionItemForm(NamedTuple):
@@ -712,6 +722,11 @@ def help_blocks() -> list[dict]:
     return [
         _header("Rollback bot"),
         _section("\n".join(f"`{escape(cmd)}` — {what}" for cmd, what in HELP)),
+        _section(
+            f"*Data loss or a security breach?* Add {DECLARATION_FLAGS} when declaring, e.g. "
+            "`/rollback shopping-service orders lost --data-loss`. Metrics can't tell these, so only you can: "
+            "the incident becomes Critical (roll back immediately)."
+        ),
         _context(
             "Nothing changes without a plan preview and your confirmation. "
             "Each incident gets its own channel; stakeholders can follow there."
@@ -828,8 +843,11 @@ def _modal(callback: CallbackId, title: str, submit: str, blocks: list[dict], me
     }
 
 
-def declare_modal(services: Sequence[str]) -> dict:
-    """``/rollback`` typed alone: which service, and why (a list when the catalog fits in one)."""
+def declare_modal(services: Sequence[str], declared: Sequence[str] = ()) -> dict:
+    """``/rollback`` typed alone: which service, why (a list when the catalog fits in one), data loss or breach.
+
+    ``declared`` ticks the boxes already given with the command (``/rollback --data-loss``).
+    """
     if 0 < len(services) <= MAX_OPTIONS:
         element = {
             "type": "static_select",
@@ -838,6 +856,10 @@ def declare_modal(services: Sequence[str]) -> dict:
         }
     else:
         element = _text_input("shopping-service", max_length=63)
+    options = [_option(label.capitalize(), key) for key, label in DECLARATIONS.items()]
+    checkboxes: dict[str, Any] = {"type": "checkboxes", "options": options}
+    if ticked := [o for o in options if o["value"] in declared]:
+        checkboxes["initial_options"] = ticked  # Slack refuses an empty list
     return _modal(
         CallbackId.DECLARE,
         "Declare an incident",
@@ -850,6 +872,13 @@ def declare_modal(services: Sequence[str]) -> dict:
                 _text_input("checkout returns 500s", max_length=500),
                 optional=True,
                 hint="Shown to everyone in the incident channel.",
+            ),
+            _input(
+                DECLARE_DECLARED,
+                "Does it involve…",
+                checkboxes,
+                optional=True,
+                hint="Either makes the incident Critical (roll back immediately). Metrics can't tell these; you can.",
             ),
             _context("Nothing is rolled back yet: you will see the plan and confirm it first."),
         ],
@@ -947,9 +976,13 @@ def _value(values: Mapping[str, Any], block_id: str) -> Any:
 
 
 def parse_declare(values: Mapping[str, Any]) -> DeclareForm:
-    """``view["state"]["values"]`` of the DECLARE modal."""
+    """``view["state"]["values"]`` of the DECLARE modal; only known declarations are kept."""
+    state = values.get(DECLARE_DECLARED, {}).get(DECLARE_DECLARED) or {}
+    ticked = {option.get("value") for option in state.get("selected_options") or ()}
     return DeclareForm(
-        service=_value(values, DECLARE_SERVICE) or "", reason=_value(values, DECLARE_REASON) or ""
+        service=_value(values, DECLARE_SERVICE) or "",
+        reason=_value(values, DECLARE_REASON) or "",
+        declared=tuple(key for key in DECLARATIONS if key in ticked),
     )
 
 
