@@ -102,11 +102,11 @@ def _report(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     path = args.path or os.environ.get("ROLLBACK_BOT_CONFIG", "config/services.yaml")
-    errors = check_config(path)
-    for line in errors:
+    errors, warnings = check_config(path)
+    for line in errors + warnings:
         print(line, file=sys.stderr)
     if not errors:
-        print(f"{path}: OK")
+        print(f"{path}: OK" + (f" ({len(warnings)} warning{'s' if len(warnings) > 1 else ''})" if warnings else ""))
     return 1 if errors else 0
 
 

@@ -8,6 +8,7 @@ collected, and unknown keys are errors.
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 import string
@@ -19,7 +20,10 @@ from typing import Any
 import yaml
 
 SIGNALS = ("error_rate", "http_5xx_rate", "success_rate", "latency_p95", "memory", "restarts")
-STRATEGIES = ("kubernetes", "blue-green", "canary", "config", "aws-ecs")
+# The one list of rollback strategies the bot can run; the runtime builds one per name here.
+STRATEGIES = ("kubernetes",)
+# Designed (docs/ARCHITECTURE.md) but not built: the catalog refuses them rather than fail mid-incident.
+PLANNED_STRATEGIES = ("blue-green", "canary", "config", "aws-ecs")
 ANYONE = "*"
 
 
@@ -201,6 +205,61 @@ def default_queries(restarts_window: str = "10m") -> dict[str, str]:
     }
 
 
+# -------------------------------------------------------------------------- permissions
+
+
+class Kind(enum.StrEnum):
+    """Who an action is open to: the catalog's ``rollback_allowed``, its ``responders``, or anyone."""
+
+    ROLLBACK = "rollback"  # changes what runs in production
+    RESPOND = "respond"  # works the incident without changing production
+    ANYONE = "anyone"  # anyone in the workspace
+
+
+class Action(enum.StrEnum):
+    """Every action a person can take on an incident, each of one ``Kind``."""
+
+    DECLARE = "declare"
+    ROLL_BACK = "roll_back"
+    CHOOSE_REVISION = "choose_revision"
+    CONFIRM = "confirm"
+    APPROVE = "approve"
+    CANCEL = "cancel"
+    SCALE_TO_ZERO = "scale_to_zero"
+    FORWARD_FIX = "forward_fix"
+    DISMISS = "dismiss"
+    STATUS_UPDATE = "status_update"
+    RESOLVE = "resolve"
+    PAGE_ESCALATION = "page_escalation"
+    NOTE = "note"
+
+    @property
+    def kind(self) -> Kind:
+        return next(kind for kind, actions in ACTIONS_BY_KIND.items() if self in actions)
+
+
+# The whole rule; README.md ("Who may do what") shows it as a table.
+ACTIONS_BY_KIND: dict[Kind, tuple[Action, ...]] = {
+    Kind.ANYONE: (Action.DECLARE,),
+    Kind.ROLLBACK: (
+        Action.ROLL_BACK,
+        Action.CHOOSE_REVISION,
+        Action.CONFIRM,
+        Action.APPROVE,
+        Action.CANCEL,
+        Action.SCALE_TO_ZERO,
+    ),
+    Kind.RESPOND: (
+        Action.FORWARD_FIX,
+        Action.DISMISS,
+        Action.STATUS_UPDATE,
+        Action.RESOLVE,
+        Action.PAGE_ESCALATION,
+        Action.NOTE,
+    ),
+}
+
+
 # ------------------------------------------------------------------------------ catalog
 
 
@@ -214,6 +273,8 @@ class ServiceConfig:
     health_url: str | None = None
     owners: tuple[str, ...] = ()
     rollback_allowed: tuple[str, ...] = (ANYONE,)
+    responders: tuple[str, ...] | None = None  # None -> owners + rollback_allowed + the declarer
+    private_channel: bool = False  # the incident channel is private (invited people only)
     require_approval: bool = False
     escalation: str | None = None
     db_migrations: bool = False
@@ -245,16 +306,24 @@ class ServiceConfig:
             window=window or self.window,
         )
 
+    def who_may(self, action: Action, declared_by: str | None) -> tuple[str, ...]:
+        """The user ids allowed to take ``action`` (``("*",)``: anyone), to check and to name in a refusal."""
+        if action.kind is Kind.ANYONE:
+            return (ANYONE,)
+        if action.kind is Kind.ROLLBACK:
+            return self.rollback_allowed
+        if self.responders is not None:
+            return self.responders
+        people = (*self.owners, *self.rollback_allowed, *((declared_by,) if declared_by else ()))
+        return (ANYONE,) if ANYONE in people else tuple(dict.fromkeys(people))
+
+    def may(self, action: Action, user_id: str, declared_by: str | None) -> bool:
+        """Whether ``user_id`` may take ``action`` on an incident of this service declared by ``declared_by``."""
+        allowed = self.who_may(action, declared_by)
+        return ANYONE in allowed or user_id in allowed
+
     def may_roll_back(self, user_id: str) -> bool:
-        return ANYONE in self.rollback_allowed or user_id in self.rollback_allowed
-
-    def responders_for(self, declared_by: str | None) -> tuple[str, ...]:
-        """Who may respond (forward fix, dismiss, updates, resolve, page): owners, rollback_allowed, the declarer."""
-        return tuple(dict.fromkeys([*self.owners, *self.rollback_allowed, *([declared_by] if declared_by else [])]))
-
-    def may_respond(self, user_id: str, declared_by: str | None) -> bool:
-        who = self.responders_for(declared_by)
-        return ANYONE in who or user_id in who
+        return self.may(Action.ROLL_BACK, user_id, None)
 
 
 @dataclass(frozen=True)
@@ -262,6 +331,7 @@ class Catalog:
     services: dict[str, ServiceConfig]
     announcements_channel: str | None = None  # None: no announcements
     reminder_minutes: int = 30
+    warnings: tuple[str, ...] = ()  # "<path>:<line>: warning: <field>: <message>", for check-config and the log
 
     def get(self, name: str) -> ServiceConfig | None:
         return self.services.get(name) if isinstance(name, str) else None
@@ -278,11 +348,16 @@ class _Reader:
     def __init__(self, path: str) -> None:
         self.path = path
         self.errors: list[str] = []
+        self.warnings: list[str] = []
         self._loader = yaml.SafeLoader("")
 
     def error(self, node: yaml.Node, where: str, message: str) -> object:
         self.errors.append(f"{self.path}:{node.start_mark.line + 1}: {where or '(top level)'}: {message}")
         return _INVALID
+
+    def warn(self, node: yaml.Node, where: str, message: str) -> None:
+        """Something allowed but risky: ``check-config`` shows it, the bot still starts."""
+        self.warnings.append(f"{self.path}:{node.start_mark.line + 1}: warning: {where}: {message}")
 
     def value(self, node: yaml.Node) -> Any:
         return self._loader.construct_object(node, deep=True)
@@ -362,6 +437,10 @@ def _is_positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v > 0
 
 
+def _is_strategy(v: Any) -> bool:
+    return v in STRATEGIES or v in PLANNED_STRATEGIES
+
+
 _K8S = (valid_k8s_name, "a Kubernetes name (lowercase letters, digits and '-', at most 63 characters)")
 _DURATION_CHECK = (_is_duration, "a duration such as 5m")
 _RATIO = (lambda v: _is_number(v) and 0 <= v <= 1, "a number between 0 and 1")
@@ -391,6 +470,8 @@ _SERVICE_KEYS = {
     "health_url": "",
     "owners": "",
     "rollback_allowed": "",
+    "responders": "",
+    "private_channel": "",
     "require_approval": "",
     "escalation": "",
     "db_migrations": "",
@@ -419,6 +500,13 @@ def _read_analysis(r: _Reader, node: yaml.Node, where: str) -> Analysis | object
     return analysis
 
 
+def _people(r: _Reader, node: yaml.Node, where: str) -> Any:
+    """``"*"`` (anyone) or a list of Slack user ids (which may include ``"*"``)."""
+    if isinstance(node, yaml.ScalarNode) and r.value(node) == ANYONE:
+        return (ANYONE,)
+    return r.strings(node, where, _is_user_or_anyone, 'Slack user ids or "*"')
+
+
 def _read_service(r: _Reader, name: str, node: yaml.Node, where: str) -> ServiceConfig | None:
     spec = r.mapping(node, where, _SERVICE_KEYS)
     if spec is None:
@@ -431,8 +519,9 @@ def _read_service(r: _Reader, name: str, node: yaml.Node, where: str) -> Service
         "namespace": _K8S,
         "deployment": _K8S,
         "container": _K8S,
-        "strategy": (lambda v: v in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
+        "strategy": (_is_strategy, f"{' or '.join(STRATEGIES)} (not available yet: {', '.join(PLANNED_STRATEGIES)})"),
         "health_url": (_is_url, "an http:// or https:// URL"),
+        "private_channel": _BOOL,
         "require_approval": _BOOL,
         "escalation": _USER,
         "db_migrations": _BOOL,
@@ -441,17 +530,27 @@ def _read_service(r: _Reader, name: str, node: yaml.Node, where: str) -> Service
     for key, (ok, expected) in simple.items():
         if key in spec and r.value(spec[key]) is not None:
             kwargs[key] = r.check(spec[key], f"{where}.{key}", ok, expected)
+    if kwargs.get("strategy") in PLANNED_STRATEGIES:
+        r.error(
+            spec["strategy"],
+            f"{where}.strategy",
+            f"the {kwargs['strategy']} strategy is not available yet (available: {', '.join(STRATEGIES)}); "
+            "use one of those, or leave the service out of the catalog until it is",
+        )
     if "owners" in spec:
         kwargs["owners"] = r.strings(spec["owners"], f"{where}.owners", *_USER)
-    if "rollback_allowed" in spec:
-        allowed = spec["rollback_allowed"]
-        if isinstance(allowed, yaml.ScalarNode) and r.value(allowed) == ANYONE:
-            kwargs["rollback_allowed"] = (ANYONE,)
-        else:
-            expected = 'Slack user ids or "*"'
-            kwargs["rollback_allowed"] = r.strings(
-                allowed, f"{where}.rollback_allowed", _is_user_or_anyone, expected
-            )
+    for key in ("rollback_allowed", "responders"):
+        if key in spec:
+            kwargs[key] = _people(r, spec[key], f"{where}.{key}")
+    allowed = kwargs.get("rollback_allowed", (ANYONE,))
+    if allowed is not _INVALID and ANYONE in allowed:
+        r.warn(
+            spec.get("rollback_allowed", node),
+            f"{where}.rollback_allowed",
+            f"anyone in the workspace may roll back {name}"
+            f"{'' if 'rollback_allowed' in spec else ' (the default)'}; "
+            "list who may, e.g. rollback_allowed: [U0ONCALL1, U0OWNER01]",
+        )
     if "queries" in spec and r.value(spec["queries"]) is not None:
         queries = r.mapping(spec["queries"], f"{where}.queries", dict.fromkeys(SIGNALS, "")) or {}
         kwargs["queries"] = {
@@ -506,33 +605,39 @@ def _read_catalog(r: _Reader, root: yaml.Node | None) -> Catalog | None:
                 services[name] = service
     if r.errors:
         return None
-    return Catalog(services=services, **kwargs)
+    return Catalog(services=services, warnings=tuple(r.warnings), **kwargs)
 
 
-def load_catalog(path: str | os.PathLike[str]) -> Catalog:
-    """Read and validate the catalog; raise ``ConfigError`` listing every problem."""
+def _read_file(path: str | os.PathLike[str]) -> tuple[Catalog | None, list[str], list[str]]:
+    """The catalog (None when there are errors), its error lines and its warning lines, each in file order."""
     r = _Reader(str(path))
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the services catalog: {exc.strerror or exc}") from exc
+        return None, [f"{path}: cannot read the services catalog: {exc.strerror or exc}"], []
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        raise ConfigError(f"{path}:{line}: (yaml): {exc.problem or exc}") from exc
+        return None, [f"{path}:{line}: (yaml): {exc.problem or exc}"], []
     catalog = _read_catalog(r, root)
+
+    def in_file_order(lines: list[str]) -> list[str]:  # as an editor shows them: each starts "<path>:<line>: "
+        return sorted(lines, key=lambda e: int(e[len(r.path) + 1 :].split(":", 1)[0]))
+
+    return catalog, in_file_order(r.errors), in_file_order(r.warnings)
+
+
+def load_catalog(path: str | os.PathLike[str]) -> Catalog:
+    """Read and validate the catalog; raise ``ConfigError`` listing every problem (warnings do not raise)."""
+    catalog, errors, _ = _read_file(path)
     if catalog is None:
-        # In file order, as an editor shows them; every line starts with "<path>:<line>: ".
-        raise ConfigError(sorted(r.errors, key=lambda e: int(e[len(r.path) + 1 :].split(":", 1)[0])))
+        raise ConfigError(errors)
     return catalog
 
 
-def check_config(path: str | os.PathLike[str]) -> list[str]:
-    """The catalog's error lines (empty when it is fine), for ``rollback-bot check-config``."""
-    try:
-        load_catalog(path)
-    except ConfigError as exc:
-        return exc.errors
-    return []
+def check_config(path: str | os.PathLike[str]) -> tuple[list[str], list[str]]:
+    """The catalog's error and warning lines (both empty when it is fine), for ``rollback-bot check-config``."""
+    _, errors, warnings = _read_file(path)
+    return errors, warnings

@@ -18,7 +18,7 @@ def register(app: App, rt: Runtime) -> None:
         ack()
         form = parse_declare(view["state"]["values"])
         caller = caller_from_view(rt, body)
-        rt.submit(declare, rt, form.service, form.reason, caller, getattr(form, "declared", ()), answer=caller)
+        rt.submit(declare, rt, form.service, form.reason, caller, form.declared, answer=caller)
 
     @app.view(CallbackId.RESOLVE.value)
     def resolve_submitted(ack, body, view):

@@ -26,13 +26,13 @@ def on_command(rt: Runtime, text: str, caller: Caller) -> None:
     elif cmd.kind == "history":
         show_history(rt, cmd.service, caller)
     elif cmd.kind == "declare_modal":
-        open_view(rt, caller, views.declare_modal(sorted(rt.catalog.services)), "declare")
+        open_view(rt, caller, views.declare_modal(sorted(rt.catalog.services), cmd.declared), "declare")
     elif cmd.kind == "resolve":
         open_resolve(rt, ActionValue(cmd.incident), caller)
     elif cmd.kind == "update":
         open_status_update(rt, ActionValue(""), caller)
     else:
-        declare(rt, cmd.service, cmd.reason, caller, getattr(cmd, "declared", ()))
+        declare(rt, cmd.service, cmd.reason, caller, cmd.declared)
 
 
 def show_history(rt: Runtime, name: str, caller: Caller) -> None:

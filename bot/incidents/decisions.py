@@ -55,7 +55,8 @@ def _busy(rt: Runtime, service: str, caller: Caller) -> bool:
 def request_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | None:
     """Show the dry-run plan with Confirm / Cancel; nothing changes yet."""
     incident = incident_for(rt, value.incident_key, caller)
-    service = incident and authorize(rt, incident, caller, Action.ROLL_BACK)
+    action = Action.CHOOSE_REVISION if value.revision and value.revision != _offered(incident) else Action.ROLL_BACK
+    service = incident and authorize(rt, incident, caller, action)
     if not service:
         return None
     if not incident.is_open:
@@ -81,6 +82,11 @@ def request_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | 
         data={"plan": plan_to_json(plan), "plan_id": row.id, "ts": ts},
     )
     return plan
+
+
+def _offered(incident: Incident) -> int | None:
+    """The revision "Roll back to previous" offers; any other is a chosen revision."""
+    return incident.target_revision
 
 
 def _plan_summary(plan: Plan) -> str:
@@ -129,7 +135,9 @@ def _already_decided(caller: Caller, row: PlanRow) -> None:
 def confirm_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     """Start the durable run (or ask for the second person's approval); the worker does the rest."""
     incident = incident_for(rt, value.incident_key, caller)
-    service = incident and authorize(rt, incident, caller, Action.CONFIRM)
+    configured = rt.catalog.get(incident.service) if incident else None
+    action = Action.APPROVE if configured and configured.require_approval else Action.CONFIRM
+    service = incident and authorize(rt, incident, caller, action)
     if not service:
         return
     row = _plan_or_explain(rt, value, incident, caller)
@@ -196,7 +204,7 @@ def confirm_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
 
 def cancel_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     incident = incident_for(rt, value.incident_key, caller)
-    if not incident or not authorize(rt, incident, caller, Action.CANCEL_PLAN):
+    if not incident or not authorize(rt, incident, caller, Action.CANCEL):
         return
     row = _plan_or_explain(rt, value, incident, caller)
     if row is None:
@@ -292,7 +300,7 @@ def scale_to_zero(rt: Runtime, value: ActionValue, caller: Caller) -> None:
 
 def page_escalation(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     incident = incident_for(rt, value.incident_key, caller)
-    service = incident and authorize(rt, incident, caller, Action.PAGE)
+    service = incident and authorize(rt, incident, caller, Action.PAGE_ESCALATION)
     if not service:
         return
     contact = service.escalation

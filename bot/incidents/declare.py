@@ -73,7 +73,7 @@ def declare(rt: Runtime, name: str, reason: str, caller: Caller, declared: tuple
         assessing = pool.submit(assess_incident, rt, incident, service)
         try:
             channel = rt.slack.create_channel(
-                f"inc-{incident.created_at:%Y%m%d}-{service.name}", private=getattr(service, "private_channel", False)
+                f"inc-{incident.created_at:%Y%m%d}-{service.name}", private=service.private_channel
             )
         except SlackFailure as exc:
             incident = assessing.result()

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.config import valid_k8s_name
+from bot.signals.severity import DECLARATIONS
 
 MAX_TEXT = 1000
 MAX_REASON = 500
 _INCIDENT_KEY = re.compile(r"^INC-\d{4}-\d{3,}$", re.IGNORECASE)
+# "--data-loss" anywhere; a phone may turn "--" into an en or em dash.
+_DECLARATION = re.compile(rf"(?<!\S)(?:--|[–—])({'|'.join(map(re.escape, DECLARATIONS))})(?!\S)", re.IGNORECASE)
+_FLAG = re.compile(r"(?<!\S)--[a-z][\w-]*", re.IGNORECASE)
+DECLARATION_FLAGS = " or ".join(f"`--{key}`" for key in DECLARATIONS)  # as help and errors show them
 
 
 @dataclass(frozen=True)
@@ -19,6 +24,7 @@ class Command:
     reason: str = ""
     incident: str = ""  # INC-YYYY-NNN when given
     error: str = ""  # for kind == "invalid": what was wrong, said politely
+    declared: tuple[str, ...] = ()  # keys of DECLARATIONS a person stated (--data-loss, --security-breach)
 
 
 def _invalid(error: str) -> Command:
@@ -33,10 +39,32 @@ def _service_error(name: str) -> str:
     )
 
 
+def _declarations(text: str) -> tuple[str, tuple[str, ...]]:
+    """The text without its declaration flags, and the declarations (each once, in DECLARATIONS order)."""
+    found = {m.lower() for m in _DECLARATION.findall(text)}
+    if not found:
+        return text, ()
+    rest = re.sub(r"[ \t]{2,}", " ", _DECLARATION.sub("", text)).strip()
+    return rest, tuple(key for key in DECLARATIONS if key in found)
+
+
 def parse(text: str) -> Command:
     text = (text or "").strip()
     if len(text) > MAX_TEXT:
         return _invalid(f"That command is {len(text)} characters long; the most I accept is {MAX_TEXT}.")
+    text, declared = _declarations(text)
+    command = _parse(text)
+    if not declared or command.kind == "invalid":
+        return command
+    if command.kind not in ("declare", "declare_modal"):
+        return _invalid(
+            f"{DECLARATION_FLAGS} can only be given when declaring an incident, "
+            "e.g. `/rollback shopping-service orders lost --data-loss`."
+        )
+    return replace(command, declared=declared)
+
+
+def _parse(text: str) -> Command:
     if not text:
         return Command("declare_modal")
     word, _, rest = text.partition(" ")
@@ -63,6 +91,12 @@ def parse(text: str) -> Command:
         return Command("resolve", incident=rest.upper())
     if not valid_k8s_name(word):
         return _invalid(_service_error(word))
+    unknown = _FLAG.search(rest)
+    if unknown:
+        return _invalid(
+            f"I don't know `{unknown.group()[:40]}`. A person can declare {DECLARATION_FLAGS} "
+            "(the incident becomes Critical); any other text is the reason."
+        )
     if len(rest) > MAX_REASON:
         return _invalid(
             f"The reason is {len(rest)} characters long; please keep it under {MAX_REASON} "

@@ -67,6 +67,21 @@ def test_check_config_names_file_line_and_field(tmp_path):
     assert f"{bad}:5" in result.stderr and "thresholds.error_rate" in result.stderr
 
 
+def test_check_config_warns_but_passes_when_anyone_may_roll_back(tmp_path):
+    path = tmp_path / "services.yaml"
+    path.write_text("services:\n  cart:\n    namespace: shop\n  shop:\n    namespace: shop\n    strategy: canary\n")
+    refused = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True)
+    assert refused.returncode == 1 and "OK" not in refused.stdout
+    assert f"{path}:6: services.shop.strategy: the canary strategy is not available yet" in refused.stderr
+    assert f"{path}:3: warning: services.cart.rollback_allowed: anyone in the workspace" in refused.stderr
+    path.write_text("services:\n  cart:\n    namespace: shop\n")
+    warned = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True)
+    assert warned.returncode == 0, warned.stderr
+    assert warned.stdout.strip() == f"{path}: OK (1 warning)"
+    assert warned.stderr.strip().startswith(f"{path}:3: warning: services.cart.rollback_allowed: anyone")
+    assert "roll back cart (the default)" in warned.stderr
+
+
 def test_report_of_an_unknown_incident_says_so(tmp_path):
     env = {
         "SLACK_BOT_TOKEN": "xoxb-x",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import textwrap
@@ -9,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from bot import config
 from bot.config import (
+    ACTIONS_BY_KIND,
+    PLANNED_STRATEGIES,
     SIGNALS,
+    Action,
     Analysis,
     ConfigError,
+    Kind,
     ServiceConfig,
     Settings,
     Thresholds,
@@ -36,7 +42,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def errors_of(path: Path) -> list[str]:
     with pytest.raises(ConfigError) as caught:
         load_catalog(path)
-    assert check_config(path) == caught.value.errors
+    assert check_config(path)[0] == caught.value.errors
     return caught.value.errors
 
 
@@ -104,7 +110,7 @@ def test_secrets_stay_out_of_the_settings_repr():
 
 
 def test_the_example_catalog_loads():
-    assert check_config(EXAMPLE) == []
+    assert check_config(EXAMPLE) == ([], [])
     catalog = load_catalog(EXAMPLE)
     assert catalog.announcements_channel == "#incidents" and catalog.reminder_minutes == 30
     svc = catalog.get("shopping-service")
@@ -124,6 +130,7 @@ def test_the_example_catalog_loads():
     assert all('service="shopping-service",namespace="shopping"' in q for q in queries)
     assert "[5m]" in svc.query("http_5xx_rate")  # a live read uses the catalog's window ...
     assert "[42s]" in svc.query("http_5xx_rate", "42s")  # ... verification the time since the rollout
+    assert svc.responders is None and not svc.private_channel
 
 
 def test_who_may_roll_back():
@@ -132,6 +139,164 @@ def test_who_may_roll_back():
     assert not svc.may_roll_back("U0VIEWER1")
     anyone = ServiceConfig(name="cart", namespace="shop")  # the default is "*"
     assert anyone.may_roll_back("U0VIEWER1")
+
+
+def test_the_example_documents_every_key():
+    text = EXAMPLE.read_text()
+    keys = [*config._TOP_KEYS, *config._SERVICE_KEYS, *(f.name for f in dataclasses.fields(Thresholds))]
+    undocumented = [k for k in keys if not re.search(rf"^\s*(# *)?{re.escape(k)}:", text, re.MULTILINE)]
+    assert undocumented == []
+
+
+# -------------------------------------------------------------------------- permissions
+
+OWNER, ONCALL, VIEWER, DECLARER = "U0OWNER01", "U0ONCALL1", "U0VIEWER1", "U0DECLARE"
+
+
+def test_every_action_has_exactly_one_kind():
+    grouped = [a for actions in ACTIONS_BY_KIND.values() for a in actions]
+    assert sorted(grouped) == sorted(Action) and len(grouped) == len(set(grouped))
+    assert Action.CONFIRM.kind is Kind.ROLLBACK and Action.DISMISS.kind is Kind.RESPOND
+    assert Action.DECLARE.kind is Kind.ANYONE
+
+
+@pytest.mark.parametrize("action", ACTIONS_BY_KIND[Kind.ROLLBACK])
+def test_rollback_actions_need_rollback_allowed(action):
+    svc = load_catalog(EXAMPLE).get("shopping-service")  # rollback_allowed: [U0ONCALL1, U0OWNER01]
+    assert svc.may(action, ONCALL, DECLARER) and svc.may(action, OWNER, DECLARER)
+    assert not svc.may(action, DECLARER, DECLARER)  # declaring does not make you a roller-back
+    assert not svc.may(action, VIEWER, DECLARER)
+    assert svc.who_may(action, DECLARER) == (ONCALL, OWNER)
+
+
+@pytest.mark.parametrize("action", ACTIONS_BY_KIND[Kind.RESPOND])
+def test_respond_actions_default_to_owners_rollback_allowed_and_the_declarer(action):
+    svc = load_catalog(EXAMPLE).get("shopping-service")
+    assert all(svc.may(action, user, DECLARER) for user in (OWNER, ONCALL, DECLARER))
+    assert not svc.may(action, VIEWER, DECLARER)
+    assert not svc.may(action, DECLARER, None)  # an alert-declared incident has no declarer
+    assert svc.who_may(action, OWNER) == (OWNER, ONCALL)  # each named once, for "Only ... may"
+
+
+def test_responders_replace_the_default(tmp_path):
+    path = write(
+        tmp_path,
+        f"""
+        services:
+          cart:
+            namespace: shop
+            owners: [{OWNER}]
+            rollback_allowed: [{ONCALL}]
+            responders: [{VIEWER}]
+          shop:
+            namespace: shop
+            rollback_allowed: [{ONCALL}]
+            responders: "*"
+        """,
+    )
+    cart, shop = load_catalog(path).get("cart"), load_catalog(path).get("shop")
+    assert cart.responders == (VIEWER,)
+    assert cart.may(Action.RESOLVE, VIEWER, DECLARER)
+    assert not cart.may(Action.RESOLVE, OWNER, DECLARER) and not cart.may(Action.RESOLVE, DECLARER, DECLARER)
+    assert cart.may(Action.ROLL_BACK, ONCALL, None) and not cart.may(Action.ROLL_BACK, VIEWER, None)
+    assert shop.may(Action.STATUS_UPDATE, VIEWER, None) and not shop.may(Action.CONFIRM, VIEWER, None)
+
+
+def test_when_anyone_may_roll_back_anyone_may_respond():
+    anyone = ServiceConfig(name="cart", namespace="shop", owners=(OWNER,))  # rollback_allowed defaults to "*"
+    assert anyone.may(Action.SCALE_TO_ZERO, VIEWER, None) and anyone.may(Action.DISMISS, VIEWER, None)
+    assert anyone.who_may(Action.DISMISS, DECLARER) == ("*",)
+
+
+def test_anyone_may_declare():
+    locked = ServiceConfig(name="cart", namespace="shop", rollback_allowed=(ONCALL,), responders=(ONCALL,))
+    assert locked.may(Action.DECLARE, VIEWER, None)
+
+
+def test_bad_responders_and_private_channel_are_errors(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            responders: [U0OK1, bob]
+            private_channel: "yes"
+        """,
+    )
+    assert errors_of(path) == [
+        f"{path}:4: services.cart.responders[1]: expected Slack user ids or \"*\", got 'bob'",
+        f"{path}:5: services.cart.private_channel: expected true or false, got 'yes'",
+    ]
+
+
+def test_private_channel(tmp_path):
+    path = write(tmp_path, "services:\n  cart: {namespace: shop, private_channel: true}\n  shop: {namespace: shop}\n")
+    catalog = load_catalog(path)
+    assert catalog.get("cart").private_channel and not catalog.get("shop").private_channel
+
+
+# ------------------------------------------------------------------------ warnings
+
+
+def test_anyone_may_roll_back_is_a_warning_not_an_error(tmp_path):
+    path = write(
+        tmp_path,
+        f"""
+        services:
+          cart:
+            namespace: shop
+          shop:
+            namespace: shop
+            rollback_allowed: "*"
+          billing:
+            namespace: shop
+            rollback_allowed: [{ONCALL}, "*"]
+          checkout:
+            namespace: shop
+            rollback_allowed: [{ONCALL}]
+        """,
+    )
+    errors, warnings = check_config(path)
+    assert errors == []
+    assert warnings == [
+        f"{path}:3: warning: services.cart.rollback_allowed: anyone in the workspace may roll back cart "
+        "(the default); list who may, e.g. rollback_allowed: [U0ONCALL1, U0OWNER01]",
+        f"{path}:6: warning: services.shop.rollback_allowed: anyone in the workspace may roll back shop; "
+        "list who may, e.g. rollback_allowed: [U0ONCALL1, U0OWNER01]",
+        f"{path}:9: warning: services.billing.rollback_allowed: anyone in the workspace may roll back billing; "
+        "list who may, e.g. rollback_allowed: [U0ONCALL1, U0OWNER01]",
+    ]
+    catalog = load_catalog(path)  # the bot still starts
+    assert list(catalog.warnings) == warnings and set(catalog.services) == {"cart", "shop", "billing", "checkout"}
+
+
+def test_warnings_are_shown_alongside_errors(tmp_path):
+    path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n  shop:\n    namespace: Shop\n")
+    errors, warnings = check_config(path)
+    assert [e.split(": ")[1] for e in errors] == ["services.shop.namespace"]
+    assert [w.split(": ")[2] for w in warnings] == ["services.cart.rollback_allowed", "services.shop.rollback_allowed"]
+
+
+# ------------------------------------------------------------------------ strategies
+
+
+@pytest.mark.parametrize("strategy", PLANNED_STRATEGIES)
+def test_a_strategy_that_does_not_exist_yet_is_refused(tmp_path, strategy):
+    path = write(tmp_path, f"services:\n  cart:\n    namespace: shop\n    strategy: {strategy}\n")
+    assert errors_of(path) == [
+        f"{path}:4: services.cart.strategy: the {strategy} strategy is not available yet (available: kubernetes); "
+        "use one of those, or leave the service out of the catalog until it is"
+    ]
+
+
+def test_an_unknown_strategy_lists_the_available_ones(tmp_path):
+    path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n    strategy: helm\n")
+    [error] = errors_of(path)
+    assert error.endswith(
+        "services.cart.strategy: expected kubernetes (not available yet: blue-green, canary, config, aws-ecs), "
+        "got 'helm'"
+    )
 
 
 def test_defaults_overrides_and_templated_queries(tmp_path):
@@ -324,7 +489,7 @@ def test_yaml_syntax_errors_and_unreadable_files(tmp_path):
     path = write(tmp_path, "services:\n  cart: {namespace: shop\n")
     [error] = errors_of(path)
     assert re.match(rf"{re.escape(str(path))}:3: \(yaml\): ", error)
-    assert check_config(tmp_path / "missing.yaml")[0].startswith(f"{tmp_path / 'missing.yaml'}: cannot read")
+    assert check_config(tmp_path / "missing.yaml")[0][0].startswith(f"{tmp_path / 'missing.yaml'}: cannot read")
     empty = errors_of(write(tmp_path, "# nothing yet\n"))
     assert empty == [f"{path}:1: (top level): the file is empty; expected a 'services' mapping"]
     assert errors_of(write(tmp_path, "- a list\n")) == [

@@ -48,6 +48,7 @@ from bot.slack.views.messages import (
 )
 from bot.slack.views.modals import (
     ACTION_ITEMS,
+    DECLARE_DECLARED,
     DECLARE_REASON,
     DECLARE_SERVICE,
     MODAL_TITLE,
@@ -78,6 +79,7 @@ from bot.slack.views.plan import plan_confirmation, plan_decided
 __all__ = [
     "ACTION_ITEMS",
     "BUTTON_TEXT",
+    "DECLARE_DECLARED",
     "DECLARE_REASON",
     "DECLARE_SERVICE",
     "ELLIPSIS",

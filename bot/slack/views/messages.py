@@ -7,6 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
+from bot.incidents.parse import DECLARATION_FLAGS
 from bot.slack.views.blocks import (
     SECTION_TEXT,
     _context,
@@ -60,6 +61,11 @@ def help_blocks() -> list[dict]:
     return [
         _header("Rollback bot"),
         _section("\n".join(f"`{escape(cmd)}` — {what}" for cmd, what in HELP)),
+        _section(
+            f"*Data loss or a security breach?* Add {DECLARATION_FLAGS} when declaring, e.g. "
+            "`/rollback shopping-service orders lost --data-loss`. Metrics can't tell these, so only you can: "
+            "the incident becomes Critical (roll back immediately)."
+        ),
         _context(
             "Nothing changes without a plan preview and your confirmation. "
             "Each incident gets its own channel; stakeholders can follow there."

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from bot.signals.severity import DECLARATIONS
 from bot.slack.views.blocks import MAX_OPTIONS, _context, _mrkdwn, _option, _plain
 
 MODAL_TITLE = 24
@@ -27,6 +28,7 @@ class CallbackId(enum.StrEnum):
 # Modal block ids (each input's action_id is the same string). Stable: handlers and tests rely on them.
 DECLARE_SERVICE = "service"
 DECLARE_REASON = "reason"
+DECLARE_DECLARED = "declared"  # checkboxes: keys of DECLARATIONS
 RESOLVE_ROOT_CAUSE = "root_cause"
 RESOLVE_IMPACT = "impact"
 RESOLVE_LESSONS = "lessons"
@@ -48,6 +50,7 @@ UPDATE_STATUSES = ("Investigating", "Rolling back", "Monitoring", "Mitigated", "
 class DeclareForm:
     service: str
     reason: str
+    declared: tuple[str, ...] = ()  # keys of DECLARATIONS the person ticked
 
 
 class ActionItemForm(NamedTuple):
@@ -110,8 +113,11 @@ def _modal(callback: CallbackId, title: str, submit: str, blocks: list[dict], me
     }
 
 
-def declare_modal(services: Sequence[str]) -> dict:
-    """``/rollback`` typed alone: which service, and why (a list when the catalog fits in one)."""
+def declare_modal(services: Sequence[str], declared: Sequence[str] = ()) -> dict:
+    """``/rollback`` typed alone: which service, why (a list when the catalog fits in one), data loss or breach.
+
+    ``declared`` ticks the boxes already given with the command (``/rollback --data-loss``).
+    """
     if 0 < len(services) <= MAX_OPTIONS:
         element = {
             "type": "static_select",
@@ -120,6 +126,10 @@ def declare_modal(services: Sequence[str]) -> dict:
         }
     else:
         element = _text_input("shopping-service", max_length=63)
+    options = [_option(label.capitalize(), key) for key, label in DECLARATIONS.items()]
+    checkboxes: dict[str, Any] = {"type": "checkboxes", "options": options}
+    if ticked := [o for o in options if o["value"] in declared]:
+        checkboxes["initial_options"] = ticked  # Slack refuses an empty list
     return _modal(
         CallbackId.DECLARE,
         "Declare an incident",
@@ -132,6 +142,13 @@ def declare_modal(services: Sequence[str]) -> dict:
                 _text_input("checkout returns 500s", max_length=500),
                 optional=True,
                 hint="Shown to everyone in the incident channel.",
+            ),
+            _input(
+                DECLARE_DECLARED,
+                "Does it involve…",
+                checkboxes,
+                optional=True,
+                hint="Either makes the incident Critical (roll back immediately). Metrics can't tell these; you can.",
             ),
             _context("Nothing is rolled back yet: you will see the plan and confirm it first."),
         ],
@@ -229,9 +246,13 @@ def _value(values: Mapping[str, Any], block_id: str) -> Any:
 
 
 def parse_declare(values: Mapping[str, Any]) -> DeclareForm:
-    """``view["state"]["values"]`` of the DECLARE modal."""
+    """``view["state"]["values"]`` of the DECLARE modal; only known declarations are kept."""
+    state = values.get(DECLARE_DECLARED, {}).get(DECLARE_DECLARED) or {}
+    ticked = {option.get("value") for option in state.get("selected_options") or ()}
     return DeclareForm(
-        service=_value(values, DECLARE_SERVICE) or "", reason=_value(values, DECLARE_REASON) or ""
+        service=_value(values, DECLARE_SERVICE) or "",
+        reason=_value(values, DECLARE_REASON) or "",
+        declared=tuple(key for key in DECLARATIONS if key in ticked),
     )
 
 

@@ -28,6 +28,8 @@ def test_help_lists_every_command():
         "/rollback help",
     ):
         assert command in text
+    assert "Add `--data-loss` or `--security-breach` when declaring" in text
+    assert "the incident becomes Critical (roll back immediately)" in text
 
 
 def test_history_is_newest_first_and_marks_the_live_revision():

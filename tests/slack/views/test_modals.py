@@ -78,3 +78,31 @@ def test_status_update_modal_and_parse():
     }
     assert v.parse_status_update(values) == v.StatusUpdateForm("Monitoring", "errors back to 0.6%", "", 30)
 
+
+
+def test_declare_modal_lets_a_person_declare_data_loss_or_a_breach():
+    modal = v.declare_modal(["billing"])
+    validate_modal(modal)
+    [box] = [b for b in modal["blocks"] if b.get("block_id") == v.DECLARE_DECLARED]
+    assert box["optional"] and box["element"]["type"] == "checkboxes"
+    assert [(o["text"]["text"], o["value"]) for o in box["element"]["options"]] == [
+        ("Data loss", "data-loss"),
+        ("Security breach", "security-breach"),
+    ]
+    assert "initial_options" not in box["element"] and "Critical" in box["hint"]["text"]
+    ticked = v.declare_modal(["billing"], declared=("security-breach",))  # /rollback --security-breach
+    validate_modal(ticked)
+    [box] = [b for b in ticked["blocks"] if b.get("block_id") == v.DECLARE_DECLARED]
+    assert [o["value"] for o in box["element"]["initial_options"]] == ["security-breach"]
+    values = {
+        "service": {"service": {"type": "static_select", "selected_option": {"value": "billing"}}},
+        "declared": {
+            "declared": {
+                "type": "checkboxes",
+                "selected_options": [{"value": "security-breach"}, {"value": "bogus"}, {"value": "data-loss"}],
+            }
+        },
+    }
+    assert v.parse_declare(values) == v.DeclareForm("billing", "", ("data-loss", "security-breach"))
+    none_ticked = {**values, "declared": {"declared": {"type": "checkboxes", "selected_options": []}}}
+    assert v.parse_declare(none_ticked).declared == ()
