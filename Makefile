@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench chaos clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -20,6 +20,10 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/ack_latency.py
 	$(PY) bench/undo_speed.py
+	$(PY) bench/verify_speed.py
+
+chaos: $(VENV)/.installed
+	$(PY) bench/chaos.py
 
 clean:
 	rm -rf $(VENV) *.egg-info rollback-bot.db
