@@ -107,9 +107,12 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     if migrate:
         db.migrate()
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
+    catalog = load_catalog(settings.catalog_path)
+    for warning in catalog.warnings:  # e.g. anyone may roll back: worth a line at every start
+        log.warning("%s", warning)
     return Runtime(
         settings=settings,
-        catalog=load_catalog(settings.catalog_path),
+        catalog=catalog,
         db=db,
         slack=SlackGateway(client),
         metrics=MetricsReader(settings.prometheus_url),

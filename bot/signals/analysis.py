@@ -176,7 +176,9 @@ class Bake:
 
 
 def unconfigured(check: CheckResult) -> Result:
-    """Without a Prometheus to read there is nothing to bake: say so at once."""
+    """Without a Prometheus to read there is nothing to bake: say so at once (a known-bad cluster check fails)."""
+    if check.verdict is Verdict.FAILED:
+        return Result(Outcome.FAILED, f"{check.summary} (Prometheus is not configured)", Verification(check.items), 1)
     return Result(
         Outcome.COULD_NOT_VERIFY,
         "Prometheus is not configured (PROMETHEUS_URL is not set)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Analysis, Thresholds
-from bot.signals.analysis import Bake, Outcome, Verdict, judge, window
+from bot.signals.analysis import Bake, Outcome, Verdict, judge, unconfigured, window
 from bot.signals.metrics import Reading
 from bot.strategies.base import Check
 
@@ -140,3 +140,10 @@ def test_an_ended_analysis_takes_no_more_checks():
         bake.feed(check(HEALTHY))
     with pytest.raises(RuntimeError, match="no outcome"):
         Bake(DEFAULTS).result()
+
+
+def test_without_prometheus_a_failing_cluster_check_still_fails():
+    broken = judge((Check("pods", False, "0/3 ready"),), {}, Thresholds())
+    assert unconfigured(broken).outcome is Outcome.FAILED
+    fine = judge((Check("pods", True, "3/3 ready"),), {}, Thresholds())
+    assert unconfigured(fine).outcome is Outcome.COULD_NOT_VERIFY
