@@ -73,6 +73,14 @@ def label_selector(selector: Obj | None) -> str:
     return ",".join(terms)
 
 
+PATCH_ATTEMPTS = 3
+RESENDABLE = (409, 429, 500, 502, 503)  # refused for a moment; the resourceVersion `test` op keeps a resend safe
+
+
+class _SafeToResend(Exception):
+    """A patch was refused and nothing changed: sending the same guarded patch again is safe."""
+
+
 class KubernetesUndo:
     """The ``Strategy`` for Deployments. ``clock``: ``time``, or a ``SimClock`` (``now()``, ``sleep()``).
 
@@ -214,10 +222,18 @@ class KubernetesUndo:
             return None
         t = plan.target
         call = Call("patch", "deployments", t.namespace, t.workload)
-        try:
-            return self.api.write(call, [dict(op) for op in plan.operations])
-        except CallFailed as failed:
-            return self._after_failed_patch(plan, failed)
+        for attempt in range(PATCH_ATTEMPTS):
+            try:
+                return self.api.write(call, [dict(op) for op in plan.operations])
+            except CallFailed as failed:
+                try:
+                    return self._after_failed_patch(plan, failed)
+                except _SafeToResend:
+                    # Refused, and the deployment is exactly as planned: the guarded patch may go again.
+                    log.warning("patch of %s answered %s; nothing changed, sending it again", _where(t), failed.problem)
+                    self.clock.sleep(0.5 * (attempt + 1))
+                    last = failed
+        raise explain(last, "nothing was changed (the bot read the deployment again to make sure)") from last
 
     def _after_failed_patch(self, plan: Plan, failed: CallFailed) -> Obj:
         t = plan.target
@@ -254,10 +270,11 @@ class KubernetesUndo:
         if failed.uncertain:
             raise explain(
                 failed,
-                "the patch was not live when the bot read the deployment again, but the API server may still "
-                "apply it",
+                "the patch was not live when the bot read the deployment again, but the API server may still apply it",
                 check,
             ) from failed
+        if failed.status in RESENDABLE:
+            raise _SafeToResend() from failed
         raise explain(failed, "nothing was changed (the bot read the deployment again to make sure)") from failed
 
     def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
@@ -397,11 +414,7 @@ class KubernetesUndo:
         spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
         image = rollout.container_image(template, t.container)
         want = plan.desired.image if plan.desired else plan.current.image
-        checks = [
-            Check(
-                "image", image == want, f"live image {image}" + ("" if image == want else f", wanted {want}")
-            )
-        ]
+        checks = [Check("image", image == want, f"live image {image}" + ("" if image == want else f", wanted {want}"))]
         replicas = spec.get("replicas", 1)
         counts = {k: status.get(k) or 0 for k in ("updatedReplicas", "readyReplicas", "availableReplicas")}
         checks.append(
@@ -461,8 +474,7 @@ class KubernetesUndo:
         selecting = [
             s
             for s in services
-            if (sel := (s.get("spec") or {}).get("selector"))
-            and all(labels.get(k) == v for k, v in sel.items())
+            if (sel := (s.get("spec") or {}).get("selector")) and all(labels.get(k) == v for k, v in sel.items())
         ]
         if not selecting:
             return Check("endpoints", None, "no Service selects these pods")

@@ -355,3 +355,13 @@ def test_an_unreachable_api_server_is_explained_without_python_reprs(sim):
         "deployments shopping/shopping-service (3 tries); nothing was changed. Check that the API server is up and "
         "reachable from the bot (`kubectl get --raw /readyz`)."
     )
+
+
+@pytest.mark.parametrize("status", [409, 429, 500, 503])
+def test_a_patch_refused_for_a_moment_with_nothing_changed_is_sent_again_once(sim, status):
+    plan = sim.strategy.plan(sim.target)
+    rule = sim.faults.add(status, verb="patch", resource="deployments", times=1)  # refused before any change
+    patched = sim.strategy.apply(plan)
+    assert rule.hits == 1
+    assert patched["spec"]["template"]["spec"]["containers"][0]["image"] == IMAGE + "v1.2.4"
+    assert sim.deployment()["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "4", "one rollback"
