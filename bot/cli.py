@@ -32,7 +32,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.info("serving POST /slack/events and GET /healthz on port %s", settings.port)
     waitress.serve(
-        wsgi_app(app), host=args.host, port=settings.port, threads=args.threads, ident="rollback-bot"
+        wsgi_app(app, settings.slack_signing_secret),
+        host=args.host,
+        port=settings.port,
+        threads=args.threads,
+        ident="rollback-bot",
     )
     return 0
 
@@ -67,9 +71,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     print(f"Kubernetes API  {world.k8s_server.url}  (kubeconfig: {world.kubeconfig})")
     for name, srv in world.services.items():
         print(f"service         {name}: {srv.url}/metrics  {srv.url}/actuator/health")
-    print(
-        f"Prometheus      {world.prometheus.url if world.prometheus else 'not running (no prometheus binary)'}"
-    )
+    print(f"Prometheus      {world.prometheus.url if world.prometheus else 'not running (no prometheus binary)'}")
     print(f"Slack emulator  {world.slack.api_url}")
     print("Environment for the bot:")
     for key, value in world.env().items():

@@ -27,14 +27,14 @@ T = TypeVar("T")
 
 
 class BotHarness:
-    def __init__(
-        self, world: World, env: dict[str, str] | None = None, worker: bool = True
-    ) -> None:
+    def __init__(self, world: World, env: dict[str, str] | None = None, worker: bool = True) -> None:
         self.world = world
         self.settings = Settings.from_env({**world.env(), **(env or {})})
         self.rt: Runtime = build_runtime(self.settings)
         self.app = create_app(self.settings, self.rt)
-        self.server = waitress.server.create_server(wsgi_app(self.app), host="127.0.0.1", port=0, threads=8)
+        self.server = waitress.server.create_server(
+            wsgi_app(self.app, self.settings.slack_signing_secret), host="127.0.0.1", port=0, threads=8
+        )
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.worker = Worker(self.rt, lease_seconds=10, poll_seconds=0.2)
         self.driver = SlackDriver(world.slack, f"{self.url}/slack/events", SANDBOX_SIGNING_SECRET)
