@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from bot import redact
 from bot.config import ConfigError, Settings, check_config
 
 
@@ -75,7 +76,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     print(f"Slack emulator  {world.slack.api_url}")
     print("Environment for the bot:")
     for key, value in world.env().items():
-        print(f"  export {key}={value}")
+        print(f"  export {key}={value}")  # the sandbox's own fixed token, needed to run the bot against it
     print(f"Try: kubectl --kubeconfig {world.kubeconfig} rollout history deploy/shopping-service -n shopping")
     print("Ctrl-C stops the sandbox.", flush=True)
     stop = threading.Event()
@@ -96,7 +97,7 @@ def _report(args: argparse.Namespace) -> int:
     rt = build_runtime(Settings.from_env(), migrate=False)
     markdown = postmortem_markdown(rt, args.incident)
     if markdown is None:
-        print(f"No incident {args.incident} in {rt.settings.database_url}.", file=sys.stderr)
+        print(f"No incident {args.incident} in {redact.redact(rt.settings.database_url)}.", file=sys.stderr)
         return 1
     sys.stdout.write(markdown)
     return 0
@@ -143,10 +144,11 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    redact.install()
     try:
         return args.func(args)
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        print(f"configuration error: {redact.redact(str(exc))}", file=sys.stderr)
         return 2
 
 

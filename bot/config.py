@@ -49,7 +49,7 @@ class Settings:
     slack_signing_secret: str = field(repr=False)
     slack_api_url: str = "https://slack.com/api/"
     slack_app_token: str | None = field(default=None, repr=False)  # set: Socket Mode
-    database_url: str = "sqlite:///rollback-bot.db"
+    database_url: str = field(default="sqlite:///rollback-bot.db", repr=False)  # may hold a password
     kubeconfig: str | None = None
     prometheus_url: str | None = None
     prometheus_scrape_interval: str = "15s"  # how often Prometheus scrapes the services (analysis windows)

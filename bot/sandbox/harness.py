@@ -18,6 +18,7 @@ import waitress.server
 
 from bot.app import create_app, wsgi_app
 from bot.config import Settings
+from bot.redact import RedactingFilter
 from bot.runtime import Runtime, build_runtime
 from bot.sandbox.slack import SlackDriver
 from bot.sandbox.world import SANDBOX_SIGNING_SECRET, World
@@ -103,6 +104,7 @@ class LogTail(logging.Handler):
         super().__init__(logging.DEBUG)
         self._lines: collections.deque[str] = collections.deque(maxlen=size)
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s"))
+        self.addFilter(RedactingFilter())
         self._logger = logging.getLogger("bot")
         self._level = self._logger.level
 
