@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -32,12 +33,22 @@ _EVENTUAL_DELAYS = (0.2, 0.5, 1.0)
 
 
 class SlackFailure(Exception):
-    """A Slack call failed after the retries that are safe."""
+    """A Slack call failed after the retries that are safe.
 
-    def __init__(self, method: str, error: str) -> None:
+    ``uncertain``: the connection broke or Slack answered 5xx, so the call may have been carried out.
+    """
+
+    def __init__(self, method: str, error: str, uncertain: bool = False) -> None:
         super().__init__(f"Slack refused {method}: {error}")
         self.method = method
         self.error = error
+        self.uncertain = uncertain
+
+
+# Repeating these can post twice or leave an orphan channel: no blind retries, look the result up instead.
+NOT_REPEATABLE = {"chat.postMessage", "conversations.create"}
+LOOKUP_ATTEMPTS = 3
+MESSAGE_EVENT = "rollback_bot_message"
 
 
 @dataclass(frozen=True)
@@ -46,18 +57,13 @@ class Channel:
     name: str
 
 
-def make_client(token: str, base_url: str, timeout: int = 10) -> WebClient:
-    """A WebClient that retries rate limits, 5xx answers and dropped connections."""
-    return WebClient(
-        token=token,
-        base_url=base_url,
-        timeout=timeout,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitErrorRetryHandler(max_retry_count=4),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
+def make_client(token: str, base_url: str, timeout: int = 10, repeatable: bool = True) -> WebClient:
+    """A WebClient that retries rate limits (Slack did nothing), and, for calls safe to repeat, 5xx
+    answers and dropped connections."""
+    handlers = [RateLimitErrorRetryHandler(max_retry_count=4)]
+    if repeatable:
+        handlers += [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)]
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=handlers)
 
 
 def channel_name(base: str, suffix: int = 1) -> str:
@@ -70,13 +76,15 @@ def channel_name(base: str, suffix: int = 1) -> str:
 class SlackGateway:
     def __init__(self, client: WebClient, sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
+        self._once = make_client(client.token or "", client.base_url, client.timeout, repeatable=False)
         self._sleep = sleep
         self._channel_ids: dict[str, str] = {}  # "#incidents" -> id: one conversations.list, not one per post
 
     def _call(self, method: str, **params) -> dict:
         """Call ``method``; retry what is transient, join on ``not_in_channel``."""
         params = {k: v for k, v in params.items() if v is not None}
-        call = getattr(self.client, method.replace(".", "_"))  # the SDK's typed method
+        client = self._once if method in NOT_REPEATABLE else self.client
+        call = getattr(client, method.replace(".", "_"))  # the SDK's typed method
         joined = False
         for attempt, delay in enumerate((*_EVENTUAL_DELAYS, None)):
             try:
@@ -94,9 +102,9 @@ class SlackGateway:
                     log.info("%s: %s, retry %d in %.1fs", method, error, attempt + 1, delay)
                     self._sleep(delay)
                     continue
-                raise SlackFailure(method, error) from exc
+                raise SlackFailure(method, error, uncertain=exc.response.status_code >= 500) from exc
             except (SlackRequestError, OSError) as exc:
-                raise SlackFailure(method, f"Slack could not be reached ({exc})") from exc
+                raise SlackFailure(method, f"Slack could not be reached ({exc})", uncertain=True) from exc
         raise SlackFailure(method, "retries exhausted")
 
     # channels -----------------------------------------------------------------
@@ -104,14 +112,29 @@ class SlackGateway:
         """Create ``base``, or ``base-2``, ``base-3`` ... when the name is taken."""
         for suffix in range(1, 51):
             name = channel_name(base, suffix)
-            try:
-                data = self._call("conversations.create", name=name, is_private=private or None)
-            except SlackFailure as exc:
-                if exc.error == "name_taken":
-                    continue
-                raise
-            return Channel(data["channel"]["id"], data["channel"]["name"])
+            for attempt in range(LOOKUP_ATTEMPTS):
+                try:
+                    data = self._call("conversations.create", name=name, is_private=private or None)
+                    return Channel(data["channel"]["id"], data["channel"]["name"])
+                except SlackFailure as exc:
+                    if exc.error == "name_taken" and attempt == 0:
+                        break  # somebody else's: try the next suffix
+                    if exc.error == "name_taken" or exc.uncertain:
+                        found = self._find_channel(name)  # it may be ours, created before the answer was lost
+                        if found is not None:
+                            return found
+                        if exc.error == "name_taken":
+                            break
+                        if attempt < LOOKUP_ATTEMPTS - 1:
+                            continue
+                    raise
         raise SlackFailure("conversations.create", f"every name from {base} to {base}-50 is taken")
+
+    def _find_channel(self, name: str) -> Channel | None:
+        try:
+            return Channel(self.channel_id(f"#{name}"), name)
+        except SlackFailure:
+            return None
 
     def invite(self, channel: str, users: Iterable[str]) -> list[str]:
         """Invite each user; returns the ones Slack refused (someone unknown must not block the rest)."""
@@ -148,8 +171,33 @@ class SlackGateway:
 
     # messages -----------------------------------------------------------------
     def post(self, channel: str, text: str, blocks: list[dict] | None = None) -> str:
-        data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
-        return data["ts"]
+        """Post once: after a lost answer the channel is searched for this message before posting again."""
+        tag = uuid.uuid4().hex
+        metadata = {"event_type": MESSAGE_EVENT, "event_payload": {"id": tag}}
+        for attempt in range(LOOKUP_ATTEMPTS):
+            try:
+                return self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, metadata=metadata)[
+                    "ts"
+                ]
+            except SlackFailure as exc:
+                if not exc.uncertain or attempt == LOOKUP_ATTEMPTS - 1:
+                    raise
+                posted = self._posted(channel, tag)
+                if posted:
+                    return posted
+                self._sleep(_EVENTUAL_DELAYS[attempt])
+        raise AssertionError("unreachable")
+
+    def _posted(self, channel: str, tag: str) -> str | None:
+        """The ts of the message tagged ``tag`` among the channel's newest, if Slack has it."""
+        try:
+            data = self._call("conversations.history", channel=channel, limit=50, include_all_metadata=True)
+        except SlackFailure:
+            return None
+        for message in data.get("messages", []):
+            if ((message.get("metadata") or {}).get("event_payload") or {}).get("id") == tag:
+                return message["ts"]
+        return None
 
     def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
         self._call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)

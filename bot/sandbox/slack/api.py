@@ -85,6 +85,12 @@ def _dispatch(emu: SlackEmulator, name: str, token: str | None, params: dict) ->
         limited = failure is None and _rate_limited(emu, name)
     if failure == "ratelimited" or limited:
         return _ratelimited()
+    if isinstance(failure, tuple):  # ("after", status): the work is done, but the answer is an error
+        try:
+            fn(emu, params)
+        except SlackError:
+            pass
+        return int(failure[1]), {"ok": False, "error": "internal_error"}, {}
     if isinstance(failure, int) or (isinstance(failure, str) and failure.isdigit()):
         return int(failure), {"ok": False, "error": "internal_error"}, {}
     if failure:

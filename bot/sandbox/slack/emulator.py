@@ -301,11 +301,11 @@ class SlackEmulator:
             self.rate_window[method].clear()
             self.rate_blocked_until.pop(method, None)
 
-    def fail_next(self, method: str, error: str | int, times: int = 1) -> None:
+    def fail_next(self, method: str, error: str | int, times: int = 1, after: bool = False) -> None:
         """Make the next ``times`` calls fail: an error code (``ok: false``), ``ratelimited`` (429), or a
-        HTTP status such as 500."""
+        HTTP status such as 500; with ``after``, the status comes after the work was done (a lost answer)."""
         with self.lock:
-            self.failures[method].extend([error] * times)
+            self.failures[method].extend([("after", int(error)) if after else error] * times)
 
     # ---- assertions -----------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 from bot.sandbox.slack.emulator import RESPONSE_URL_USES, Channel, SlackEmulator, _public
 from bot.sandbox.slack.methods_conversations import channel_arg
@@ -61,6 +62,11 @@ def post_message(emu: SlackEmulator, params: dict) -> dict:
     thread_ts = params.get("thread_ts")
     with emu.lock:
         message = new_message(emu, emu.bot_user_id, text, blocks, thread_ts=thread_ts)
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        if isinstance(metadata, dict) and metadata.get("event_type"):
+            message["metadata"] = metadata  # returned by conversations.history (include_all_metadata)
         channel.messages.append(message)
         return {"channel": channel.id, "ts": message["ts"], "message": _public(message)}
 

@@ -1,0 +1,50 @@
+"""The gateway never posts twice or leaves an orphan channel when Slack's answer is lost."""
+
+from __future__ import annotations
+
+from bot.sandbox.slack import SlackEmulator
+from bot.slack.gateway import SlackGateway, make_client
+from tests.slack_emulator.conftest import TOKEN
+
+
+def gateway(emulator: SlackEmulator) -> SlackGateway:
+    return SlackGateway(make_client(TOKEN, emulator.api_url), sleep=lambda _: None)
+
+
+def bot_messages(emulator: SlackEmulator, channel: str) -> list[dict]:
+    return [m for m in emulator.messages(channel) if m.get("user") == emulator.bot_user_id]
+
+
+def test_a_lost_answer_to_a_post_leaves_exactly_one_message(emulator):
+    slack = gateway(emulator)
+    channel = slack.create_channel("inc-lost-post")
+    emulator.fail_next("chat.postMessage", 500, after=True)  # posted, but the answer is an error
+    ts = slack.post(channel.id, "The rollback is verified")
+    assert [m["ts"] for m in bot_messages(emulator, channel.id)] == [ts]
+    assert len(emulator.calls("chat.postMessage")) == 1, "found by its tag, not posted again"
+
+
+def test_a_post_refused_before_it_was_made_is_posted_once_on_retry(emulator):
+    slack = gateway(emulator)
+    channel = slack.create_channel("inc-refused-post")
+    emulator.fail_next("chat.postMessage", 500)  # nothing posted
+    ts = slack.post(channel.id, "The rollback is verified")
+    assert [m["ts"] for m in bot_messages(emulator, channel.id)] == [ts]
+    assert len(emulator.calls("chat.postMessage")) == 2
+
+
+def test_a_lost_answer_to_create_channel_leaves_one_channel_which_is_returned(emulator):
+    slack = gateway(emulator)
+    before = set(emulator.channels)
+    emulator.fail_next("conversations.create", 500, after=True)
+    channel = slack.create_channel("inc-20261122-shopping-service")
+    created = [emulator.channels[c] for c in set(emulator.channels) - before]
+    assert [(c.id, c.name) for c in created] == [(channel.id, "inc-20261122-shopping-service")]
+
+
+def test_rate_limits_are_still_waited_out_for_posts(emulator):
+    slack = gateway(emulator)
+    channel = slack.create_channel("inc-rate")
+    emulator.fail_next("chat.postMessage", "ratelimited")
+    slack.post(channel.id, "hello")
+    assert len(bot_messages(emulator, channel.id)) == 1
