@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bot.incidents.states import MOVES, IncidentStatus
 from bot.state.db import Database
@@ -32,6 +32,9 @@ class WrongState(Exception):
     """A move was refused: the incident is not in a state that allows it (someone else moved it first)."""
 
     def __init__(self, incident: Incident | None, move: str) -> None:
+        session = object_session(incident) if incident is not None else None
+        if session is not None:
+            session.expunge(incident)  # stays readable after the rollback this exception causes
         self.incident = incident
         self.move = move
         self.status = IncidentStatus(incident.status) if incident else None
