@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -83,6 +84,12 @@ def test_declare_roll_back_verify_and_resolve(world, bot, alice):
     # The card was updated in place: steps done, and it now offers Resolve.
     updated = alice.message_with(channel.id, ActionId.RESOLVE)
     assert updated["ts"] == pinned["ts"] and updated.get("edited")
+    # "Live now" is read from the cluster again after the rollback, not kept from declare time.
+    def live_now() -> str:
+        card = json.dumps(alice.message_with(channel.id, ActionId.RESOLVE)["blocks"], ensure_ascii=False)
+        return card.split("*Live now:* ", 1)[1].split(" · deploy", 1)[0]
+
+    bot.wait_for("the card to show the rolled-back revision as live", lambda: live_now() == "rev 4 · `v1.2.4`", 20)
 
     # Resolve: the modal, then the postmortem uploaded to the channel.
     alice.type("resolve", channel_id=channel.id)
