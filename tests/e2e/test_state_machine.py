@@ -8,7 +8,7 @@ from bot.incidents import decisions
 from bot.incidents.caller import Caller
 from bot.incidents.cards import incident_in_channel
 from bot.incidents.resolve import postmortem_markdown
-from bot.sandbox.harness import OnCall, wait_for
+from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import LEAD, ONCALL, VIEWER
 from bot.slack.views import RESOLVE_IMPACT, RESOLVE_ROOT_CAUSE, ActionId, ActionValue, CallbackId
 from bot.state import timeline
@@ -142,3 +142,44 @@ def test_the_report_needs_no_network_and_matches_the_uploaded_postmortem(world, 
     bot.rt.known_people.clear()
     assert postmortem_markdown(bot.rt, key) == uploaded
     assert "U_ONCALL" not in uploaded, "display names, captured when people acted"
+
+
+def test_a_form_slack_refuses_to_open_is_answered(world, bot):
+    alice = OnCall(bot, ONCALL)
+    channel = declared(alice)
+    world.slack.fail_next("views.open", "expired_trigger_id")
+    seen = len(replies_to(world, ONCALL))
+    alice.type("update", channel_id=channel.id)
+    text = answer(world, ONCALL, seen + 1)
+    assert "I could not open the status update form" in text and "expired_trigger_id" in text
+    assert "Please try once more" in text
+
+
+def test_a_postmortem_file_that_cannot_be_written_skips_neither_upload_nor_announcement(world, tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the postmortem folder should be")
+    with BotHarness(world, env={"POSTMORTEM_DIR": str(blocked)}) as bot:
+        alice = OnCall(bot, ONCALL)
+        channel = declared(alice)
+        resolve(alice, channel.id)
+        files = wait_for("the postmortem upload", lambda: world.slack.files(channel.id), 20)
+        uploaded = files[0]["content"].decode()
+        assert "## Root cause" in uploaded
+        incident = incident_in_channel(bot.rt, channel.id)
+        assert incident.postmortem == uploaded, "the database holds it; the file is only a copy"
+        announcements = world.slack.channel_by_name("incidents")["id"]
+        alice.message_saying(announcements, "Resolved", timeout=10)
+        notes = [e.text for e in timeline.events(bot.rt.db, incident.id) if e.kind == "note"]
+        assert any("Could not write the postmortem file" in n for n in notes)
+
+
+def test_a_request_whose_work_fails_is_answered(world, bot):
+    said: list[str] = []
+    caller = Caller(ONCALL, "", "", lambda text, blocks=None: said.append(text))
+
+    def breaks() -> None:
+        raise RuntimeError("the database is read-only")
+
+    bot.rt.submit(breaks, answer=caller)
+    wait_for("the person to be told", lambda: said, 10)
+    assert "Something went wrong while I handled breaks" in said[0] and "read-only" in said[0]
