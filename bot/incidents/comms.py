@@ -107,15 +107,13 @@ def remind_due(rt: Runtime, at: dt.datetime | None = None) -> int:
     for incident_id in rt.db.transaction(lambda s: list(s.scalars(due))):
 
         def claim(session, incident_id=incident_id) -> Incident | None:
-            incident = session.get(Incident, incident_id, populate_existing=True)
-            due_at = incident.next_reminder_at
-            claimed = session.execute(
+            claimed = session.execute(  # still due: a worker that read it after another's claim finds it not due
                 update(Incident)
-                .where(Incident.id == incident_id, Incident.next_reminder_at == due_at)
+                .where(Incident.id == incident_id, Incident.next_reminder_at <= at)
                 .values(next_reminder_at=at + every)
                 .execution_options(synchronize_session=False)
             )
-            return incident if claimed.rowcount == 1 else None
+            return session.get(Incident, incident_id, populate_existing=True) if claimed.rowcount == 1 else None
 
         incident = rt.db.transaction(claim)
         if incident is None:
