@@ -37,7 +37,7 @@ def _when_it_ends(rt: Runtime, incident: Incident) -> str:
     if run is None or run.started_at is None:
         return "as soon as the rollback has started and finished"
     service = rt.catalog.get(incident.service)
-    bake = getattr(getattr(service, "analysis", None), "bake_seconds", 60)
+    bake = service.analysis.bake_seconds if service else 0
     by = run.started_at + dt.timedelta(seconds=rt.settings.rollback_deadline_seconds + bake)
     return f"by {by:%H:%M} UTC at the latest"
 
