@@ -19,11 +19,14 @@ from typing import Any
 
 import yaml
 
+from bot.strategies.options import AFTER_CANARY, AFTER_SWITCH, BlueGreen, Canary
+
 SIGNALS = ("error_rate", "http_5xx_rate", "success_rate", "latency_p95", "memory", "restarts")
 # The one list of rollback strategies the bot can run; the runtime builds one per name here.
-STRATEGIES = ("kubernetes",)
+STRATEGIES = ("kubernetes", "blue-green", "canary")
 # Designed (docs/ARCHITECTURE.md) but not built: the catalog refuses them rather than fail mid-incident.
-PLANNED_STRATEGIES = ("blue-green", "canary", "config", "aws-ecs")
+PLANNED_STRATEGIES = ("config", "aws-ecs")
+STRATEGY_BLOCKS = {"blue-green": "blue_green", "canary": "canary"}  # the catalog block each one needs
 ANYONE = "*"
 
 
@@ -226,6 +229,8 @@ class Action(enum.StrEnum):
     APPROVE = "approve"
     CANCEL = "cancel"
     SCALE_TO_ZERO = "scale_to_zero"
+    STEER = "steer"  # hold, resume or go to 0 % during a canary step-down
+    DELETE_RELEASE = "delete_release"  # delete the bad blue-green colour (a second person)
     FORWARD_FIX = "forward_fix"
     DISMISS = "dismiss"
     STATUS_UPDATE = "status_update"
@@ -248,6 +253,8 @@ ACTIONS_BY_KIND: dict[Kind, tuple[Action, ...]] = {
         Action.APPROVE,
         Action.CANCEL,
         Action.SCALE_TO_ZERO,
+        Action.STEER,
+        Action.DELETE_RELEASE,
     ),
     Kind.RESPOND: (
         Action.FORWARD_FIX,
@@ -282,6 +289,8 @@ class ServiceConfig:
     queries: dict[str, str] = field(default_factory=dict, compare=False)  # templates: defaults + overrides
     thresholds: Thresholds = field(default_factory=Thresholds)
     analysis: Analysis = field(default_factory=Analysis)
+    blue_green: BlueGreen | None = None  # strategy: blue-green
+    canary: Canary | None = None  # strategy: canary
 
     def __post_init__(self) -> None:
         if not self.deployment:
@@ -479,6 +488,8 @@ _SERVICE_KEYS = {
     "queries": "",
     "thresholds": "",
     "analysis": "",
+    "blue_green": "",
+    "canary": "",
 }
 _ANALYSIS_CHECKS = {
     "interval": _DURATION_CHECK,
@@ -498,6 +509,87 @@ def _read_analysis(r: _Reader, node: yaml.Node, where: str) -> Analysis | object
         where_node = given.get("interval", node)
         return r.error(where_node, f"{where}.interval", f"must not be longer than bake ({analysis.bake})")
     return analysis
+
+
+def _is_label_value(v: Any) -> bool:
+    return isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", v) is not None
+
+
+def _is_steps(v: Any) -> bool:
+    return (
+        isinstance(v, list)
+        and bool(v)
+        and all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 100 for x in v)
+        and all(a > b for a, b in zip(v, v[1:], strict=False))
+        and v[-1] == 0
+    )
+
+
+_BLOCK_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
+    "blue_green": {
+        "service": _K8S,
+        "selector_key": (_is_label_value, "a label key such as version"),
+        "virtual_service": _K8S,
+        "after_switch": (lambda v: v in AFTER_SWITCH, " or ".join(AFTER_SWITCH)),
+        "ready_timeout": _DURATION_CHECK,
+    },
+    "canary": {
+        "stable": _K8S,
+        "canary": _K8S,
+        "virtual_service": _K8S,
+        "stable_route": _K8S,
+        "canary_route": _K8S,
+        "step_pause": _DURATION_CHECK,
+        "after": (lambda v: v in AFTER_CANARY, " or ".join(AFTER_CANARY)),
+    },
+}
+
+
+def _read_strategy_blocks(r: _Reader, spec: dict[str, yaml.Node], node: yaml.Node, where: str, kwargs: dict) -> None:
+    """``blue_green:`` / ``canary:``: required by their strategy, refused without it (a block that is never used
+    would mislead whoever reads the catalog)."""
+    strategy = kwargs.get("strategy", "kubernetes")
+    needed = STRATEGY_BLOCKS.get(strategy)
+    for key in _BLOCK_CHECKS:
+        if key in spec and key != needed:
+            r.error(spec[key], f"{where}.{key}", f"only used with strategy: {key.replace('_', '-')}; remove it")
+    if not needed or strategy is _INVALID:
+        return
+    if needed not in spec:
+        r.error(node, f"{where}.{needed}", f"missing (strategy {strategy} needs it; see config/services.example.yaml)")
+        return
+    checks = {**_BLOCK_CHECKS[needed], "colours": None, "steps": None}
+    given = r.mapping(spec[needed], f"{where}.{needed}", checks) or {}
+    values: dict[str, Any] = {
+        k: r.check(n, f"{where}.{needed}.{k}", *checks[k]) for k, n in given.items() if checks[k] is not None
+    }
+    if needed == "blue_green":
+        colours = r.mapping(given["colours"], f"{where}.blue_green.colours", None) if "colours" in given else None
+        if colours is None:
+            if "colours" not in given:
+                missing = "missing (selector value -> Deployment, two of them)"
+                r.error(spec[needed], f"{where}.blue_green.colours", missing)
+            return
+        if len(colours) != 2:
+            r.error(given["colours"], f"{where}.blue_green.colours", f"expected two colours, got {len(colours)}")
+        for colour, n in colours.items():
+            if not _is_label_value(colour):
+                r.error(n, f"{where}.blue_green.colours.{colour}", "the colour must be a label value")
+        values["colours"] = {c: r.check(n, f"{where}.blue_green.colours.{c}", *_K8S) for c, n in colours.items()}
+        if _INVALID not in values.values() and _INVALID not in values["colours"].values():
+            kwargs["blue_green"] = BlueGreen(**values)
+        return
+    for key in ("stable", "canary"):
+        if key not in given:
+            r.error(spec[needed], f"{where}.canary.{key}", "missing (the Deployment's name)")
+    if "steps" in given:
+        values["steps"] = r.value(given["steps"])
+        if not _is_steps(values["steps"]):
+            r.error(given["steps"], f"{where}.canary.steps", "expected falling canary weights (0-99) ending with 0")
+            return
+        values["steps"] = tuple(values["steps"])
+    if _INVALID not in values.values() and "stable" in values and "canary" in values:
+        kwargs["canary"] = Canary(**values)
 
 
 def _people(r: _Reader, node: yaml.Node, where: str) -> Any:
@@ -568,6 +660,7 @@ def _read_service(r: _Reader, name: str, node: yaml.Node, where: str) -> Service
             kwargs["thresholds"] = t
     if "analysis" in spec and r.value(spec["analysis"]) is not None:
         kwargs["analysis"] = _read_analysis(r, spec["analysis"], f"{where}.analysis")
+    _read_strategy_blocks(r, spec, node, where, kwargs)
     if len(r.errors) > errors_before:
         return None
     return ServiceConfig(**kwargs)

@@ -7,14 +7,16 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import Catalog, ServiceConfig, Settings, load_catalog
+from bot.config import STRATEGIES, Catalog, ServiceConfig, Settings, load_catalog
 from bot.signals.metrics import MetricsReader
 from bot.slack.gateway import SlackGateway, make_client
 from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
+from bot.strategies.factory import kubernetes_strategy
 
 if TYPE_CHECKING:
     from bot.incidents.caller import Caller
@@ -82,26 +84,6 @@ class Runtime:
             return self._strategies[name]
 
 
-def kubernetes_strategy(kubeconfig: str | None) -> Strategy:
-    """The Kubernetes undo strategy on the cluster named by KUBECONFIG (or in-cluster)."""
-    from kubernetes import config as k8s_config
-    from kubernetes.client import ApiClient
-
-    from bot.strategies.kubernetes import KubernetesUndo
-
-    try:
-        if kubeconfig:
-            api_client = k8s_config.new_client_from_config(config_file=kubeconfig)
-        else:
-            k8s_config.load_incluster_config()
-            api_client = ApiClient()
-    except (k8s_config.ConfigException, OSError) as exc:
-        raise RollbackError(
-            f"Kubernetes is not configured on this bot ({exc}). Set KUBECONFIG, or run the bot in the cluster."
-        ) from exc
-    return KubernetesUndo(api_client)
-
-
 def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     db = Database(settings.database_url)
     if migrate:
@@ -116,5 +98,7 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         db=db,
         slack=SlackGateway(client),
         metrics=MetricsReader(settings.prometheus_url),
-        strategy_factories={"kubernetes": lambda: kubernetes_strategy(settings.kubeconfig)},
+        strategy_factories={
+            name: partial(kubernetes_strategy, name, settings.kubeconfig) for name in STRATEGIES
+        },
     )

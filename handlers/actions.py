@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from slack_bolt import App
 
-from bot.incidents import comms, decisions, resolve
+from bot.incidents import comms, decisions, resolve, steering
 from bot.runtime import Runtime
 from bot.slack.views import ActionId, decode_value
 from handlers.common import caller_from
@@ -34,3 +36,7 @@ def register(app: App, rt: Runtime) -> None:
     listen(ActionId.SCALE_TO_ZERO, decisions.scale_to_zero)
     listen(ActionId.PAGE_ESCALATION, decisions.page_escalation)
     listen(ActionId.POST_UPDATE, comms.open_status_update)
+    listen(ActionId.HOLD_STEP_DOWN, partial(steering.steer, control="hold"))
+    listen(ActionId.RESUME_STEP_DOWN, partial(steering.steer, control="resume"))
+    listen(ActionId.GO_TO_ZERO, partial(steering.steer, control="zero"))
+    listen(ActionId.DELETE_RELEASE, steering.delete_release)

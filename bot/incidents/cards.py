@@ -97,7 +97,17 @@ def run_info(run: RollbackRun, verification: Verification | None) -> slack_views
         to_revision=plan.desired,
         verification=verification,
         error=run.error or "",
+        run_id=run.id,
+        controls=_controls(run),
     )
+
+
+def _controls(run: RollbackRun) -> tuple[str, ...]:
+    """The canary's step-down buttons, while it steps down."""
+    stepping = any(s.name == "step down" and s.status == "running" for s in run.steps)
+    if not stepping or run.status != "running" or run.control == "zero":
+        return ()
+    return ("resume", "zero") if run.control == "hold" else ("hold", "zero")
 
 
 def _revision(number: int | None, image: str | None, history: tuple[Revision, ...]) -> Revision | None:

@@ -14,6 +14,7 @@ from bot.slack.gateway import SlackFailure
 from bot.state.incidents import get_incident
 from bot.state.models import Incident
 from bot.strategies.base import Target
+from bot.strategies.options import to_options
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,7 @@ def target(service: ServiceConfig, to_revision: int | None = None) -> Target:
         workload=service.deployment,
         container=service.container or "",
         to_revision=to_revision,
+        options=to_options(service.blue_green or service.canary),
     )
 
 

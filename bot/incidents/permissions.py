@@ -21,6 +21,8 @@ WORDS = {
     Action.APPROVE: "approve a rollback",
     Action.CANCEL: "cancel a rollback plan",
     Action.SCALE_TO_ZERO: "scale to zero",
+    Action.STEER: "hold or speed up a canary step-down",
+    Action.DELETE_RELEASE: "delete the bad release",
     Action.FORWARD_FIX: "choose a forward fix",
     Action.DISMISS: "dismiss the incident",
     Action.STATUS_UPDATE: "post a status update",

@@ -178,6 +178,8 @@ class RollbackRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    control: Mapped[str | None] = mapped_column(String(16))  # a person's hand on it: "hold", "resume", "zero"
+    control_by: Mapped[str | None] = mapped_column(String(32))
 
     steps: Mapped[list[RunStep]] = relationship(
         back_populates="run", lazy="selectin", order_by="RunStep.position", cascade="all, delete-orphan"

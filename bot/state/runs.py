@@ -302,3 +302,23 @@ def _active(session: Session, service: str) -> RollbackRun | None:
 def _load(session: Session, run_id: int) -> RollbackRun | None:
     query = select(RollbackRun).where(RollbackRun.id == run_id).execution_options(populate_existing=True)
     return session.scalar(query)
+
+
+def set_control(db: Database, run_id: int, control: str, user_id: str) -> bool:
+    """A person's hand on a running run (``hold``, ``resume``, ``zero``); False when the run is no longer
+    running. The run reads it between its steps (``control_of``)."""
+    statement = (
+        update(RollbackRun)
+        .where(RollbackRun.id == run_id, RollbackRun.status.in_(ACTIVE_RUN_STATUSES))
+        .values(control=control, control_by=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return db.transaction(lambda s: s.execute(statement).rowcount == 1)
+
+
+def control_of(db: Database, run_id: int) -> tuple[str | None, str | None]:
+    """The run's control and who set it."""
+    row = db.transaction(
+        lambda s: s.execute(select(RollbackRun.control, RollbackRun.control_by).where(RollbackRun.id == run_id)).first()
+    )
+    return (row[0], row[1]) if row else (None, None)

@@ -22,6 +22,12 @@ class Revision:
     change_cause: str = ""
     created_at: dt.datetime | None = None
     name: str = ""  # the ReplicaSet (or task definition, ...) that holds it
+    label: str = ""  # how people name it when a number means little ("blue", "stable")
+
+    @property
+    def title(self) -> str:
+        """``rev 4``, or the label (``blue``) for strategies whose "revisions" are colours or tracks."""
+        return self.label or f"rev {self.number}"
 
     @property
     def version(self) -> str:
@@ -39,6 +45,7 @@ class Target:
     workload: str
     container: str = ""
     to_revision: int | None = None
+    options: dict = field(default_factory=dict)  # the strategy's own catalog block (blue_green, canary)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ class Plan:
     skipped: str | None = None  # e.g. "already at revision 4": nothing to do
     guard: str = ""  # resourceVersion (or equivalent) the plan was made against
     operations: tuple[dict, ...] = field(default=(), compare=False)  # the exact patch
+    summary: str = ""  # the change in a few words, for the run's step ("switch storefront to blue")
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,7 @@ def revision_to_json(rev: Revision | None) -> dict | None:
         "change_cause": rev.change_cause,
         "created_at": rev.created_at.isoformat() if rev.created_at else None,
         "name": rev.name,
+        "label": rev.label,
     }
 
 
@@ -140,6 +149,7 @@ def revision_from_json(data: dict | None) -> Revision | None:
         change_cause=data.get("change_cause", ""),
         created_at=dt.datetime.fromisoformat(created) if created else None,
         name=data.get("name", ""),
+        label=data.get("label", ""),
     )
 
 
@@ -155,6 +165,7 @@ def plan_to_json(plan: Plan) -> dict:
         "skipped": plan.skipped,
         "guard": plan.guard,
         "operations": list(plan.operations),
+        "summary": plan.summary,
     }
 
 
@@ -171,4 +182,5 @@ def plan_from_json(data: dict) -> Plan:
         skipped=data.get("skipped"),
         guard=data.get("guard", ""),
         operations=tuple(data.get("operations", ())),
+        summary=data.get("summary", ""),
     )

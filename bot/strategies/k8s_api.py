@@ -31,16 +31,27 @@ TRANSIENT = frozenset({429, 500, 502, 503, 504})
 RETRIES = urllib3.Retry(
     total=None, connect=2, read=False, status=0, other=0, redirect=0, respect_retry_after_header=False
 )
-GROUPS = {"deployments": "apps", "deployments/scale": "apps", "replicasets": "apps"}
+GROUPS = {
+    "deployments": "apps",
+    "deployments/scale": "apps",
+    "replicasets": "apps",
+    "virtualservices": "networking.istio.io",
+}
+CUSTOM = {"virtualservices": ("networking.istio.io", "v1")}  # custom resources: (group, version)
 METHODS = {  # (verb, resource) -> (API class, method of the python client)
     ("get", "deployments"): ("apps", "read_namespaced_deployment"),
     ("watch", "deployments"): ("apps", "list_namespaced_deployment"),
     ("patch", "deployments"): ("apps", "patch_namespaced_deployment"),
     ("patch", "deployments/scale"): ("apps", "patch_namespaced_deployment_scale"),
+    ("delete", "deployments"): ("apps", "delete_namespaced_deployment"),
     ("get", "replicasets"): ("apps", "read_namespaced_replica_set"),
     ("list", "replicasets"): ("apps", "list_namespaced_replica_set"),
     ("list", "pods"): ("core", "list_namespaced_pod"),
     ("list", "services"): ("core", "list_namespaced_service"),
+    ("get", "services"): ("core", "read_namespaced_service"),
+    ("patch", "services"): ("core", "patch_namespaced_service"),
+    ("get", "virtualservices"): ("custom", "get_namespaced_custom_object"),
+    ("patch", "virtualservices"): ("custom", "patch_namespaced_custom_object"),
     ("get", "endpoints"): ("core", "read_namespaced_endpoints"),
 }
 
@@ -101,7 +112,11 @@ class Api:
         api_client.rest_client = rest.RESTClientObject(api_client.configuration)
         self.host = api_client.configuration.host
         self.timeout = timeout
-        self._apis = {"apps": client.AppsV1Api(api_client), "core": client.CoreV1Api(api_client)}
+        self._apis = {
+            "apps": client.AppsV1Api(api_client),
+            "core": client.CoreV1Api(api_client),
+            "custom": client.CustomObjectsApi(api_client),
+        }
 
     def read(self, call: Call, until: float | None = None, **kwargs: Any) -> Obj:
         """GET or LIST, tried again while the failure is transient. ``until``: a ``time.monotonic()``
@@ -119,9 +134,9 @@ class Api:
                 time.sleep(pause)
         raise AssertionError("unreachable")
 
-    def write(self, call: Call, body: Any) -> Obj:
-        """PATCH, sent once."""
-        return self._send(call, self.timeout, body=body)
+    def write(self, call: Call, body: Any = None) -> Obj:
+        """PATCH (or DELETE, without a body), sent once."""
+        return self._send(call, self.timeout, **({} if body is None else {"body": body}))
 
     def watch(self, call: Call, seconds: int, timeout: float, **kwargs: Any) -> Iterator[Obj]:
         """Watch events as JSON; the server ends the watch after ``seconds``, the client gives up after
@@ -144,7 +159,9 @@ class Api:
         return getattr(self._apis[api], method)
 
     def _send(self, call: Call, timeout: float, **kwargs: Any) -> Obj:
-        args = (call.name, call.namespace) if call.name else (call.namespace,)
+        args: tuple = (call.name, call.namespace) if call.name else (call.namespace,)
+        if call.resource in CUSTOM:
+            args = (*CUSTOM[call.resource], call.namespace, call.resource, *((call.name,) if call.name else ()))
         try:
             response = self._method(call)(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
             return json.loads(response.data)

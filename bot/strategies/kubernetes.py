@@ -9,7 +9,6 @@ the patch carries exactly what the API server stored, like kubectl's.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import math
 import time
@@ -50,10 +49,6 @@ def _deleted(target: Target) -> RollbackError:
         f"{_where(target)} was deleted during the rollback; nothing to wait for. Check who deleted it "
         f"(`kubectl get events -n {target.namespace}`)"
     )
-
-
-def _parse_time(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def label_selector(selector: Obj | None) -> str:
@@ -155,7 +150,7 @@ class KubernetesUndo:
             number=rollout.revision_of(rs) or 0,
             image=rollout.container_image(rollout.rs_template(rs), container),
             change_cause=rollout.annotations(rs).get(rollout.CHANGE_CAUSE, ""),
-            created_at=_parse_time(meta.get("creationTimestamp")),
+            created_at=rollout.parse_time(meta.get("creationTimestamp")),
             name=meta.get("name", ""),
         )
 
@@ -186,7 +181,7 @@ class KubernetesUndo:
             number=current_number,
             image=rollout.container_image(template, target.container),
             change_cause=rollout.annotations(deployment).get(rollout.CHANGE_CAUSE, ""),
-            created_at=_parse_time((live_rs or {}).get("metadata", {}).get("creationTimestamp")),
+            created_at=rollout.parse_time((live_rs or {}).get("metadata", {}).get("creationTimestamp")),
             name=(live_rs or {}).get("metadata", {}).get("name", ""),
         )
         desired = self._revision(desired_rs, target.container)
@@ -491,3 +486,23 @@ class KubernetesUndo:
             ok = ok and addresses > 0
             details.append(f"service {name}: {addresses} ready addresses")
         return Check("endpoints", ok, "; ".join(details))
+
+
+class OnDeployments:
+    """Base of the strategies that move traffic between Deployments (blue-green, canary): ``KubernetesUndo``
+    reads, scales and follows the Deployments themselves."""
+
+    def __init__(
+        self, api_client: client.ApiClient, clock: Any = time, request_timeout: float = REQUEST_TIMEOUT
+    ) -> None:
+        self.deployments = KubernetesUndo(api_client, clock, request_timeout)
+        self.api, self.clock = self.deployments.api, clock
+
+    def _maybe(self, call: Call) -> Obj | None:
+        """The object, or None when it does not exist."""
+        try:
+            return self.api.read(call)
+        except CallFailed as failed:
+            if failed.status == 404:
+                return None
+            raise

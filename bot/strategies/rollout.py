@@ -8,6 +8,7 @@ and ``kubectl/pkg/util/deployment``).
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 from bot.strategies.base import Progress, RollbackError
@@ -32,6 +33,11 @@ ANNOTATIONS_TO_SKIP = frozenset(
 MIGRATION_ENV_HINTS = ("SCHEMA_VERSION", "MIGRATION")
 
 Obj = dict[str, Any]
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """An API timestamp (``2026-11-22T03:04:05Z``) as an aware datetime."""
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def annotations(obj: Obj) -> dict[str, str]:

@@ -285,7 +285,8 @@ def test_warnings_are_shown_alongside_errors(tmp_path):
 def test_a_strategy_that_does_not_exist_yet_is_refused(tmp_path, strategy):
     path = write(tmp_path, f"services:\n  cart:\n    namespace: shop\n    strategy: {strategy}\n")
     assert errors_of(path) == [
-        f"{path}:4: services.cart.strategy: the {strategy} strategy is not available yet (available: kubernetes); "
+        f"{path}:4: services.cart.strategy: the {strategy} strategy is not available yet "
+        "(available: kubernetes, blue-green, canary); "
         "use one of those, or leave the service out of the catalog until it is"
     ]
 
@@ -294,9 +295,75 @@ def test_an_unknown_strategy_lists_the_available_ones(tmp_path):
     path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n    strategy: helm\n")
     [error] = errors_of(path)
     assert error.endswith(
-        "services.cart.strategy: expected kubernetes (not available yet: blue-green, canary, config, aws-ecs), "
+        "services.cart.strategy: expected kubernetes or blue-green or canary (not available yet: config, aws-ecs), "
         "got 'helm'"
     )
+
+
+BLUE_GREEN = """services:
+  storefront:
+    namespace: shop
+    strategy: blue-green
+    blue_green:
+      selector_key: version
+      colours: {blue: storefront-blue, green: storefront-green}
+      virtual_service: storefront
+      after_switch: scale_to_zero
+"""
+
+
+def test_a_blue_green_service_reads_its_block(tmp_path):
+    service = load_catalog(write(tmp_path, BLUE_GREEN)).services["storefront"]
+    bg = service.blue_green
+    assert bg.colours == {"blue": "storefront-blue", "green": "storefront-green"}
+    assert (bg.service, bg.selector_key, bg.virtual_service, bg.after_switch) == (
+        "", "version", "storefront", "scale_to_zero"
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field", "message"),
+    [
+        ("      colours: {blue: storefront-blue, green: storefront-green}\n", "", "colours", "missing"),
+        ("green: storefront-green}", "green: g, red: r}", "colours", "expected two colours, got 3"),
+        ("after_switch: scale_to_zero", "after_switch: drop", "after_switch", "expected keep or scale_to_zero or"),
+        ("virtual_service: storefront", "virtual_service: Store_Front", "virtual_service", "expected a Kubernetes"),
+    ],
+)
+def test_a_wrong_blue_green_block_is_refused(tmp_path, old, new, field, message):
+    [error] = errors_of(write(tmp_path, BLUE_GREEN.replace(old, new)))
+    assert f"services.storefront.blue_green.{field}: {message}" in error
+
+
+def test_a_strategy_without_its_block_is_refused(tmp_path):
+    path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n    strategy: canary\n")
+    [error] = errors_of(path)
+    assert "services.cart.canary: missing (strategy canary needs it" in error
+
+
+def test_a_block_of_another_strategy_is_refused(tmp_path):
+    path = write(
+        tmp_path, "services:\n  cart:\n    namespace: shop\n    canary: {stable: a, canary: b}\n"
+    )
+    [error] = errors_of(path)
+    assert "services.cart.canary: only used with strategy: canary; remove it" in error
+
+
+@pytest.mark.parametrize(
+    ("steps", "ok"), [("[75, 50, 25, 10, 0]", True), ("[50, 0]", True), ("[50, 60, 0]", False), ("[50, 10]", False)]
+)
+def test_canary_steps_fall_to_zero(tmp_path, steps, ok):
+    text = (
+        "services:\n  checkout:\n    namespace: shop\n    strategy: canary\n"
+        f"    canary: {{stable: checkout-stable, canary: checkout-canary, steps: {steps}}}\n"
+    )
+    if ok:
+        canary = load_catalog(write(tmp_path, text)).services["checkout"].canary
+        assert canary.steps == tuple(int(x) for x in steps.strip("[]").split(","))
+        assert (canary.stable, canary.canary, canary.after) == ("checkout-stable", "checkout-canary", "scale_to_zero")
+    else:
+        [error] = errors_of(write(tmp_path, text))
+        assert "services.checkout.canary.steps: expected falling canary weights (0-99) ending with 0" in error
 
 
 def test_defaults_overrides_and_templated_queries(tmp_path):

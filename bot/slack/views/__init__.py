@@ -25,7 +25,7 @@ from bot.slack.views.blocks import (
     escape,
     user,
 )
-from bot.slack.views.card import incident_card, status_blocks
+from bot.slack.views.card import delete_release_actions, incident_card, status_blocks
 from bot.slack.views.failure import verification_blocks
 from bot.slack.views.incident import (
     CardInfo,
@@ -77,6 +77,7 @@ from bot.slack.views.modals import (
 from bot.slack.views.plan import plan_confirmation, plan_decided
 
 __all__ = [
+    "delete_release_actions",
     "ACTION_ITEMS",
     "BUTTON_TEXT",
     "DECLARE_DECLARED",

@@ -41,6 +41,10 @@ class ActionId(enum.StrEnum):
     SCALE_TO_ZERO = "scale_to_zero"
     PAGE_ESCALATION = "page_escalation"
     POST_UPDATE = "post_update"
+    HOLD_STEP_DOWN = "hold_step_down"  # the value's third part is the run id
+    RESUME_STEP_DOWN = "resume_step_down"
+    GO_TO_ZERO = "go_to_zero"
+    DELETE_RELEASE = "delete_release"
 
 
 class ActionValue(NamedTuple):

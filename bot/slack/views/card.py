@@ -33,6 +33,7 @@ from bot.slack.views.blocks import (
 from bot.slack.views.failure import _emergency_blocks, _unverified_blocks, verification_blocks
 from bot.slack.views.incident import (
     CardInfo,
+    RunInfo,
     _revision_select,
     _revision_text,
     _run_phase,
@@ -93,7 +94,7 @@ def _decision_blocks(info: CardInfo) -> list[dict]:
     if info.target:
         buttons.append(
             _button(
-                f"Roll back to previous (rev {info.target.number})",
+                f"Roll back to previous ({info.target.title})",
                 ActionId.ROLLBACK_PREVIOUS,
                 encode_value(key, info.target.number),
                 style="primary",
@@ -126,6 +127,51 @@ def _decision_blocks(info: CardInfo) -> list[dict]:
     ]
 
 
+STEERING = {
+    "hold": ("Hold", ActionId.HOLD_STEP_DOWN),
+    "resume": ("Resume step-down", ActionId.RESUME_STEP_DOWN),
+    "zero": ("Go to 0 now", ActionId.GO_TO_ZERO),
+}
+
+
+def _steering(key: str, run: RunInfo) -> list[dict]:
+    """During a canary step-down: *Hold* (or *Resume*) and *Go to 0 now*; otherwise what happens next."""
+    if not run.controls:
+        return [
+            _context(
+                "Next: the bot waits for the rollout, then verifies health. This card updates "
+                "itself; you don't need to do anything."
+            )
+        ]
+    value = encode_value(key, None, run.run_id)
+    buttons = [_button(STEERING[c][0], STEERING[c][1], value) for c in run.controls]
+    return [
+        _context(
+            "Next: the canary's weight steps down to 0 %, then the stable release is verified. "
+            "*Hold* stays at this weight; *Go to 0 now* sends all traffic to the stable release at once."
+        ),
+        _actions(*buttons),
+    ]
+
+
+def delete_release_actions(incident_key: str, run_id: int, name: str) -> dict:
+    """The second person's button that deletes the bad blue-green colour."""
+    return _actions(
+        _button(
+            f"Delete {name}",
+            ActionId.DELETE_RELEASE,
+            encode_value(incident_key, None, run_id),
+            style="danger",
+            confirm=_confirm(
+                f"Delete {name}?",
+                f"The Deployment {escape(name)} and its pods are deleted; it gets no traffic now.",
+                "Delete",
+                "Keep it",
+            ),
+        )
+    )
+
+
 def _lower_blocks(info: CardInfo) -> list[dict]:
     key, run, phase = info.incident_key, info.run, _run_phase(info.run)
     if info.status in ("resolved", "dismissed"):
@@ -139,10 +185,7 @@ def _lower_blocks(info: CardInfo) -> list[dict]:
                 f"*Rolling back to {_to_version(info)}*, requested by {user(run.requested_by)}.{progress}"
             ),
             _section(_steps_text(run) or "Starting…"),
-            _context(
-                "Next: the bot waits for the rollout, then verifies health. This card updates "
-                "itself; you don't need to do anything."
-            ),
+            *_steering(key, run),
         ]
     if run is not None and phase in ("failed", "verification_failed"):
         return _emergency_blocks(info, run)

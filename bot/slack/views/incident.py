@@ -50,6 +50,8 @@ class RunInfo:
     to_revision: Revision | None = None
     verification: Verification | None = None
     error: str = ""
+    run_id: int | None = None
+    controls: tuple[str, ...] = ()  # buttons for a person's hand on it: "hold", "resume", "zero"
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,13 @@ _STEP_ICONS = {
 def _revision_text(rev: Revision, now: dt.datetime | None) -> str:
     cause = f" · {escape(clip(rev.change_cause, 200))}" if rev.change_cause else ""
     return (
-        f"rev {rev.number} · `{escape(clip(rev.version, 100))}`{cause} · deployed {ago(rev.created_at, now)}"
+        f"{rev.title} · `{escape(clip(rev.version, 100))}`{cause} · deployed {ago(rev.created_at, now)}"
     )
 
 
 def revision_option_text(rev: Revision) -> str:
     """``rev 2 · v1.2.4 · deploy v1.2.4: faster cart totals`` (clipped to an option's 75 characters)."""
-    return clip(" · ".join(p for p in (f"rev {rev.number}", rev.version, rev.change_cause) if p), OPTION_TEXT)
+    return clip(" · ".join(p for p in (rev.title, rev.version, rev.change_cause) if p), OPTION_TEXT)
 
 
 def _run_phase(run: RunInfo | None) -> str:
@@ -129,7 +131,7 @@ def _run_phase(run: RunInfo | None) -> str:
 
 def _to_version(info: CardInfo) -> str:
     rev = (info.run and info.run.to_revision) or info.target
-    return f"rev {rev.number} · `{escape(rev.version)}`" if rev else "the previous revision"
+    return f"{rev.title} · `{escape(rev.version)}`" if rev else "the previous revision"
 
 
 def state_sentence(info: CardInfo) -> str:

@@ -110,11 +110,11 @@ def fallback_text(subject: CardInfo | Plan | Progress | Verification | str) -> s
         sev = f" ({subject.assessment.severity.label})" if subject.assessment else ""
         text = f"{subject.incident_key} · {subject.service}{sev}: {state_sentence(subject)}"
     elif isinstance(subject, Plan):
-        desired = f"rev {subject.desired.number} ({subject.desired.version})" if subject.desired else "?"
+        desired = f"{subject.desired.title} ({subject.desired.version})" if subject.desired else "?"
         text = (
             f"Nothing to do for {subject.target.service}: {subject.skipped}"
             if subject.skipped
-            else f"Rollback plan for {subject.target.service}: rev {subject.current.number} "
+            else f"Rollback plan for {subject.target.service}: {subject.current.title} "
             f"({subject.current.version}) -> {desired}. Nothing has changed yet; confirm to proceed."
         )
     elif isinstance(subject, Progress):

@@ -25,8 +25,8 @@ def plan_confirmation(
     The buttons carry ``plan_id``: a click decides exactly this plan, never a newer one.
     """
     key = encode_value(incident_key, None, plan_id)
-    current = f"rev {plan.current.number} · `{escape(plan.current.version)}`"
-    desired = f"rev {plan.desired.number} · `{escape(plan.desired.version)}`" if plan.desired else "?"
+    current = f"{plan.current.title} · `{escape(plan.current.version)}`"
+    desired = f"{plan.desired.title} · `{escape(plan.desired.version)}`" if plan.desired else "?"
     blocks = [
         _section(
             f"*Rollback plan for {escape(plan.target.service)}* "

@@ -1,0 +1,61 @@
+"""A person's hand on a running rollback: *Hold*, *Resume* and *Go to 0 now* during a canary step-down, and the
+second person's *Delete* of a bad blue-green colour. The buttons carry the run's id (``ActionValue.plan_id``)."""
+
+from __future__ import annotations
+
+from bot.incidents import cards
+from bot.incidents.caller import Caller
+from bot.incidents.common import incident_for, quietly
+from bot.incidents.events import record
+from bot.incidents.permissions import Action, authorize
+from bot.runtime import Runtime
+from bot.slack.views import ActionValue
+from bot.state import runs
+from bot.strategies.base import RollbackError, plan_from_json
+
+SAID = {
+    "hold": ":pause_button: <@{user}> held the canary step-down of {service} at its current weight. "
+    "*Resume* or *Go to 0 now* on the incident card.",
+    "resume": ":arrow_forward: <@{user}> resumed the canary step-down of {service}.",
+    "zero": ":fast_forward: <@{user}> sent all of {service}'s traffic to the stable release now.",
+}
+
+
+def steer(rt: Runtime, value: ActionValue, caller: Caller, control: str) -> None:
+    """Hold, resume or go to 0 %: written on the run; its step-down reads it within a second."""
+    incident = incident_for(rt, value.incident_key, caller)
+    service = incident and authorize(rt, incident, caller, Action.STEER)
+    if not service:
+        return
+    run = runs.get_run(rt.db, value.plan_id) if value.plan_id else None
+    if run is None or run.incident_id != incident.id or not runs.set_control(rt.db, run.id, control, caller.user_id):
+        caller.reply("That step-down has already ended; nothing was changed. The incident card shows where it is now.")
+        return
+    quietly(rt.slack.post, incident.channel_id, SAID[control].format(user=caller.user_id, service=service.name))
+    cards.refresh(rt, incident.id)
+
+
+def delete_release(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+    """Delete the bad colour's Deployment: a second person, never the one who confirmed the rollback."""
+    incident = incident_for(rt, value.incident_key, caller)
+    service = incident and authorize(rt, incident, caller, Action.DELETE_RELEASE)
+    if not service:
+        return
+    run = runs.get_run(rt.db, value.plan_id) if value.plan_id else None
+    if run is None or run.incident_id != incident.id or run.status != "verified":
+        caller.reply("Only the bad release of a verified switch can be deleted from here; nothing was changed.")
+        return
+    plan = plan_from_json(run.plan)
+    if caller.user_id in (run.requested_by, run.approved_by):
+        caller.reply(
+            f"Deleting {plan.current.name} needs a second person: you took part in this rollback. "
+            "Ask a teammate with rollback rights to click *Delete*; nothing was changed."
+        )
+        return
+    try:
+        rt.strategy_for(service).delete(plan)
+    except RollbackError as exc:
+        caller.error(f"Deleting {plan.current.name} failed", str(exc), "Nothing else was changed.")
+        return
+    record(rt, incident.id, "release_deleted", f"<@{caller.user_id}> deleted {plan.current.name}", actor=caller.user_id)
+    quietly(rt.slack.post, incident.channel_id, f":wastebasket: <@{caller.user_id}> deleted {plan.current.name}.")

@@ -1,0 +1,74 @@
+"""What a run's steps share: the run in the hands of one worker, and how a step reports."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from bot.config import ServiceConfig
+from bot.incidents import cards
+from bot.incidents.events import record
+from bot.state import runs
+from bot.state.models import Incident, RollbackRun
+from bot.state.runs import LeaseLost
+from bot.strategies.base import Plan, Progress, Strategy
+
+if TYPE_CHECKING:
+    from bot.worker import Worker
+
+
+@dataclass
+class RunContext:
+    """One run in the hands of one worker: what was confirmed, and what the steps found so far."""
+
+    worker: Worker
+    run: RollbackRun
+    incident: Incident
+    service: ServiceConfig
+    strategy: Strategy
+    confirmed: Plan
+    lost: threading.Event
+    plan: Plan | None = None
+    applied: bool = False
+    outcome: str = ""  # the run's final status, set by the last step
+    outcome_text: str = ""
+    outcome_blocks: list[dict] | None = None
+    done: set[str] = field(default_factory=set)
+
+    def step(self, name: str, status: str, detail: str) -> None:
+        """Record a step's state under this worker's lease; a lost lease stops the run here."""
+        if self.lost.is_set():
+            raise LeaseLost(f"run {self.run.id}: lease lost")
+        runs.step(self.worker.rt.db, self.run.id, name, status, detail, worker_id=self.worker.id)
+        cards.refresh(self.worker.rt, self.incident.id, throttle=status == "running")
+
+    def record(self, kind: str, text: str, **data) -> None:
+        record(self.worker.rt, self.incident.id, kind, text, data=data or None)
+
+
+    def progress(self, name: str):
+        """A strategy's progress callback: the card shows each state, the timeline each new message once."""
+        seen: set[str] = set()
+
+        def report(p: Progress) -> None:
+            self.step(name, "running", p.message)
+            if p.message not in seen:
+                seen.add(p.message)
+                self.record("progress", p.message, desired=p.desired, updated=p.updated, available=p.available)
+
+        return report
+
+    @property
+    def deadline_seconds(self) -> float:
+        return self.worker.rt.settings.rollback_deadline_seconds
+
+
+def change_text(plan: Plan) -> str:
+    """``v1.2.5 -> v1.2.4``, or with the labels of colours and tracks: ``green (v2.1.0) -> blue (v2.0.1)``."""
+    current, desired = plan.current, plan.desired
+    if not desired:
+        return current.version
+    if desired.label:
+        return f"{current.label} ({current.version}) -> {desired.label} ({desired.version})"
+    return f"{current.version} -> {desired.version}"

@@ -1,0 +1,127 @@
+"""The steps every strategy shares: pre-checks, backup, the change, the wait, the verification."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot.config import duration_seconds
+from bot.incidents import cards
+from bot.signals.analysis import Outcome
+from bot.signals.verification import verify
+from bot.slack import views
+from bot.steps.context import RunContext, change_text
+from bot.strategies.base import RollbackError, Target
+
+
+def pre_checks(ctx: RunContext, name: str) -> None:
+    """The workload is as the user saw it (or already rolled back, when resuming)."""
+    ctx.step(name, "running", "checking the target revision and the live state")
+    confirmed, desired = ctx.confirmed, ctx.confirmed.desired
+    if ctx.run.attempts > 1 and ctx.strategy.is_applied(confirmed):
+        history = ctx.strategy.history(confirmed.target)
+        ctx.plan = dataclasses.replace(confirmed, desired=history[-1] if history else desired)
+        ctx.applied = True
+    else:
+        fresh = ctx.strategy.plan(Target(**{**vars(confirmed.target), "to_revision": desired.number}))
+        if (fresh.current.number, fresh.current.image) != (confirmed.current.number, confirmed.current.image):
+            raise RollbackError(
+                f"{confirmed.target.workload} changed after the plan was confirmed: it is now at revision "
+                f"{fresh.current.number} ({fresh.current.version}), not {confirmed.current.number} "
+                f"({confirmed.current.version}). Nothing was rolled back. Review the new state and plan again."
+            )
+        ctx.plan, ctx.applied = fresh, bool(fresh.skipped)
+    found = (
+        "target exists, deployment not paused"
+        if ctx.strategy.name == "kubernetes"
+        else f"{ctx.plan.desired.title} ({ctx.plan.desired.version}) is there"
+    )
+    ctx.step(name, "done", "; ".join(ctx.plan.warnings) or found)
+
+
+def backup(ctx: RunContext, name: str) -> None:
+    """A database snapshot, only for services that declare migrations."""
+    if name in ctx.done:
+        return
+    detail = (
+        "no database snapshot needed (no migrations declared)"
+        if not ctx.service.db_migrations
+        else "no snapshot target configured for this service"
+    )
+    ctx.step(name, "skipped", detail)
+
+
+def rollback(ctx: RunContext, name: str) -> None:
+    """The change itself, exactly once."""
+    plan = ctx.plan
+    if ctx.applied or name in ctx.done:
+        ctx.step(name, "done", f"already applied: {plan.desired.version} is live")
+        return
+    ctx.step(name, "running", plan.summary or f"patching to revision {plan.desired.number}")
+    ctx.strategy.apply(plan)
+    ctx.step(name, "done", f"patch accepted: {change_text(plan)}")
+    ctx.record(
+        "patched",
+        f"Rollback applied: {change_text(plan)}",
+        from_image=plan.current.image,
+        to_image=plan.desired.image,
+    )
+
+
+def wait_for_rollout(ctx: RunContext, name: str) -> None:
+    """By the rules of ``kubectl rollout status`` (or, for a traffic switch, until the endpoints moved), with the
+    deadline from the settings."""
+    plan = ctx.plan
+    ctx.step(name, "running", "waiting for the new pods" if plan.desired.label == "" else "waiting for traffic to move")
+    target = dataclasses.replace(plan.target, to_revision=plan.desired.number)
+    ctx.strategy.wait(target, ctx.progress(name), ctx.deadline_seconds)
+    if plan.desired.label:
+        ctx.step(name, "done", f"traffic is on {plan.desired.title} ({plan.desired.version})")
+        ctx.record("rolled_out", f"Traffic is on {plan.desired.title} ({plan.desired.version})")
+    else:
+        ctx.step(name, "done", f"{plan.desired.version} rolled out")
+        ctx.record("rolled_out", f"Rollout of {plan.desired.version} finished")
+
+
+def verify_step(ctx: RunContext, name: str) -> None:
+    """An analysis of the traffic served since the rollout completed (``bot.signals.analysis``)."""
+    rt, plan, service = ctx.worker.rt, ctx.plan, ctx.service
+    a = service.analysis
+    ctx.step(name, "running", f"verifying: a check every {a.interval} for {a.bake}")
+    result = verify(
+        ctx.strategy,
+        plan,
+        service,
+        rt.metrics,
+        duration_seconds(rt.settings.prometheus_scrape_interval),
+        progress=lambda line: ctx.step(name, "running", line),
+    )
+    outcome, version = result.outcome, plan.desired.version
+    ctx.record(
+        outcome.value, f"{outcome.title}: {result.reason}", checks=cards.verification_to_json(result.verification)
+    )
+    ctx.step(name, "done" if outcome is Outcome.VERIFIED else "failed", result.reason)
+    ctx.outcome = outcome.value  # the run's status has the same word as the event
+    if outcome is Outcome.VERIFIED:
+        ctx.outcome_text = (
+            f":white_check_mark: *{service.name} is back on {version}* and verified: {result.reason} "
+            "(pods ready, health URL UP, 5xx rate and p95 latency under thresholds).\n"
+            "*Next:* keep an eye on it; when you are ready, type `/rollback resolve` here to write the postmortem."
+        )
+        ctx.outcome_blocks = views.verification_blocks(result.verification)
+    elif outcome is Outcome.FAILED:
+        ctx.outcome_text = (
+            f":rotating_light: *The rollback of {service.name} to {version} "
+            "went out, but the service is NOT healthy.* What failed is below. *What you can do:* on the "
+            "incident card, *Choose another revision…*, *Scale to zero*, or *Page escalation*."
+        )
+        ctx.outcome_blocks = views.verification_blocks(result.verification)
+    else:
+        ctx.outcome_text, ctx.outcome_blocks = views.could_not_verify_message(
+            service.name,
+            service.namespace,
+            service.deployment,
+            service.health_url,
+            version,
+            result.reason,
+            result.verification,
+        )

@@ -1,0 +1,198 @@
+"""Canary step-down: the canary's share of traffic goes down step by step (75, 50, 25, 10, 0 %), then the
+canary Deployment is scaled to zero (or deleted).
+
+Traffic is split by an Istio VirtualService's weights when the catalog names one, else by the
+replica counts of the two Deployments (the Service selects both). The loop itself, with its pauses,
+readings and the people's *Hold* / *Go to 0 now*, is the run's "step down" step (``bot.steps``);
+this module moves the weight and says where it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from bot.strategies import rollout, traffic
+from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
+from bot.strategies.k8s_api import Call, CallFailed, Obj, explain
+from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments
+from bot.strategies.options import Canary, from_options
+
+STEPS = ("pre-checks", "backup", "step down", "verify", "remove canary")
+
+
+@dataclass(frozen=True)
+class _World:
+    options: Canary
+    stable: Obj
+    canary: Obj
+    virtual_service: Obj | None
+    weight: int  # the canary's percent of traffic now
+
+    @property
+    def routes(self) -> tuple[str, str]:
+        return self.options.stable_route or self.options.stable, self.options.canary_route or self.options.canary
+
+
+def _replicas(d: Obj) -> int:
+    return int((d.get("spec") or {}).get("replicas", 1))
+
+
+class CanaryStepDown(OnDeployments):
+    """The ``Strategy`` for ``strategy: canary``."""
+
+    name = "canary"
+    steps = STEPS
+
+    def _read(self, target: Target) -> _World:
+        opts: Canary = from_options(Canary, target.options)
+        ns = target.namespace
+        try:
+            stable = self.api.read(Call("get", "deployments", ns, opts.stable))
+            canary = self.api.read(Call("get", "deployments", ns, opts.canary))
+            vs = None
+            if opts.virtual_service:
+                vs = self.api.read(Call("get", "virtualservices", ns, opts.virtual_service))
+        except CallFailed as failed:
+            if failed.status == 404:
+                what = "canary.virtual_service" if failed.call.resource == "virtualservices" else "canary.stable/canary"
+                raise RollbackError(
+                    f"{failed.call.resource.rstrip('s')} {ns}/{failed.call.name} not found; {NOTHING_CHANGED}. "
+                    f"Check {what} in the services catalog."
+                ) from failed
+            raise explain(failed, NOTHING_CHANGED) from failed
+        if vs is not None:
+            stable_route, canary_route = opts.stable_route or opts.stable, opts.canary_route or opts.canary
+            try:
+                weight = traffic.weights_of(vs, stable_route, canary_route)[canary_route]
+            except ValueError as exc:
+                raise RollbackError(f"VirtualService {ns}/{opts.virtual_service}: {exc}; {NOTHING_CHANGED}") from exc
+        else:
+            total = _replicas(stable) + _replicas(canary)
+            weight = round(100 * _replicas(canary) / total) if total else 0
+        return _World(opts, stable, canary, vs, weight)
+
+    def _revision(self, d: Obj, number: int, label: str, target: Target) -> Revision:
+        return Revision(
+            number=number,
+            image=rollout.container_image(rollout.deployment_template(d), target.container),
+            change_cause=rollout.annotations(d).get(rollout.CHANGE_CAUSE, "") or f"Deployment {d['metadata']['name']}",
+            created_at=rollout.parse_time(d["metadata"].get("creationTimestamp")),
+            name=d["metadata"]["name"],
+            label=label,
+        )
+
+    def history(self, target: Target) -> list[Revision]:
+        """Stable and canary; the one with (most of) the traffic last, as "live"."""
+        world = self._read(target)
+        stable = self._revision(world.stable, 1, "stable", target)
+        canary = self._revision(world.canary, 2, "canary", target)
+        return [stable, canary] if world.weight > 0 else [canary, stable]
+
+    def plan(self, target: Target) -> Plan:
+        world = self._read(target)
+        opts = world.options
+        if target.to_revision == 2:
+            raise RollbackError(
+                "sending more traffic to the canary is a release, not a rollback; nothing was changed. "
+                "Use your deploy tool to promote it."
+            )
+        stable = self._revision(world.stable, 1, "stable", target)
+        canary = self._revision(world.canary, 2, "canary", target)
+        guard = ((world.virtual_service or world.canary).get("metadata") or {}).get("resourceVersion", "")
+        common = dict(strategy=self.name, target=replace(target, to_revision=1), guard=guard, desired=stable)
+        if world.weight == 0:
+            return Plan(**common, current=stable, skipped="the canary already gets no traffic")
+        steps = [w for w in opts.steps if w < world.weight] or [0]
+        path = " → ".join(f"{w}%" for w in (world.weight, *steps))
+        pause = opts.step_pause or "one analysis interval"
+        how = (
+            f"VirtualService {opts.virtual_service} weights"
+            if world.virtual_service is not None
+            else f"replicas of {opts.stable} and {opts.canary} (no VirtualService)"
+        )
+        changes = [
+            f"step the canary's share of traffic down: {path} ({how})",
+            f"pause {pause} at each step and read the 5xx rate and p95; *Hold* or *Go to 0 now* on the card",
+            f"at 0%: {'delete' if opts.after == 'delete' else 'scale to 0'} {opts.canary}",
+        ]
+        return Plan(
+            **common,
+            current=canary,
+            changes=tuple(changes),
+            summary=f"stepping the canary down from {world.weight}%",
+        )
+
+    def weight(self, target: Target) -> int:
+        return self._read(target).weight
+
+    def set_weight(self, target: Target, weight: int) -> None:
+        """Move the canary to ``weight`` percent: the VirtualService's weights, or the two replica counts
+        (the stable scaled up before the canary is scaled down, so capacity never drops)."""
+        world = self._read(target)
+        if world.virtual_service is not None:
+            ops = traffic.weights_patch(world.virtual_service, *world.routes, weight)
+            name = world.options.virtual_service
+            try:
+                self.api.write(Call("patch", "virtualservices", target.namespace, name), ops)
+            except CallFailed as failed:
+                if self.weight(target) == weight:
+                    return
+                raise explain(
+                    failed,
+                    f"the canary's weight stays at {world.weight}%",
+                    f"Set it by hand: `kubectl edit virtualservice/{name} -n {target.namespace}`.",
+                ) from failed
+            return
+        total = _replicas(world.stable) + _replicas(world.canary)
+        stable, canary = traffic.replica_split(total, weight)
+        self.deployments.scale(replace(target, workload=world.options.stable), stable)
+        self.deployments.scale(replace(target, workload=world.options.canary), canary)
+
+    def settle(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
+        """Until the new split serves: nothing to wait for with Istio; the stable's new pods ready without it."""
+        opts: Canary = from_options(Canary, target.options)
+        if not opts.virtual_service:
+            self.deployments.wait(replace(target, workload=opts.stable), progress, timeout_seconds)
+
+    def is_applied(self, plan: Plan) -> bool:
+        return self._read(plan.target).weight == 0
+
+    def apply(self, plan: Plan) -> None:
+        """Straight to 0 % (the emergency path; the step-down itself moves through ``set_weight``)."""
+        self.set_weight(plan.target, 0)
+
+    def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
+        self.settle(target, progress, timeout_seconds)
+
+    def verify(self, plan: Plan) -> Verification:
+        t = plan.target
+        opts: Canary = from_options(Canary, t.options)
+        try:
+            world = self._read(t)
+            stable = self.deployments.verify(replace(plan, target=replace(t, workload=opts.stable)))
+        except CallFailed as failed:
+            raise explain(failed, VERIFY_CONSEQUENCE) from failed
+        return Verification(
+            (Check("canary weight", world.weight == 0, f"the canary gets {world.weight}% of traffic"), *stable.checks)
+        )
+
+    def remove_canary(self, plan: Plan) -> str:
+        opts: Canary = from_options(Canary, plan.target.options)
+        t = replace(plan.target, workload=opts.canary)
+        if opts.after == "delete":
+            try:
+                self.api.write(Call("delete", "deployments", t.namespace, opts.canary))
+            except CallFailed as failed:
+                if failed.status != 404:
+                    raise explain(failed, f"{opts.canary} was not deleted; it gets no traffic") from failed
+            return f"{opts.canary} deleted"
+        self.deployments.scale(t, 0)
+        return f"{opts.canary} scaled to 0"
+
+    def scale(self, target: Target, replicas: int) -> None:
+        """Emergency: the canary scaled (to zero: all traffic on the stable)."""
+        opts: Canary = from_options(Canary, target.options)
+        if opts.virtual_service and replicas == 0:
+            self.set_weight(target, 0)  # no route may point at a canary without pods
+        self.deployments.scale(replace(target, workload=opts.canary), replicas)
