@@ -199,4 +199,10 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         ),
         signals=assessment.signals if assessment else (),
         audit=tuple(reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in audit),
+        plan_changes=plan.changes if plan else (),
+        strategy_steps=tuple(
+            reports.Event(e.at, e.kind, name(e.actor), with_names(e.text))
+            for e in events
+            if e.kind in reports.STRATEGY_EVENTS
+        ),
     )

@@ -19,6 +19,25 @@ from bot.signals.severity import Severity, SignalReading
 from bot.slack import views as slack_views
 
 NOT_RECORDED = "_Not recorded_"
+# The timeline events that tell what a strategy did, for the postmortem's strategy section.
+STRATEGY_EVENTS = frozenset(
+    {
+        "prepared",
+        "patched",
+        "rolled_out",
+        "canary_step",
+        "canary_hold",
+        "canary_resume",
+        "canary_zero",
+        "canary_removed",
+        "after_switch",
+        "release_deleted",
+        "verified",
+        "verification_failed",
+        "could_not_verify",
+        "rollback_failed",
+    }
+)
 
 
 class Decision(NamedTuple):
@@ -67,6 +86,8 @@ class PostmortemInput:
     events: tuple[Event, ...] = ()
     signals: tuple[SignalReading, ...] = ()  # as read at detection
     audit: tuple[Event, ...] = ()  # refused attempts (permission denied), for the appendix
+    plan_changes: tuple[str, ...] = ()  # what the confirmed plan said it would change
+    strategy_steps: tuple[Event, ...] = ()  # what the strategy did, step by step
 
 
 @dataclass(frozen=True)
@@ -179,6 +200,7 @@ def render_postmortem(data: PostmortemInput) -> str:
             decision=decision,
             timeline_day=day,
             timeline=rows,
+            strategy_steps=_timeline(data.strategy_steps)[1],
         )
     )
 

@@ -27,6 +27,27 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class BlueGreenSpec:
+    """Two Deployments ``<service>-<colour>``; the Service ``<service>`` selects ``active``."""
+
+    active: str
+    colours: dict[str, Revision]  # colour -> the release it runs
+    selector_key: str = "version"
+    virtual_service: bool = True  # an Istio VirtualService routes the host by subset (= colour)
+    replicas: dict[str, int] = field(default_factory=dict)  # colour -> replicas (default: the service's)
+
+
+@dataclass(frozen=True)
+class CanarySpec:
+    """Deployments ``<service>-stable`` and ``<service>-canary``; the canary gets ``weight`` % of the traffic."""
+
+    stable: Revision
+    canary: Revision
+    weight: int = 80
+    virtual_service: bool = True  # Istio weights over Services <service>-stable/-canary; False: replica counts
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     namespace: str
@@ -35,10 +56,17 @@ class ServiceSpec:
     port: int = 8080
     requests_per_second: float = 50.0
     revisions: tuple[Revision, ...] = ()
+    selector: dict[str, str] | None = None  # the Deployment's labels; None -> {"app": name}
+    blue_green: BlueGreenSpec | None = None
+    canary: CanarySpec | None = None
 
     @property
     def labels(self) -> dict[str, str]:
-        return {"app": self.name}
+        return dict(self.selector) if self.selector else {"app": self.name}
+
+    @property
+    def strategy(self) -> str:
+        return "blue-green" if self.blue_green else "canary" if self.canary else "kubernetes"
 
 
 @dataclass(frozen=True)
@@ -65,11 +93,20 @@ def default_scenario_path() -> Path:
 def load_scenario(path: str | Path | None = None) -> Scenario:
     raw = yaml.safe_load(Path(path or default_scenario_path()).read_text())
     images = {name: ImageBehaviour(**(spec or {})) for name, spec in (raw.get("images") or {}).items()}
-    services = tuple(
-        ServiceSpec(
-            **{k: v for k, v in svc.items() if k != "revisions"},
-            revisions=tuple(Revision(**r) for r in svc.get("revisions", [])),
-        )
-        for svc in raw.get("services", [])
-    )
+    services = tuple(_service(svc) for svc in raw.get("services", []))
     return Scenario(services=services, images=images, time_scale=float(raw.get("time_scale", 1.0)))
+
+
+def _service(svc: dict) -> ServiceSpec:
+    special = ("revisions", "blue_green", "canary")
+    bg, canary = svc.get("blue_green"), svc.get("canary")
+    return ServiceSpec(
+        **{k: v for k, v in svc.items() if k not in special},
+        revisions=tuple(Revision(**r) for r in svc.get("revisions", [])),
+        blue_green=BlueGreenSpec(
+            **{**bg, "colours": {c: Revision(**r) for c, r in bg["colours"].items()}}
+        ) if bg else None,
+        canary=CanarySpec(
+            **{**canary, "stable": Revision(**canary["stable"]), "canary": Revision(**canary["canary"])}
+        ) if canary else None,
+    )

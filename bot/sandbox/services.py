@@ -18,6 +18,7 @@ from statistics import NormalDist
 
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import Request, Response, SandboxServer
+from bot.sandbox.routing import Route, routes
 from bot.sandbox.scenario import ImageBehaviour, Scenario, ServiceSpec
 
 MEMORY_LIMIT_BYTES = 512 * 1024 * 1024
@@ -29,7 +30,7 @@ NO_POD_LATENCY = 0.002  # a 503 from the load balancer with no endpoint is fast
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 Z95 = NormalDist().inv_cdf(0.95)
 
-PodsProvider = Callable[[], list[dict]]
+RoutesProvider = Callable[[], list[Route]]  # (weight, pods) of each way the traffic goes
 
 
 def pod_ready(pod: dict) -> bool:
@@ -108,10 +109,10 @@ def _num(value: float) -> str:
 class ServiceSimulator:
     """The HTTP app of one simulated service (use with ``SandboxServer``)."""
 
-    def __init__(self, spec: ServiceSpec, scenario: Scenario, pods: PodsProvider, clock: SimClock) -> None:
+    def __init__(self, spec: ServiceSpec, scenario: Scenario, routes: RoutesProvider, clock: SimClock) -> None:
         self.spec = spec
         self.scenario = scenario
-        self.pods = pods
+        self.routes = routes
         self.clock = clock  # kept for a uniform simulator signature; traffic itself runs on real time
         self._lock = threading.Lock()
         self._totals = _Totals.empty()
@@ -120,19 +121,32 @@ class ServiceSimulator:
     def _ready_behaviours(self, pods: list[dict]) -> list[ImageBehaviour]:
         return [self.scenario.behaviour(pod_image(p, self.spec.container)) for p in pods if pod_ready(p)]
 
-    def _integrate(self, pods: list[dict]) -> None:
-        """Add the traffic served since the last call, as the pods are now."""
+    def _integrate(self, routes: list[Route]) -> None:
+        """Add the traffic served since the last call, split as the routes are now; within a route the ready
+        pods share it evenly (none ready: fast 503s)."""
         now = time.monotonic()
+        total_weight = sum(w for w, _ in routes) or 1.0
         with self._lock:
             requests = self.spec.requests_per_second * max(0.0, now - self._last)
             self._last = now
-            ready = self._ready_behaviours(pods)
-            for behaviour in ready or [None]:
-                self._totals.add(requests / max(1, len(ready)), behaviour)
+            for weight, pods in routes:
+                share = requests * weight / total_weight
+                ready = self._ready_behaviours(pods)
+                for behaviour in ready or [None]:
+                    self._totals.add(share / max(1, len(ready)), behaviour)
+
+    def pods(self, routes: list[Route] | None = None) -> list[dict]:
+        """Every pod that serves some of the traffic, once."""
+        seen: dict[str, dict] = {}
+        for weight, pods in self.routes() if routes is None else routes:
+            for pod in pods if weight > 0 else ():
+                seen.setdefault(pod["metadata"]["name"], pod)
+        return list(seen.values())
 
     def metrics_text(self) -> str:
-        pods = self.pods()
-        self._integrate(pods)
+        routes = self.routes()
+        self._integrate(routes)
+        pods = self.pods(routes)
         base = {"service": self.spec.name, "namespace": self.spec.namespace}
         with self._lock:
             t = self._totals
@@ -172,9 +186,13 @@ class ServiceSimulator:
         return "\n".join(lines) + "\n"
 
     def healthy(self) -> bool:
-        """UP when some pod is ready and the ready pods fail less than half of the requests."""
-        ready = self._ready_behaviours(self.pods())
-        return bool(ready) and sum(b.error_rate for b in ready) / len(ready) < 0.5
+        """UP when some pod is ready and, weighted as the traffic is split, less than half the requests fail."""
+        failing, total = 0.0, 0.0
+        for weight, pods in self.routes():
+            ready = self._ready_behaviours(pods)
+            total += weight
+            failing += weight * (sum(b.error_rate for b in ready) / len(ready) if ready else 1.0)
+        return total > 0 and bool(self._ready_behaviours(self.pods())) and failing / total < 0.5
 
     def __call__(self, req: Request) -> Response:
         if req.method not in ("GET", "HEAD"):
@@ -192,10 +210,10 @@ def start_services(scenario: Scenario, cluster, clock: SimClock) -> dict[str, Sa
     servers: dict[str, SandboxServer] = {}
     try:
         for spec in scenario.services:
-            def pods(spec: ServiceSpec = spec) -> list[dict]:
-                return cluster.list("pods", spec.namespace, spec.labels)
+            def routed(spec: ServiceSpec = spec) -> list[Route]:
+                return routes(cluster, spec)
 
-            servers[spec.name] = SandboxServer(ServiceSimulator(spec, scenario, pods, clock)).start()
+            servers[spec.name] = SandboxServer(ServiceSimulator(spec, scenario, routed, clock)).start()
     except Exception:
         for server in servers.values():
             server.stop()

@@ -22,7 +22,7 @@ from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.prometheus import PrometheusProcess
-from bot.sandbox.scenario import Scenario, load_scenario
+from bot.sandbox.scenario import Scenario, ServiceSpec, load_scenario
 from bot.sandbox.services import start_services
 from bot.sandbox.slack import SlackEmulator
 
@@ -45,7 +45,8 @@ class World:
         kubeconfig: str | Path | None = None,
         catalog_overrides: Mapping[str, Any] | None = None,
     ) -> None:
-        """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake."""
+        """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
+        ``blue_green`` or ``canary`` key is merged into the block of the services that have one."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -95,23 +96,39 @@ class World:
         catalog = {
             "announcements_channel": "#incidents",
             "reminder_minutes": 30,
-            "services": {
-                svc.name: {
-                    "namespace": svc.namespace,
-                    "deployment": svc.name,
-                    "container": svc.container,
-                    "strategy": "kubernetes",
-                    "health_url": f"{self.services[svc.name].url}/actuator/health",
-                    "owners": [OWNER],
-                    "rollback_allowed": [ONCALL, OWNER, LEAD],
-                    "escalation": LEAD,
-                    **self.catalog_overrides,
-                }
-                for svc in self.scenario.services
-            },
+            "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
         self.catalog_path.write_text(yaml.safe_dump(catalog, sort_keys=False))
         return self.catalog_path
+
+    def _catalog_entry(self, svc: ServiceSpec) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "namespace": svc.namespace,
+            "deployment": svc.name,
+            "container": svc.container,
+            "strategy": svc.strategy,
+            "health_url": f"{self.services[svc.name].url}/actuator/health",
+            "owners": [OWNER],
+            "rollback_allowed": [ONCALL, OWNER, LEAD],
+            "escalation": LEAD,
+        }
+        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
+        if svc.blue_green:
+            bg = svc.blue_green
+            entry["blue_green"] = {
+                "selector_key": bg.selector_key,
+                "colours": {c: f"{svc.name}-{c}" for c in bg.colours},
+                **({"virtual_service": svc.name} if bg.virtual_service else {}),
+                **self.catalog_overrides.get("blue_green", {}),
+            }
+        if svc.canary:
+            entry["canary"] = {
+                "stable": f"{svc.name}-stable",
+                "canary": f"{svc.name}-canary",
+                **({"virtual_service": svc.name} if svc.canary.virtual_service else {}),
+                **self.catalog_overrides.get("canary", {}),
+            }
+        return {**entry, **overrides}
 
     def mark_image(self, image: str, **behaviour: object) -> None:
         """Change how an image behaves from now on (e.g. ``crashloop=True``): new pods follow it."""

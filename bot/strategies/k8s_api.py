@@ -162,6 +162,8 @@ class Api:
         args: tuple = (call.name, call.namespace) if call.name else (call.namespace,)
         if call.resource in CUSTOM:
             args = (*CUSTOM[call.resource], call.namespace, call.resource, *((call.name,) if call.name else ()))
+            if isinstance(kwargs.get("body"), list):  # the client would send a JSON Patch as a merge patch
+                kwargs["_content_type"] = "application/json-patch+json"
         try:
             response = self._method(call)(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
             return json.loads(response.data)

@@ -28,7 +28,7 @@ def serve(scenario, clock, pods):
         spec = scenario.service("shopping-service")
         if rps is not None:
             spec = dataclasses.replace(spec, requests_per_second=rps)
-        server = SandboxServer(ServiceSimulator(spec, scenario, pods, clock)).start()
+        server = SandboxServer(ServiceSimulator(spec, scenario, lambda: [(100.0, pods())], clock)).start()
         servers.append(server)
         return server.url
 

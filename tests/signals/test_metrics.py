@@ -76,7 +76,7 @@ def prometheus():
     scenario = load_scenario()
     pods = Pods()
     pods.set_image(BAD)
-    simulator = ServiceSimulator(scenario.service("shopping-service"), scenario, pods, SimClock())
+    simulator = ServiceSimulator(scenario.service("shopping-service"), scenario, lambda: [(100.0, pods())], SimClock())
     with SandboxServer(simulator) as service:
         with PrometheusProcess({"shopping-service": f"127.0.0.1:{service.port}"}, binary=binary) as prom:
             client = PrometheusConnect(prom.url)

@@ -52,6 +52,7 @@ SECTIONS = [
     "## Impact",
     "## Root cause",
     "## Timeline",
+    "## Strategy",
     "## Lessons learned",
     "## Action items",
 ]
@@ -162,3 +163,26 @@ def test_status_update_is_escaped_slack_text():
     )
     assert "*What happens next:* _Not recorded_" in bare and "*Next update:* none planned" in bare
     assert "follow along" not in bare
+
+
+def test_the_strategy_section_shows_the_plan_and_each_step():
+    data = dataclasses.replace(
+        FULL,
+        strategy="canary",
+        plan_changes=("step the canary's share of traffic down: 80% → 50% → 0% (VirtualService checkout weights)",),
+        strategy_steps=(
+            r.Event(at(6), "canary_step", "", "Canary at 50% of traffic: 5xx 20.3% · p95 0.61 s"),
+            r.Event(at(6, 30), "canary_zero", "bob", "@bob sent the canary to 0%"),
+            r.Event(at(7), "canary_removed", "", "checkout-canary scaled to 0"),
+        ),
+    )
+    strategy = section(r.render_postmortem(data), "Strategy")
+    assert strategy.startswith("**canary**: the plan that was confirmed said it would")
+    assert "- step the canary's share of traffic down: 80% → 50% → 0%" in strategy
+    assert "| 03:06:00 | Canary at 50% of traffic: 5xx 20.3% · p95 0.61 s |" in strategy
+    assert "| 03:06:30 | bob: @bob sent the canary to 0% |" in strategy
+
+
+def test_a_strategy_that_never_ran_says_so():
+    strategy = section(r.render_postmortem(r.PostmortemInput("INC-2026-002", "billing", "payments")), "Strategy")
+    assert strategy == "**_Not recorded_**: no plan was confirmed.\n\nNo step of the strategy ran."

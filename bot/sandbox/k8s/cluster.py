@@ -9,7 +9,7 @@ import zlib
 
 from ..clock import SimClock
 from ..scenario import Revision, Scenario, ServiceSpec
-from . import controller, pods
+from . import controller, pods, topologies
 from . import objects as o
 from .faults import Faults
 from .resources import BY_PLURAL, Resource
@@ -165,7 +165,7 @@ class Cluster:
                     now - oldest * 3600 - 86400,
                 )
         for svc in services:
-            self._seed_service(svc, now)
+            topologies.seed(self, svc, now)
         self._frozen = None
 
     def _seed_service(self, svc: ServiceSpec, now: float) -> None:
@@ -209,7 +209,7 @@ class Cluster:
             while self._frozen < times[i + 1] - SEED_STEP:  # let the rollout run its course in simulated time
                 self.tick()
                 status = d.get("status") or {}
-                if controller._complete(d, status) and status.get("replicas") == svc.replicas:
+                if controller._complete(d, status) and (status.get("replicas") or 0) == svc.replicas:
                     break
                 self._frozen += SEED_STEP
 

@@ -53,6 +53,16 @@ RESOURCES: tuple[Resource, ...] = (
         (),
         ("istio-io", "networking-istio-io"),
     ),
+    Resource(
+        "networking.istio.io",
+        "v1",
+        "destinationrules",
+        "DestinationRule",
+        True,
+        ("dr",),
+        (),
+        ("istio-io", "networking-istio-io"),
+    ),
 )
 
 BY_PLURAL: dict[str, Resource] = {r.plural: r for r in RESOURCES}
