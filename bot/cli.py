@@ -53,7 +53,7 @@ def _worker(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo(out=sys.stdout, scenario=args.scenario)
+    return run_demo(out=sys.stdout, scenario=args.scenario, strategy=args.strategy)
 
 
 def _sandbox(args: argparse.Namespace) -> int:
@@ -125,6 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run rollbacks, reminders and resumed runs").set_defaults(func=_worker)
     p = sub.add_parser("demo", help="play a whole incident against the sandbox world")
     p.add_argument("--scenario", default=None)
+    p.add_argument(
+        "--strategy",
+        default="kubernetes",
+        choices=["kubernetes", "blue-green", "canary"],
+        help="which strategy's incident to play (default: kubernetes, shopping-service)",
+    )
     p.set_defaults(func=_demo)
     p = sub.add_parser("sandbox", help="run the simulated cluster, services, Prometheus and Slack")
     p.add_argument("--scenario", default=None, help="scenario YAML (default: the shipped one)")

@@ -11,6 +11,7 @@ import logging
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -30,7 +31,51 @@ from bot.slack.views import (
 SERVICE = "shopping-service"
 
 
-def run_demo(out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: str | None = None) -> int:
+@dataclass(frozen=True)
+class Story:
+    """One incident of the default scenario, played with one strategy."""
+
+    service: str
+    typed: str  # the reason alice types after the service name
+    root_cause: str
+    impact: str
+    lessons: str
+    action_item: str
+
+
+STORIES = {
+    "kubernetes": Story(
+        SERVICE,
+        "checkout errors spiking",
+        "v1.2.5's new payment client timed out under load and answered 503s.",
+        "About 30% of checkout requests failed for 35 minutes.",
+        "Canary the payment client; alert on the 5xx rate sooner.",
+        "Add a canary stage for payments",
+    ),
+    "blue-green": Story(
+        "storefront",
+        "product images broken",
+        "v2.1.0 pointed image URLs at a CDN host that was not provisioned.",
+        "About 40% of storefront page loads failed for 25 minutes.",
+        "Smoke-test the idle colour before switching to it.",
+        "Add a pre-switch smoke test of the idle colour",
+    ),
+    "canary": Story(
+        "checkout",
+        "tax errors on the canary",
+        "The canary v3.5.0's new tax engine failed for addresses without a region.",
+        "About 40% of checkouts failed while the canary had 80% of the traffic.",
+        "Promote canaries more slowly; gate each step on the 5xx rate.",
+        "Gate canary promotion on the 5xx rate",
+    ),
+}
+
+
+def run_demo(
+    out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: str | None = None, strategy: str = "kubernetes"
+) -> int:
+    story = STORIES[strategy]
+    service = story.service
     logging.disable(logging.INFO)  # the transcript is the output; warnings and errors still show
     state = Path(keep_dir or tempfile.mkdtemp(prefix="rollback-demo-"))
 
@@ -44,18 +89,16 @@ def run_demo(out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: st
             file=out,
         )
         alice = OnCall(bot, ONCALL)
-        say(
-            f"03:12 — alice (on call) sees checkout errors and types: /rollback {SERVICE} checkout errors spiking"
-        )
-        alice.type(f"{SERVICE} checkout errors spiking")
-        channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{SERVICE}")
+        say(f"03:12 — alice (on call) sees errors and types: /rollback {service} {story.typed}")
+        alice.type(f"{service} {story.typed}")
+        channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{service}")
         alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
         say(
             f"The bot opened #{channel.name} and pinned the incident card. alice clicks *Roll back to previous*"
         )
         alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
         alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
-        say("The bot shows the dry-run plan. alice reads it and clicks *Confirm rollback*")
+        say(f"The bot shows the dry-run plan ({strategy}). alice reads it and clicks *Confirm rollback*")
         alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
         result = alice.message_saying(channel.id, "is back on", "FAILED", "NOT healthy", timeout=180)
         ok = "and verified" in result["text"]  # "is back on …, but I could NOT verify" is not ok
@@ -65,16 +108,10 @@ def run_demo(out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: st
         alice.submit(
             alice.modal(CallbackId.RESOLVE),
             {
-                RESOLVE_ROOT_CAUSE: {
-                    RESOLVE_ROOT_CAUSE: "v1.2.5's new payment client timed out under load and answered 503s."
-                },
-                RESOLVE_IMPACT: {RESOLVE_IMPACT: "About 30% of checkout requests failed for 35 minutes."},
-                RESOLVE_LESSONS: {
-                    RESOLVE_LESSONS: "Canary the payment client; alert on the 5xx rate sooner."
-                },
-                action_item_block(1, "text"): {
-                    action_item_block(1, "text"): "Add a canary stage for payments"
-                },
+                RESOLVE_ROOT_CAUSE: {RESOLVE_ROOT_CAUSE: story.root_cause},
+                RESOLVE_IMPACT: {RESOLVE_IMPACT: story.impact},
+                RESOLVE_LESSONS: {RESOLVE_LESSONS: story.lessons},
+                action_item_block(1, "text"): {action_item_block(1, "text"): story.action_item},
                 action_item_block(1, "owner"): {action_item_block(1, "owner"): OWNER},
                 action_item_block(1, "due"): {
                     action_item_block(1, "due"): f"{dt.date.today() + dt.timedelta(7)}"

@@ -203,12 +203,12 @@ class Worker:
         service = rt.catalog.get(run.service)
         if service is not None:
             self._reread(incident, service, rt.strategy_for(service))
-        escalation = " or *Page escalation*" if service and service.escalation else ""
+        hint = views.emergency_hint(run.strategy, bool(service and service.escalation))
         self.say(
             incident,
             f":rotating_light: *The rollback of {run.service} FAILED"
             f"{f' at {failed_step}' if failed_step else ''}.*\n{views.escape(message)}\n*What you can do:* on the "
-            f"incident card, *Choose another revision…*, *Scale to zero*{escalation}.",
+            f"incident card, {hint}",
         )
         cards.refresh(rt, incident.id)
 

@@ -98,6 +98,7 @@ def run_info(run: RollbackRun, verification: Verification | None) -> slack_views
         verification=verification,
         error=run.error or "",
         run_id=run.id,
+        strategy=run.strategy,
         controls=_controls(run),
     )
 

@@ -92,8 +92,7 @@ def _offered(incident: Incident) -> int | None:
 def _plan_summary(plan: Plan) -> str:
     if plan.skipped:
         return f"Plan: nothing to do ({plan.skipped})"
-    to = f"{plan.desired.version} (revision {plan.desired.number})" if plan.desired else "?"
-    return f"Plan: roll back from {plan.current.version} (revision {plan.current.number}) to {to}"
+    return f"Plan: roll back from {plan.current.words} to {plan.desired.words if plan.desired else '?'}"
 
 
 def _close_plan(rt: Runtime, incident: Incident, row: PlanRow, outcome: str) -> None:
@@ -176,12 +175,12 @@ def confirm_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     except WrongState as exc:
         refuse_state(caller, exc.incident, "start a rollback")
         return
-    what = f"Roll back to {plan.desired.version} (revision {plan.desired.number})"
+    what = f"Roll back to {plan.desired.words}"
     record(
         rt,
         incident.id,
         "decision",
-        f"<@{caller.user_id}> confirmed the rollback to {plan.desired.version} (revision {plan.desired.number})",
+        f"<@{caller.user_id}> confirmed the rollback to {plan.desired.words}",
         actor=caller.user_id,
         data={"run_id": run.id, "plan_id": row.id, "plan_decision": "confirmed", "what": what},
     )

@@ -112,7 +112,7 @@ def verify_step(ctx: RunContext, name: str) -> None:
         ctx.outcome_text = (
             f":rotating_light: *The rollback of {service.name} to {version} "
             "went out, but the service is NOT healthy.* What failed is below. *What you can do:* on the "
-            "incident card, *Choose another revision…*, *Scale to zero*, or *Page escalation*."
+            f"incident card, {views.emergency_hint(ctx.strategy.name, True)}"
         )
         ctx.outcome_blocks = views.verification_blocks(result.verification)
     else:

@@ -30,6 +30,11 @@ class Revision:
         return self.label or f"rev {self.number}"
 
     @property
+    def words(self) -> str:
+        """``v1.2.4 (revision 4)``, or ``blue (v2.0.1)`` for a colour or a track."""
+        return f"{self.label} ({self.version})" if self.label else f"{self.version} (revision {self.number})"
+
+    @property
     def version(self) -> str:
         """The image tag (``v1.2.4``), or the whole image when it has none."""
         tail = self.image.rsplit("/", 1)[-1]

@@ -114,7 +114,9 @@ class CanaryStepDown(OnDeployments):
         changes = [
             f"step the canary's share of traffic down: {path} ({how})",
             f"pause {pause} at each step and read the 5xx rate and p95; *Hold* or *Go to 0 now* on the card",
-            f"at 0%: {'delete' if opts.after == 'delete' else 'scale to 0'} {opts.canary}",
+            f"at 0%: delete {opts.canary} once the stable is verified (after: delete)"
+            if opts.after == "delete"
+            else f"at 0%: scale {opts.canary} to 0",
         ]
         return Plan(
             **common,

@@ -26,7 +26,7 @@ from bot.slack.views.blocks import (
     user,
 )
 from bot.slack.views.card import delete_release_actions, incident_card, status_blocks
-from bot.slack.views.failure import verification_blocks
+from bot.slack.views.failure import emergency_hint, verification_blocks
 from bot.slack.views.incident import (
     CardInfo,
     RunInfo,
@@ -77,6 +77,7 @@ from bot.slack.views.modals import (
 from bot.slack.views.plan import plan_confirmation, plan_decided
 
 __all__ = [
+    "emergency_hint",
     "delete_release_actions",
     "ACTION_ITEMS",
     "BUTTON_TEXT",

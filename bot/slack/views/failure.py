@@ -6,6 +6,8 @@ Prometheus could not check is never shown as healthy: it says what to check by h
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.slack.views.blocks import (
     SECTION_TEXT,
     ActionId,
@@ -47,6 +49,47 @@ def verification_blocks(verification: Verification) -> list[dict]:
     ]
 
 
+@dataclass(frozen=True)
+class Emergency:
+    """A strategy's own emergency actions: the select of what else to go to (None: none makes sense) and the
+    button that stops the bad release serving."""
+
+    choose: str | None
+    choose_hint: str
+    stop: str
+    stop_confirm: str
+
+
+EMERGENCY = {
+    "kubernetes": Emergency(
+        "Choose another revision…",
+        "roll back to another revision (*Choose another revision…*)",
+        "Scale to zero",
+        "Every pod of *{service}* in `{namespace}` stops: the service is DOWN until someone scales it back up.",
+    ),
+    "blue-green": Emergency(
+        "Switch to another colour…",
+        "switch the traffic to the other colour (*Switch to another colour…*)",
+        "Scale live colour to zero",
+        "The colour that serves *{service}* now stops: the service is DOWN until someone scales it back up.",
+    ),
+    "canary": Emergency(
+        None,
+        "",
+        "All traffic to stable now",
+        "The canary of *{service}* gets 0% of the traffic and is scaled to zero at once, without steps.",
+    ),
+}
+
+
+def emergency_hint(strategy: str, escalation: bool, can_choose: bool = True) -> str:
+    """The "what you can do" sentence of a failure, naming only the buttons the failure card shows."""
+    e = EMERGENCY.get(strategy, EMERGENCY["kubernetes"])
+    options = [e.choose_hint if e.choose and can_choose else "", f"*{e.stop}* to stop serving errors"]
+    options.append("or *Page escalation*" if escalation else "")
+    return ", ".join(o for o in options if o) + "."
+
+
 def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
     key = info.incident_key
     what = (
@@ -60,28 +103,27 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
         blocks.append(_section(_steps_text(run)))
     if run.verification:
         blocks += verification_blocks(run.verification)
-    choose = _revision_select(info, "Choose another revision…")
+    e = EMERGENCY.get(run.strategy, EMERGENCY["kubernetes"])
+    choose = _revision_select(info, e.choose) if e.choose else []
     blocks.append(
         _section(
             "*What you can do now:* "
-            + ("roll back to another revision (*Choose another revision…*), " if choose else "")
-            + "*Scale to zero* to stop serving errors, or *Page escalation*. "
-            "Nothing else will happen automatically."
+            + emergency_hint(run.strategy, True, bool(choose))
+            + " Nothing else will happen automatically."
         )
     )
     blocks.append(
         _actions(
             *choose,
             _button(
-                "Scale to zero",
+                e.stop,
                 ActionId.SCALE_TO_ZERO,
                 key,
                 style="danger",
                 confirm=_confirm(
-                    "Scale to zero?",
-                    f"Every pod of *{escape(info.service)}* in `{escape(info.namespace)}` stops: "
-                    "the service is DOWN until someone scales it back up.",
-                    "Scale to zero",
+                    f"{e.stop}?",
+                    e.stop_confirm.format(service=escape(info.service), namespace=escape(info.namespace)),
+                    e.stop,
                     "Keep running",
                     danger=True,
                 ),

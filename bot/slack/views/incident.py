@@ -51,6 +51,7 @@ class RunInfo:
     verification: Verification | None = None
     error: str = ""
     run_id: int | None = None
+    strategy: str = "kubernetes"
     controls: tuple[str, ...] = ()  # buttons for a person's hand on it: "hold", "resume", "zero"
 
 

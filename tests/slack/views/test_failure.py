@@ -54,3 +54,37 @@ def test_progress_and_verification():
     unchecked = v.verification_blocks(Verification((Check("Health URL", None, "timeout"),)))
     assert "passed" not in mrkdwn_text(unchecked)  # nothing verified is not a pass
 
+
+
+@pytest.mark.parametrize(
+    ("strategy", "ids", "buttons"),
+    [
+        (
+            "blue-green",
+            ["choose_revision", "scale_to_zero", "page_escalation", "post_update"],
+            ("*Switch to another colour…*", "*Scale live colour to zero*", "*Page escalation*"),
+        ),
+        ("canary", ["scale_to_zero", "page_escalation", "post_update"], ("*All traffic to stable now*",)),
+    ],
+)
+def test_each_strategy_offers_its_own_emergency_actions(strategy, ids, buttons):
+    blocks = v.incident_card(with_run("verification_failed", verification=FAILED, strategy=strategy), now=NOW)
+    assert_valid(blocks)
+    assert action_ids(blocks) == ids
+    hints = mrkdwn_text(blocks).split("*What you can do now:*")[1]
+    for button in buttons:
+        assert button in hints
+    if strategy == "canary":  # stepping the canary up again is a release: no select, and no hint of one
+        assert "revision" not in hints and "colour" not in hints
+
+
+@pytest.mark.parametrize(
+    ("controls", "ids"),
+    [(("hold", "zero"), ["hold_step_down", "go_to_zero"]), (("resume", "zero"), ["resume_step_down", "go_to_zero"])],
+)
+def test_a_canary_step_down_can_be_held_or_sent_to_zero_from_the_card(controls, ids):
+    blocks = v.incident_card(with_run("running", strategy="canary", run_id=7, controls=controls), now=NOW)
+    assert_valid(blocks)
+    assert action_ids(blocks) == ids
+    assert all(e["value"] == "INC-2026-001||7" for e in elements(blocks))
+    assert "*Hold* stays at this weight; *Go to 0 now* sends all traffic to the stable release" in mrkdwn_text(blocks)
