@@ -21,6 +21,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/ack_latency.py
 	$(PY) bench/undo_speed.py
 	$(PY) bench/verify_speed.py
+	$(PY) bench/strategy_times.py
 
 chaos: $(VENV)/.installed
 	$(PY) bench/chaos.py

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.strategies.base import RollbackError, Strategy
 
 
-def _classes() -> dict[str, type]:
+def strategy_classes() -> dict[str, type]:
     # Imported when first needed: the kubernetes client costs start-up time a report does not need.
     from bot.strategies.blue_green import BlueGreenSwitch
     from bot.strategies.canary import CanaryStepDown
@@ -29,4 +29,4 @@ def kubernetes_strategy(name: str, kubeconfig: str | None) -> Strategy:
         raise RollbackError(
             f"Kubernetes is not configured on this bot ({exc}). Set KUBECONFIG, or run the bot in the cluster."
         ) from exc
-    return _classes()[name](api_client)
+    return strategy_classes()[name](api_client)

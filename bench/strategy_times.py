@@ -1,0 +1,102 @@
+"""Per strategy: time from the *Confirm* click to all traffic on the good release, against its physical floor.
+
+For each strategy of the default scenario (kubernetes: shopping-service, blue-green: storefront,
+canary: checkout), in the same process:
+
+- the floor: a fresh sandbox world where the same change is made by calling the strategy's own
+  operations directly, no bot: the rollout (or the idle colour's scale-up and ready time, or the
+  canary's weights with the catalog's pause at each step) is all it measures;
+- the bot: another fresh world with the bot served over HTTP (Slack emulator, real Prometheus when
+  installed); declare, *Roll back to previous*, then the clock runs from the *Confirm* click until the
+  timeline's ``rolled_out`` event (traffic on the good release).
+
+Prints both, the runbooks' figures (K8s 2 min, blue-green 30 s, canary 5 min) and
+``ratio = bot / floor`` against the target <= 1.2. Run: ``.venv/bin/python bench/strategy_times.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import sys
+import time
+
+from kubernetes import config
+
+from bot.config import duration_seconds, load_catalog
+from bot.incidents.cards import incident_in_channel
+from bot.incidents.common import target
+from bot.sandbox.harness import BotHarness, OnCall, wait_for
+from bot.sandbox.world import ONCALL, World
+from bot.slack.views import ActionId
+from bot.state import timeline
+from bot.strategies.factory import strategy_classes
+from bot.strategies.options import Canary, from_options
+
+TARGET = 1.2
+CASES = (("kubernetes", "shopping-service", 120), ("blue-green", "storefront", 30), ("canary", "checkout", 300))
+
+
+def floor(strategy: str, service: str) -> float:
+    """The change made by the strategy's own operations, without the bot."""
+    with World(prometheus=False) as world:
+        svc = load_catalog(world.catalog_path).get(service)
+        s = strategy_classes()[strategy](config.new_client_from_config(config_file=str(world.kubeconfig)))
+        plan = s.plan(target(svc))
+        t = dataclasses.replace(plan.target, to_revision=plan.desired.number)
+        started = time.monotonic()
+        if strategy == "canary":
+            opts: Canary = from_options(Canary, t.options)
+            pause = duration_seconds(opts.step_pause or svc.analysis.interval)
+            for weight in [w for w in opts.steps if w < s.weight(t)]:
+                s.set_weight(t, weight)
+                s.settle(t, lambda p: None, 600)
+                if weight:
+                    time.sleep(pause)
+        else:
+            if strategy == "blue-green":
+                s.prepare(plan, lambda p: None, 600)
+            s.apply(plan)
+            s.wait(t, lambda p: None, 600)
+        return time.monotonic() - started
+
+
+def with_bot(service: str) -> float:
+    """Confirm click -> ``rolled_out`` on the timeline, through Slack, the database and the worker."""
+    with World() as world, BotHarness(world) as bot:
+        alice = OnCall(bot, ONCALL)
+        alice.type(f"{service} bench")
+        channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{service}")
+        alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
+        alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
+        clicked = dt.datetime.now(dt.UTC)
+        alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
+        incident = incident_in_channel(bot.rt, channel.id)
+
+        def rolled_out():
+            return next((e for e in timeline.events(bot.rt.db, incident.id) if e.kind == "rolled_out"), None)
+
+        event = wait_for("traffic on the good release", rolled_out, 600, interval=0.1)
+        at = event.at if event.at.tzinfo else event.at.replace(tzinfo=dt.UTC)
+        return (at - clicked).total_seconds()
+
+
+def main() -> int:
+    logging.disable(logging.INFO)
+    met = True
+    for strategy, service, runbook in CASES:
+        reference = floor(strategy, service)
+        measured = with_bot(service)
+        ratio = measured / reference
+        met &= ratio <= TARGET
+        print(
+            f"{strategy:<11} {service:<17} click->traffic {measured:6.1f} s  floor {reference:6.1f} s  "
+            f"runbook {runbook:>3} s  ratio={ratio:.2f}  target <= {TARGET}: {'met' if ratio <= TARGET else 'NOT met'}",
+            flush=True,
+        )
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
