@@ -19,14 +19,14 @@ from typing import Any
 
 import yaml
 
-from bot.strategies.options import AFTER_CANARY, AFTER_SWITCH, BlueGreen, Canary
+from bot.strategies.options import AFTER_CANARY, AFTER_SWITCH, BlueGreen, Canary, ConfigRollback
 
 SIGNALS = ("error_rate", "http_5xx_rate", "success_rate", "latency_p95", "memory", "restarts")
 # The one list of rollback strategies the bot can run; the runtime builds one per name here.
-STRATEGIES = ("kubernetes", "blue-green", "canary")
+STRATEGIES = ("kubernetes", "blue-green", "canary", "config")
 # Designed (docs/ARCHITECTURE.md) but not built: the catalog refuses them rather than fail mid-incident.
-PLANNED_STRATEGIES = ("config", "aws-ecs")
-STRATEGY_BLOCKS = {"blue-green": "blue_green", "canary": "canary"}  # the catalog block each one needs
+PLANNED_STRATEGIES = ("aws-ecs",)
+STRATEGY_BLOCKS = {"blue-green": "blue_green", "canary": "canary", "config": "config"}  # the block each one needs
 ANYONE = "*"
 
 
@@ -291,6 +291,7 @@ class ServiceConfig:
     analysis: Analysis = field(default_factory=Analysis)
     blue_green: BlueGreen | None = None  # strategy: blue-green
     canary: Canary | None = None  # strategy: canary
+    config: ConfigRollback | None = None  # strategy: config
 
     def __post_init__(self) -> None:
         if not self.deployment:
@@ -490,6 +491,7 @@ _SERVICE_KEYS = {
     "analysis": "",
     "blue_green": "",
     "canary": "",
+    "config": "",
 }
 _ANALYSIS_CHECKS = {
     "interval": _DURATION_CHECK,
@@ -542,6 +544,7 @@ _BLOCK_CHECKS: dict[str, dict[str, tuple[Callable[[Any], bool], str]]] = {
         "step_pause": _DURATION_CHECK,
         "after": (lambda v: v in AFTER_CANARY, " or ".join(AFTER_CANARY)),
     },
+    "config": {"configmap": _K8S},
 }
 
 
@@ -558,7 +561,8 @@ def _read_strategy_blocks(r: _Reader, spec: dict[str, yaml.Node], node: yaml.Nod
     if needed not in spec:
         r.error(node, f"{where}.{needed}", f"missing (strategy {strategy} needs it; see config/services.example.yaml)")
         return
-    checks = {**_BLOCK_CHECKS[needed], "colours": None, "steps": None}
+    lists = {"secrets": None} if needed == "config" else {"colours": None, "steps": None}  # read below
+    checks = {**_BLOCK_CHECKS[needed], **lists}
     given = r.mapping(spec[needed], f"{where}.{needed}", checks) or {}
     values: dict[str, Any] = {
         k: r.check(n, f"{where}.{needed}.{k}", *checks[k]) for k, n in given.items() if checks[k] is not None
@@ -578,6 +582,15 @@ def _read_strategy_blocks(r: _Reader, spec: dict[str, yaml.Node], node: yaml.Nod
         values["colours"] = {c: r.check(n, f"{where}.blue_green.colours.{c}", *_K8S) for c, n in colours.items()}
         if _INVALID not in values.values() and _INVALID not in values["colours"].values():
             kwargs["blue_green"] = BlueGreen(**values)
+        return
+    if needed == "config":
+        if "configmap" not in given:
+            r.error(spec[needed], f"{where}.config.configmap", "missing (the ConfigMap to restore)")
+            return
+        if "secrets" in given:
+            values["secrets"] = r.strings(given["secrets"], f"{where}.config.secrets", *_K8S)
+        if _INVALID not in values.values():
+            kwargs["config"] = ConfigRollback(**values)
         return
     for key in ("stable", "canary"):
         if key not in given:

@@ -99,6 +99,6 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         slack=SlackGateway(client),
         metrics=MetricsReader(settings.prometheus_url),
         strategy_factories={
-            name: partial(kubernetes_strategy, name, settings.kubeconfig) for name in STRATEGIES
+            name: partial(kubernetes_strategy, name, settings.kubeconfig, db) for name in STRATEGIES
         },
     )

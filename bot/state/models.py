@@ -261,3 +261,30 @@ class Person(Base):
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(256))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ConfigVersion(Base):
+    """One version of a ConfigMap or Secret a service uses, as the config tracker saw it.
+
+    A ConfigMap's data is kept to restore it; a Secret's values never are (not even encrypted): only
+    its key names and a hash, so a leaked bot database leaks no secret.
+    """
+
+    __tablename__ = "config_versions"
+    __table_args__ = (
+        UniqueConstraint("namespace", "kind", "name", "data_hash", "resource_version", name="uq_config_versions"),
+        Index("ix_config_versions_object", "namespace", "kind", "name", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(63))
+    kind: Mapped[str] = mapped_column(String(16))  # ConfigMap | Secret
+    name: Mapped[str] = mapped_column(String(253))
+    resource_version: Mapped[str] = mapped_column(String(64))
+    data_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the data, keys sorted
+    keys: Mapped[dict] = mapped_column(Json)  # every key -> a short hash of its value (a Secret: nothing more)
+    changed_keys: Mapped[list] = mapped_column(Json)  # against the version before (all keys for the first)
+    data: Mapped[dict | None] = mapped_column(Json)  # ConfigMap values; always None for a Secret
+    changed_by: Mapped[str] = mapped_column(String(128), default="")  # the managedFields manager, if any
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

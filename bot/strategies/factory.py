@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
 
 
@@ -9,13 +10,19 @@ def strategy_classes() -> dict[str, type]:
     # Imported when first needed: the kubernetes client costs start-up time a report does not need.
     from bot.strategies.blue_green import BlueGreenSwitch
     from bot.strategies.canary import CanaryStepDown
+    from bot.strategies.config import ConfigRestore
     from bot.strategies.kubernetes import KubernetesUndo
 
-    return {"kubernetes": KubernetesUndo, "blue-green": BlueGreenSwitch, "canary": CanaryStepDown}
+    return {
+        "kubernetes": KubernetesUndo,
+        "blue-green": BlueGreenSwitch,
+        "canary": CanaryStepDown,
+        "config": ConfigRestore,
+    }
 
 
-def kubernetes_strategy(name: str, kubeconfig: str | None) -> Strategy:
-    """The strategy ``name`` on the cluster named by KUBECONFIG (or in-cluster)."""
+def kubernetes_client(kubeconfig: str | None):
+    """An API client for the cluster named by KUBECONFIG (or in-cluster)."""
     from kubernetes import config as k8s_config
     from kubernetes.client import ApiClient
 
@@ -29,4 +36,13 @@ def kubernetes_strategy(name: str, kubeconfig: str | None) -> Strategy:
         raise RollbackError(
             f"Kubernetes is not configured on this bot ({exc}). Set KUBECONFIG, or run the bot in the cluster."
         ) from exc
+    return api_client
+
+
+def kubernetes_strategy(name: str, kubeconfig: str | None, db: Database | None = None) -> Strategy:
+    """The strategy ``name`` on the cluster named by KUBECONFIG (or in-cluster); ``config`` reads its versions
+    from ``db``."""
+    api_client = kubernetes_client(kubeconfig)
+    if name == "config":
+        return strategy_classes()[name](api_client, db)
     return strategy_classes()[name](api_client)

@@ -41,7 +41,15 @@ class Canary:
     after: str = "scale_to_zero"  # what happens to the canary at 0 %
 
 
-def to_options(block: BlueGreen | Canary | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ConfigRollback:
+    """A Deployment whose bad change is its ConfigMap: restore a recorded version, then ``rollout restart``."""
+
+    configmap: str  # the ConfigMap restored (its versions are recorded by the config tracker)
+    secrets: tuple[str, ...] = ()  # Secrets tracked too (key names and hashes only; never restored)
+
+
+def to_options(block: BlueGreen | Canary | ConfigRollback | None) -> dict[str, Any]:
     return dataclasses.asdict(block) if block else {}
 
 

@@ -1,0 +1,206 @@
+"""Config rollback: write a recorded version of a ConfigMap back, then ``rollout restart`` the Deployment.
+
+Kubernetes keeps no history of a ConfigMap, so its versions come from the config tracker's record
+(``bot.state.config_versions``); they are the "revisions" shown on the card, numbered 1, 2, ...
+in the order they were seen. Secrets are not restored here: the bot never holds their values (see
+``config_versions``); a Secret is rolled back by the plain undo when it is hash-named, as a
+kustomize ``secretGenerator`` makes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from kubernetes import client
+
+from bot.state import config_versions
+from bot.state.db import Database
+from bot.state.models import ConfigVersion
+from bot.strategies import rollout
+from bot.strategies.base import RUN_STEPS, Check, Plan, Progress, Revision, RollbackError, Target, Verification
+from bot.strategies.k8s_api import REQUEST_TIMEOUT, Call, CallFailed, Obj, explain
+from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments
+from bot.strategies.options import ConfigRollback, from_options
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+MAX_SHOWN = 80  # characters of a value shown in a plan line
+
+
+def _hash(data: dict[str, str]) -> str:
+    keys = {k: hashlib.sha256(v.encode()).hexdigest()[:12] for k, v in sorted(data.items())}
+    return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()
+
+
+def _shown(value: str | None) -> str:
+    if value is None:
+        return "(absent)"
+    text = json.dumps(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 4] + '…"'
+
+
+def diff_lines(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    """``KEY: "old" → "new"`` per changed key, in key order."""
+    return [
+        f"{k}: {_shown(before.get(k))} → {_shown(after.get(k))}"
+        for k in sorted({*before, *after})
+        if before.get(k) != after.get(k)
+    ]
+
+
+class ConfigRestore(OnDeployments):
+    """The ``Strategy`` for ``strategy: config``. ``db``: where the config tracker records the versions."""
+
+    name = "config"
+    steps = RUN_STEPS
+
+    def __init__(
+        self, api_client: client.ApiClient, db: Database, clock: Any = time, request_timeout: float = REQUEST_TIMEOUT
+    ) -> None:
+        super().__init__(api_client, clock, request_timeout)
+        self.db = db
+
+    def _configmap(self, target: Target) -> tuple[ConfigRollback, Obj]:
+        opts: ConfigRollback = from_options(ConfigRollback, target.options)
+        try:
+            return opts, self.api.read(Call("get", "configmaps", target.namespace, opts.configmap))
+        except CallFailed as failed:
+            if failed.status == 404:
+                raise RollbackError(
+                    f"ConfigMap {target.namespace}/{opts.configmap} not found; {NOTHING_CHANGED}. "
+                    "Check config.configmap in the services catalog."
+                ) from failed
+            raise explain(failed, NOTHING_CHANGED) from failed
+
+    def _versions(self, target: Target) -> tuple[Obj, list[ConfigVersion]]:
+        """The live ConfigMap and its recorded versions, the live one recorded now if the tracker has not yet."""
+        _, cm = self._configmap(target)
+        config_versions.record(self.db, "ConfigMap", cm)
+        return cm, config_versions.versions(self.db, target.namespace, "ConfigMap", cm["metadata"]["name"])
+
+    @staticmethod
+    def _revision(n: int, v: ConfigVersion) -> Revision:
+        changed = ", ".join(v.changed_keys[:5]) + ("…" if len(v.changed_keys) > 5 else "")
+        by = f" by {v.changed_by}" if v.changed_by else ""
+        return Revision(
+            number=n,
+            image=f"configmap/{v.name}:v{n}",
+            change_cause=f"{'first seen' if n == 1 else 'changed ' + changed}{by}",
+            created_at=v.changed_at.replace(tzinfo=dt.UTC) if v.changed_at.tzinfo is None else v.changed_at,
+            name=str(v.id),
+        )
+
+    def history(self, target: Target) -> list[Revision]:
+        _, recorded = self._versions(target)
+        return [self._revision(n, v) for n, v in enumerate(recorded, 1)]
+
+    def plan(self, target: Target) -> Plan:
+        cm, recorded = self._versions(target)
+        if cm.get("immutable"):
+            raise RollbackError(
+                f"ConfigMap {target.namespace}/{cm['metadata']['name']} is immutable (hash-named, as a kustomize "
+                "configMapGenerator makes it): it cannot be written back. Roll the Deployment back instead "
+                "(strategy kubernetes): its previous revision refers to the previous ConfigMap. Nothing was changed."
+            )
+        if len(recorded) < 2 and target.to_revision is None:
+            raise RollbackError(
+                f"only one version of ConfigMap {cm['metadata']['name']} is recorded, so there is nothing to go "
+                f"back to; {NOTHING_CHANGED}. The bot records versions from the moment it runs."
+            )
+        number = target.to_revision or len(recorded) - 1
+        if not 1 <= number <= len(recorded):
+            raise RollbackError(f"there is no version {number} of ConfigMap {cm['metadata']['name']}")
+        live = dict(cm.get("data") or {})
+        desired_v = recorded[number - 1]
+        current = self._revision(len(recorded), recorded[-1])
+        desired = self._revision(number, desired_v)
+        common = dict(
+            strategy=self.name,
+            target=replace(target, to_revision=number),
+            current=current,
+            desired=desired,
+            guard=cm["metadata"].get("resourceVersion", ""),
+        )
+        wanted = dict(desired_v.data or {})
+        if _hash(live) == _hash(wanted):
+            return Plan(**common, skipped=f"ConfigMap {cm['metadata']['name']} already holds version {number}")
+        name = cm["metadata"]["name"]
+        changes = [f"ConfigMap {name} back to version {number}: {line}" for line in diff_lines(live, wanted)]
+        changes.append(
+            f"then `kubectl rollout restart deployment/{target.workload}` (the {RESTARTED_AT} annotation), "
+            "so every pod reads the restored values; the image stays as it is"
+        )
+        return Plan(
+            **common,
+            changes=tuple(changes),
+            warnings=("values are restored as recorded; a key added since then is removed",)
+            if set(live) - set(wanted)
+            else (),
+            operations=(
+                {"op": "test", "path": "/metadata/resourceVersion", "value": common["guard"]},
+                {"op": "replace", "path": "/data", "value": wanted},
+            ),
+            summary=f"restoring ConfigMap {name} to version {number}",
+        )
+
+    def is_applied(self, plan: Plan) -> bool:
+        _, cm = self._configmap(plan.target)
+        wanted = config_versions.get(self.db, int(plan.desired.name))
+        return wanted is not None and _hash(dict(cm.get("data") or {})) == _hash(dict(wanted.data or {}))
+
+    def apply(self, plan: Plan) -> None:
+        """The ConfigMap written back (guarded by its resourceVersion), then the Deployment restarted."""
+        t = plan.target
+        opts: ConfigRollback = from_options(ConfigRollback, t.options)
+        try:
+            ops = [dict(op) for op in plan.operations]
+            self.api.write(Call("patch", "configmaps", t.namespace, opts.configmap), ops)
+        except CallFailed as failed:
+            if not self.is_applied(plan):
+                if failed.status == 422:
+                    raise RollbackError(
+                        f"ConfigMap {t.namespace}/{opts.configmap} changed after this plan was made; nothing was "
+                        "restored. Plan the rollback again."
+                    ) from failed
+                again = "nothing was restored (the bot read the ConfigMap again to make sure)"
+                raise explain(failed, again) from failed
+        self.restart(t)
+
+    def restart(self, target: Target) -> None:
+        """``kubectl rollout restart``: a new pod template annotation, so the Deployment rolls its pods."""
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
+        try:
+            self.api.write(Call("patch", "deployments", target.namespace, target.workload), body)
+        except CallFailed as failed:
+            raise explain(
+                failed,
+                "the ConfigMap was restored, but the pods were not restarted and may still use the old values",
+                f"Restart them: `kubectl rollout restart deployment/{target.workload} -n {target.namespace}`.",
+            ) from failed
+
+    def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
+        self.deployments.wait(target, progress, timeout_seconds)
+
+    def verify(self, plan: Plan) -> Verification:
+        try:
+            restored = self.is_applied(plan)
+            deployment = self.deployments._read(plan.target)[0]
+            image = rollout.container_image(rollout.deployment_template(deployment), plan.target.container)
+            checks = self.deployments.verify(replace(plan, desired=replace(plan.desired, image=image))).checks
+        except CallFailed as failed:
+            raise explain(failed, VERIFY_CONSEQUENCE) from failed
+        return Verification(
+            (
+                Check("config", restored, f"ConfigMap {'holds' if restored else 'lost'} the version restored"),
+                *(c for c in checks if c.name != "image"),
+            )
+        )
+
+    def scale(self, target: Target, replicas: int) -> None:
+        self.deployments.scale(target, replicas)
