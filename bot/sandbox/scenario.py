@@ -17,6 +17,8 @@ class ImageBehaviour:
     error_rate: float = 0.0
     p95_seconds: float = 0.1
     memory_ratio: float = 0.4
+    job_seconds: float = 5.0  # run as a Job's pod: seconds until its container exits
+    job_fails: bool = False  # ... with exit code 1 instead of 0
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class ServiceSpec:
     port: int = 8080
     requests_per_second: float = 50.0
     revisions: tuple[Revision, ...] = ()
+    gitops: str | None = None  # "argocd" or "flux": seeded with the controller's labels and its object
 
     @property
     def labels(self) -> dict[str, str]:
