@@ -31,7 +31,13 @@ TRANSIENT = frozenset({429, 500, 502, 503, 504})
 RETRIES = urllib3.Retry(
     total=None, connect=2, read=False, status=0, other=0, redirect=0, respect_retry_after_header=False
 )
-GROUPS = {"deployments": "apps", "deployments/scale": "apps", "replicasets": "apps"}
+GROUPS = {"deployments": "apps", "deployments/scale": "apps", "replicasets": "apps", "jobs": "batch"}
+# Custom resources (served from CRDs): resource -> (group, version); called through CustomObjectsApi.
+CUSTOM = {
+    "applications": ("argoproj.io", "v1alpha1"),
+    "kustomizations": ("kustomize.toolkit.fluxcd.io", "v1"),
+    "helmreleases": ("helm.toolkit.fluxcd.io", "v2"),
+}
 METHODS = {  # (verb, resource) -> (API class, method of the python client)
     ("get", "deployments"): ("apps", "read_namespaced_deployment"),
     ("watch", "deployments"): ("apps", "list_namespaced_deployment"),
@@ -42,6 +48,10 @@ METHODS = {  # (verb, resource) -> (API class, method of the python client)
     ("list", "pods"): ("core", "list_namespaced_pod"),
     ("list", "services"): ("core", "list_namespaced_service"),
     ("get", "endpoints"): ("core", "read_namespaced_endpoints"),
+    ("create", "jobs"): ("batch", "create_namespaced_job"),
+    ("get", "jobs"): ("batch", "read_namespaced_job"),
+    **{("get", r): ("custom", "get_namespaced_custom_object") for r in CUSTOM},
+    **{("patch", r): ("custom", "patch_namespaced_custom_object") for r in CUSTOM},
 }
 
 
@@ -56,7 +66,7 @@ class Call:
 
     @property
     def group(self) -> str:
-        return GROUPS.get(self.resource, "")
+        return CUSTOM[self.resource][0] if self.resource in CUSTOM else GROUPS.get(self.resource, "")
 
     def __str__(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.name else f"in namespace {self.namespace}"
@@ -101,7 +111,12 @@ class Api:
         api_client.rest_client = rest.RESTClientObject(api_client.configuration)
         self.host = api_client.configuration.host
         self.timeout = timeout
-        self._apis = {"apps": client.AppsV1Api(api_client), "core": client.CoreV1Api(api_client)}
+        self._apis = {
+            "apps": client.AppsV1Api(api_client),
+            "core": client.CoreV1Api(api_client),
+            "batch": client.BatchV1Api(api_client),
+            "custom": client.CustomObjectsApi(api_client),
+        }
 
     def read(self, call: Call, until: float | None = None, **kwargs: Any) -> Obj:
         """GET or LIST, tried again while the failure is transient. ``until``: a ``time.monotonic()``
@@ -120,7 +135,8 @@ class Api:
         raise AssertionError("unreachable")
 
     def write(self, call: Call, body: Any) -> Obj:
-        """PATCH, sent once."""
+        """PATCH or create (POST), sent once. A custom resource's patch is a merge patch for a dict body,
+        a JSON Patch for a list."""
         return self._send(call, self.timeout, body=body)
 
     def watch(self, call: Call, seconds: int, timeout: float, **kwargs: Any) -> Iterator[Obj]:
@@ -144,7 +160,9 @@ class Api:
         return getattr(self._apis[api], method)
 
     def _send(self, call: Call, timeout: float, **kwargs: Any) -> Obj:
-        args = (call.name, call.namespace) if call.name else (call.namespace,)
+        args: tuple[str, ...] = (call.name, call.namespace) if call.name else (call.namespace,)
+        if call.resource in CUSTOM:  # CustomObjectsApi: (group, version, namespace, plural[, name])
+            args = (*CUSTOM[call.resource], call.namespace, call.resource, *((call.name,) if call.name else ()))
         try:
             response = self._method(call)(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
             return json.loads(response.data)
