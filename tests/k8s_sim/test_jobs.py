@@ -57,7 +57,9 @@ def test_a_job_runs_one_pod_then_completes(cluster):
     [pod] = pods_of(cluster, "dump")
     assert pod["metadata"]["ownerReferences"][0]["kind"] == "Job" and pod["status"]["phase"] == "Running"
     assert pod["metadata"]["labels"]["batch.kubernetes.io/job-name"] == "dump"
-    assert running["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"] == running["metadata"]["uid"]
+    assert (
+        running["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"] == running["metadata"]["uid"]
+    )
     cluster.clock.advance(6)
     done = cluster.get("jobs", NS, "dump")
     assert conditions(done) == {"SuccessCriteriaMet": "CompletionsReached", "Complete": "CompletionsReached"}

@@ -102,7 +102,7 @@ def _reconcile(c: Cluster, res: Resource, owner: dict, d: dict) -> None:
         new = copy.deepcopy(owner)
         desired[key] = copy.deepcopy(live)
         new["metadata"].setdefault("annotations", {})[DESIRED] = json.dumps(desired, sort_keys=True)
-        c.write(res, new)
+        _record_sync(c, res, c.write(res, new), desired, healed=True)
         return
     if o.templates_equal(live, desired[key]):
         if res is APP and ((owner.get("status") or {}).get("sync") or {}).get("status") == "OutOfSync":
