@@ -17,6 +17,8 @@ class ImageBehaviour:
     error_rate: float = 0.0
     p95_seconds: float = 0.1
     memory_ratio: float = 0.4
+    job_seconds: float = 5.0  # run as a Job's pod: seconds until its container exits
+    job_fails: bool = False  # ... with exit code 1 instead of 0
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class ServiceSpec:
     selector: dict[str, str] | None = None  # the Deployment's labels; None -> {"app": name}
     blue_green: BlueGreenSpec | None = None
     canary: CanarySpec | None = None
+    gitops: str | None = None  # "argocd" or "flux": seeded with the controller's labels and its object
 
     @property
     def labels(self) -> dict[str, str]:

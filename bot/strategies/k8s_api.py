@@ -31,13 +31,14 @@ TRANSIENT = frozenset({429, 500, 502, 503, 504})
 RETRIES = urllib3.Retry(
     total=None, connect=2, read=False, status=0, other=0, redirect=0, respect_retry_after_header=False
 )
-GROUPS = {
-    "deployments": "apps",
-    "deployments/scale": "apps",
-    "replicasets": "apps",
-    "virtualservices": "networking.istio.io",
+GROUPS = {"deployments": "apps", "deployments/scale": "apps", "replicasets": "apps", "jobs": "batch"}
+# Custom resources (served from CRDs): resource -> (group, version); called through CustomObjectsApi.
+CUSTOM = {
+    "virtualservices": ("networking.istio.io", "v1"),
+    "applications": ("argoproj.io", "v1alpha1"),
+    "kustomizations": ("kustomize.toolkit.fluxcd.io", "v1"),
+    "helmreleases": ("helm.toolkit.fluxcd.io", "v2"),
 }
-CUSTOM = {"virtualservices": ("networking.istio.io", "v1")}  # custom resources: (group, version)
 METHODS = {  # (verb, resource) -> (API class, method of the python client)
     ("get", "deployments"): ("apps", "read_namespaced_deployment"),
     ("watch", "deployments"): ("apps", "list_namespaced_deployment"),
@@ -54,9 +55,11 @@ METHODS = {  # (verb, resource) -> (API class, method of the python client)
     ("watch", "configmaps"): ("core", "list_namespaced_config_map"),
     ("watch", "secrets"): ("core", "list_namespaced_secret"),
     ("patch", "services"): ("core", "patch_namespaced_service"),
-    ("get", "virtualservices"): ("custom", "get_namespaced_custom_object"),
-    ("patch", "virtualservices"): ("custom", "patch_namespaced_custom_object"),
     ("get", "endpoints"): ("core", "read_namespaced_endpoints"),
+    ("create", "jobs"): ("batch", "create_namespaced_job"),
+    ("get", "jobs"): ("batch", "read_namespaced_job"),
+    **{("get", r): ("custom", "get_namespaced_custom_object") for r in CUSTOM},
+    **{("patch", r): ("custom", "patch_namespaced_custom_object") for r in CUSTOM},
 }
 
 
@@ -71,7 +74,7 @@ class Call:
 
     @property
     def group(self) -> str:
-        return GROUPS.get(self.resource, "")
+        return CUSTOM[self.resource][0] if self.resource in CUSTOM else GROUPS.get(self.resource, "")
 
     def __str__(self) -> str:
         where = f"{self.namespace}/{self.name}" if self.name else f"in namespace {self.namespace}"
@@ -119,6 +122,7 @@ class Api:
         self._apis = {
             "apps": client.AppsV1Api(api_client),
             "core": client.CoreV1Api(api_client),
+            "batch": client.BatchV1Api(api_client),
             "custom": client.CustomObjectsApi(api_client),
         }
 
@@ -139,7 +143,8 @@ class Api:
         raise AssertionError("unreachable")
 
     def write(self, call: Call, body: Any = None) -> Obj:
-        """PATCH (or DELETE, without a body), sent once."""
+        """PATCH or create (POST), or DELETE without a body, sent once. A custom resource's patch is a merge
+        patch for a dict body, a JSON Patch for a list."""
         return self._send(call, self.timeout, **({} if body is None else {"body": body}))
 
     def watch(self, call: Call, seconds: int, timeout: float, **kwargs: Any) -> Iterator[Obj]:
@@ -163,8 +168,8 @@ class Api:
         return getattr(self._apis[api], method)
 
     def _send(self, call: Call, timeout: float, **kwargs: Any) -> Obj:
-        args: tuple = (call.name, call.namespace) if call.name else (call.namespace,)
-        if call.resource in CUSTOM:
+        args: tuple[str, ...] = (call.name, call.namespace) if call.name else (call.namespace,)
+        if call.resource in CUSTOM:  # CustomObjectsApi: (group, version, namespace, plural[, name])
             args = (*CUSTOM[call.resource], call.namespace, call.resource, *((call.name,) if call.name else ()))
             if isinstance(kwargs.get("body"), list):  # the client would send a JSON Patch as a merge patch
                 kwargs["_content_type"] = "application/json-patch+json"

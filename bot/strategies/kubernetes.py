@@ -18,7 +18,7 @@ from typing import Any
 
 from kubernetes import client
 
-from bot.strategies import rollout
+from bot.strategies import gitops, rollout
 from bot.strategies.base import (
     RUN_STEPS,
     Check,
@@ -197,7 +197,10 @@ class KubernetesUndo:
                     template, rollout.rs_template(desired_rs), current_number, desired.number, next_number
                 )
             ),
-            warnings=tuple(rollout.migration_warnings(live_rs, template, desired_rs)),
+            warnings=(
+                *rollout.migration_warnings(live_rs, template, desired_rs),
+                *((owner.warning,) if (owner := gitops.detect(deployment)) else ()),
+            ),
             operations=tuple(rollout.rollback_patch(deployment, desired_rs, guard)),
         )
 

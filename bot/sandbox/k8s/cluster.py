@@ -9,7 +9,7 @@ import zlib
 
 from ..clock import SimClock
 from ..scenario import Revision, Scenario, ServiceSpec
-from . import controller, pods, topologies
+from . import controller, gitops, jobs, pods, topologies
 from . import objects as o
 from .faults import Faults
 from .resources import BY_PLURAL, Resource
@@ -17,7 +17,7 @@ from .selectors import label_matcher
 from .store import Store
 
 NS, DEPLOY, RS, POD = (BY_PLURAL[p] for p in ("namespaces", "deployments", "replicasets", "pods"))
-SVC, EVENT = BY_PLURAL["services"], BY_PLURAL["events"]
+SVC, EVENT, JOB = BY_PLURAL["services"], BY_PLURAL["events"], BY_PLURAL["jobs"]
 SEED_STEP = 1.0  # simulated seconds between controller passes while the scenario's history is replayed
 
 
@@ -30,6 +30,7 @@ class Cluster:
         self.faults = Faults(self.stopped)  # errors, stalls and hung watches on demand
         self._frozen: float | None = None  # simulated "now" while replaying the scenario's history
         self._thread: threading.Thread | None = None
+        self.self_heal = gitops.SelfHeal()  # Argo CD / Flux putting back what Git says
         with self.store.lock:
             self._seed()
         self.tick()
@@ -50,10 +51,13 @@ class Cluster:
     def tick(self) -> None:
         """Run the controllers and the pod simulation at the clock's now until nothing changes."""
         with self.store.lock:
+            self.self_heal.run(self)
             for _ in range(25):
                 before = self.store.rv
                 for pod in list(self.store.list(POD)):
-                    pods.simulate_pod(self, pod)
+                    (jobs.simulate_pod if jobs.is_job_pod(pod) else pods.simulate_pod)(self, pod)
+                for job in list(self.store.list(JOB)):
+                    jobs.sync_job(self, job)
                 for rs in list(self.store.list(RS)):
                     pods.sync_replicaset(self, rs)
                 for d in list(self.store.list(DEPLOY)):
@@ -153,7 +157,8 @@ class Cluster:
         now = self.clock.now()
         services = self.scenario.services
         oldest = max((r.age_hours for s in services for r in s.revisions), default=0.0)
-        for ns in ["default", "kube-system", "kube-public", *sorted({s.namespace for s in services})]:
+        extra = {gitops.namespace_of(s.gitops) for s in services if s.gitops}
+        for ns in ["default", "kube-system", "kube-public", *sorted({s.namespace for s in services} | extra)]:
             if self.store.get(NS, None, ns) is None:
                 self.create(
                     NS,
@@ -180,7 +185,7 @@ class Cluster:
             "metadata": {
                 "name": svc.name,
                 "namespace": svc.namespace,
-                "labels": dict(svc.labels),
+                "labels": dict(svc.labels) | gitops.labels(svc),
                 "annotations": {},
                 "generation": 1,
             },
@@ -212,6 +217,8 @@ class Cluster:
                 if controller._complete(d, status) and (status.get("replicas") or 0) == svc.replicas:
                     break
                 self._frozen += SEED_STEP
+        if svc.gitops:
+            self.create(*gitops.owner_object(svc))
 
     def _seed_service_object(self, svc: ServiceSpec) -> None:
         h = zlib.crc32(f"{svc.namespace}/{svc.name}".encode())

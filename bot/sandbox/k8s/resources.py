@@ -17,6 +17,7 @@ class Resource:
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    custom: bool = False  # served from a CustomResourceDefinition: no strategic merge patch
 
     @property
     def api_version(self) -> str:
@@ -52,6 +53,12 @@ RESOURCES: tuple[Resource, ...] = (
         ("vs",),
         (),
         ("istio-io", "networking-istio-io"),
+        custom=True,
+    ),
+    Resource("batch", "v1", "jobs", "Job", True, (), ("status",), ("all",)),
+    Resource("argoproj.io", "v1alpha1", "applications", "Application", True, ("app", "apps"), (), (), True),
+    Resource(
+        "kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization", True, ("ks",), ("status",), (), True
     ),
     Resource(
         "networking.istio.io",

@@ -81,8 +81,11 @@ def _pod(p: dict, now: float) -> list:
     for cs in statuses:
         restarts += cs.get("restartCount", 0)
         waiting = (cs.get("state") or {}).get("waiting")
+        terminated = (cs.get("state") or {}).get("terminated")
         if waiting and waiting.get("reason"):
             reason = waiting["reason"]
+        elif terminated:
+            reason = terminated.get("reason") or f"ExitCode:{terminated.get('exitCode', 0)}"
         finished = ((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
         last = max(last, o.parse_time(finished))
     shown = f"{restarts} ({human_duration(now - last)} ago)" if restarts and last else str(restarts)
@@ -140,6 +143,69 @@ def _namespace(n: dict, now: float) -> list:
     return [n["metadata"]["name"], (n.get("status") or {}).get("phase", "Active"), _age(n, now)]
 
 
+def _has(obj: dict, condition: str) -> bool:
+    return any(
+        c.get("type") == condition and c.get("status") == "True"
+        for c in (obj.get("status") or {}).get("conditions") or []
+    )
+
+
+def _job(j: dict, now: float) -> list:
+    """printers.go printJob (kubectl 1.31+, with STATUS)."""
+    st, spec = j.get("status") or {}, j.get("spec") or {}
+    if spec.get("completions") is not None:
+        completions = f"{st.get('succeeded', 0)}/{spec['completions']}"
+    elif (spec.get("parallelism") or 0) > 1:
+        completions = f"{st.get('succeeded', 0)}/1 of {spec['parallelism']}"
+    else:
+        completions = f"{st.get('succeeded', 0)}/1"
+    start, end = st.get("startTime"), st.get("completionTime")
+    took = "" if not start else human_duration((o.parse_time(end) if end else now) - o.parse_time(start))
+    status = next(
+        (
+            shown
+            for cond, shown in (
+                ("Complete", "Complete"),
+                ("Failed", "Failed"),
+                ("Suspended", "Suspended"),
+                ("FailureTarget", "FailureTarget"),
+                ("SuccessCriteriaMet", "SuccessCriteriaMet"),
+            )
+            if _has(j, cond)
+        ),
+        "Terminating" if j["metadata"].get("deletionTimestamp") else "Running",
+    )
+    containers = (spec.get("template") or {}).get("spec", {}).get("containers") or []
+    return [
+        j["metadata"]["name"],
+        status,
+        completions,
+        took,
+        _age(j, now),
+        ",".join(c["name"] for c in containers),
+        ",".join(c.get("image", "") for c in containers),
+        selector_string((spec.get("selector") or {}).get("matchLabels") or {}),
+    ]
+
+
+def _application(a: dict, now: float) -> list:
+    """Argo CD's CRD printer columns."""
+    st = a.get("status") or {}
+    return [
+        a["metadata"]["name"],
+        (st.get("sync") or {}).get("status", ""),
+        (st.get("health") or {}).get("status", ""),
+        (st.get("sync") or {}).get("revision", ""),
+        (a.get("spec") or {}).get("project", ""),
+    ]
+
+
+def _kustomization(k: dict, now: float) -> list:
+    """Flux's CRD printer columns: the Ready condition's status and message."""
+    ready = next((c for c in (k.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
+    return [k["metadata"]["name"], _age(k, now), ready.get("status", ""), ready.get("message", "")]
+
+
 def _generic(obj: dict, now: float) -> list:
     return [obj["metadata"]["name"], _age(obj, now)]
 
@@ -186,6 +252,12 @@ PRINTERS: dict[str, tuple[list[dict], Callable[[dict, float], list]]] = {
         _service,
     ),
     "endpoints": ([NAME, _col("Endpoints"), AGE], _endpoints),
+    "jobs": ([NAME, _col("Status"), _col("Completions"), _col("Duration"), AGE, *WIDE], _job),
+    "applications": (
+        [NAME, _col("Sync Status"), _col("Health Status"), _col("Revision", priority=10), _col("Project", priority=10)],
+        _application,
+    ),
+    "kustomizations": ([NAME, AGE, _col("Ready"), _col("Status")], _kustomization),
     "namespaces": ([NAME, _col("Status"), AGE], _namespace),
     "events": ([_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message")], _event),
 }

@@ -9,7 +9,7 @@ import copy
 import json
 from typing import TYPE_CHECKING
 
-from . import errors
+from . import errors, jobs
 from . import objects as o
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
 from .resources import BY_PLURAL, Resource
@@ -38,6 +38,8 @@ def _default(res: Resource, obj: dict) -> None:
         for p in spec.get("ports") or []:
             p.setdefault("protocol", "TCP")
             p.setdefault("targetPort", p.get("port"))
+    elif res.plural == "jobs":
+        jobs.default_job(obj)
     elif res.plural == "secrets":
         obj.setdefault("type", "Opaque")
 
@@ -175,12 +177,11 @@ def patch(
             result = json_patch(doc, body)
         elif kind == MERGE_PATCH:
             result = merge_patch(doc, body)
-        elif kind == STRATEGIC_PATCH and res.group != "networking.istio.io":
+        elif kind == STRATEGIC_PATCH and not res.custom:
             result = strategic_merge(doc, body)
         else:
             raise errors.unsupported_media(
-                f"{JSON_PATCH}, {MERGE_PATCH}"
-                + ("" if res.group == "networking.istio.io" else f", {STRATEGIC_PATCH}")
+                f"{JSON_PATCH}, {MERGE_PATCH}" + ("" if res.custom else f", {STRATEGIC_PATCH}")
             )
     except PatchError as exc:
         raise errors.patch_rejected(str(exc)) from None

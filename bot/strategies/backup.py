@@ -1,0 +1,244 @@
+"""The pre-rollback backup as a Kubernetes Job (e.g. ``pg_dump`` to a bucket), for services with migrations.
+
+Rolling code back past a migration can lose data, so the run refuses to roll back unless the
+backup Job completed. The Job's name is derived from the incident, so a resumed run finds the Job
+it already created (409 AlreadyExists) and waits for that one instead of starting a second dump.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.strategies.base import Progress, RollbackError
+from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
+
+POLL_SECONDS = 2.0  # clock seconds between reads of the Job
+MAX_NAME = 63  # the job-name label the Job controller adds must fit a label value
+INCIDENT_LABEL, SERVICE_LABEL = "rollback-bot/incident", "rollback-bot/service"
+REFUSED = "the rollback is refused, as the plan said: it crosses database migrations and needs a backup first"
+
+
+@dataclass(frozen=True)
+class BackupJob:
+    """A service's ``backup_job`` in the catalog."""
+
+    image: str
+    command: tuple[str, ...]
+    namespace: str | None = None  # None: the workload's namespace
+    deadline: str = "10m"
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    name: str
+    namespace: str
+    succeeded: bool
+    detail: str  # what happened, in words, for the run's step and the timeline
+    logs_hint: str  # `kubectl logs job/<name> -n <ns>`
+
+
+def parse_duration(text: str | int | float) -> int:
+    """``"10m"``, ``"1h30m"``, ``"90s"`` or a number of seconds, in whole seconds."""
+    if isinstance(text, int | float):
+        return int(text)
+    parts = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*", text or "")
+    if not parts or not any(parts.groups()):
+        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 10m or 1h30m)")
+    h, m, s = (int(g or 0) for g in parts.groups())
+    return h * 3600 + m * 60 + s
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def job_name(service_name: str, incident_id: str) -> str:
+    """``rollback-backup-<service>-<short id>``: one Job per incident and service, at most 63 characters."""
+    short = re.sub(r"^inc-", "", _slug(incident_id))[-12:].strip("-") or "run"
+    room = MAX_NAME - len("rollback-backup--") - len(short)
+    return f"rollback-backup-{_slug(service_name)[:room].strip('-')}-{short}"
+
+
+def job_manifest(service_name: str, incident_id: str, spec: BackupJob, namespace: str) -> Obj:
+    """The Job to create: run once (no retries, so a half-written dump is never silently redone), bounded by
+    ``activeDeadlineSeconds``, labelled with the service and the incident it was made for."""
+    labels = {
+        "app.kubernetes.io/managed-by": "rollback-bot",
+        "app.kubernetes.io/component": "backup",
+        SERVICE_LABEL: _slug(service_name)[:MAX_NAME],
+        INCIDENT_LABEL: re.sub(r"[^A-Za-z0-9._-]+", "-", incident_id).strip("-._")[:MAX_NAME],
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job_name(service_name, incident_id),
+            "namespace": spec.namespace or namespace,
+            "labels": labels,
+            "annotations": {INCIDENT_LABEL: incident_id},
+        },
+        "spec": {
+            "backoffLimit": 0,
+            "activeDeadlineSeconds": parse_duration(spec.deadline),
+            "template": {
+                "metadata": {"labels": dict(labels)},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "backup", "image": spec.image, "command": list(spec.command)}],
+                },
+            },
+        },
+    }
+
+
+def _condition(job: Obj, kind: str) -> Obj | None:
+    for cond in (job.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind and cond.get("status") == "True":
+            return cond
+    return None
+
+
+def _state(job: Obj) -> str:
+    st = job.get("status") or {}
+    if _condition(job, "Complete"):
+        return "completed"
+    if _condition(job, "Failed"):
+        return "failed"
+    return f"running ({st.get('active', 0)} pod active, {st.get('failed', 0)} failed)"
+
+
+def _exit(api: Api, namespace: str, name: str) -> str:
+    """How the Job's pod ended (best effort: a failed read only leaves it out)."""
+    try:
+        pods = api.read(Call("list", "pods", namespace), label_selector=f"job-name={name}").get("items") or []
+    except CallFailed:
+        return ""
+    for pod in pods:
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+            ended = (cs.get("state") or {}).get("terminated")
+            if ended and ended.get("exitCode"):
+                message = (ended.get("message") or "").strip()[:200]
+                return f"its pod exited with code {ended['exitCode']} ({ended.get('reason', 'Error')})" + (
+                    f": {message}" if message else ""
+                )
+    return ""
+
+
+class _Clock:
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+
+    def now(self) -> float:
+        now = getattr(self.clock, "now", None)
+        return now() if now else self.clock.time()
+
+    def real(self, seconds: float) -> float:
+        real = getattr(self.clock, "real_seconds", None)
+        return real(seconds) if real else seconds
+
+
+def _create(api: Api, manifest: Obj, progress: Callable[[Progress], None]) -> Obj:
+    """Create the Job, or adopt the one a previous attempt of this run created."""
+    meta = manifest["metadata"]
+    ns, name = meta["namespace"], meta["name"]
+    try:
+        job = api.write(Call("create", "jobs", ns), manifest)
+        progress(Progress(f"backup job {name} created in {ns}"))
+        return job
+    except CallFailed as failed:
+        if failed.status != 409 and not failed.uncertain:
+            raise explain(failed, f"no backup was started, so {REFUSED}") from failed
+        lost = failed
+    try:
+        job = api.read(Call("get", "jobs", ns, name))
+    except CallFailed as failed:
+        raise explain(
+            lost if failed.status == 404 else failed,
+            f"the bot cannot tell whether the backup job {ns}/{name} was created, so {REFUSED}",
+            f"Check with `kubectl get job/{name} -n {ns}`, then try again.",
+        ) from failed
+    incident = (job["metadata"].get("labels") or {}).get(INCIDENT_LABEL)
+    if incident != meta["labels"][INCIDENT_LABEL]:
+        raise RollbackError(
+            f"a job {ns}/{name} already exists and was not made for this incident; {REFUSED}. "
+            f"Delete it (`kubectl delete job/{name} -n {ns}`) or rename the service's backup job."
+        )
+    if lost.status == 409:
+        progress(Progress(f"backup job {name} already exists (a resumed run): following it"))
+    return job
+
+
+def _time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _finished(api: Api, job: Obj, hint: str) -> BackupResult:
+    meta = job["metadata"]
+    ns, name = meta["namespace"], meta["name"]
+    where = f"backup job {ns}/{name}"
+    if done := _condition(job, "Complete"):
+        st = job.get("status") or {}
+        took = ""
+        if st.get("startTime") and st.get("completionTime"):
+            took = f" in {(_time(st['completionTime']) - _time(st['startTime'])).total_seconds():.0f}s"
+        return BackupResult(name, ns, True, f"{where} completed{took} ({done.get('reason', 'Complete')})", hint)
+    failed = _condition(job, "Failed") or {}
+    again = f"Read why with `{hint}`; fix it, delete the job (`kubectl delete job/{name} -n {ns}`) and try again."
+    if failed.get("reason") == "DeadlineExceeded":
+        limit = (job.get("spec") or {}).get("activeDeadlineSeconds")
+        what = f"ran longer than its deadline ({limit}s) and was stopped by Kubernetes"
+    else:
+        how = _exit(api, ns, name) or failed.get("message") or "its pod failed"
+        what = f"failed: {how}" + (f" [{failed['reason']}]" if failed.get("reason") else "")
+    return BackupResult(name, ns, False, f"{where} {what}; {REFUSED}. {again}", hint)
+
+
+def run_backup(
+    api: Api, manifest: Obj, clock: Any, deadline_seconds: float, progress: Callable[[Progress], None]
+) -> BackupResult:
+    """Create the backup Job (or adopt it on a resumed run) and read it until it completes, fails, or
+    ``deadline_seconds`` of ``clock`` (``time`` or a ``SimClock``) pass.
+
+    The Job's own outcome is returned, in words; a call that fails for good raises a RollbackError that
+    says what happened and that the rollback is refused. A Job still running at the deadline is left to
+    its ``activeDeadlineSeconds``.
+    """
+    meta = manifest["metadata"]
+    ns, name = meta["namespace"], meta["name"]
+    hint = f"kubectl logs job/{name} -n {ns}"
+    c = _Clock(clock)
+    start, last = c.now(), ""
+    job = _create(api, manifest, progress)
+    deadline = start + deadline_seconds
+    while True:
+        state = _state(job)
+        if state != last:
+            progress(Progress(f"backup job {name}: {state}", done=state in ("completed", "failed")))
+            last = state
+        if state in ("completed", "failed"):
+            return _finished(api, job, hint)
+        remaining = deadline - c.now()
+        if remaining <= 0:
+            detail = (
+                f"backup job {ns}/{name} did not finish within {deadline_seconds:.0f}s; {REFUSED}. "
+                f"It may still finish: follow it with `kubectl get job/{name} -n {ns}` and `{hint}`."
+            )
+            return BackupResult(name, ns, False, detail, hint)
+        clock.sleep(min(POLL_SECONDS, remaining))
+        try:
+            job = api.read(Call("get", "jobs", ns, name), until=time.monotonic() + c.real(remaining))
+        except CallFailed as failed:
+            if failed.status == 404:
+                detail = f"backup job {ns}/{name} was deleted before it finished; {REFUSED}. Check who deleted it: "
+                return BackupResult(name, ns, False, f"{detail}`kubectl get events -n {ns}`.", hint)
+            if not failed.transient or deadline - c.now() <= 0:
+                raise explain(
+                    failed,
+                    f"the backup's outcome is unknown, so {REFUSED}",
+                    f"Check it with `kubectl get job/{name} -n {ns}` and `{hint}`.",
+                ) from failed
