@@ -35,6 +35,11 @@ class ServiceSpec:
     port: int = 8080
     requests_per_second: float = 50.0
     revisions: tuple[Revision, ...] = ()
+    kind: str = "Deployment"  # or "StatefulSet": the workload the cluster seeds for this service
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("Deployment", "StatefulSet"):
+            raise ValueError(f"service {self.name}: kind must be Deployment or StatefulSet, not {self.kind!r}")
 
     @property
     def labels(self) -> dict[str, str]:
