@@ -37,9 +37,7 @@ def default_statefulset(s: dict) -> None:
     strategy.setdefault("type", "RollingUpdate")
     if strategy["type"] == "RollingUpdate":
         strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
-    spec.setdefault(
-        "persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"}
-    )
+    spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
     template = spec.setdefault("template", {})
     template.setdefault("metadata", {}).setdefault("creationTimestamp", None)
     o.default_pod_spec(template.setdefault("spec", {}))
