@@ -128,16 +128,18 @@ class StatefulSetUndo(KubernetesUndo):
         ns = target.namespace
         labels = next(p["metadata"].get("labels") or {} for p in pods if p["metadata"]["name"] == pod)
         if labels.get(rules.REVISION_LABEL) == status.get("updateRevision"):
-            return state, False, (
-                f"{_where(target)}: pod {pod} of the new revision does not start ({reason}); the rollout stops there "
-                f"({state.message}), the pods below it keep their old revision. Check its logs "
+            failure = (
+                f"{_where(target)}: pod {pod} of the new revision does not start ({reason}); the rollout stops "
+                f"there ({state.message}), the pods below it keep their old revision. Check its logs "
                 f"(`kubectl logs {pod} -n {ns} --previous`), or roll back to another revision"
             )
-        return state, False, (
-            f"{_where(target)}: pod {pod} is not ready ({reason}) and the StatefulSet controller will not replace it "
-            f"by itself ({state.message}). Delete it (`kubectl delete pod {pod} -n {ns}`) so it is recreated from "
-            "the restored template, then follow the rollout"
-        )
+        else:
+            failure = (
+                f"{_where(target)}: pod {pod} is not ready ({reason}) and the StatefulSet controller will not "
+                f"replace it by itself ({state.message}). Delete it (`kubectl delete pod {pod} -n {ns}`) so it is "
+                "recreated from the restored template, then follow the rollout"
+            )
+        return state, False, failure
 
     def verify(self, plan: Plan) -> Verification:
         """What the cluster shows: image, every pod updated and ready, the Service's endpoints."""
@@ -162,4 +164,3 @@ class StatefulSetUndo(KubernetesUndo):
             )
         )
         return Verification((*checks, pods, endpoints))
-
