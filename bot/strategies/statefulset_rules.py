@@ -108,10 +108,8 @@ def order_warnings(sts: Obj, pods: list[Obj]) -> list[str]:
             "ready stops the rollback there"
         )
     if cut:
-        warnings.append(
-            f"partition {cut}: pods {name}-0 to {name}-{cut - 1} stay on their current revision; "
-            "lower the partition to roll them back too"
-        )
+        kept = f"pod {name}-0 stays" if cut == 1 else f"pods {name}-0 to {name}-{cut - 1} stay"
+        warnings.append(f"partition {cut}: {kept} on the current revision; lower the partition to roll back all pods")
     for pod, reason in failing_pods(pods):
         warnings.append(
             f"pod {pod} is not ready ({reason}): the StatefulSet controller will not replace it by itself "
