@@ -62,6 +62,11 @@ class ServiceSpec:
     blue_green: BlueGreenSpec | None = None
     canary: CanarySpec | None = None
     gitops: str | None = None  # "argocd" or "flux": seeded with the controller's labels and its object
+    kind: str = "Deployment"  # or "StatefulSet": the workload the cluster seeds for this service
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("Deployment", "StatefulSet"):
+            raise ValueError(f"service {self.name}: kind must be Deployment or StatefulSet, not {self.kind!r}")
 
     @property
     def labels(self) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""The Kubernetes API calls of the Deployment strategy: each bounded in time, reads retried, failures in words.
+"""The Kubernetes API calls of the workload strategies: each bounded in time, reads retried, failures in words.
 
 Reads (get, list) are tried again after a short backoff while the API server fails (5xx),
 throttles (429) or does not answer in time; writes are sent once: what a write whose answer
@@ -31,7 +31,8 @@ TRANSIENT = frozenset({429, 500, 502, 503, 504})
 RETRIES = urllib3.Retry(
     total=None, connect=2, read=False, status=0, other=0, redirect=0, respect_retry_after_header=False
 )
-GROUPS = {"deployments": "apps", "deployments/scale": "apps", "replicasets": "apps", "jobs": "batch"}
+APPS = ("deployments", "replicasets", "statefulsets", "controllerrevisions")
+GROUPS = {**{r: "apps" for r in (*APPS, "deployments/scale", "statefulsets/scale")}, "jobs": "batch"}
 # Custom resources (served from CRDs): resource -> (group, version); called through CustomObjectsApi.
 CUSTOM = {
     "virtualservices": ("networking.istio.io", "v1"),
@@ -47,6 +48,12 @@ METHODS = {  # (verb, resource) -> (API class, method of the python client)
     ("delete", "deployments"): ("apps", "delete_namespaced_deployment"),
     ("get", "replicasets"): ("apps", "read_namespaced_replica_set"),
     ("list", "replicasets"): ("apps", "list_namespaced_replica_set"),
+    ("get", "statefulsets"): ("apps", "read_namespaced_stateful_set"),
+    ("watch", "statefulsets"): ("apps", "list_namespaced_stateful_set"),
+    ("patch", "statefulsets"): ("apps", "patch_namespaced_stateful_set"),
+    ("patch", "statefulsets/scale"): ("apps", "patch_namespaced_stateful_set_scale"),
+    ("get", "controllerrevisions"): ("apps", "read_namespaced_controller_revision"),
+    ("list", "controllerrevisions"): ("apps", "list_namespaced_controller_revision"),
     ("list", "pods"): ("core", "list_namespaced_pod"),
     ("list", "services"): ("core", "list_namespaced_service"),
     ("get", "services"): ("core", "read_namespaced_service"),

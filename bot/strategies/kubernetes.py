@@ -84,6 +84,7 @@ class KubernetesUndo:
 
     name = "kubernetes"
     steps = RUN_STEPS
+    kind, resource = "deployment", "deployments"  # what a subclass for another workload changes
 
     def __init__(
         self, api_client: client.ApiClient, clock: Any = time, request_timeout: float = REQUEST_TIMEOUT
@@ -101,8 +102,8 @@ class KubernetesUndo:
         real = getattr(self.clock, "real_seconds", None)
         return real(seconds) if real else seconds
 
-    def _deployment(self, target: Target, until: float | None = None) -> Obj:
-        return self.api.read(Call("get", "deployments", target.namespace, target.workload), until)
+    def _workload(self, target: Target, until: float | None = None) -> Obj:
+        return self.api.read(Call("get", self.resource, target.namespace, target.workload), until)
 
     def _owned(self, deployment: Obj) -> list[Obj]:
         meta = deployment["metadata"]
@@ -113,7 +114,7 @@ class KubernetesUndo:
         return rollout.owned_replicasets(deployment, found.get("items") or [])
 
     def _read(self, target: Target) -> tuple[Obj, list[Obj]]:
-        deployment = self._deployment(target)
+        deployment = self._workload(target)
         return deployment, self._owned(deployment)
 
     def _runs_desired(self, plan: Plan, live: Obj) -> bool:
@@ -136,9 +137,9 @@ class KubernetesUndo:
             yield
         except CallFailed as failed:
             call = failed.call
-            if failed.status == 404 and (call.resource, call.name) == ("deployments", target.workload):
+            if failed.status == 404 and (call.resource, call.name) == (self.resource, target.workload):
                 raise RollbackError(
-                    f"deployment {target.namespace}/{target.workload} not found; {consequence}. "
+                    f"{self.kind} {target.namespace}/{target.workload} not found; {consequence}. "
                     "Check the service's namespace and workload in the services catalog."
                 ) from failed
             raise explain(failed, consequence, next_step) from failed
@@ -207,7 +208,7 @@ class KubernetesUndo:
     def is_applied(self, plan: Plan) -> bool:
         """Whether the live Deployment already runs the desired revision's whole pod template (on resume)."""
         with self._explained(plan.target, NOTHING_CHANGED):
-            return self._runs_desired(plan, self._deployment(plan.target))
+            return self._runs_desired(plan, self._workload(plan.target))
 
     def apply(self, plan: Plan) -> Obj | None:
         """Send the plan's JSON Patch, once; the click-to-accepted path. Returns the patched Deployment.
@@ -219,7 +220,7 @@ class KubernetesUndo:
         if plan.skipped:
             return None
         t = plan.target
-        call = Call("patch", "deployments", t.namespace, t.workload)
+        call = Call("patch", self.resource, t.namespace, t.workload)
         for attempt in range(PATCH_ATTEMPTS):
             try:
                 return self.api.write(call, [dict(op) for op in plan.operations])
@@ -231,49 +232,67 @@ class KubernetesUndo:
                     log.warning("patch of %s answered %s; nothing changed, sending it again", _where(t), failed.problem)
                     self.clock.sleep(0.5 * (attempt + 1))
                     last = failed
-        raise explain(last, "nothing was changed (the bot read the deployment again to make sure)") from last
+        raise explain(last, f"nothing was changed (the bot read the {self.kind} again to make sure)") from last
 
     def _after_failed_patch(self, plan: Plan, failed: CallFailed) -> Obj:
         t = plan.target
         check = (
-            f"Check with `kubectl rollout history deployment/{t.workload} -n {t.namespace}` before trying again: "
+            f"Check with `kubectl rollout history {self.kind}/{t.workload} -n {t.namespace}` before trying again: "
             "a retry of this plan is refused if it went through."
         )
         if failed.status == 404:
             raise RollbackError(
-                f"deployment {t.namespace}/{t.workload} no longer exists; nothing was rolled back. "
+                f"{self.kind} {t.namespace}/{t.workload} no longer exists; nothing was rolled back. "
                 "Check the service's namespace and workload in the services catalog."
             ) from failed
         if failed.status in (400, 401, 403) or not failed.sent:
             raise explain(failed, NOTHING_CHANGED) from failed
         try:
-            live = self._deployment(t)
+            live = self._workload(t)
             landed = self._runs_desired(plan, live)
         except CallFailed:
             raise explain(
                 failed,
-                "the patch may or may not have been applied, and reading the deployment again failed too",
+                f"the patch may or may not have been applied, and reading the {self.kind} again failed too",
                 check,
             ) from failed
         if landed:
             log.warning("patch of %s answered %s, but the rollback is live", _where(t), failed.problem)
             return live
         if live["metadata"].get("resourceVersion") != plan.guard:
-            image = rollout.container_image(rollout.deployment_template(live), t.container)
             raise ConcurrentChange(
-                f"{_where(t)} changed after this plan was made (it is now at revision "
-                f"{rollout.revision_of(live)}, image {image}); nothing was rolled back. "
+                f"{_where(t)} changed after this plan was made (it is now at {self._state_words(live, t)}); "
+                "nothing was rolled back. "
                 "Review its new state and plan the rollback again."
             ) from failed
         if failed.uncertain:
             raise explain(
                 failed,
-                "the patch was not live when the bot read the deployment again, but the API server may still apply it",
+                f"the patch was not live when the bot read the {self.kind} again, "
+                "but the API server may still apply it",
                 check,
             ) from failed
         if failed.status in RESENDABLE:
             raise _SafeToResend() from failed
-        raise explain(failed, "nothing was changed (the bot read the deployment again to make sure)") from failed
+        raise explain(failed, f"nothing was changed (the bot read the {self.kind} again to make sure)") from failed
+
+    def _state_words(self, live: Obj, target: Target) -> str:
+        """Where the workload is now, for a ConcurrentChange message."""
+        image = rollout.container_image(rollout.deployment_template(live), target.container)
+        return f"revision {rollout.revision_of(live)}, image {image}"
+
+    def _rollout_state(self, obj: Obj, target: Target) -> tuple[Progress, bool, str | None]:
+        """(progress, done, failure in words) by ``kubectl rollout status``'s rules for this workload."""
+        state = rollout.progress_of(obj)
+        done, _, failed = rollout.rollout_status(obj)
+        failure = None
+        if failed:
+            failure = (
+                f"{_where(target)}: deployment exceeded its progress deadline with {state.available}/"
+                f"{state.desired} new replicas available; the new pods do not become ready. "
+                "Check their logs, or roll back to another revision"
+            )
+        return state, done, failure
 
     def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
         """Watch the Deployment until ``rollout status`` says done, failed, or ``timeout_seconds`` pass.
@@ -285,22 +304,17 @@ class KubernetesUndo:
         """
         deadline = self._now() + timeout_seconds
         where, last = _where(target), None
-        follow = f"Follow it with `kubectl rollout status deployment/{target.workload} -n {target.namespace}`."
+        follow = f"Follow it with `kubectl rollout status {self.kind}/{target.workload} -n {target.namespace}`."
         failing: CallFailed | None = None  # the last read, when it failed
 
         def observe(obj: Obj) -> bool:
             nonlocal last
-            state = rollout.progress_of(obj)
+            state, done, failure = self._rollout_state(obj, target)
             if state != last:
                 progress(state)
                 last = state
-            done, _, failed = rollout.rollout_status(obj)
-            if failed:
-                raise RollbackError(
-                    f"{where}: deployment exceeded its progress deadline with {state.available}/"
-                    f"{state.desired} new replicas available; the new pods do not become ready. "
-                    "Check their logs, or roll back to another revision"
-                )
+            if failure:
+                raise RollbackError(failure)
             return done
 
         watching = True
@@ -325,7 +339,7 @@ class KubernetesUndo:
                 watching = seen
                 continue
             try:
-                obj = self._deployment(target, until=time.monotonic() + real)
+                obj = self._workload(target, until=time.monotonic() + real)
             except CallFailed as failed:
                 if failed.status == 404:
                     raise _deleted(target) from failed
@@ -343,7 +357,7 @@ class KubernetesUndo:
         it delivered events (a watch worth opening again)."""
         seconds = max(1, min(WATCH_SLICE_SECONDS, math.ceil(real)))
         events = self.api.watch(
-            Call("watch", "deployments", target.namespace),
+            Call("watch", self.resource, target.namespace),
             seconds,
             min(seconds + self.api.timeout, real),  # silent that long past its own end: hung
             field_selector=f"metadata.name={target.workload}",
@@ -367,25 +381,25 @@ class KubernetesUndo:
 
     def scale(self, target: Target, replicas: int) -> None:
         """Emergency: set the Deployment's replicas through the scale subresource (``kubectl scale``), once."""
-        call = Call("patch", "deployments/scale", target.namespace, target.workload)
+        call = Call("patch", f"{self.resource}/scale", target.namespace, target.workload)
         try:
             self.api.write(call, {"spec": {"replicas": replicas}})
             return
         except CallFailed as failed:
             if failed.status == 404:
                 raise RollbackError(
-                    f"deployment {target.namespace}/{target.workload} no longer exists; nothing was scaled"
+                    f"{self.kind} {target.namespace}/{target.workload} no longer exists; nothing was scaled"
                 ) from failed
             if failed.status in (400, 401, 403) or not failed.sent:
                 raise explain(failed, NOTHING_CHANGED) from failed
             lost = failed
-        check = f"`kubectl get deployment/{target.workload} -n {target.namespace}`"
+        check = f"`kubectl get {self.kind}/{target.workload} -n {target.namespace}`"
         try:
-            live = self._deployment(target)
+            live = self._workload(target)
         except CallFailed:
             raise explain(
                 lost,
-                f"it may or may not have been scaled to {replicas}, and reading the deployment again failed too",
+                f"it may or may not have been scaled to {replicas}, and reading the {self.kind} again failed too",
                 f"Check with {check} and scale it by hand if needed.",
             ) from lost
         if (live.get("spec") or {}).get("replicas") == replicas:
@@ -397,7 +411,7 @@ class KubernetesUndo:
                 f"it was not scaled to {replicas} when the bot read it again, but the API server may still do it",
                 f"Check with {check} and scale it by hand if needed.",
             ) from lost
-        raise explain(lost, "nothing was changed (the bot read the deployment again to make sure)") from lost
+        raise explain(lost, f"nothing was changed (the bot read the {self.kind} again to make sure)") from lost
 
     def verify(self, plan: Plan) -> Verification:
         """What the cluster itself shows: image, replicas, the new pods, the Service's endpoints."""

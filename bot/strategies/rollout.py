@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from bot.strategies.base import Progress, RollbackError
@@ -137,12 +138,15 @@ def name_of(deployment: Obj) -> str:
     return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
 
 
-def select_revision(deployment: Obj, owned: list[Obj], to_revision: int | None) -> Obj:
+def select_revision(
+    deployment: Obj, owned: list[Obj], to_revision: int | None, number: Callable[[Obj], int | None] = revision_of
+) -> Obj:
     """rollback.go deploymentRevision: the RS of ``to_revision``, or of the second-highest revision.
 
-    ``None`` and 0 mean "previous", as ``kubectl rollout undo`` without ``--to-revision``.
+    ``None`` and 0 mean "previous", as ``kubectl rollout undo`` without ``--to-revision``. ``number``
+    reads an owned object's revision (a StatefulSet's ControllerRevisions carry it in ``revision``).
     """
-    numbered = [(rev, rs) for rs in owned if (rev := revision_of(rs)) is not None]
+    numbered = [(rev, rs) for rs in owned if (rev := number(rs)) is not None]
     available = ", ".join(str(n) for n in sorted({rev for rev, _ in numbered})) or "none"
     if to_revision:
         for rev, rs in numbered:

@@ -9,7 +9,7 @@ import zlib
 
 from ..clock import SimClock
 from ..scenario import Revision, Scenario, ServiceSpec
-from . import controller, gitops, jobs, pods, topologies
+from . import controller, gitops, jobs, pods, statefulsets, topologies
 from . import objects as o
 from .faults import Faults
 from .resources import BY_PLURAL, Resource
@@ -18,6 +18,7 @@ from .store import Store
 
 NS, DEPLOY, RS, POD = (BY_PLURAL[p] for p in ("namespaces", "deployments", "replicasets", "pods"))
 SVC, EVENT, JOB = BY_PLURAL["services"], BY_PLURAL["events"], BY_PLURAL["jobs"]
+STS, CR = BY_PLURAL["statefulsets"], BY_PLURAL["controllerrevisions"]
 SEED_STEP = 1.0  # simulated seconds between controller passes while the scenario's history is replayed
 
 
@@ -63,6 +64,9 @@ class Cluster:
                 for d in list(self.store.list(DEPLOY)):
                     if self.store.get(DEPLOY, d["metadata"]["namespace"], d["metadata"]["name"]) is d:
                         controller.sync_deployment(self, d)
+                for s in list(self.store.list(STS)):
+                    if self.store.get(STS, s["metadata"]["namespace"], s["metadata"]["name"]) is s:
+                        statefulsets.sync_statefulset(self, s)
                 for svc in list(self.store.list(SVC)):
                     pods.sync_endpoints(self, svc)
                 if self.store.rv == before:
@@ -104,7 +108,7 @@ class Cluster:
         """Delete an object; dependents (controller ownerReferences) go too, unless orphaned."""
         obj = self.store.delete(res, namespace, name)
         uid = obj["metadata"]["uid"]
-        for dep_res in (RS, POD):
+        for dep_res in (RS, POD, CR):
             for dep in list(self.store.list(dep_res, namespace or None)):
                 refs = dep["metadata"].get("ownerReferences") or []
                 if not any(r.get("uid") == uid for r in refs):
@@ -181,6 +185,8 @@ class Cluster:
             "image": revisions[0].image,
             "ports": [{"containerPort": svc.port, "protocol": "TCP"}],
         }
+        if svc.kind == "StatefulSet":
+            return self._seed_statefulset(svc, revisions, times, container)
         d = {
             "metadata": {
                 "name": svc.name,
@@ -219,6 +225,29 @@ class Cluster:
                 self._frozen += SEED_STEP
         if svc.gitops:
             self.create(*gitops.owner_object(svc))
+
+    def _seed_statefulset(
+        self, svc: ServiceSpec, revisions: tuple[Revision, ...], times: list[float], container: dict
+    ) -> None:
+        """Like a Deployment's history: one release after another, each rolled out in simulated time."""
+        s = statefulsets.new_statefulset(svc.name, svc.namespace, svc.labels, svc.replicas, container)
+        for i, rev in enumerate(revisions):
+            self._frozen = times[i]
+            s["spec"]["template"]["spec"]["containers"][0]["image"] = rev.image
+            s["metadata"]["annotations"].pop(o.CHANGE_CAUSE, None)
+            if rev.change_cause:
+                s["metadata"]["annotations"][o.CHANGE_CAUSE] = rev.change_cause
+            if i == 0:
+                self.create(STS, s)
+                self._seed_service_object(svc)
+            else:
+                s["metadata"]["generation"] += 1
+                self.write(STS, s)
+            while self._frozen < times[i + 1] - SEED_STEP:
+                self.tick()
+                if statefulsets.complete(s):
+                    break
+                self._frozen += SEED_STEP
 
     def _seed_service_object(self, svc: ServiceSpec) -> None:
         h = zlib.crc32(f"{svc.namespace}/{svc.name}".encode())

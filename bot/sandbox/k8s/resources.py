@@ -43,6 +43,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "events", "Event", True, ("ev",)),
     Resource("apps", "v1", "deployments", "Deployment", True, ("deploy",), ("status", "scale"), ("all",)),
     Resource("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), ("status", "scale"), ("all",)),
+    Resource("apps", "v1", "statefulsets", "StatefulSet", True, ("sts",), ("status", "scale"), ("all",)),
+    Resource("apps", "v1", "controllerrevisions", "ControllerRevision", True),
     Resource("coordination.k8s.io", "v1", "leases", "Lease", True),
     Resource(
         "networking.istio.io",

@@ -74,6 +74,22 @@ def _replicaset(rs: dict, now: float) -> list:
     ]
 
 
+def _statefulset(s: dict, now: float) -> list:
+    st = s.get("status") or {}
+    wide = _workload_wide(s)[:2]
+    return [s["metadata"]["name"], f"{st.get('readyReplicas', 0)}/{s['spec'].get('replicas', 1)}", _age(s, now), *wide]
+
+
+def _controllerrevision(cr: dict, now: float) -> list:
+    """CONTROLLER as the API server prints it: ``statefulset.apps/web``."""
+    ref = next((r for r in cr["metadata"].get("ownerReferences") or [] if r.get("controller")), None)
+    owner = "<none>"
+    if ref:
+        group = ref.get("apiVersion", "").rpartition("/")[0]
+        owner = f"{ref['kind'].lower()}{'.' + group if group else ''}/{ref['name']}"
+    return [cr["metadata"]["name"], owner, cr.get("revision", 0), _age(cr, now)]
+
+
 def _pod(p: dict, now: float) -> list:
     st = p.get("status") or {}
     statuses = st.get("containerStatuses") or []
@@ -225,6 +241,8 @@ PRINTERS: dict[str, tuple[list[dict], Callable[[dict, float], list]]] = {
         [NAME, _col("Desired", "integer"), _col("Current", "integer"), _col("Ready", "integer"), AGE, *WIDE],
         _replicaset,
     ),
+    "statefulsets": ([NAME, _col("Ready"), AGE, *WIDE[:2]], _statefulset),
+    "controllerrevisions": ([NAME, _col("Controller"), _col("Revision", "integer"), AGE], _controllerrevision),
     "pods": (
         [
             NAME,

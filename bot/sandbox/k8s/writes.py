@@ -14,12 +14,13 @@ from . import objects as o
 from .patch import PatchError, json_patch, merge_patch, strategic_merge
 from .resources import BY_PLURAL, Resource
 from .selectors import selector_string
+from .statefulsets import default_statefulset
 
 if TYPE_CHECKING:
     from .cluster import Cluster
 
 WITH_STATUS = {r.plural for r in BY_PLURAL.values() if "status" in r.subresources}
-WITH_GENERATION = {"deployments", "replicasets"}
+WITH_GENERATION = {"deployments", "replicasets", "statefulsets"}
 JSON_PATCH, MERGE_PATCH = "application/json-patch+json", "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 
@@ -27,6 +28,8 @@ STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 def _default(res: Resource, obj: dict) -> None:
     if res.plural == "deployments":
         o.default_deployment(obj)
+    elif res.plural == "statefulsets":
+        default_statefulset(obj)
     elif res.plural == "replicasets":
         o.default_pod_spec(obj.setdefault("spec", {}).setdefault("template", {}).setdefault("spec", {}))
     elif res.plural == "pods":
