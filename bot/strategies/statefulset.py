@@ -17,7 +17,6 @@ from bot.strategies.kubernetes import (
     NOTHING_CHANGED,
     VERIFY_CONSEQUENCE,
     KubernetesUndo,
-    _parse_time,
     _where,
     label_selector,
 )
@@ -47,7 +46,7 @@ class StatefulSetUndo(KubernetesUndo):
             number=rules.revision_number(cr) or 0,
             image=rollout.container_image(rules.revision_template(cr), container),
             change_cause=rollout.annotations(cr).get(rollout.CHANGE_CAUSE, ""),
-            created_at=_parse_time(meta.get("creationTimestamp")),
+            created_at=rollout.parse_time(meta.get("creationTimestamp")),
             name=meta.get("name", ""),
         )
 
