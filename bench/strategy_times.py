@@ -1,6 +1,6 @@
 """Per strategy: time from the *Confirm* click to all traffic on the good release, against its physical floor.
 
-For each strategy of the default scenario (kubernetes: shopping-service, blue-green: storefront,
+For each strategy of the default scenario (kubernetes: shopping-service, statefulset: ledger, blue-green: storefront,
 canary: checkout), in the same process:
 
 - the floor: a fresh sandbox world where the same change is made by calling the strategy's own
@@ -35,7 +35,12 @@ from bot.strategies.factory import strategy_classes
 from bot.strategies.options import Canary, from_options
 
 TARGET = 1.2
-CASES = (("kubernetes", "shopping-service", 120), ("blue-green", "storefront", 30), ("canary", "checkout", 300))
+CASES = (
+    ("kubernetes", "shopping-service", 120),
+    ("statefulset", "ledger", 120),
+    ("blue-green", "storefront", 30),
+    ("canary", "checkout", 300),
+)
 
 
 def floor(strategy: str, service: str) -> float:

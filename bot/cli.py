@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--strategy",
         default="kubernetes",
-        choices=["kubernetes", "blue-green", "canary"],
+        choices=["kubernetes", "statefulset", "blue-green", "canary"],
         help="which strategy's incident to play (default: kubernetes, shopping-service)",
     )
     p.set_defaults(func=_demo)

@@ -23,7 +23,7 @@ from bot.strategies.options import AFTER_CANARY, AFTER_SWITCH, BlueGreen, Canary
 
 SIGNALS = ("error_rate", "http_5xx_rate", "success_rate", "latency_p95", "memory", "restarts")
 # The one list of rollback strategies the bot can run; the runtime builds one per name here.
-STRATEGIES = ("kubernetes", "blue-green", "canary", "config")
+STRATEGIES = ("kubernetes", "statefulset", "blue-green", "canary", "config")
 # Designed (docs/ARCHITECTURE.md) but not built: the catalog refuses them rather than fail mid-incident.
 PLANNED_STRATEGIES = ("aws-ecs",)
 STRATEGY_BLOCKS = {"blue-green": "blue_green", "canary": "canary", "config": "config"}  # the block each one needs

@@ -52,6 +52,14 @@ STORIES = {
         "Canary the payment client; alert on the 5xx rate sooner.",
         "Add a canary stage for payments",
     ),
+    "statefulset": Story(
+        "ledger",
+        "balance errors after deploy",
+        "v4.2.0's balance cache served stale balances and failed writes under load.",
+        "About 35% of ledger requests failed for 30 minutes.",
+        "Roll StatefulSets out with a partition first.",
+        "Stage ledger rollouts with a partition",
+    ),
     "blue-green": Story(
         "storefront",
         "product images broken",

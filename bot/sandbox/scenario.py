@@ -74,6 +74,8 @@ class ServiceSpec:
 
     @property
     def strategy(self) -> str:
+        if self.kind == "StatefulSet":
+            return "statefulset"
         return "blue-green" if self.blue_green else "canary" if self.canary else "kubernetes"
 
 

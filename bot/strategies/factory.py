@@ -12,9 +12,11 @@ def strategy_classes() -> dict[str, type]:
     from bot.strategies.canary import CanaryStepDown
     from bot.strategies.config import ConfigRestore
     from bot.strategies.kubernetes import KubernetesUndo
+    from bot.strategies.statefulset import StatefulSetUndo
 
     return {
         "kubernetes": KubernetesUndo,
+        "statefulset": StatefulSetUndo,
         "blue-green": BlueGreenSwitch,
         "canary": CanaryStepDown,
         "config": ConfigRestore,

@@ -140,3 +140,21 @@ def test_canary_steps_down_and_go_to_zero_finishes_it(world, bot, alice):
     strategy = postmortem(world, alice, channel.id).split("## Strategy\n", 1)[1].split("\n## ", 1)[0].strip()
     assert strategy.startswith("**canary**") and "Canary at 75% of traffic: 5xx" in strategy
     assert "sent the canary to 0%" in strategy and "checkout-canary scaled to 0" in strategy
+
+
+def test_a_statefulset_is_rolled_back_through_its_controller_revisions(world, bot, alice):
+    alice.type("ledger balance errors")
+    channel = alice.channel(prefix("ledger"))
+    alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
+    alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
+    plan = world.slack.transcript(channel.id)
+    assert "image app: registry.local/ledger:v4.2.0 -> registry.local/ledger:v4.1.0" in plan
+    assert "pods are replaced one at a time from the highest ordinal" in plan
+    alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
+    done = alice.message_saying(channel.id, *OUTCOMES, timeout=120)
+    assert "is back on v4.1.0" in done["text"], done["text"]
+    apps = client.AppsV1Api(config.new_client_from_config(config_file=str(world.kubeconfig)))
+    sts = apps.read_namespaced_stateful_set("ledger", "ledger")
+    assert sts.spec.template.spec.containers[0].image == "registry.local/ledger:v4.1.0"
+    assert sts.status.current_revision == sts.status.update_revision
+    assert {"patched", "rolled_out", "verified"} <= set(kinds(bot, channel.id))

@@ -286,7 +286,7 @@ def test_a_strategy_that_does_not_exist_yet_is_refused(tmp_path, strategy):
     path = write(tmp_path, f"services:\n  cart:\n    namespace: shop\n    strategy: {strategy}\n")
     assert errors_of(path) == [
         f"{path}:4: services.cart.strategy: the {strategy} strategy is not available yet "
-        "(available: kubernetes, blue-green, canary, config); "
+        "(available: kubernetes, statefulset, blue-green, canary, config); "
         "use one of those, or leave the service out of the catalog until it is"
     ]
 
@@ -295,7 +295,8 @@ def test_an_unknown_strategy_lists_the_available_ones(tmp_path):
     path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n    strategy: helm\n")
     [error] = errors_of(path)
     assert error.endswith(
-        "services.cart.strategy: expected kubernetes or blue-green or canary or config (not available yet: aws-ecs), "
+        "services.cart.strategy: expected kubernetes or statefulset or blue-green or canary or config "
+        "(not available yet: aws-ecs), "
         "got 'helm'"
     )
 
