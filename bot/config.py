@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from bot.strategies.options import AFTER_CANARY, AFTER_SWITCH, BlueGreen, Canary, ConfigRollback
+from bot.strategies.options import AFTER_CANARY, AFTER_SWITCH, BackupJob, BlueGreen, Canary, ConfigRollback
 
 SIGNALS = ("error_rate", "http_5xx_rate", "success_rate", "latency_p95", "memory", "restarts")
 # The one list of rollback strategies the bot can run; the runtime builds one per name here.
@@ -285,6 +285,8 @@ class ServiceConfig:
     require_approval: bool = False
     escalation: str | None = None
     db_migrations: bool = False
+    backup_job: BackupJob | None = None  # run before a rollback (db_migrations only); a failed one refuses it
+    migration_runbook: str | None = None  # where the plan points for rolling a schema back (never automatic)
     window: str = "5m"  # rate window of a live read (detection)
     queries: dict[str, str] = field(default_factory=dict, compare=False)  # templates: defaults + overrides
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -485,6 +487,8 @@ _SERVICE_KEYS = {
     "require_approval": "",
     "escalation": "",
     "db_migrations": "",
+    "backup_job": "",
+    "migration_runbook": "",
     "window": "",
     "queries": "",
     "thresholds": "",
@@ -605,6 +609,29 @@ def _read_strategy_blocks(r: _Reader, spec: dict[str, yaml.Node], node: yaml.Nod
         kwargs["canary"] = Canary(**values)
 
 
+_BACKUP_CHECKS = {
+    "image": (lambda v: isinstance(v, str) and bool(v.strip()) and not any(c.isspace() for c in v), "an image"),
+    "namespace": _K8S,
+    "deadline": _DURATION_CHECK,
+}
+
+
+def _read_backup_job(r: _Reader, node: yaml.Node, where: str, kwargs: dict) -> None:
+    """``backup_job: {image, command, namespace, deadline}``; only with ``db_migrations: true``."""
+    if kwargs.get("db_migrations") is not True:
+        r.error(node, where, "needs db_migrations: true (a backup is taken only before a rollback across migrations)")
+        return
+    given = r.mapping(node, where, {**_BACKUP_CHECKS, "command": ""}) or {}
+    for key in ("image", "command"):
+        if key not in given:
+            r.error(node, f"{where}.{key}", "missing")
+    values = {k: r.check(n, f"{where}.{k}", *_BACKUP_CHECKS[k]) for k, n in given.items() if k != "command"}
+    if "command" in given:
+        values["command"] = r.strings(given["command"], f"{where}.command", lambda v: isinstance(v, str), "strings")
+    if _INVALID not in values.values() and {"image", "command"} <= set(values):
+        kwargs["backup_job"] = BackupJob(**values)
+
+
 def _people(r: _Reader, node: yaml.Node, where: str) -> Any:
     """``"*"`` (anyone) or a list of Slack user ids (which may include ``"*"``)."""
     if isinstance(node, yaml.ScalarNode) and r.value(node) == ANYONE:
@@ -630,6 +657,7 @@ def _read_service(r: _Reader, name: str, node: yaml.Node, where: str) -> Service
         "require_approval": _BOOL,
         "escalation": _USER,
         "db_migrations": _BOOL,
+        "migration_runbook": (_is_url, "an http:// or https:// URL"),
         "window": _DURATION_CHECK,
     }
     for key, (ok, expected) in simple.items():
@@ -674,6 +702,8 @@ def _read_service(r: _Reader, name: str, node: yaml.Node, where: str) -> Service
     if "analysis" in spec and r.value(spec["analysis"]) is not None:
         kwargs["analysis"] = _read_analysis(r, spec["analysis"], f"{where}.analysis")
     _read_strategy_blocks(r, spec, node, where, kwargs)
+    if "backup_job" in spec:
+        _read_backup_job(r, spec["backup_job"], f"{where}.backup_job", kwargs)
     if len(r.errors) > errors_before:
         return None
     return ServiceConfig(**kwargs)

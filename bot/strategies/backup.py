@@ -14,23 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.config import duration_seconds
 from bot.strategies.base import Progress, RollbackError
 from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
+from bot.strategies.options import BackupJob
 
 POLL_SECONDS = 2.0  # clock seconds between reads of the Job
 MAX_NAME = 63  # the job-name label the Job controller adds must fit a label value
 INCIDENT_LABEL, SERVICE_LABEL = "rollback-bot/incident", "rollback-bot/service"
 REFUSED = "the rollback is refused, as the plan said: it crosses database migrations and needs a backup first"
-
-
-@dataclass(frozen=True)
-class BackupJob:
-    """A service's ``backup_job`` in the catalog."""
-
-    image: str
-    command: tuple[str, ...]
-    namespace: str | None = None  # None: the workload's namespace
-    deadline: str = "10m"
 
 
 @dataclass(frozen=True)
@@ -40,17 +32,6 @@ class BackupResult:
     succeeded: bool
     detail: str  # what happened, in words, for the run's step and the timeline
     logs_hint: str  # `kubectl logs job/<name> -n <ns>`
-
-
-def parse_duration(text: str | int | float) -> int:
-    """``"10m"``, ``"1h30m"``, ``"90s"`` or a number of seconds, in whole seconds."""
-    if isinstance(text, int | float):
-        return int(text)
-    parts = re.fullmatch(r"\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s?)?\s*", text or "")
-    if not parts or not any(parts.groups()):
-        raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 10m or 1h30m)")
-    h, m, s = (int(g or 0) for g in parts.groups())
-    return h * 3600 + m * 60 + s
 
 
 def _slug(text: str) -> str:
@@ -84,7 +65,7 @@ def job_manifest(service_name: str, incident_id: str, spec: BackupJob, namespace
         },
         "spec": {
             "backoffLimit": 0,
-            "activeDeadlineSeconds": parse_duration(spec.deadline),
+            "activeDeadlineSeconds": duration_seconds(spec.deadline),
             "template": {
                 "metadata": {"labels": dict(labels)},
                 "spec": {

@@ -49,6 +49,16 @@ class ConfigRollback:
     secrets: tuple[str, ...] = ()  # Secrets tracked too (key names and hashes only; never restored)
 
 
+@dataclass(frozen=True)
+class BackupJob:
+    """A service's ``backup_job``: run before a rollback that may cross database migrations."""
+
+    image: str
+    command: tuple[str, ...]
+    namespace: str | None = None  # None: the workload's namespace
+    deadline: str = "10m"
+
+
 def to_options(block: BlueGreen | Canary | ConfigRollback | None) -> dict[str, Any]:
     return dataclasses.asdict(block) if block else {}
 
