@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -63,6 +64,7 @@ class ServiceSpec:
     canary: CanarySpec | None = None
     gitops: str | None = None  # "argocd" or "flux": seeded with the controller's labels and its object
     kind: str = "Deployment"  # or "StatefulSet": the workload the cluster seeds for this service
+    catalog: dict[str, Any] = field(default_factory=dict)  # extra keys of its services-catalog entry
 
     def __post_init__(self) -> None:
         if self.kind not in ("Deployment", "StatefulSet"):

@@ -128,7 +128,7 @@ class World:
                 **({"virtual_service": svc.name} if svc.canary.virtual_service else {}),
                 **self.catalog_overrides.get("canary", {}),
             }
-        return {**entry, **overrides}
+        return {**entry, **svc.catalog, **overrides}
 
     def mark_image(self, image: str, **behaviour: object) -> None:
         """Change how an image behaves from now on (e.g. ``crashloop=True``): new pods follow it."""
