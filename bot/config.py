@@ -231,6 +231,7 @@ class Action(enum.StrEnum):
     SCALE_TO_ZERO = "scale_to_zero"
     STEER = "steer"  # hold, resume or go to 0 % during a canary step-down
     DELETE_RELEASE = "delete_release"  # delete the bad blue-green colour (a second person)
+    RESUME_SYNC = "resume_sync"  # turn GitOps sync back on after a rollback suspended it
     FORWARD_FIX = "forward_fix"
     DISMISS = "dismiss"
     STATUS_UPDATE = "status_update"
@@ -255,6 +256,7 @@ ACTIONS_BY_KIND: dict[Kind, tuple[Action, ...]] = {
         Action.SCALE_TO_ZERO,
         Action.STEER,
         Action.DELETE_RELEASE,
+        Action.RESUME_SYNC,
     ),
     Kind.RESPOND: (
         Action.FORWARD_FIX,

@@ -29,6 +29,7 @@ from bot.state import runs
 from bot.state.models import Incident, RollbackRun
 from bot.state.runs import LeaseLost
 from bot.steps import STEPS, RunContext
+from bot.steps.safety import sync_note
 from bot.strategies.base import RollbackError, Strategy, plan_from_json
 
 log = logging.getLogger(__name__)
@@ -169,7 +170,9 @@ class Worker:
         if not runs.finish(self.rt.db, ctx.run.id, ctx.outcome, worker_id=self.id):
             raise LeaseLost(f"run {ctx.run.id}")
         self._reread(ctx.incident, ctx.service, ctx.strategy)
-        self.say(ctx.incident, ctx.outcome_text, ctx.outcome_blocks)
+        note, buttons = sync_note(self.rt, ctx.incident, ctx.run.id)
+        blocks = [*(ctx.outcome_blocks or []), *buttons]
+        self.say(ctx.incident, ctx.outcome_text + note, blocks if ctx.outcome_blocks is not None or buttons else None)
         cards.refresh(self.rt, ctx.incident.id)
 
     def _reread(self, incident: Incident, service: ServiceConfig, strategy: Strategy) -> None:
@@ -204,11 +207,13 @@ class Worker:
         if service is not None:
             self._reread(incident, service, rt.strategy_for(service))
         hint = views.emergency_hint(run.strategy, bool(service and service.escalation))
+        note, buttons = sync_note(rt, incident, run.id)
         self.say(
             incident,
             f":rotating_light: *The rollback of {run.service} FAILED"
             f"{f' at {failed_step}' if failed_step else ''}.*\n{views.escape(message)}\n*What you can do:* on the "
-            f"incident card, {hint}",
+            f"incident card, {hint}{note}",
+            buttons or None,
         )
         cards.refresh(rt, incident.id)
 

@@ -9,6 +9,7 @@ from slack_bolt import App
 from bot.incidents import comms, decisions, resolve, steering
 from bot.runtime import Runtime
 from bot.slack.views import ActionId, decode_value
+from bot.steps import safety
 from handlers.common import caller_from
 
 
@@ -40,3 +41,4 @@ def register(app: App, rt: Runtime) -> None:
     listen(ActionId.RESUME_STEP_DOWN, partial(steering.steer, control="resume"))
     listen(ActionId.GO_TO_ZERO, partial(steering.steer, control="zero"))
     listen(ActionId.DELETE_RELEASE, steering.delete_release)
+    listen(ActionId.RESUME_SYNC, safety.resume_sync)

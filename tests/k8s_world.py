@@ -63,9 +63,11 @@ class World:
 
 
 @contextmanager
-def served_world(tmp_path: Path, scale: float = 20.0, request_timeout: float = 5.0) -> Iterator[World]:
+def served_world(
+    tmp_path: Path, scale: float = 20.0, request_timeout: float = 5.0, scenario: Path = SCENARIO
+) -> Iterator[World]:
     clock = SimClock(scale)
-    cluster = Cluster(load_scenario(SCENARIO), clock).start()
+    cluster = Cluster(load_scenario(scenario), clock).start()
     server = SandboxServer(make_api(cluster)).start()
     kubeconfig = write_kubeconfig(tmp_path / "kubeconfig-world", server.url, namespace=NS)
     api_client = config.new_client_from_config(config_file=str(kubeconfig))

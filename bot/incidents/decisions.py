@@ -17,6 +17,7 @@ from bot.slack.views import ActionValue
 from bot.state import plans, runs
 from bot.state.incidents import WrongState, transition
 from bot.state.models import Incident, PlanRow
+from bot.steps.safety import with_safety
 from bot.strategies.base import Plan, RollbackError, plan_from_json, plan_to_json
 
 STATE_WORDS = {
@@ -65,7 +66,7 @@ def request_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | 
     if _busy(rt, service.name, caller):
         return None
     try:
-        plan = rt.strategy_for(service).plan(target(service, value.revision))
+        plan = with_safety(rt.strategy_for(service).plan(target(service, value.revision)), service)
     except RollbackError as exc:
         caller.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
         return None

@@ -23,6 +23,7 @@ WORDS = {
     Action.SCALE_TO_ZERO: "scale to zero",
     Action.STEER: "hold or speed up a canary step-down",
     Action.DELETE_RELEASE: "delete the bad release",
+    Action.RESUME_SYNC: "turn GitOps sync back on",
     Action.FORWARD_FIX: "choose a forward fix",
     Action.DISMISS: "dismiss the incident",
     Action.STATUS_UPDATE: "post a status update",

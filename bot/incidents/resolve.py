@@ -26,7 +26,9 @@ from bot.slack.gateway import SlackFailure
 from bot.slack.views import ActionValue
 from bot.state import people, runs, timeline
 from bot.state.incidents import WrongState, get_incident, move, update_incident
-from bot.state.models import ActionItem, Incident
+from bot.state.models import ActionItem, Incident, TimelineEvent
+from bot.steps import safety
+from bot.strategies import gitops
 from bot.strategies.base import plan_from_json
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,23 @@ def postmortem_markdown(rt: Runtime, key: str) -> str | None:
     return incident.postmortem or render_postmortem(postmortem_input(rt, incident))
 
 
+def _gitops_items(events: list[TimelineEvent]) -> list[reports.ActionItem]:
+    """Every sync a rollback suspended leaves work for the team: Git must get the rollback before sync is on."""
+    resumed = {(e.data or {}).get("run_id") for e in events if e.kind == safety.RESUMED}
+    items = []
+    for e in events:
+        d = e.data or {}
+        if e.kind != safety.SUSPENDED:
+            continue
+        title = gitops.owner(d["controller"], d["name"], d["namespace"]).title
+        done = d.get("run_id") in resumed
+        text = f"Revert the change in Git, then re-enable sync of the {title}"
+        if done:
+            text += " (sync was turned back on during the incident: check that Git has the rollback)"
+        items.append(reports.ActionItem(text, "", None, done))
+    return items
+
+
 def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput:
     """The postmortem's facts, all taken from the database (names included): no network needed."""
     events = timeline.events(rt.db, incident.id)
@@ -193,7 +212,10 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         root_cause=incident.root_cause or "",
         impact=incident.impact or "",
         lessons=incident.lessons or "",
-        action_items=tuple(reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items),
+        action_items=(
+            *(reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items),
+            *_gitops_items(events),
+        ),
         events=tuple(
             reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in events if e.kind != "audit"
         ),

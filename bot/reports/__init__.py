@@ -22,6 +22,9 @@ NOT_RECORDED = "_Not recorded_"
 # The timeline events that tell what a strategy did, for the postmortem's strategy section.
 STRATEGY_EVENTS = frozenset(
     {
+        "backup",
+        "gitops_suspended",
+        "gitops_resumed",
         "prepared",
         "patched",
         "rolled_out",

@@ -62,7 +62,7 @@ class ServiceSpec:
     selector: dict[str, str] | None = None  # the Deployment's labels; None -> {"app": name}
     blue_green: BlueGreenSpec | None = None
     canary: CanarySpec | None = None
-    gitops: str | None = None  # "argocd" or "flux": seeded with the controller's labels and its object
+    gitops: str | None = None  # "argocd", "flux" or "flux-helm": seeded with the controller's labels and object
     kind: str = "Deployment"  # or "StatefulSet": the workload the cluster seeds for this service
     catalog: dict[str, Any] = field(default_factory=dict)  # extra keys of its services-catalog entry
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.steps.context import RunContext
-from bot.steps.rollout import backup, pre_checks, rollback, verify_step, wait_for_rollout
+from bot.steps.rollout import pre_checks, rollback, verify_step, wait_for_rollout
+from bot.steps.safety import backup, suspend_sync
 from bot.steps.traffic import after_switch, prepare, remove_canary, step_down
 
 STEPS: dict[str, Callable[[RunContext, str], None]] = {
     "pre-checks": pre_checks,
     "backup": backup,
+    "suspend sync": suspend_sync,
     "rollback": rollback,
     "wait for rollout": wait_for_rollout,
     "verify": verify_step,

@@ -1,4 +1,4 @@
-"""The steps every strategy shares: pre-checks, backup, the change, the wait, the verification."""
+"""The steps every strategy shares: pre-checks, the change, the wait, the verification."""
 
 from __future__ import annotations
 
@@ -36,18 +36,6 @@ def pre_checks(ctx: RunContext, name: str) -> None:
         else f"{ctx.plan.desired.title} ({ctx.plan.desired.version}) is there"
     )
     ctx.step(name, "done", "; ".join(ctx.plan.warnings) or found)
-
-
-def backup(ctx: RunContext, name: str) -> None:
-    """A database snapshot, only for services that declare migrations."""
-    if name in ctx.done:
-        return
-    detail = (
-        "no database snapshot needed (no migrations declared)"
-        if not ctx.service.db_migrations
-        else "no snapshot target configured for this service"
-    )
-    ctx.step(name, "skipped", detail)
 
 
 def rollback(ctx: RunContext, name: str) -> None:

@@ -104,7 +104,7 @@ class ConcurrentChange(RollbackError):
     """The workload changed between plan and execute (resourceVersion guard)."""
 
 
-RUN_STEPS = ("pre-checks", "backup", "rollback", "wait for rollout", "verify")
+RUN_STEPS = ("pre-checks", "backup", "suspend sync", "rollback", "wait for rollout", "verify")
 
 
 class Strategy(Protocol):

@@ -49,7 +49,7 @@ def _warning(kind: str, title: str) -> str:
     )
 
 
-def _owner(kind: str, name: str, namespace: str) -> GitOpsOwner:
+def owner(kind: str, name: str, namespace: str) -> GitOpsOwner:
     title = GitOpsOwner(kind, name, namespace, "").title
     return GitOpsOwner(kind, name, namespace, _warning(kind, title))
 
@@ -61,11 +61,11 @@ def detect(workload: Obj, argocd_namespace: str = ARGO_NAMESPACE) -> GitOpsOwner
     app = (annotations.get(ARGO_TRACKING) or "").split(":", 1)[0] or labels.get(ARGO_INSTANCE)
     if app:
         ns, _, name = app.rpartition("_")  # "<namespace>_<name>" for Applications outside argocd's namespace
-        return _owner("argocd", name, ns or argocd_namespace)
+        return owner("argocd", name, ns or argocd_namespace)
     for kind, (prefix, _, _) in FLUX.items():
         name, ns = labels.get(f"{prefix}/name"), labels.get(f"{prefix}/namespace")
         if name and ns:
-            return _owner(kind, name, ns)
+            return owner(kind, name, ns)
     return None
 
 

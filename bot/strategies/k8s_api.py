@@ -207,7 +207,7 @@ class Api:
         if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
             return CallFailed(call, f"{api} did not accept a connection within {timeout:g}s", sent=False)
         if isinstance(exc, urllib3.exceptions.ReadTimeoutError | TimeoutError):
-            return CallFailed(call, f"{api} did not answer within {timeout:g}s", timed_out=True)
+            return CallFailed(call, f"{api} did not answer within {round(timeout, 1):g}s", timed_out=True)
         if isinstance(exc, ValueError):
             return CallFailed(call, f"{api} answered with something that is not JSON")
         return CallFailed(call, f"{api} dropped the connection before answering")

@@ -10,7 +10,7 @@ from kubernetes import client, config
 
 from bot.incidents.cards import incident_in_channel
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
-from bot.sandbox.world import LEAD, ONCALL, World
+from bot.sandbox.world import LEAD, World
 from bot.slack.views import RESOLVE_IMPACT, RESOLVE_LESSONS, RESOLVE_ROOT_CAUSE, ActionId, CallbackId
 from bot.state import timeline
 from tests.e2e.conftest import QUICK_BAKE
@@ -58,17 +58,6 @@ def world():
     overrides = {**QUICK_BAKE, "canary": {"step_pause": "3s"}, "blue_green": {"after_switch": "scale_to_zero"}}
     with World(prometheus=True, catalog_overrides=overrides) as w:
         yield w
-
-
-@pytest.fixture
-def bot(world):
-    with BotHarness(world) as h:
-        yield h
-
-
-@pytest.fixture
-def alice(bot):
-    return OnCall(bot, ONCALL)
 
 
 def test_blue_green_switches_back_to_the_good_colour(world, bot, alice):

@@ -16,6 +16,7 @@ from bot.sandbox.k8s.gitops import DESIRED, INTERVAL
 from bot.sandbox.k8s.resources import BY_PLURAL
 from bot.sandbox.k8s.writes import patch
 from bot.sandbox.scenario import load_scenario
+from bot.strategies import gitops
 from tests.k8s_world import NS, SCENARIO, World, served_world
 
 V1, V2, V3 = (f"registry.local/checkout:{v}" for v in ("v1", "v2", "v3"))
@@ -144,3 +145,41 @@ def test_kubectl_set_image_is_reverted_by_argocd_and_kept_once_suspended(world: 
 
     world.until(out_of_sync)  # the loop looked at it, and left it alone
     assert world.image("checkout") == V1
+
+
+HELM_SCENARIO = """
+services:
+  - name: search
+    namespace: shop
+    replicas: 1
+    gitops: flux-helm
+    revisions:
+      - image: registry.local/search:v1
+      - image: registry.local/search:v2
+"""
+
+
+@pytest.mark.kubectl
+def test_a_flux_helm_release_reverts_drift_until_the_bot_suspends_it(tmp_path: Path):
+    """helm-controller with drift detection puts a patched Deployment back; once the bot's suspend step has set
+    ``spec.suspend: true`` the rollback stands, and ``kubectl get helmreleases`` shows it like Flux's CRD."""
+    (tmp_path / "helm.yaml").write_text(HELM_SCENARIO)
+    with served_world(tmp_path, scenario=tmp_path / "helm.yaml") as world:
+        table = world.kubectl("get", "helmreleases.helm.toolkit.fluxcd.io", "-n", "flux-system")
+        assert re.search(r"^NAME\s+AGE\s+READY\s+STATUS", table, re.M), table
+        assert re.search(r"^search\s+\S+\s+True\s+Applied revision", table, re.M), table
+        owner = gitops.detect(world.deployment("search"))
+        assert owner is not None and owner.title == "Flux HelmRelease flux-system/search"
+
+        world.set_image("search", "registry.local/search:v1")
+        world.until(lambda: world.image("search") == "registry.local/search:v2")  # drift corrected
+
+        saved = gitops.suspend(world.api, owner)
+        assert world.cluster.get("helmreleases", "flux-system", "search")["spec"]["suspend"] is True
+        world.set_image("search", "registry.local/search:v1")
+        world.clock.sleep(3 * INTERVAL)
+        assert world.image("search") == "registry.local/search:v1"
+
+        gitops.resume(world.api, owner, saved)
+        assert "suspend" not in world.cluster.get("helmreleases", "flux-system", "search")["spec"]
+        world.until(lambda: world.image("search") == "registry.local/search:v2")  # Git still says v2

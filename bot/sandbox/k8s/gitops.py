@@ -1,6 +1,6 @@
 """Argo CD and Flux as far as a rollback meets them: a self-heal loop that puts back what Git says.
 
-"Git" is an annotation on the Application (or Kustomization), ``DESIRED``: the pod template of each
+"Git" is an annotation on the Application (or Kustomization, or HelmRelease), ``DESIRED``: the pod template of each
 Deployment it manages, by ``namespace/name``, recorded when the loop first sees the Deployment. Editing
 that annotation is the sandbox's "commit to Git". While sync is on (Argo CD: ``spec.syncPolicy.automated``
 with ``selfHeal``; Flux: ``spec.suspend`` not true) a Deployment whose live template differs is written
@@ -22,17 +22,19 @@ if TYPE_CHECKING:
     from ..scenario import ServiceSpec
     from .cluster import Cluster
 
-APP, KS, DEPLOY = BY_PLURAL["applications"], BY_PLURAL["kustomizations"], BY_PLURAL["deployments"]
+APP, KS, HR = BY_PLURAL["applications"], BY_PLURAL["kustomizations"], BY_PLURAL["helmreleases"]
+DEPLOY = BY_PLURAL["deployments"]
 ARGO_NS, FLUX_NS = "argocd", "flux-system"
 INSTANCE, TRACKING = "argocd.argoproj.io/instance", "argocd.argoproj.io/tracking-id"
 KS_NAME, KS_NS = "kustomize.toolkit.fluxcd.io/name", "kustomize.toolkit.fluxcd.io/namespace"
+HR_NAME, HR_NS = "helm.toolkit.fluxcd.io/name", "helm.toolkit.fluxcd.io/namespace"
 DESIRED = "sandbox.rollback-bot/desired-template"
 REPO = "https://git.example.com/platform/deploy.git"
 INTERVAL = 3.0
 
 
 def owner_of(obj: dict) -> tuple[Resource, str, str] | None:
-    """(resource, namespace, name) of the Application or Kustomization that manages ``obj``."""
+    """(resource, namespace, name) of the Application, Kustomization or HelmRelease that manages ``obj``."""
     meta = obj["metadata"]
     labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
     app = (annotations.get(TRACKING) or "").split(":", 1)[0] or labels.get(INSTANCE)
@@ -41,6 +43,8 @@ def owner_of(obj: dict) -> tuple[Resource, str, str] | None:
         return APP, ns or ARGO_NS, name
     if labels.get(KS_NAME) and labels.get(KS_NS):
         return KS, labels[KS_NS], labels[KS_NAME]
+    if labels.get(HR_NAME) and labels.get(HR_NS):
+        return HR, labels[HR_NS], labels[HR_NAME]
     return None
 
 
@@ -53,6 +57,8 @@ def _healing(res: Resource, owner: dict) -> bool:
     spec = owner.get("spec") or {}
     if res is APP:
         return bool(((spec.get("syncPolicy") or {}).get("automated") or {}).get("selfHeal"))
+    if res is HR and (spec.get("driftDetection") or {}).get("mode") != "enabled":
+        return False  # helm-controller corrects drift only when told to
     return spec.get("suspend") is not True
 
 
@@ -148,6 +154,8 @@ def labels(svc: ServiceSpec) -> dict[str, str]:
         return {INSTANCE: svc.name}
     if svc.gitops == "flux":
         return {KS_NAME: svc.name, KS_NS: FLUX_NS}
+    if svc.gitops == "flux-helm":
+        return {HR_NAME: svc.name, HR_NS: FLUX_NS}
     return {}
 
 
@@ -172,4 +180,16 @@ def owner_object(svc: ServiceSpec) -> tuple[Resource, dict]:
             "targetNamespace": svc.namespace,
         }
         return KS, {"metadata": {"name": svc.name, "namespace": FLUX_NS}, "spec": spec, "status": {}}
-    raise ValueError(f"unknown gitops controller {svc.gitops!r} for service {svc.name}: use argocd or flux")
+    if svc.gitops == "flux-helm":
+        spec = {
+            "interval": "10m",
+            "chart": {
+                "spec": {"chart": svc.name, "sourceRef": {"kind": "HelmRepository", "name": "charts"}, "version": "*"}
+            },
+            "targetNamespace": svc.namespace,
+            "driftDetection": {"mode": "enabled"},  # without it helm-controller would leave a patched Deployment
+        }
+        return HR, {"metadata": {"name": svc.name, "namespace": FLUX_NS}, "spec": spec, "status": {}}
+    raise ValueError(
+        f"unknown gitops controller {svc.gitops!r} for service {svc.name}: use argocd, flux or flux-helm"
+    )

@@ -62,6 +62,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(
         "kustomize.toolkit.fluxcd.io", "v1", "kustomizations", "Kustomization", True, ("ks",), ("status",), (), True
     ),
+    Resource("helm.toolkit.fluxcd.io", "v2", "helmreleases", "HelmRelease", True, ("hr",), ("status",), (), True),
     Resource(
         "networking.istio.io",
         "v1",

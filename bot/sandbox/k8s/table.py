@@ -217,7 +217,7 @@ def _application(a: dict, now: float) -> list:
 
 
 def _kustomization(k: dict, now: float) -> list:
-    """Flux's CRD printer columns: the Ready condition's status and message."""
+    """Flux's CRD printer columns (Kustomization and HelmRelease): the Ready condition's status and message."""
     ready = next((c for c in (k.get("status") or {}).get("conditions") or [] if c.get("type") == "Ready"), {})
     return [k["metadata"]["name"], _age(k, now), ready.get("status", ""), ready.get("message", "")]
 
@@ -276,6 +276,7 @@ PRINTERS: dict[str, tuple[list[dict], Callable[[dict, float], list]]] = {
         _application,
     ),
     "kustomizations": ([NAME, AGE, _col("Ready"), _col("Status")], _kustomization),
+    "helmreleases": ([NAME, AGE, _col("Ready"), _col("Status")], _kustomization),
     "namespaces": ([NAME, _col("Status"), AGE], _namespace),
     "events": ([_col("Last Seen"), _col("Type"), _col("Reason"), _col("Object"), _col("Message")], _event),
 }

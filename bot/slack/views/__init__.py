@@ -25,7 +25,7 @@ from bot.slack.views.blocks import (
     escape,
     user,
 )
-from bot.slack.views.card import delete_release_actions, incident_card, status_blocks
+from bot.slack.views.card import delete_release_actions, incident_card, resume_sync_actions, status_blocks
 from bot.slack.views.failure import emergency_hint, verification_blocks
 from bot.slack.views.incident import (
     CardInfo,
@@ -79,6 +79,7 @@ from bot.slack.views.plan import plan_confirmation, plan_decided
 __all__ = [
     "emergency_hint",
     "delete_release_actions",
+    "resume_sync_actions",
     "ACTION_ITEMS",
     "BUTTON_TEXT",
     "DECLARE_DECLARED",

@@ -45,6 +45,7 @@ class ActionId(enum.StrEnum):
     RESUME_STEP_DOWN = "resume_step_down"
     GO_TO_ZERO = "go_to_zero"
     DELETE_RELEASE = "delete_release"
+    RESUME_SYNC = "resume_sync"  # the value's third part is the run that suspended GitOps sync
 
 
 class ActionValue(NamedTuple):

@@ -172,6 +172,24 @@ def delete_release_actions(incident_key: str, run_id: int, name: str) -> dict:
     )
 
 
+def resume_sync_actions(incident_key: str, run_id: int, title: str) -> dict:
+    """The button that turns GitOps sync back on once Git has the rolled-back version."""
+    return _actions(
+        _button(
+            "Resume sync",
+            ActionId.RESUME_SYNC,
+            encode_value(incident_key, None, run_id),
+            confirm=_confirm(
+                "Turn sync back on?",
+                f"The {escape(title)} will apply what Git says. If Git still has the bad release, it puts it back "
+                "and undoes the rollback.",
+                "Git has the rollback: resume",
+                "Not yet",
+            ),
+        )
+    )
+
+
 def _lower_blocks(info: CardInfo) -> list[dict]:
     key, run, phase = info.incident_key, info.run, _run_phase(info.run)
     if info.status in ("resolved", "dismissed"):
