@@ -82,3 +82,31 @@ def test_start_fails_clearly_when_a_target_cannot_be_scraped():
         prom.start()
     with pytest.raises(requests.ConnectionError):  # the process was stopped, not left running
         requests.get(f"{prom.url}/-/ready", timeout=2)
+
+
+def share_5xx(service: str, window: str = "4s") -> str:
+    return (
+        f'sum(rate(http_requests_total{{service="{service}",code=~"5.."}}[{window}]))'
+        f' / sum(rate(http_requests_total{{service="{service}"}}[{window}]))'
+    )
+
+
+def test_the_5xx_rate_falls_with_each_canary_step(world):
+    """checkout-canary (50% 5xx) takes 80% of the traffic by the VirtualService's weights; as its weight is stepped
+    down, Prometheus sees the share of 5xx fall step by step to the stable release's 0.5%."""
+    prometheus, k8s_client = world
+    prom = PrometheusConnect(url=prometheus.url, disable_ssl=True)
+    vs_api = kubernetes.client.CustomObjectsApi(k8s_client)
+    where = ("networking.istio.io", "v1", "checkout", "virtualservices", "checkout")
+
+    def expected(weight: int) -> float:
+        return weight / 100 * 0.5 + (1 - weight / 100) * 0.005
+
+    seen = [poll(prom, share_5xx("checkout"), lambda v: abs(v - expected(80)) < 0.04)]
+    for weight in (50, 25, 0):
+        vs = vs_api.get_namespaced_custom_object(*where)
+        route = vs["spec"]["http"][0]["route"]
+        route[0]["weight"], route[1]["weight"] = 100 - weight, weight
+        vs_api.patch_namespaced_custom_object(*where, {"spec": {"http": vs["spec"]["http"]}})
+        seen.append(poll(prom, share_5xx("checkout"), lambda v, w=weight: abs(v - expected(w)) < 0.04))
+    assert seen == sorted(seen, reverse=True) and seen[-1] < 0.02, seen
