@@ -19,6 +19,7 @@ from bot.strategies.rollout import CHANGE_CAUSE, Obj, containers, rs_template, t
 
 ENV_KEYS = ("env", "envFrom")
 # kustomize appends "-" and a hash of the content (10 characters; shorter ones seen in hand-made names).
+CREDENTIAL = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 HASH_SUFFIX = re.compile(r"^(?P<base>.+)-(?P<hash>[a-z0-9]{5,10})$")
 
 
@@ -26,13 +27,18 @@ def _entries(container: Obj) -> dict[str, Obj]:
     return {e.get("name", ""): e for e in container.get("env") or []}
 
 
-def value_words(entry: Obj | None) -> str:
-    """How a value is shown: ``"false"``, or where it comes from; a Secret's value never."""
+def _secret(entry: Obj | None) -> bool:
+    return bool(entry) and bool((entry.get("valueFrom") or {}).get("secretKeyRef"))
+
+
+def value_words(entry: Obj | None, hide: bool = False) -> str:
+    """How a value is shown: ``"false"``, or where it comes from; a Secret's value never, nor a literal one
+    when ``hide`` (the var is a Secret in the other revision, or its name says it is a credential)."""
     if entry is None:
         return "(unset)"
     source = entry.get("valueFrom")
     if not source:
-        return json.dumps(str(entry.get("value", "")))
+        return "(a literal value, not shown)" if hide else json.dumps(str(entry.get("value", "")))
     for key, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
         if ref := source.get(key):
             return f"from {kind} {ref.get('name', '?')} key {ref.get('key', '?')}"
@@ -64,8 +70,10 @@ def env_changes(live: Obj, target: Obj) -> list[str]:
         prefix = f"env {c.get('name')}/" if several else "env "
         now, then = _entries(c), _entries(other)
         for name in [*now, *(n for n in then if n not in now)]:
-            if now.get(name) != then.get(name):
-                lines.append(f"{prefix}{name}: {value_words(now.get(name))} → {value_words(then.get(name))}")
+            a, b = now.get(name), then.get(name)
+            if a != b:
+                hide = _secret(a) or _secret(b) or bool(CREDENTIAL.search(name))
+                lines.append(f"{prefix}{name}: {value_words(a, hide)} → {value_words(b, hide)}")
         if (c.get("envFrom") or []) != (other.get("envFrom") or []):
             lines.append(
                 f"{prefix.replace('env', 'envFrom', 1).rstrip('/ ')}: "
