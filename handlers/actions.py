@@ -40,3 +40,4 @@ def register(app: App, rt: Runtime) -> None:
     listen(ActionId.RESUME_STEP_DOWN, partial(steering.steer, control="resume"))
     listen(ActionId.GO_TO_ZERO, partial(steering.steer, control="zero"))
     listen(ActionId.DELETE_RELEASE, steering.delete_release)
+    listen(ActionId.REVERT_ENV_ONLY, decisions.request_env_rollback)

@@ -45,6 +45,7 @@ class ActionId(enum.StrEnum):
     RESUME_STEP_DOWN = "resume_step_down"
     GO_TO_ZERO = "go_to_zero"
     DELETE_RELEASE = "delete_release"
+    REVERT_ENV_ONLY = "revert_env_only"  # on an undo's plan: the env of its revision, the live image kept
 
 
 class ActionValue(NamedTuple):
