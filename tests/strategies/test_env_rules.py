@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 from bot.sandbox.k8s.patch import json_patch
 from bot.strategies import env_rules
-from bot.strategies.base import Plan, Revision, Target
+from bot.strategies.base import Plan, Revision, Target, plan_from_json, plan_to_json
 
 IMAGE = "registry.local/shop:v1.2.5"
 SECRET = {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "shop-db", "key": "password"}}}
@@ -140,3 +141,12 @@ def test_a_literal_credential_is_not_shown_either():
     assert env_rules.env_changes(live, target) == [
         "env STRIPE_API_KEY: (a literal value, not shown) → (a literal value, not shown)"
     ]
+
+
+def test_the_env_only_choice_survives_the_stored_plan_and_older_plans_still_load():
+    plan = Plan("kubernetes", Target("shop", "shop", "shop", env_only=True), Revision(3, IMAGE), Revision(2, IMAGE))
+    stored = plan_to_json(dataclasses.replace(plan, env_only_offer=True))
+    assert plan_from_json(stored).target.env_only and plan_from_json(stored).env_only_offer
+    del stored["target"]["env_only"], stored["env_only_offer"]  # a plan stored before the feature
+    old = plan_from_json(stored)
+    assert not old.target.env_only and not old.env_only_offer
