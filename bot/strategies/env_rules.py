@@ -12,6 +12,7 @@ import copy
 import dataclasses
 import json
 import re
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from bot.strategies.base import Plan
@@ -58,15 +59,19 @@ def _from_words(sources: list[Obj]) -> str:
     return ", ".join(words) or "(none)"
 
 
+def pairs(live: Obj, target: Obj) -> Iterator[tuple[int, Obj, Obj]]:
+    """(index, live container, the target's container of the same name), for the containers both have."""
+    wanted = {c.get("name"): c for c in containers(target)}
+    for i, c in enumerate(containers(live)):
+        if (other := wanted.get(c.get("name"))) is not None:
+            yield i, c, other
+
+
 def env_changes(live: Obj, target: Obj) -> list[str]:
     """One line per env var (and ``envFrom`` list) that differs, container by container, in env order."""
     lines = []
     several = len(containers(live)) > 1
-    wanted = {c.get("name"): c for c in containers(target)}
-    for c in containers(live):
-        other = wanted.get(c.get("name"))
-        if other is None:
-            continue
+    for _, c, other in pairs(live, target):
         prefix = f"env {c.get('name')}/" if several else "env "
         now, then = _entries(c), _entries(other)
         for name in [*now, *(n for n in then if n not in now)]:
@@ -85,10 +90,7 @@ def env_changes(live: Obj, target: Obj) -> list[str]:
 def changed_names(live: Obj, target: Obj) -> list[str]:
     """The env var names an env-only rollback reverts (``FEATURE_FLAG_X``), for short summaries."""
     names: list[str] = []
-    wanted = {c.get("name"): c for c in containers(target)}
-    for c in containers(live):
-        if (other := wanted.get(c.get("name"))) is None:
-            continue
+    for _, c, other in pairs(live, target):
         now, then = _entries(c), _entries(other)
         names += [n for n in [*now, *(n for n in then if n not in now)] if now.get(n) != then.get(n)]
         if (c.get("envFrom") or []) != (other.get("envFrom") or []):
@@ -99,10 +101,7 @@ def changed_names(live: Obj, target: Obj) -> list[str]:
 def env_only_template(live: Obj, target: Obj) -> Obj:
     """The live pod template with each container's env and envFrom taken from the target's same-named one."""
     result = template_without_hash(live)
-    wanted = {c.get("name"): c for c in containers(target)}
-    for c in containers(result):
-        if (other := wanted.get(c.get("name"))) is None:
-            continue
+    for _, c, other in pairs(result, target):
         for key in ENV_KEYS:
             if other.get(key):
                 c[key] = copy.deepcopy(other[key])
@@ -116,10 +115,7 @@ def env_only_patch(deployment: Obj, target: Obj, guard: str, cause: str) -> list
     the resourceVersion the undo sends: the image and every other field are never in the patch."""
     ops: list[Obj] = [{"op": "test", "path": "/metadata/resourceVersion", "value": guard}]
     live = (deployment.get("spec") or {}).get("template") or {}
-    wanted = {c.get("name"): c for c in containers(target)}
-    for i, c in enumerate(containers(live)):
-        if (other := wanted.get(c.get("name"))) is None:
-            continue
+    for i, c, other in pairs(live, target):
         for key in ENV_KEYS:
             before, after = c.get(key) or [], other.get(key) or []
             path = f"/spec/template/spec/containers/{i}/{key}"
@@ -136,13 +132,7 @@ def env_only_patch(deployment: Obj, target: Obj, guard: str, cause: str) -> list
 
 def env_equal(live: Obj, target: Obj) -> bool:
     """Each container of the live template has the env and envFrom of the target's same-named container."""
-    wanted = {c.get("name"): c for c in containers(target)}
-    return all(
-        (c.get(key) or []) == (other.get(key) or [])
-        for c in containers(live)
-        if (other := wanted.get(c.get("name"))) is not None
-        for key in ENV_KEYS
-    )
+    return all((c.get(k) or []) == (other.get(k) or []) for _, c, other in pairs(live, target) for k in ENV_KEYS)
 
 
 # ---------------------------------------------------------------- ConfigMaps and Secrets a template names
