@@ -42,3 +42,4 @@ def register(app: App, rt: Runtime) -> None:
     listen(ActionId.GO_TO_ZERO, partial(steering.steer, control="zero"))
     listen(ActionId.DELETE_RELEASE, steering.delete_release)
     listen(ActionId.RESUME_SYNC, safety.resume_sync)
+    listen(ActionId.REVERT_ENV_ONLY, decisions.request_env_rollback)

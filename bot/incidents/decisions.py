@@ -6,6 +6,9 @@ state machine (``states.MOVES``), so a refused or late click changes nothing and
 
 from __future__ import annotations
 
+import dataclasses
+
+from bot.config import ServiceConfig
 from bot.incidents import cards
 from bot.incidents.caller import Caller
 from bot.incidents.common import incident_for, now, quietly, target
@@ -18,7 +21,7 @@ from bot.state import plans, runs
 from bot.state.incidents import WrongState, transition
 from bot.state.models import Incident, PlanRow
 from bot.steps.safety import with_safety
-from bot.strategies.base import Plan, RollbackError, plan_from_json, plan_to_json
+from bot.strategies.base import Plan, RollbackError, Target, plan_from_json, plan_to_json
 
 STATE_WORDS = {
     "rolling_back": "a rollback is running",
@@ -53,8 +56,9 @@ def _busy(rt: Runtime, service: str, caller: Caller) -> bool:
     return True
 
 
-def request_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | None:
-    """Show the dry-run plan with Confirm / Cancel; nothing changes yet."""
+def request_rollback(rt: Runtime, value: ActionValue, caller: Caller, env_only: bool = False) -> Plan | None:
+    """Show the dry-run plan with Confirm / Cancel; nothing changes yet. ``env_only``: the plan that
+    restores only the env of the revision and keeps the live image."""
     incident = incident_for(rt, value.incident_key, caller)
     action = Action.CHOOSE_REVISION if value.revision and value.revision != _offered(incident) else Action.ROLL_BACK
     service = incident and authorize(rt, incident, caller, action)
@@ -66,7 +70,7 @@ def request_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | 
     if _busy(rt, service.name, caller):
         return None
     try:
-        plan = with_safety(rt.strategy_for(service).plan(target(service, value.revision)), service)
+        plan = with_safety(rt.strategy_for(service).plan(_target(service, value.revision, env_only)), service)
     except RollbackError as exc:
         caller.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
         return None
@@ -85,6 +89,29 @@ def request_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | 
     return plan
 
 
+def request_env_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | None:
+    """*Revert env only*: the runbook's ``FEATURE_FLAG_*`` patch, through the same plan, permission and run."""
+    return request_rollback(rt, value, caller, env_only=True)
+
+
+def _target(service: ServiceConfig, revision: int | None, env_only: bool) -> Target:
+    if env_only and service.strategy != "kubernetes":
+        raise RollbackError(
+            f"an env-only rollback is offered for Deployments (strategy kubernetes); {service.name} uses "
+            f"{service.strategy}. Use the plan's *Confirm rollback*, or patch the env by hand."
+        )
+    return dataclasses.replace(target(service, revision), env_only=env_only)
+
+
+def _to_words(plan: Plan) -> str:
+    """Where the rollback goes: ``v1.2.4 (revision 4)``, or ``the env of revision 4 (image v1.2.5 kept)``."""
+    if plan.desired is None:
+        return "?"
+    if plan.target.env_only:
+        return f"the env of revision {plan.desired.number} (image {plan.current.version} kept)"
+    return plan.desired.words
+
+
 def _offered(incident: Incident) -> int | None:
     """The revision "Roll back to previous" offers; any other is a chosen revision."""
     return incident.target_revision
@@ -93,7 +120,7 @@ def _offered(incident: Incident) -> int | None:
 def _plan_summary(plan: Plan) -> str:
     if plan.skipped:
         return f"Plan: nothing to do ({plan.skipped})"
-    return f"Plan: roll back from {plan.current.words} to {plan.desired.words if plan.desired else '?'}"
+    return f"Plan: roll back from {plan.current.words} to {_to_words(plan)}"
 
 
 def _close_plan(rt: Runtime, incident: Incident, row: PlanRow, outcome: str) -> None:
@@ -176,12 +203,12 @@ def confirm_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     except WrongState as exc:
         refuse_state(caller, exc.incident, "start a rollback")
         return
-    what = f"Roll back to {plan.desired.words}"
+    what = f"Roll back to {_to_words(plan)}"
     record(
         rt,
         incident.id,
         "decision",
-        f"<@{caller.user_id}> confirmed the rollback to {plan.desired.words}",
+        f"<@{caller.user_id}> confirmed the rollback to {_to_words(plan)}",
         actor=caller.user_id,
         data={"run_id": run.id, "plan_id": row.id, "plan_decision": "confirmed", "what": what},
     )
@@ -195,7 +222,8 @@ def confirm_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     quietly(
         rt.slack.post,
         incident.channel_id,
-        f"<@{caller.user_id}> started the rollback of {service.name} to {plan.desired.version}. "
+        f"<@{caller.user_id}> started the rollback of {service.name} to "
+        f"{_to_words(plan) if plan.target.env_only else plan.desired.version}. "
         "Progress shows on the pinned incident card; I will post here when it is verified or if it fails.",
     )
     cards.refresh(rt, incident.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,8 @@ class ImageBehaviour:
     memory_ratio: float = 0.4
     job_seconds: float = 5.0  # run as a Job's pod: seconds until its container exits
     job_fails: bool = False  # ... with exit code 1 instead of 0
+    # (env the container must have, fields that change then): a feature flag that breaks or fixes a release
+    when_env: tuple[tuple[dict[str, str], dict[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,14 @@ class Revision:
     image: str
     change_cause: str = ""
     age_hours: float = 0.0
+    env: dict[str, Any] = field(default_factory=dict)  # NAME: "value", or NAME: {secretKeyRef: {...}} (valueFrom)
+
+    def container_env(self) -> list[dict]:
+        """The env as a container spec has it, in the scenario's order."""
+        return [
+            {"name": k, "valueFrom": v} if isinstance(v, dict) else {"name": k, "value": str(v)}
+            for k, v in self.env.items()
+        ]
 
 
 @dataclass(frozen=True)
@@ -87,9 +98,19 @@ class Scenario:
     images: dict[str, ImageBehaviour] = field(default_factory=dict)
     time_scale: float = 1.0
 
-    def behaviour(self, image: str) -> ImageBehaviour:
-        """Unknown images behave like a healthy release."""
-        return self.images.get(image, ImageBehaviour())
+    def behaviour(self, image: str, env: dict[str, str] | None = None) -> ImageBehaviour:
+        """Unknown images behave like a healthy release; ``env`` (a container's literal values) picks the first
+        ``when_env`` rule it satisfies."""
+        found = self.images.get(image, ImageBehaviour())
+        for needs, fields in found.when_env:
+            if env is not None and all(env.get(k) == str(v) for k, v in needs.items()):
+                return dataclasses.replace(found, **fields)
+        return found
+
+    def container_behaviour(self, container: dict) -> ImageBehaviour:
+        """How a container of a pod behaves: its image, as its env flags it."""
+        env = {e.get("name", ""): str(e["value"]) for e in container.get("env") or [] if "value" in e}
+        return self.behaviour(container.get("image", ""), env)
 
     def service(self, name: str) -> ServiceSpec:
         for svc in self.services:
@@ -104,9 +125,14 @@ def default_scenario_path() -> Path:
 
 def load_scenario(path: str | Path | None = None) -> Scenario:
     raw = yaml.safe_load(Path(path or default_scenario_path()).read_text())
-    images = {name: ImageBehaviour(**(spec or {})) for name, spec in (raw.get("images") or {}).items()}
+    images = {name: _behaviour(spec or {}) for name, spec in (raw.get("images") or {}).items()}
     services = tuple(_service(svc) for svc in raw.get("services", []))
     return Scenario(services=services, images=images, time_scale=float(raw.get("time_scale", 1.0)))
+
+
+def _behaviour(spec: dict) -> ImageBehaviour:
+    rules = tuple((dict(r["env"]), {k: v for k, v in r.items() if k != "env"}) for r in spec.get("when_env") or [])
+    return ImageBehaviour(**{k: v for k, v in spec.items() if k != "when_env"}, when_env=rules)
 
 
 def _service(svc: dict) -> ServiceSpec:

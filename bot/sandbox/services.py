@@ -41,10 +41,11 @@ def pod_ready(pod: dict) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def pod_image(pod: dict, container: str) -> str:
+def pod_container(pod: dict, container: str) -> dict:
+    """The named container of a pod, or its first."""
     containers = (pod.get("spec") or {}).get("containers") or [{}]
-    chosen = next((c for c in containers if c.get("name") == container), containers[0])
-    return chosen.get("image", "")
+    return next((c for c in containers if c.get("name") == container), containers[0])
+
 
 
 def pod_restarts(pod: dict) -> int:
@@ -119,7 +120,7 @@ class ServiceSimulator:
         self._last = time.monotonic()
 
     def _ready_behaviours(self, pods: list[dict]) -> list[ImageBehaviour]:
-        return [self.scenario.behaviour(pod_image(p, self.spec.container)) for p in pods if pod_ready(p)]
+        return [self.scenario.container_behaviour(pod_container(p, self.spec.container)) for p in pods if pod_ready(p)]
 
     def _integrate(self, routes: list[Route]) -> None:
         """Add the traffic served since the last call, split as the routes are now; within a route the ready
@@ -167,7 +168,7 @@ class ServiceSimulator:
             f"http_request_duration_seconds_sum{_labels(**base)} {total_seconds:.6f}",
             f"http_request_duration_seconds_count{_labels(**base)} {count}",
         ]
-        ratios = [self.scenario.behaviour(pod_image(p, self.spec.container)).memory_ratio for p in pods]
+        ratios = [self.scenario.container_behaviour(pod_container(p, self.spec.container)).memory_ratio for p in pods]
         working_set = MEMORY_LIMIT_BYTES * sum(ratios) / len(ratios) if ratios else 0
         lines += [
             "# HELP container_memory_working_set_bytes Working set of the containers (pod average).",

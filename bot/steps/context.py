@@ -67,6 +67,8 @@ class RunContext:
 def change_text(plan: Plan) -> str:
     """``v1.2.5 -> v1.2.4``, or with the labels of colours and tracks: ``green (v2.1.0) -> blue (v2.0.1)``."""
     current, desired = plan.current, plan.desired
+    if plan.target.env_only and plan.summary:  # "env only: FEATURE_FLAG_X reverted; image kept"
+        return plan.summary
     if not desired:
         return current.version
     if desired.label:

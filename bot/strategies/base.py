@@ -51,6 +51,7 @@ class Target:
     container: str = ""
     to_revision: int | None = None
     options: dict = field(default_factory=dict)  # the strategy's own catalog block (blue_green, canary)
+    env_only: bool = False  # revert only the containers' env to the revision's, keep the live image
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,7 @@ class Plan:
     guard: str = ""  # resourceVersion (or equivalent) the plan was made against
     operations: tuple[dict, ...] = field(default=(), compare=False)  # the exact patch
     summary: str = ""  # the change in a few words, for the run's step ("switch storefront to blue")
+    env_only_offer: bool = False  # the target differs from live in env too: an env-only plan can be offered
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ def plan_to_json(plan: Plan) -> dict:
         "guard": plan.guard,
         "operations": list(plan.operations),
         "summary": plan.summary,
+        "env_only_offer": plan.env_only_offer,
     }
 
 
@@ -188,4 +191,5 @@ def plan_from_json(data: dict) -> Plan:
         guard=data.get("guard", ""),
         operations=tuple(data.get("operations", ())),
         summary=data.get("summary", ""),
+        env_only_offer=data.get("env_only_offer", False),
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 from kubernetes import client
 
-from bot.strategies import gitops, rollout
+from bot.strategies import env_rules, gitops, rollout
 from bot.strategies.base import (
     RUN_STEPS,
     Check,
@@ -49,6 +49,11 @@ def _deleted(target: Target) -> RollbackError:
         f"{_where(target)} was deleted during the rollback; nothing to wait for. Check who deleted it "
         f"(`kubectl get events -n {target.namespace}`)"
     )
+
+
+def owner_warning(owner: Any) -> tuple[str, ...]:
+    """The GitOps owner's warning (it may sync the rollback away), if the workload has one."""
+    return (owner.warning,) if owner else ()
 
 
 def label_selector(selector: Obj | None) -> str:
@@ -118,7 +123,8 @@ class KubernetesUndo:
         return deployment, self._owned(deployment)
 
     def _runs_desired(self, plan: Plan, live: Obj) -> bool:
-        """The live Deployment's pod template is the desired ReplicaSet's (``pod-template-hash`` aside)."""
+        """The live Deployment's pod template is the desired ReplicaSet's (``pod-template-hash`` aside); for an
+        env-only plan, its env is the desired ReplicaSet's and its image the one the plan kept."""
         t = plan.target
         if plan.desired is None or not plan.desired.name:
             return False
@@ -128,7 +134,11 @@ class KubernetesUndo:
             if failed.status == 404:
                 return False
             raise
-        return rollout.equal_ignore_hash(rollout.rs_template(rs), rollout.deployment_template(live))
+        template = rollout.deployment_template(live)
+        if t.env_only:  # the env of the desired revision, and still the image the plan kept
+            image = rollout.container_image(template, t.container)
+            return env_rules.env_equal(template, rollout.rs_template(rs)) and image == plan.desired.image
+        return rollout.equal_ignore_hash(rollout.rs_template(rs), template)
 
     @contextmanager
     def _explained(self, target: Target, consequence: str, next_step: str = "") -> Iterator[None]:
@@ -188,22 +198,54 @@ class KubernetesUndo:
         desired = self._revision(desired_rs, target.container)
         guard = deployment["metadata"].get("resourceVersion", "")
         common = dict(strategy=self.name, target=target, current=current, desired=desired, guard=guard)
+        next_number = max([current_number, *(rollout.revision_of(rs) or 0 for rs in owned)]) + 1
+        owner = gitops.detect(deployment)
+        if target.env_only:
+            plan = Plan(**common)
+            restored = env_rules.env_only_template(template, rollout.rs_template(desired_rs))
+            warnings = (*self._config_warnings(target, template, restored, desired.number), *owner_warning(owner))
+            return env_rules.env_only_plan(plan, deployment, desired_rs, next_number, warnings)
         if rollout.equal_ignore_hash(rollout.rs_template(desired_rs), template):
             return Plan(**common, skipped=f"already at revision {desired.number}")
-        next_number = max([current_number, *(rollout.revision_of(rs) or 0 for rs in owned)]) + 1
+        restored = rollout.rs_template(desired_rs)
+        env = env_rules.env_changes(template, restored)
+        refs = env_rules.ref_lines(env_rules.restored_refs(template, restored), target.namespace)
         return Plan(
             **common,
-            changes=tuple(
-                rollout.describe_changes(
-                    template, rollout.rs_template(desired_rs), current_number, desired.number, next_number
-                )
+            changes=(
+                *rollout.describe_changes(template, restored, current_number, desired.number, next_number),
+                *env,
+                *refs,
             ),
             warnings=(
                 *rollout.migration_warnings(live_rs, template, desired_rs),
-                *((owner.warning,) if (owner := gitops.detect(deployment)) else ()),
+                *self._config_warnings(target, template, restored, desired.number),
+                *owner_warning(owner),
             ),
             operations=tuple(rollout.rollback_patch(deployment, desired_rs, guard)),
+            env_only_offer=bool(env) and desired.image != current.image,
         )
+
+    def _config_warnings(self, target: Target, live: Obj, restored: Obj, revision: int) -> list[str]:
+        """A ConfigMap the restored pods read and the live ones do not, gone: they would not start.
+
+        Secrets are not read (their data would come along); the plan's line says to check them by hand.
+        """
+        warnings = []
+        for _, ref in env_rules.restored_refs(live, restored):
+            if ref.kind != "ConfigMap" or ref.optional:
+                continue
+            try:
+                self.api.read(Call("get", "configmaps", target.namespace, ref.name))
+            except CallFailed as failed:
+                if failed.status == 404:
+                    warnings.append(env_rules.missing_warning(ref, target.namespace, revision))
+                else:
+                    warnings.append(
+                        f"could not check that ConfigMap {ref.name} still exists ({failed.problem}); "
+                        f"check it by hand: `kubectl get configmap {ref.name} -n {target.namespace}`"
+                    )
+        return warnings
 
     def is_applied(self, plan: Plan) -> bool:
         """Whether the live Deployment already runs the desired revision's whole pod template (on resume)."""

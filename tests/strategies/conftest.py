@@ -91,15 +91,15 @@ class Sim:
 
 @pytest.fixture
 def make_sim(tmp_path: Path) -> Iterator:
-    """Factory: ``make_sim(scale, request_timeout)`` starts the default scenario; everything started is stopped
-    after, its faults lifted first."""
+    """Factory: ``make_sim(scale, request_timeout, scenario)`` starts a scenario (the default one); everything
+    started is stopped after, its faults lifted first."""
     from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 
     started: list = []
 
-    def make(scale: float = SCALE, request_timeout: float = TIMEOUT) -> Sim:
+    def make(scale: float = SCALE, request_timeout: float = TIMEOUT, scenario: Path | None = None) -> Sim:
         clock = SimClock(scale)
-        cluster = Cluster(load_scenario(), clock)
+        cluster = Cluster(load_scenario(scenario), clock)
         cluster.start()
         started.append(cluster)
         server = SandboxServer(make_api(cluster)).start()

@@ -206,7 +206,7 @@ class Cluster:
         o.default_deployment(d)
         for i, rev in enumerate(revisions):
             self._frozen = times[i]
-            d["spec"]["template"]["spec"]["containers"][0]["image"] = rev.image
+            _set_release(d["spec"]["template"]["spec"]["containers"][0], rev)
             annotations = d["metadata"].setdefault("annotations", {})
             annotations.pop(o.CHANGE_CAUSE, None)
             if rev.change_cause:
@@ -233,7 +233,7 @@ class Cluster:
         s = statefulsets.new_statefulset(svc.name, svc.namespace, svc.labels, svc.replicas, container)
         for i, rev in enumerate(revisions):
             self._frozen = times[i]
-            s["spec"]["template"]["spec"]["containers"][0]["image"] = rev.image
+            _set_release(s["spec"]["template"]["spec"]["containers"][0], rev)
             s["metadata"]["annotations"].pop(o.CHANGE_CAUSE, None)
             if rev.change_cause:
                 s["metadata"]["annotations"][o.CHANGE_CAUSE] = rev.change_cause
@@ -270,3 +270,12 @@ class Cluster:
                 "status": {"loadBalancer": {}},
             },
         )
+
+
+def _set_release(container: dict, rev: Revision) -> None:
+    """A release of the scenario in the pod template: its image, and its env when it has one."""
+    container["image"] = rev.image
+    if rev.env:
+        container["env"] = rev.container_env()
+    else:
+        container.pop("env", None)

@@ -91,7 +91,7 @@ def pod_status(c: Cluster, pod: dict, now: float) -> dict:
     elapsed = max(now - born, 0.0)
     statuses, ready_at = [], born
     for ctr in pod["spec"].get("containers") or []:
-        b = c.scenario.behaviour(ctr.get("image", ""))
+        b = c.scenario.container_behaviour(ctr)
         cs = {
             "name": ctr["name"],
             "image": ctr.get("image", ""),

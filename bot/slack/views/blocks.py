@@ -46,6 +46,7 @@ class ActionId(enum.StrEnum):
     GO_TO_ZERO = "go_to_zero"
     DELETE_RELEASE = "delete_release"
     RESUME_SYNC = "resume_sync"  # the value's third part is the run that suspended GitOps sync
+    REVERT_ENV_ONLY = "revert_env_only"  # on an undo's plan: the env of its revision, the live image kept
 
 
 class ActionValue(NamedTuple):

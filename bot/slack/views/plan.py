@@ -27,6 +27,8 @@ def plan_confirmation(
     key = encode_value(incident_key, None, plan_id)
     current = f"{plan.current.title} · `{escape(plan.current.version)}`"
     desired = f"{plan.desired.title} · `{escape(plan.desired.version)}`" if plan.desired else "?"
+    if plan.target.env_only and plan.desired:
+        desired = f"the env of {plan.desired.title}, image `{escape(plan.current.version)}` kept"
     blocks = [
         _section(
             f"*Rollback plan for {escape(plan.target.service)}* "
@@ -62,12 +64,16 @@ def plan_confirmation(
             "*Confirm rollback*; the incident card then shows progress."
         )
         label, action = "Confirm rollback", ActionId.CONFIRM_ROLLBACK
-    return blocks + [
-        _context(note),
-        _actions(
-            _button(label, action, value, style="primary"), _button("Cancel", ActionId.CANCEL_ROLLBACK, key)
-        ),
-    ]
+    buttons = [_button(label, action, value, style="primary"), _button("Cancel", ActionId.CANCEL_ROLLBACK, key)]
+    if plan.env_only_offer and plan.desired:
+        note += (
+            f" Or *Revert env only*: keep `{escape(plan.current.version)}` and restore only the env of "
+            f"{plan.desired.title} (a feature flag, say); you will see that plan first."
+        )
+        buttons.append(
+            _button("Revert env only", ActionId.REVERT_ENV_ONLY, encode_value(incident_key, plan.desired.number))
+        )
+    return blocks + [_context(note), _actions(*buttons)]
 
 
 def plan_decided(plan: Plan, requested_by: str, incident_key: str, outcome: str) -> list[dict]:

@@ -59,3 +59,29 @@ def test_a_decided_plan_keeps_its_facts_and_loses_its_buttons():
     text = json.dumps(blocks)
     assert "Confirmed by <@U0ALICE>" in text and "v1.2.4" in text
 
+
+
+def test_an_undo_that_changes_env_too_offers_revert_env_only():
+    plan = dataclasses.replace(PLAN, env_only_offer=True)
+    blocks = v.plan_confirmation(plan, "U0BOB", require_approval=False, incident_key="INC-2026-001", plan_id=7)
+    assert_valid(blocks)
+    assert action_ids(blocks) == ["confirm_rollback", "cancel_rollback", "revert_env_only"]
+    assert v.decode_value(elements(blocks)[2]["value"]) == ("INC-2026-001", 2, None)
+    assert "*Revert env only*: keep `v1.2.5` and restore only the env of rev 2" in mrkdwn_text(blocks)
+    assert "revert_env_only" not in action_ids(v.plan_confirmation(PLAN, "U0BOB", False, "INC-2026-001"))
+
+
+def test_an_env_only_plan_says_the_image_is_kept():
+    plan = dataclasses.replace(
+        PLAN,
+        target=Target("shopping-service", "shopping", "shopping-service", env_only=True),
+        desired=dataclasses.replace(V124, image=V125.image),
+        changes=('env FEATURE_FLAG_NEW_CHECKOUT: "true" → "false"', "image app stays v1.2.5"),
+        warnings=(),
+    )
+    blocks = v.plan_confirmation(plan, "U0BOB", require_approval=False, incident_key="INC-2026-001", plan_id=8)
+    assert_valid(blocks)
+    text = mrkdwn_text(blocks)
+    assert "rev 3 · `v1.2.5` → the env of rev 2, image `v1.2.5` kept" in text
+    assert '• env FEATURE_FLAG_NEW_CHECKOUT: "true" → "false"' in text and "Nothing has changed yet" in text
+    assert action_ids(blocks) == ["confirm_rollback", "cancel_rollback"]
