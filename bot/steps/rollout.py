@@ -84,6 +84,8 @@ def verify_step(ctx: RunContext, name: str) -> None:
         progress=lambda line: ctx.step(name, "running", line),
     )
     outcome, version = result.outcome, plan.desired.version
+    if plan.target.env_only:
+        version += f" with the env of revision {plan.desired.number} (image kept)"
     ctx.record(
         outcome.value, f"{outcome.title}: {result.reason}", checks=cards.verification_to_json(result.verification)
     )

@@ -66,7 +66,7 @@ def test_revert_env_only_restores_the_flag_keeps_the_image_and_is_verified(world
     assert alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)["ts"] == plan["ts"], "the newest plan"
     alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
     done = alice.message_saying(channel.id, *OUTCOMES, timeout=120)
-    assert "is back on v1.2.5" in done["text"], done["text"]
+    assert "is back on v1.2.5 with the env of revision 1 (image kept)" in done["text"], done["text"]
     ctr = container(world)
     assert ctr.image == KEPT and flag(world) == "false"
     assert "patched" in kinds(bot, channel.id) and "verified" in kinds(bot, channel.id)
