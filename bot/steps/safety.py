@@ -20,7 +20,6 @@ from bot.strategies import gitops
 from bot.strategies.backup import job_manifest, run_backup
 from bot.strategies.base import Plan, RollbackError
 from bot.strategies.gitops import GitOpsOwner
-from bot.strategies.k8s_api import Call, CallFailed, explain
 
 SUSPENDED, RESUMED = "gitops_suspended", "gitops_resumed"  # timeline kinds
 
@@ -80,12 +79,8 @@ def suspend_sync(ctx: RunContext, name: str) -> None:
     """Argo CD's automated sync or Flux's reconciliation turned off before the change, as a recorded step."""
     if name in ctx.done:
         return
-    t, strategy = ctx.confirmed.target, ctx.strategy
-    try:
-        workload = strategy.api.read(Call("get", strategy.resource, t.namespace, t.workload))
-    except CallFailed as failed:
-        raise explain(failed, "nothing was changed") from failed
-    owner = gitops.detect(workload)
+    strategy = ctx.strategy
+    owner = strategy.sync_owner(ctx.confirmed.target)
     if owner is None:
         ctx.step(name, "skipped", "not managed by Argo CD or Flux")
         return

@@ -10,7 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from bot.strategies.gitops import GitOpsOwner
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,9 @@ class Strategy(Protocol):
     def history(self, target: Target) -> list[Revision]: ...
 
     def plan(self, target: Target) -> Plan: ...
+
+    def sync_owner(self, target: Target) -> GitOpsOwner | None:
+        """The Argo CD Application or Flux object that would undo the change on its next sync, if any."""
 
     def is_applied(self, plan: Plan) -> bool:
         """Whether the live workload already runs what the plan restores (the whole template, not only

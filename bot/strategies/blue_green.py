@@ -11,13 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bot.strategies import rollout, traffic
+from bot.strategies import gitops, rollout, traffic
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
 from bot.strategies.k8s_api import Call, CallFailed, Obj, explain
-from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments
+from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments, owner_warning
 from bot.strategies.options import BlueGreen, from_options
 
-STEPS = ("pre-checks", "backup", "prepare", "switch traffic", "wait for traffic", "verify", "after switch")
+STEPS = (
+    "pre-checks",
+    "backup",
+    "suspend sync",
+    "prepare",
+    "switch traffic",
+    "wait for traffic",
+    "verify",
+    "after switch",
+)
 
 
 @dataclass(frozen=True)
@@ -144,9 +153,18 @@ class BlueGreenSwitch(OnDeployments):
             current=current_rev,
             desired=desired_rev,
             changes=tuple(changes),
+            warnings=owner_warning(self._owner(world)),
             operations=tuple(traffic.selector_patch(world.service, opts.selector_key, desired)),
             summary=f"switching {svc_name} to {desired}",
         )
+
+    @staticmethod
+    def _owner(world: _World) -> gitops.GitOpsOwner | None:
+        return gitops.detect_any([world.service, world.virtual_service, *world.deployments.values()])
+
+    def sync_owner(self, target: Target) -> gitops.GitOpsOwner | None:
+        """Argo CD or Flux managing the Service, the VirtualService or a colour would switch traffic back."""
+        return self._owner(self._read(target))
 
     def _colour(self, plan: Plan) -> str:
         return plan.desired.label if plan.desired else ""

@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from bot.strategies import rollout, traffic
+from bot.strategies import gitops, rollout, traffic
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
 from bot.strategies.k8s_api import Call, CallFailed, Obj, explain
-from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments
+from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments, owner_warning
 from bot.strategies.options import Canary, from_options
 
-STEPS = ("pre-checks", "backup", "step down", "verify", "remove canary")
+STEPS = ("pre-checks", "backup", "suspend sync", "step down", "verify", "remove canary")
 
 
 @dataclass(frozen=True)
@@ -122,8 +122,17 @@ class CanaryStepDown(OnDeployments):
             **common,
             current=canary,
             changes=tuple(changes),
+            warnings=owner_warning(self._owner(world)),
             summary=f"stepping the canary down from {world.weight}%",
         )
+
+    @staticmethod
+    def _owner(world: _World) -> gitops.GitOpsOwner | None:
+        return gitops.detect_any([world.virtual_service, world.stable, world.canary])
+
+    def sync_owner(self, target: Target) -> gitops.GitOpsOwner | None:
+        """Argo CD or Flux managing the VirtualService or either Deployment would put the weights back."""
+        return self._owner(self._read(target))
 
     def weight(self, target: Target) -> int:
         return self._read(target).weight

@@ -69,6 +69,11 @@ def detect(workload: Obj, argocd_namespace: str = ARGO_NAMESPACE) -> GitOpsOwner
     return None
 
 
+def detect_any(objects: list[Obj | None]) -> GitOpsOwner | None:
+    """The first GitOps owner among the objects a rollback changes (a Service, a VirtualService, Deployments)."""
+    return next((found for obj in objects if obj and (found := detect(obj))), None)
+
+
 def _explained(owner: GitOpsOwner, failed: CallFailed, consequence: str, next_step: str = "") -> RollbackError:
     if failed.status == 404:
         return RollbackError(

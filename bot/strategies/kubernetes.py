@@ -247,6 +247,11 @@ class KubernetesUndo:
                     )
         return warnings
 
+    def sync_owner(self, target: Target) -> gitops.GitOpsOwner | None:
+        """The Argo CD or Flux object that would put the workload back on its next sync (the suspend step)."""
+        with self._explained(target, NOTHING_CHANGED):
+            return gitops.detect(self._workload(target))
+
     def is_applied(self, plan: Plan) -> bool:
         """Whether the live Deployment already runs the desired revision's whole pod template (on resume)."""
         with self._explained(plan.target, NOTHING_CHANGED):
@@ -556,6 +561,10 @@ class OnDeployments:
     ) -> None:
         self.deployments = KubernetesUndo(api_client, clock, request_timeout)
         self.api, self.clock = self.deployments.api, clock
+
+    def sync_owner(self, target: Target) -> gitops.GitOpsOwner | None:
+        """The GitOps owner of what the run changes; by default the catalog's Deployment."""
+        return self.deployments.sync_owner(target)
 
     def _maybe(self, call: Call) -> Obj | None:
         """The object, or None when it does not exist."""

@@ -150,3 +150,26 @@ def test_canary_without_a_virtual_service_moves_replicas(canary, sim):
 def test_stepping_the_canary_up_is_refused(canary):
     with pytest.raises(RollbackError, match="a release, not a rollback"):
         canary.plan(dataclasses.replace(canary_target(), to_revision=2))
+
+
+# ------------------------------------------------------------------------------ GitOps on traffic objects
+
+
+def test_traffic_objects_under_gitops_are_warned_about_and_found_for_the_suspend_step(bg, canary, sim):
+    """A Service or VirtualService that Argo CD or Flux applies would be switched back on its next sync."""
+    assert bg.sync_owner(bg_target()) is None and not bg.plan(bg_target()).warnings
+    sim.kubectl("-n", "storefront", "label", "svc/storefront", "argocd.argoproj.io/instance=storefront")
+    owner = bg.sync_owner(bg_target())
+    assert owner is not None and owner.title == "Argo CD Application argocd/storefront"
+    assert "managed by GitOps (Argo CD Application argocd/storefront)" in bg.plan(bg_target()).warnings[0]
+
+    sim.kubectl(
+        "-n",
+        "checkout",
+        "label",
+        "virtualservices.networking.istio.io/checkout",
+        "kustomize.toolkit.fluxcd.io/name=mesh",
+        "kustomize.toolkit.fluxcd.io/namespace=flux-system",
+    )
+    assert canary.sync_owner(canary_target()).title == "Flux Kustomization flux-system/mesh"
+    assert "suspend it (spec.suspend: true)" in canary.plan(canary_target()).warnings[0]
