@@ -19,6 +19,7 @@ from bot.strategies.base import RollbackError, Strategy
 from bot.strategies.factory import kubernetes_strategy
 
 if TYPE_CHECKING:
+    from bot.config_tracker import ConfigTracker
     from bot.incidents.caller import Caller
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class Runtime:
     card_updated_at: dict[int, float] = field(default_factory=dict)  # incident id -> monotonic time (throttle)
     known_people: set[str] = field(default_factory=set)  # user ids whose display name is stored
     _strategies: dict[str, Strategy] = field(default_factory=dict)
+    _tracker: ConfigTracker | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -82,6 +84,17 @@ class Runtime:
             if name not in self._strategies:
                 self._strategies[name] = self.strategy_factories[name]()
             return self._strategies[name]
+
+
+    def config_tracker(self) -> ConfigTracker:
+        """The recorder of the services' ConfigMap and Secret versions, connected on first use."""
+        from bot.config_tracker import ConfigTracker
+        from bot.strategies.factory import kubernetes_client
+
+        with self._lock:
+            if self._tracker is None:
+                self._tracker = ConfigTracker(self.catalog, self.db, kubernetes_client(self.settings.kubeconfig))
+            return self._tracker
 
 
 def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:

@@ -12,6 +12,7 @@ from bot.incidents.resolve import open_resolve
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.views import ActionValue
+from bot.state import config_versions
 from bot.strategies.base import RollbackError
 
 
@@ -25,6 +26,8 @@ def on_command(rt: Runtime, text: str, caller: Caller) -> None:
         caller.reply("Open incidents", views.status_blocks(cards.open_incident_summaries(rt)))
     elif cmd.kind == "history":
         show_history(rt, cmd.service, caller)
+    elif cmd.kind == "config":
+        show_config(rt, cmd.service, caller)
     elif cmd.kind == "declare_modal":
         open_view(rt, caller, views.declare_modal(sorted(rt.catalog.services), cmd.declared), "declare")
     elif cmd.kind == "resolve":
@@ -45,6 +48,20 @@ def show_history(rt: Runtime, name: str, caller: Caller) -> None:
         caller.error(f"I could not read the history of {name}", str(exc), "Nothing was changed.")
         return
     caller.reply(f"Rollout history of {name}", views.history_blocks(name, revisions))
+
+
+def show_config(rt: Runtime, name: str, caller: Caller) -> None:
+    """The recorded versions of the service's ConfigMaps and Secrets (the live ones recorded first)."""
+    service = service_or_explain(rt, name, caller)
+    if service is None:
+        return
+    try:
+        present = rt.config_tracker().record_now(service)
+    except RollbackError as exc:
+        caller.error(f"I could not read the config of {name}", str(exc), "Nothing was changed. Try again shortly.")
+        return
+    histories = [config_versions.history(rt.db, service.namespace, kind, obj) for kind, obj in present]
+    caller.reply(f"Config versions of {name}", views.config_history_blocks(name, histories, service.strategy))
 
 
 def on_mention(rt: Runtime, channel: str, ts: str) -> None:

@@ -19,7 +19,7 @@ DECLARATION_FLAGS = " or ".join(f"`--{key}`" for key in DECLARATIONS)  # as help
 
 @dataclass(frozen=True)
 class Command:
-    kind: str  # declare | declare_modal | help | status | history | resolve | update | invalid
+    kind: str  # declare | declare_modal | help | status | history | config | resolve | update | invalid
     service: str = ""
     reason: str = ""
     incident: str = ""  # INC-YYYY-NNN when given
@@ -75,13 +75,13 @@ def _parse(text: str) -> Command:
         return Command("status")
     if word == "update":
         return Command("update")
-    if word == "history":
+    if word in ("history", "config"):
         if not rest:
             return _invalid(
-                "Which service? Use `/rollback history <service>`, e.g. `/rollback history shopping-service`."
+                f"Which service? Use `/rollback {word} <service>`, e.g. `/rollback {word} shopping-service`."
             )
         name = rest.split()[0]
-        return Command("history", service=name) if valid_k8s_name(name) else _invalid(_service_error(name))
+        return Command(word, service=name) if valid_k8s_name(name) else _invalid(_service_error(name))
     if word == "resolve":
         if rest and not _INCIDENT_KEY.match(rest):
             return _invalid(

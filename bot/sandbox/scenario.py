@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+RESOLVED_ENV = "sandbox.rollback-bot/env"  # a pod's env as read from ConfigMaps when it started (JSON)
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,11 @@ class ServiceSpec:
     gitops: str | None = None  # "argocd", "flux" or "flux-helm": seeded with the controller's labels and object
     kind: str = "Deployment"  # or "StatefulSet": the workload the cluster seeds for this service
     catalog: dict[str, Any] = field(default_factory=dict)  # extra keys of its services-catalog entry
+    configmaps: dict[str, dict[str, str]] = field(default_factory=dict)  # seeded in its namespace: name -> data
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> values (stored base64, as Secrets are)
+    # The incident's bad change when it is a config change: {configmap: name, data: {...}, by: field manager};
+    # ``World.apply_config_change`` makes it, then restarts the pods, as a person with kubectl would.
+    config_change: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("Deployment", "StatefulSet"):
@@ -107,9 +115,12 @@ class Scenario:
                 return dataclasses.replace(found, **fields)
         return found
 
-    def container_behaviour(self, container: dict) -> ImageBehaviour:
-        """How a container of a pod behaves: its image, as its env flags it."""
-        env = {e.get("name", ""): str(e["value"]) for e in container.get("env") or [] if "value" in e}
+    def container_behaviour(self, pod: dict, container: dict) -> ImageBehaviour:
+        """How a container of a pod behaves: its image, as its env flags it (literal values, and those read
+        from ConfigMaps and Secrets when the pod started, as a kubelet reads them once)."""
+        annotations = (pod.get("metadata") or {}).get("annotations") or {}
+        env = dict(json.loads(annotations.get(RESOLVED_ENV) or "{}").get(container.get("name", ""), {}))
+        env.update({e.get("name", ""): str(e["value"]) for e in container.get("env") or [] if "value" in e})
         return self.behaviour(container.get("image", ""), env)
 
     def service(self, name: str) -> ServiceSpec:

@@ -119,8 +119,11 @@ class ServiceSimulator:
         self._totals = _Totals.empty()
         self._last = time.monotonic()
 
+    def _behaviour(self, pod: dict) -> ImageBehaviour:
+        return self.scenario.container_behaviour(pod, pod_container(pod, self.spec.container))
+
     def _ready_behaviours(self, pods: list[dict]) -> list[ImageBehaviour]:
-        return [self.scenario.container_behaviour(pod_container(p, self.spec.container)) for p in pods if pod_ready(p)]
+        return [self._behaviour(p) for p in pods if pod_ready(p)]
 
     def _integrate(self, routes: list[Route]) -> None:
         """Add the traffic served since the last call, split as the routes are now; within a route the ready
@@ -168,7 +171,7 @@ class ServiceSimulator:
             f"http_request_duration_seconds_sum{_labels(**base)} {total_seconds:.6f}",
             f"http_request_duration_seconds_count{_labels(**base)} {count}",
         ]
-        ratios = [self.scenario.container_behaviour(pod_container(p, self.spec.container)).memory_ratio for p in pods]
+        ratios = [self._behaviour(p).memory_ratio for p in pods]
         working_set = MEMORY_LIMIT_BYTES * sum(ratios) / len(ratios) if ratios else 0
         lines += [
             "# HELP container_memory_working_set_bytes Working set of the containers (pod average).",

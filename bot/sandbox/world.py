@@ -7,6 +7,7 @@ all three see the same world. Every part is reached over real HTTP on loopback.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import shutil
 import tempfile
@@ -129,6 +130,31 @@ class World:
                 **self.catalog_overrides.get("canary", {}),
             }
         return {**entry, **svc.catalog, **overrides}
+
+    def apply_config_change(self, service: str) -> None:
+        """Make the scenario's ``config_change`` of ``service``, as a person would: write the ConfigMap (under
+        the change's field manager, e.g. ``kubectl-edit``), then ``kubectl rollout restart`` its Deployment."""
+        svc = self.scenario.service(service)
+        change = svc.config_change
+        if not change:
+            raise ValueError(f"service {service} has no config_change in the scenario")
+        self.cluster.patch(
+            "configmaps", svc.namespace, change["configmap"], {"data": change["data"]}, change.get("by", "kubectl-edit")
+        )
+        restarted = {"kubectl.kubernetes.io/restartedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        template = {"spec": {"template": {"metadata": {"annotations": restarted}}}}
+        self.cluster.patch("deployments", svc.namespace, svc.name, template, "kubectl-rollout")
+
+    def config_change_commands(self, service: str) -> list[str]:
+        """The same change by hand, with kubectl."""
+        svc = self.scenario.service(service)
+        change = svc.config_change or {}
+        patch = json.dumps({"data": change.get("data", {})}, separators=(",", ":"))
+        flags = f"-n {svc.namespace} --kubeconfig {self.kubeconfig}"
+        return [
+            f"kubectl patch configmap {change.get('configmap')} {flags} --type merge -p '{patch}'",
+            f"kubectl rollout restart deployment/{svc.name} {flags}",
+        ]
 
     def mark_image(self, image: str, **behaviour: object) -> None:
         """Change how an image behaves from now on (e.g. ``crashloop=True``): new pods follow it."""

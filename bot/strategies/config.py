@@ -10,8 +10,6 @@ kustomize ``secretGenerator`` makes it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,37 +18,22 @@ from typing import Any
 from kubernetes import client
 
 from bot.state import config_versions
+from bot.state.config_versions import data_hash, diff_lines
 from bot.state.db import Database
 from bot.state.models import ConfigVersion
 from bot.strategies import rollout
 from bot.strategies.base import RUN_STEPS, Check, Plan, Progress, Revision, RollbackError, Target, Verification
+from bot.strategies.config_secrets import apply_secret, holds, plan_secret, secret_check
 from bot.strategies.k8s_api import REQUEST_TIMEOUT, Call, CallFailed, Obj, explain
 from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments
 from bot.strategies.options import ConfigRollback, from_options
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-MAX_SHOWN = 80  # characters of a value shown in a plan line
 
 
-def _hash(data: dict[str, str]) -> str:
-    keys = {k: hashlib.sha256(v.encode()).hexdigest()[:12] for k, v in sorted(data.items())}
-    return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()
-
-
-def _shown(value: str | None) -> str:
-    if value is None:
-        return "(absent)"
-    text = json.dumps(value)
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 4] + '…"'
-
-
-def diff_lines(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    """``KEY: "old" → "new"`` per changed key, in key order."""
-    return [
-        f"{k}: {_shown(before.get(k))} → {_shown(after.get(k))}"
-        for k in sorted({*before, *after})
-        if before.get(k) != after.get(k)
-    ]
+def _restores(plan: Plan) -> list[dict]:
+    """The plan's Secret restores (its other operations are the ConfigMap's JSON Patch)."""
+    return [dict(op) for op in plan.operations if "secret" in op]
 
 
 class ConfigRestore(OnDeployments):
@@ -127,41 +110,62 @@ class ConfigRestore(OnDeployments):
             guard=cm["metadata"].get("resourceVersion", ""),
         )
         wanted = dict(desired_v.data or {})
-        if _hash(live) == _hash(wanted):
-            return Plan(**common, skipped=f"ConfigMap {cm['metadata']['name']} already holds version {number}")
         name = cm["metadata"]["name"]
-        changes = [f"ConfigMap {name} back to version {number}: {line}" for line in diff_lines(live, wanted)]
+        replaced_at = recorded[number].seen_at if number < len(recorded) else dt.datetime.now(dt.UTC)
+        if replaced_at.tzinfo is None:
+            replaced_at = replaced_at.replace(tzinfo=dt.UTC)
+        opts: ConfigRollback = from_options(ConfigRollback, target.options)
+        secrets = [plan_secret(self.api, self.db, target.namespace, s, replaced_at) for s in opts.secrets]
+        restores = tuple(p.restore for p in secrets if p.restore)
+        same = data_hash(live) == data_hash(wanted)
+        if same and not restores:
+            return Plan(
+                **common,
+                skipped=f"ConfigMap {name} already holds version {number}",
+                warnings=tuple(w for p in secrets for w in p.warnings),
+            )
+        changes = [] if same else [f"ConfigMap {name} back to version {number}: {d}" for d in diff_lines(live, wanted)]
+        changes += [c for p in secrets for c in p.changes]
         changes.append(
             f"then `kubectl rollout restart deployment/{target.workload}` (the {RESTARTED_AT} annotation), "
             "so every pod reads the restored values; the image stays as it is"
         )
+        removed = set(live) - set(wanted)
+        warnings = ["values are restored as recorded; a key added since then is removed"] if removed else []
+        cm_ops = () if same else (
+            {"op": "test", "path": "/metadata/resourceVersion", "value": common["guard"]},
+            {"op": "replace", "path": "/data", "value": wanted},
+        )
         return Plan(
             **common,
             changes=tuple(changes),
-            warnings=("values are restored as recorded; a key added since then is removed",)
-            if set(live) - set(wanted)
-            else (),
-            operations=(
-                {"op": "test", "path": "/metadata/resourceVersion", "value": common["guard"]},
-                {"op": "replace", "path": "/data", "value": wanted},
-            ),
-            summary=f"restoring ConfigMap {name} to version {number}",
+            warnings=(*warnings, *(w for p in secrets for w in p.warnings)),
+            operations=(*cm_ops, *restores),
+            summary=f"restoring ConfigMap {name} to version {number}"
+            + (f" and {len(restores)} Secret(s)" if restores else ""),
         )
 
-    def is_applied(self, plan: Plan) -> bool:
+    def _configmap_restored(self, plan: Plan) -> bool:
         _, cm = self._configmap(plan.target)
         wanted = config_versions.get(self.db, int(plan.desired.name))
-        return wanted is not None and _hash(dict(cm.get("data") or {})) == _hash(dict(wanted.data or {}))
+        return wanted is not None and data_hash(dict(cm.get("data") or {})) == data_hash(dict(wanted.data or {}))
+
+    def is_applied(self, plan: Plan) -> bool:
+        ns = plan.target.namespace
+        return self._configmap_restored(plan) and all(holds(self.api, ns, r) for r in _restores(plan))
 
     def apply(self, plan: Plan) -> None:
         """The ConfigMap written back (guarded by its resourceVersion), then the Deployment restarted."""
         t = plan.target
         opts: ConfigRollback = from_options(ConfigRollback, t.options)
+        for restore in _restores(plan):  # first: a Secret that cannot be restored stops the run before any change
+            apply_secret(self.api, t.namespace, restore)
         try:
-            ops = [dict(op) for op in plan.operations]
-            self.api.write(Call("patch", "configmaps", t.namespace, opts.configmap), ops)
+            ops = [dict(op) for op in plan.operations if "op" in op]
+            if ops:
+                self.api.write(Call("patch", "configmaps", t.namespace, opts.configmap), ops)
         except CallFailed as failed:
-            if not self.is_applied(plan):
+            if not self._configmap_restored(plan):
                 if failed.status == 422:
                     raise RollbackError(
                         f"ConfigMap {t.namespace}/{opts.configmap} changed after this plan was made; nothing was "
@@ -189,7 +193,7 @@ class ConfigRestore(OnDeployments):
 
     def verify(self, plan: Plan) -> Verification:
         try:
-            restored = self.is_applied(plan)
+            restored = self._configmap_restored(plan)
             deployment = self.deployments._read(plan.target)[0]
             image = rollout.container_image(rollout.deployment_template(deployment), plan.target.container)
             checks = self.deployments.verify(replace(plan, desired=replace(plan.desired, image=image))).checks
@@ -198,6 +202,7 @@ class ConfigRestore(OnDeployments):
         return Verification(
             (
                 Check("config", restored, f"ConfigMap {'holds' if restored else 'lost'} the version restored"),
+                *(secret_check(self.api, plan.target.namespace, r) for r in _restores(plan)),
                 *(c for c in checks if c.name != "image"),
             )
         )

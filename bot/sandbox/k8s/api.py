@@ -136,6 +136,8 @@ def _route(
         except ValueError as exc:
             raise errors.bad_request(f"error decoding request body: {exc}") from None
     dry = req.arg("dryRun") == "All"
+    # The API server's rule: the fieldManager parameter, else the User-Agent up to its first "/".
+    manager = req.arg("fieldManager") or (req.headers.get("user-agent") or "").split("/")[0]
     with store.lock:
         if req.method == "GET":
             obj = store.require(res, namespace, name)
@@ -143,13 +145,13 @@ def _route(
                 return Response.json(writes.scale_of(obj))
             return _one(cluster, req, res, copy.deepcopy(obj))
         if req.method == "POST" and name is None:
-            out, code = writes.create(cluster, res, namespace, body, dry), 201
+            out, code = writes.create(cluster, res, namespace, body, dry, manager), 201
         elif req.method == "PUT" and name:
-            out, code = writes.replace(cluster, res, namespace, name, body, sub, dry), 200
+            out, code = writes.replace(cluster, res, namespace, name, body, sub, dry, manager), 200
         elif req.method == "PATCH" and name:
             out, code = (
                 writes.patch(
-                    cluster, res, namespace, name, req.headers.get("content-type", ""), req.body, sub, dry
+                    cluster, res, namespace, name, req.headers.get("content-type", ""), req.body, sub, dry, manager
                 ),
                 200,
             )

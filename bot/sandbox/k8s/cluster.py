@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import copy
+import json
 import random
 import threading
 import zlib
 
 from ..clock import SimClock
 from ..scenario import Revision, Scenario, ServiceSpec
-from . import controller, gitops, jobs, pods, statefulsets, topologies
+from . import controller, gitops, jobs, pods, statefulsets, topologies, writes
 from . import objects as o
 from .faults import Faults
 from .resources import BY_PLURAL, Resource
@@ -19,6 +21,7 @@ from .store import Store
 NS, DEPLOY, RS, POD = (BY_PLURAL[p] for p in ("namespaces", "deployments", "replicasets", "pods"))
 SVC, EVENT, JOB = BY_PLURAL["services"], BY_PLURAL["events"], BY_PLURAL["jobs"]
 STS, CR = BY_PLURAL["statefulsets"], BY_PLURAL["controllerrevisions"]
+CM, SECRET = BY_PLURAL["configmaps"], BY_PLURAL["secrets"]
 SEED_STEP = 1.0  # simulated seconds between controller passes while the scenario's history is replayed
 
 
@@ -48,6 +51,16 @@ class Cluster:
         self.tick()
         with self.store.lock:
             return copy.deepcopy(self.store.get(BY_PLURAL[resource], namespace, name))
+
+    def patch(self, resource: str, namespace: str, name: str, body: dict, manager: str) -> dict:
+        """A merge patch as the API server applies it (for the sandbox's own scripted changes)."""
+        with self.store.lock:
+            out = writes.patch(
+                self, BY_PLURAL[resource], namespace, name, writes.MERGE_PATCH, json.dumps(body).encode(), None,
+                manager=manager,
+            )
+        self.tick()
+        return out
 
     def tick(self) -> None:
         """Run the controllers and the pod simulation at the clock's now until nothing changes."""
@@ -174,8 +187,24 @@ class Cluster:
                     now - oldest * 3600 - 86400,
                 )
         for svc in services:
+            self._seed_config(svc, now - max((r.age_hours for r in svc.revisions), default=0.0) * 3600 - 60)
             topologies.seed(self, svc, now)
         self._frozen = None
+
+    def _seed_config(self, svc: ServiceSpec, created: float) -> None:
+        """The ConfigMaps and Secrets a service reads, there before its first release, as ``kubectl apply``
+        leaves them."""
+        for res, items in ((CM, svc.configmaps), (SECRET, svc.secrets)):
+            for name, values in items.items():
+                data = {k: str(v) for k, v in values.items()}
+                if res is SECRET:
+                    data = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+                meta = {"name": name, "namespace": svc.namespace, "labels": {"app": svc.name}}
+                obj = {"metadata": meta, "data": data}
+                if res is SECRET:
+                    obj["type"] = "Opaque"
+                o.stamp_manager(obj, res, "kubectl-client-side-apply", o.iso(created))
+                self.create(res, obj, created)
 
     def _seed_service(self, svc: ServiceSpec, now: float) -> None:
         revisions = svc.revisions or (Revision(image=f"registry.local/{svc.name}:latest"),)

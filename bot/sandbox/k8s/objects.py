@@ -144,3 +144,15 @@ def default_deployment(d: dict) -> None:
     template.setdefault("metadata", {}).setdefault("creationTimestamp", None)
     default_pod_spec(template.setdefault("spec", {}))
     d.setdefault("status", {})
+
+
+def stamp_manager(obj: dict, res, manager: str, when: str) -> None:
+    """Record in ``metadata.managedFields`` that ``manager`` wrote the object at ``when``, as the API server does
+    (one Update entry per manager; fieldsV1 left out: nothing here reads it)."""
+    if not manager:
+        return
+    meta = obj.setdefault("metadata", {})
+    entries = [m for m in meta.get("managedFields") or [] if m.get("manager") != manager]
+    entry = {"manager": manager, "operation": "Update", "apiVersion": res.api_version, "time": when}
+    entries.append({**entry, "fieldsType": "FieldsV1"})
+    meta["managedFields"] = entries

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import json
 import zlib
 from typing import TYPE_CHECKING
 
+from ..scenario import RESOLVED_ENV
 from . import objects as o
 from .resources import BY_PLURAL
 from .selectors import label_matcher
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
     from .cluster import Cluster
 
 RS, POD = BY_PLURAL["replicasets"], BY_PLURAL["pods"]
+CM = BY_PLURAL["configmaps"]
 SVC, EP = BY_PLURAL["services"], BY_PLURAL["endpoints"]
 NODE = "sandbox-node"
 
@@ -28,6 +31,37 @@ def _ready(pod: dict) -> bool:
 def pod_ip(pod: dict) -> str:
     h = zlib.crc32(pod["metadata"]["uid"].encode())
     return f"10.244.{(h >> 8) % 250 + 1}.{h % 250 + 2}"
+
+
+def resolve_env(c: Cluster, namespace: str, spec: dict) -> dict[str, dict[str, str]]:
+    """What each container reads from ConfigMaps as it starts (envFrom, then env valueFrom): container name ->
+    {NAME: value}. Read once, as a kubelet does: a later change needs a restart. Secrets are left out, so no
+    Secret value ends up in a pod's annotations (a scenario's ``when_env`` cannot depend on one)."""
+
+    def data(name: str) -> dict[str, str]:
+        return dict((c.store.get(CM, namespace, name) or {}).get("data") or {})
+
+    out: dict[str, dict[str, str]] = {}
+    for ctr in spec.get("containers") or []:
+        env: dict[str, str] = {}
+        for source in ctr.get("envFrom") or []:
+            if (source.get("configMapRef") or {}).get("name"):
+                env.update(data(source["configMapRef"]["name"]))
+        for entry in ctr.get("env") or []:
+            ref = (entry.get("valueFrom") or {}).get("configMapKeyRef") or {}
+            if ref.get("name") and ref.get("key") in data(ref["name"]):
+                env[entry["name"]] = data(ref["name"])[ref["key"]]
+        if env:
+            out[ctr.get("name", "")] = env
+    return out
+
+
+def with_resolved_env(c: Cluster, pod: dict) -> dict:
+    """The pod with what its containers read from ConfigMaps and Secrets recorded (see ``Scenario``)."""
+    resolved = resolve_env(c, pod["metadata"]["namespace"], pod["spec"])
+    if resolved:
+        pod["metadata"].setdefault("annotations", {})[RESOLVED_ENV] = json.dumps(resolved, sort_keys=True)
+    return pod
 
 
 def sync_replicaset(c: Cluster, rs: dict) -> None:
@@ -80,7 +114,7 @@ def _new_pod(c: Cluster, rs: dict) -> dict:
     }
     if meta.get("annotations"):
         pod["metadata"]["annotations"] = dict(meta["annotations"])
-    created = c.create(POD, pod, c.now())
+    created = c.create(POD, with_resolved_env(c, pod), c.now())
     simulate_pod(c, created)
     return created
 
@@ -91,7 +125,7 @@ def pod_status(c: Cluster, pod: dict, now: float) -> dict:
     elapsed = max(now - born, 0.0)
     statuses, ready_at = [], born
     for ctr in pod["spec"].get("containers") or []:
-        b = c.scenario.container_behaviour(ctr)
+        b = c.scenario.container_behaviour(pod, ctr)
         cs = {
             "name": ctr["name"],
             "image": ctr.get("image", ""),

@@ -15,7 +15,7 @@ import json
 from typing import TYPE_CHECKING
 
 from . import objects as o
-from .pods import NODE, _ready, simulate_pod
+from .pods import NODE, _ready, simulate_pod, with_resolved_env
 from .resources import BY_PLURAL
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def _new_pod(c: Cluster, s: dict, index: int, revision: dict) -> None:
     }
     if meta.get("annotations"):
         pod["metadata"]["annotations"] = dict(meta["annotations"])
-    simulate_pod(c, c.create(POD, pod, c.now()))
+    simulate_pod(c, c.create(POD, with_resolved_env(c, pod), c.now()))
 
 
 def _sync_pods(c: Cluster, s: dict, current: dict, update: dict, pods: dict[int, dict]) -> bool:

@@ -62,7 +62,9 @@ def _check_body(res: Resource, body, namespace: str | None) -> dict:
     return body
 
 
-def create(c: Cluster, res: Resource, namespace: str | None, body, dry_run: bool = False) -> dict:
+def create(
+    c: Cluster, res: Resource, namespace: str | None, body, dry_run: bool = False, manager: str = ""
+) -> dict:
     obj = _check_body(res, copy.deepcopy(body), namespace)
     meta = obj["metadata"]
     if not meta.get("name") and meta.get("generateName"):
@@ -78,12 +80,15 @@ def create(c: Cluster, res: Resource, namespace: str | None, body, dry_run: bool
     if res.plural in WITH_GENERATION:
         meta["generation"] = 1
     _default(res, obj)
+    o.stamp_manager(obj, res, manager, o.iso(c.now()))
     if dry_run:
         return obj
     return copy.deepcopy(c.create(res, obj))
 
 
-def _commit(c: Cluster, res: Resource, current: dict, new: dict, sub: str | None, dry_run: bool) -> dict:
+def _commit(
+    c: Cluster, res: Resource, current: dict, new: dict, sub: str | None, dry_run: bool, manager: str = ""
+) -> dict:
     """Store ``new`` over ``current``: identity kept, status only via /status, a no-op writes nothing."""
     if sub == "status":
         merged = copy.deepcopy(current)
@@ -101,8 +106,12 @@ def _commit(c: Cluster, res: Resource, current: dict, new: dict, sub: str | None
         if res.plural in WITH_GENERATION and o.prune(merged.get("spec")) != o.prune(current.get("spec")):
             meta["generation"] = current["metadata"].get("generation", 1) + 1
     merged["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+    merged["metadata"]["managedFields"] = current["metadata"].get("managedFields")
+    if not merged["metadata"]["managedFields"]:
+        del merged["metadata"]["managedFields"]
     if merged == current or dry_run:
         return copy.deepcopy(merged)
+    o.stamp_manager(merged, res, manager, o.iso(c.now()))
     return copy.deepcopy(c.write(res, merged))
 
 
@@ -143,7 +152,14 @@ def _apply_scale(c: Cluster, res: Resource, current: dict, scale: dict, dry_run:
 
 
 def replace(
-    c: Cluster, res: Resource, namespace: str | None, name: str, body, sub: str | None, dry_run: bool = False
+    c: Cluster,
+    res: Resource,
+    namespace: str | None,
+    name: str,
+    body,
+    sub: str | None,
+    dry_run: bool = False,
+    manager: str = "",
 ) -> dict:
     current = c.store.require(res, namespace, name)
     if sub == "scale":
@@ -155,7 +171,7 @@ def replace(
             f"the URL ({name})"
         )
     _precondition(res, current, new["metadata"].get("resourceVersion"))
-    return _commit(c, res, current, new, sub, dry_run)
+    return _commit(c, res, current, new, sub, dry_run, manager)
 
 
 def patch(
@@ -167,6 +183,7 @@ def patch(
     raw: bytes,
     sub: str | None,
     dry_run: bool = False,
+    manager: str = "",
 ) -> dict:
     current = c.store.require(res, namespace, name)
     doc = scale_of(current) if sub == "scale" else copy.deepcopy(current)
@@ -195,7 +212,7 @@ def patch(
     _precondition(res, current, (result.get("metadata") or {}).get("resourceVersion"))
     if (result.get("metadata") or {}).get("name") != name:
         raise errors.bad_request("metadata.name: the name of the object cannot be changed by a patch")
-    return _commit(c, res, current, result, sub, dry_run)
+    return _commit(c, res, current, result, sub, dry_run, manager)
 
 
 def delete(

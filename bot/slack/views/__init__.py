@@ -39,6 +39,7 @@ from bot.slack.views.incident import (
 from bot.slack.views.messages import (
     HELP,
     announcement,
+    config_history_blocks,
     could_not_verify_message,
     error_blocks,
     fallback_text,
@@ -128,6 +129,7 @@ __all__ = [
     "escape",
     "fallback_text",
     "help_blocks",
+    "config_history_blocks",
     "history_blocks",
     "incident_card",
     "parse_declare",

@@ -22,6 +22,7 @@ from bot.slack.views.blocks import (
 )
 from bot.slack.views.failure import verification_blocks
 from bot.slack.views.incident import CardInfo, _revision_text, severity_line, state_sentence
+from bot.state.config_versions import ConfigHistory
 from bot.strategies.base import Plan, Progress, Revision, Verification
 
 _EMOJI = re.compile(r":[a-z][a-z0-9_+-]*: ?")
@@ -51,6 +52,7 @@ HELP = (
     ("/rollback", "alone: pick the service from a list"),
     ("/rollback status", "the open incidents"),
     ("/rollback history <service>", "the rollout history of a service"),
+    ("/rollback config <service>", "the recorded versions of a service's ConfigMaps and Secrets, with what changed"),
     ("/rollback update", "post a status update (in the incident channel)"),
     ("/rollback resolve", "resolve the incident and write the postmortem (in the incident channel)"),
     ("/rollback help", "this help"),
@@ -92,6 +94,44 @@ def history_blocks(service: str, revisions: Sequence[Revision], now: dt.datetime
             "You will see the plan before anything changes."
         ),
     ]
+
+
+MAX_VERSIONS_SHOWN = 8  # per object, newest first
+
+
+def config_history_blocks(service: str, histories: Sequence[ConfigHistory], strategy: str) -> list[dict]:
+    """``/rollback config``: per ConfigMap and Secret, its versions newest first with what changed (a Secret:
+    key names only; its values are never stored or shown)."""
+    if not histories:
+        return [
+            _section(
+                f"*{escape(service)}* reads no ConfigMap or Secret that I can see: its catalog entry names none "
+                "and its pod template references none. Nothing to list."
+            )
+        ]
+    blocks = [_header(f"Config versions · {service}")]
+    for h in histories:
+        lines = []
+        for i, e in enumerate(reversed(h.entries[-MAX_VERSIONS_SHOWN:])):
+            by = f" by `{escape(e.changed_by)}`" if e.changed_by else ""
+            live = "  *← live*" if i == 0 else ""
+            first = "first recorded" if e.number == 1 else ""
+            shown = [escape(clip(c, 200)) for c in e.changes[:6]] + (["…"] if len(e.changes) > 6 else [])
+            body = first if e.number == 1 else "\n".join(f"   {c}" for c in shown)
+            lines.append(f"*v{e.number}* · {e.changed_at:%Y-%m-%d %H:%M} UTC{by}{live}\n{body}".rstrip())
+        older = len(h.entries) - MAX_VERSIONS_SHOWN
+        note = f"\n_{older} older version(s) not shown_" if older > 0 else ""
+        secret = " (key names only: values are never stored or shown)" if h.kind == "Secret" else ""
+        blocks.append(_section(clip(f"*{h.kind} {escape(h.name)}*{secret}\n" + "\n".join(lines) + note, 2900)))
+    how = (
+        f"To restore an earlier version: `/rollback {escape(service)} <reason>`, then *Choose revision…*; "
+        "the plan shows every change before anything is written."
+        if strategy == "config"
+        else f"{escape(service)} rolls back with the `{escape(strategy)}` strategy; to restore a ConfigMap by "
+        "itself, give it `strategy: config` in the services catalog."
+    )
+    blocks.append(_context(f"Versions are recorded from the moment the bot watches them. {how}"))
+    return _finish(blocks)
 
 
 def error_blocks(title: str, what_happened: str, what_next: str) -> list[dict]:

@@ -1,0 +1,153 @@
+"""The config tracker: records every version of the ConfigMaps and Secrets the catalog's services read.
+
+Kubernetes keeps no history of a ConfigMap or a Secret, so the bot keeps one, from a list and then a watch
+per namespace and kind; ``bot.state.config_versions`` stores each version (a Secret as key names and
+hashes only). Tracked are the objects a catalog entry names (``config.configmap``, ``config.secrets``) and
+those its pod templates reference (envFrom, env valueFrom, volumes), read again at every re-list.
+It runs with the worker; two replicas record the same version once (a unique constraint).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from kubernetes import client
+
+from bot.config import Catalog, ServiceConfig
+from bot.state import config_versions
+from bot.state.db import Database
+from bot.strategies.env_rules import config_refs
+from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
+
+log = logging.getLogger(__name__)
+
+KINDS = {"ConfigMap": "configmaps", "Secret": "secrets"}
+WATCH_SECONDS = 120  # the server ends each watch after this; the tracker then lists again
+RETRY_SECONDS = 5.0  # after a failed list or watch
+
+
+def workloads(service: ServiceConfig) -> list[tuple[str, str]]:
+    """(resource, name) of every workload whose pods the service runs."""
+    if service.strategy == "statefulset":
+        return [("statefulsets", service.deployment)]
+    if service.blue_green:
+        return [("deployments", d) for d in sorted(service.blue_green.colours.values())]
+    if service.canary:
+        return [("deployments", service.canary.stable), ("deployments", service.canary.canary)]
+    return [("deployments", service.deployment)]
+
+
+def named_in_catalog(service: ServiceConfig) -> set[tuple[str, str]]:
+    if not service.config:
+        return set()
+    return {("ConfigMap", service.config.configmap), *(("Secret", s) for s in service.config.secrets)}
+
+
+class ConfigTracker:
+    def __init__(self, catalog: Catalog, db: Database, api_client: client.ApiClient) -> None:
+        self.catalog, self.db = catalog, db
+        self.api = Api(api_client)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # ------------------------------------------------------------------------ what is tracked
+
+    def services_in(self, namespace: str) -> list[ServiceConfig]:
+        return [s for s in self.catalog.services.values() if s.namespace == namespace]
+
+    def objects_of(self, service: ServiceConfig) -> set[tuple[str, str]]:
+        """(kind, name) of the ConfigMaps and Secrets the service reads. A workload that cannot be read adds
+        nothing (the catalog's own names are still tracked)."""
+        found = named_in_catalog(service)
+        for resource, name in workloads(service):
+            try:
+                workload = self.api.read(Call("get", resource, service.namespace, name))
+            except CallFailed as failed:
+                log.info("config tracker: cannot read %s %s/%s: %s", resource, service.namespace, name, failed)
+                continue
+            found |= {(ref.kind, ref.name) for ref in config_refs((workload.get("spec") or {}).get("template") or {})}
+        return found
+
+    def tracked(self, namespace: str) -> set[tuple[str, str]]:
+        return set().union(*(self.objects_of(s) for s in self.services_in(namespace)))
+
+    def record(self, kind: str, obj: Obj, tracked: set[tuple[str, str]]) -> bool:
+        if (kind, (obj.get("metadata") or {}).get("name")) not in tracked:
+            return False
+        return config_versions.record(self.db, kind, obj) is not None
+
+    # ------------------------------------------------------------------------ list, then watch
+
+    def sync(self, namespace: str, kind: str) -> tuple[str, set[tuple[str, str]]]:
+        """Record the tracked objects of one kind as they are now: the list's resourceVersion to watch from,
+        and what is tracked."""
+        tracked = self.tracked(namespace)
+        listed = self.api.read(Call("list", KINDS[kind], namespace))
+        for obj in listed.get("items") or []:
+            self.record(kind, obj, tracked)
+        return (listed.get("metadata") or {}).get("resourceVersion", ""), tracked
+
+    def follow(self, namespace: str, kind: str, rounds: int | None = None) -> None:
+        """List, then watch from there, over and over until stopped (``rounds``: that many, for tests)."""
+        done = 0
+        while not self._stop.is_set() and (rounds is None or done < rounds):
+            done += 1
+            try:
+                since, tracked = self.sync(namespace, kind)
+                self._watch(namespace, kind, since, tracked)
+            except CallFailed as failed:
+                log.warning("config tracker: %s %s in %s: %s; trying again", failed.call.verb, kind, namespace, failed)
+                self._stop.wait(RETRY_SECONDS)
+
+    def _watch(self, namespace: str, kind: str, since: str, tracked: set[tuple[str, str]]) -> None:
+        events = self.api.watch(
+            Call("watch", KINDS[kind], namespace),
+            WATCH_SECONDS,
+            WATCH_SECONDS + self.api.timeout,  # silent that long past its own end: hung
+            resource_version=since,
+        )
+        for event in events:
+            if self._stop.is_set():
+                return
+            if event["type"] == "ERROR":  # 410 Gone: too old a resourceVersion; list again
+                return
+            if event["type"] in ("ADDED", "MODIFIED"):
+                self.record(kind, event["object"], tracked)
+
+    # ------------------------------------------------------------------------ threads
+
+    def namespaces(self) -> list[str]:
+        return sorted({s.namespace for s in self.catalog.services.values()})
+
+    def start(self) -> None:
+        """A thread per namespace and kind (once, however often it is called)."""
+        if self._threads:
+            return
+        for namespace in self.namespaces():
+            for kind in KINDS:
+                thread = threading.Thread(
+                    target=self.follow, args=(namespace, kind), name=f"config-{kind}-{namespace}", daemon=True
+                )
+                thread.start()
+                self._threads.append(thread)
+
+    def stop(self) -> None:
+        """Stop following; an open watch ends at its next event or its timeout (the threads are daemons)."""
+        self._stop.set()
+
+    def record_now(self, service: ServiceConfig) -> list[tuple[str, str]]:
+        """Record what the service's ConfigMaps and Secrets hold now (before listing their versions, so the
+        live one is there even if the watch has not run yet); their (kind, name), those missing left out.
+        Raises ``RollbackError`` in words when the cluster cannot be read."""
+        present = []
+        for kind, name in sorted(self.objects_of(service)):
+            try:
+                obj = self.api.read(Call("get", KINDS[kind], service.namespace, name))
+            except CallFailed as failed:
+                if failed.status == 404:
+                    continue
+                raise explain(failed, "nothing was changed") from failed
+            config_versions.record(self.db, kind, obj)
+            present.append((kind, name))
+        return present

@@ -1,0 +1,131 @@
+"""Secrets in a config rollback: put back the values a Secret had, without the bot ever holding them.
+
+The choice: a Secret is restored only from **another Secret that still exists** and holds exactly the
+recorded values (equal hashes), such as the previous Secret a ``secretGenerator`` or a rotation left
+behind. The alternative, an encrypted snapshot in the bot's database, would make the bot a store of
+every secret it watches, with a key to guard and rotate next to the data it protects; a leaked database
+or key would leak them all. Here the database holds key names and hashes only, and the values travel
+from one Secret to the other inside the cluster's API, at the moment of the restore. When no Secret
+holds the old values, the plan says so and leaves the Secret alone: restore it from where it is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.state import config_versions
+from bot.state.config_versions import data_hash, values_of, version_diff
+from bot.state.db import Database
+from bot.strategies.base import Check, RollbackError
+from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
+
+
+@dataclass(frozen=True)
+class SecretPlan:
+    """What a plan says about one Secret: lines for people, and at most one restore (as plan operations)."""
+
+    changes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    restore: dict | None = None  # {"secret", "source", "data_hash", "guard"}: no value, ever
+
+
+def _read(api: Api, namespace: str, name: str) -> Obj | None:
+    try:
+        return api.read(Call("get", "secrets", namespace, name))
+    except CallFailed as failed:
+        if failed.status == 404:
+            return None
+        raise explain(failed, "nothing was changed") from failed
+
+
+def plan_secret(api: Api, db: Database, namespace: str, name: str, until: dt.datetime) -> SecretPlan:
+    """The Secret back to the version it had before ``until`` (when the ConfigMap version being restored was
+    replaced), from another Secret that holds those values."""
+    live = _read(api, namespace, name)
+    if live is None:
+        return SecretPlan(warnings=(f"Secret {name} (config.secrets) does not exist; it is left alone",))
+    config_versions.record(db, "Secret", live)
+    recorded = config_versions.versions(db, namespace, "Secret", name)
+    before = [v for v in recorded if _utc(v.seen_at) < until]
+    wanted = before[-1] if before else recorded[0]
+    if wanted.data_hash == data_hash(values_of(live)):
+        return SecretPlan()
+    changed = "; ".join(version_diff(recorded[-1], wanted))
+    try:
+        others = api.read(Call("list", "secrets", namespace)).get("items") or []
+    except CallFailed as failed:
+        raise explain(failed, "nothing was changed") from failed
+    source = next(
+        (
+            s["metadata"]["name"]
+            for s in sorted(others, key=lambda s: s["metadata"]["name"])
+            if s["metadata"]["name"] != name and data_hash(values_of(s)) == wanted.data_hash
+        ),
+        None,
+    )
+    when = f"{_utc(wanted.seen_at):%Y-%m-%d %H:%M} UTC"
+    if source is None:
+        return SecretPlan(
+            warnings=(
+                f"Secret {name} has changed since {when} ({changed}), and no Secret in {namespace} holds its "
+                "earlier values. The bot never stores Secret values, so it leaves this Secret as it is: restore "
+                "it from where it is kept (your secret manager, a sealed secret in Git) if the old values are "
+                "needed.",
+            )
+        )
+    return SecretPlan(
+        changes=(
+            f"Secret {name} back to its values of {when} ({changed}), copied from Secret {source}, which holds "
+            "exactly those values (same hashes); no value is shown or stored",
+        ),
+        restore={
+            "secret": name,
+            "source": source,
+            "data_hash": wanted.data_hash,
+            "guard": live["metadata"].get("resourceVersion", ""),
+        },
+    )
+
+
+def holds(api: Api, namespace: str, restore: dict) -> bool:
+    live = _read(api, namespace, restore["secret"])
+    return live is not None and data_hash(values_of(live)) == restore["data_hash"]
+
+
+def apply_secret(api: Api, namespace: str, restore: dict) -> None:
+    """Copy the source Secret's data over the Secret (guarded by the resourceVersion the plan saw)."""
+    if holds(api, namespace, restore):
+        return  # a resumed run: already restored
+    name, source_name = restore["secret"], restore["source"]
+    source = _read(api, namespace, source_name)
+    if source is None or data_hash(values_of(source)) != restore["data_hash"]:
+        raise RollbackError(
+            f"Secret {source_name}, the source of Secret {name}'s earlier values, is gone or has changed since "
+            f"the plan was made; Secret {name} was not restored. Plan the rollback again."
+        )
+    ops = [
+        {"op": "test", "path": "/metadata/resourceVersion", "value": restore["guard"]},
+        {"op": "replace", "path": "/data", "value": dict(source.get("data") or {})},
+    ]
+    try:
+        api.write(Call("patch", "secrets", namespace, name), ops)
+    except CallFailed as failed:
+        if holds(api, namespace, restore):
+            return
+        if failed.status == 422:
+            raise RollbackError(
+                f"Secret {namespace}/{name} changed after this plan was made; it was not restored. "
+                "Plan the rollback again."
+            ) from failed
+        raise explain(failed, f"Secret {name} was not restored (the bot read it again to make sure)") from failed
+
+
+def secret_check(api: Api, namespace: str, restore: dict) -> Check:
+    ok = holds(api, namespace, restore)
+    return Check(f"secret {restore['secret']}", ok, f"Secret {restore['secret']} {'holds' if ok else 'lost'} "
+                 "the values restored")
+
+
+def _utc(when: dt.datetime) -> dt.datetime:
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
