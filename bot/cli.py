@@ -78,6 +78,11 @@ def _sandbox(args: argparse.Namespace) -> int:
     for key, value in world.env().items():
         print(f"  export {key}={value}")  # the sandbox's own fixed token, needed to run the bot against it
     print(f"Try: kubectl --kubeconfig {world.kubeconfig} rollout history deploy/shopping-service -n shopping")
+    for svc in world.scenario.services:
+        if svc.config_change:  # a config incident starts when someone makes it, once the bot is watching
+            print(f"Break {svc.name}'s config once the bot runs (its config tracker records the change):")
+            for command in world.config_change_commands(svc.name):
+                print(f"  {command}")
     print("Ctrl-C stops the sandbox.", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -128,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--strategy",
         default="kubernetes",
-        choices=["kubernetes", "statefulset", "blue-green", "canary"],
+        choices=["kubernetes", "statefulset", "blue-green", "canary", "config"],
         help="which strategy's incident to play (default: kubernetes, shopping-service)",
     )
     p.set_defaults(func=_demo)

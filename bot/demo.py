@@ -11,6 +11,7 @@ import logging
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -27,6 +28,7 @@ from bot.slack.views import (
     CallbackId,
     action_item_block,
 )
+from bot.state import config_versions
 
 SERVICE = "shopping-service"
 
@@ -68,6 +70,14 @@ STORIES = {
         "Smoke-test the idle colour before switching to it.",
         "Add a pre-switch smoke test of the idle colour",
     ),
+    "config": Story(
+        "pricing",
+        "quotes failing since the config change",
+        "PRICE_SOURCE was switched to legacy-api in pricing-config; the legacy API cannot price the new catalog.",
+        "About 45% of price quotes failed for 20 minutes.",
+        "Review ConfigMap changes like code; canary a config change like a release.",
+        "Move pricing-config into Git with review",
+    ),
     "canary": Story(
         "checkout",
         "tax errors on the canary",
@@ -77,6 +87,30 @@ STORIES = {
         "Gate canary promotion on the 5xx rate",
     ),
 }
+
+
+def _config_change(world: World, bot: BotHarness, alice: OnCall, say, out: TextIO) -> None:
+    """The config incident's cause, made while the bot watches: the ConfigMap edited, the pods restarted."""
+    svc = world.scenario.service("pricing")
+    name = svc.config_change["configmap"]
+
+    def recorded(n: int):
+        return config_versions.versions(bot.rt.db, svc.namespace, "ConfigMap", name)[n - 1:] or None
+
+    bot.wait_for(f"the config tracker to record {name}", lambda: recorded(1), 30)
+    say("02:58 — a teammate switches pricing's price source and restarts it:")
+    for command in world.config_change_commands("pricing"):
+        print(f"    $ {command}", file=out)
+    world.apply_config_change("pricing")
+    bot.wait_for(f"the config tracker to record the change of {name}", lambda: recorded(2), 30)
+    say("The bot's config tracker recorded the change. Quotes start failing; 20 seconds later ...")
+    time.sleep(20)  # real traffic at the bad setting, for Prometheus to rate
+    say("alice checks what changed: /rollback config pricing")
+    alice.type("config pricing")
+    reply = bot.wait_for("the config versions", lambda: [r for r in world.slack.responses() if "Config" in str(r)], 20)
+    for block in reply[-1].get("blocks") or []:
+        text = (block.get("text") or {}).get("text") or " ".join(e.get("text", "") for e in block.get("elements", []))
+        print("    " + text.replace("\n", "\n    "), file=out)
 
 
 def run_demo(
@@ -97,6 +131,8 @@ def run_demo(
             file=out,
         )
         alice = OnCall(bot, ONCALL)
+        if strategy == "config":
+            _config_change(world, bot, alice, say, out)
         say(f"03:12 — alice (on call) sees errors and types: /rollback {service} {story.typed}")
         alice.type(f"{service} {story.typed}")
         channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{service}")

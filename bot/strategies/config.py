@@ -177,7 +177,8 @@ class ConfigRestore(OnDeployments):
 
     def restart(self, target: Target) -> None:
         """``kubectl rollout restart``: a new pod template annotation, so the Deployment rolls its pods."""
-        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # Microseconds (still RFC 3339): a restart in the same second as the last one must change the template.
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
         try:
             self.api.write(Call("patch", "deployments", target.namespace, target.workload), body)

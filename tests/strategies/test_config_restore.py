@@ -132,6 +132,7 @@ def test_a_secret_comes_back_from_another_secret_that_still_holds_its_values(sim
     restore.apply(plan)
     secret = json.loads(kubectl(sim, "get", "secret", "pricing-credentials", "-o", "json"))
     assert secret["data"] == {"token": old}
+    restore.wait(plan.target, lambda p: None, 600)  # the restart the restore began
     assert restore.verify(plan).ok
 
 
