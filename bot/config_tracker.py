@@ -47,6 +47,8 @@ def named_in_catalog(service: ServiceConfig) -> set[tuple[str, str]]:
 class ConfigTracker:
     def __init__(self, catalog: Catalog, db: Database, api_client: client.ApiClient) -> None:
         self.catalog, self.db = catalog, db
+        # A connection per open watch (a namespace's ConfigMaps, its Secrets), and some for the reads.
+        api_client.configuration.connection_pool_maxsize = 4 + 2 * len(self.namespaces())
         self.api = Api(api_client)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

@@ -67,20 +67,23 @@ class ConfigRestore(OnDeployments):
         return cm, config_versions.versions(self.db, target.namespace, "ConfigMap", cm["metadata"]["name"])
 
     @staticmethod
-    def _revision(n: int, v: ConfigVersion) -> Revision:
+    def _revision(n: int, v: ConfigVersion, earlier: list[ConfigVersion]) -> Revision:
+        """Version ``n``; one whose data equals an earlier version's (a restore) says which."""
         changed = ", ".join(v.changed_keys[:5]) + ("…" if len(v.changed_keys) > 5 else "")
         by = f" by {v.changed_by}" if v.changed_by else ""
+        same = next((i for i, e in enumerate(earlier, 1) if e.data_hash == v.data_hash), None)
+        what = "first seen" if n == 1 else f"back to v{same}" if same else f"changed {changed}"
         return Revision(
             number=n,
             image=f"configmap/{v.name}:v{n}",
-            change_cause=f"{'first seen' if n == 1 else 'changed ' + changed}{by}",
+            change_cause=f"{what}{by}",
             created_at=v.changed_at.replace(tzinfo=dt.UTC) if v.changed_at.tzinfo is None else v.changed_at,
             name=str(v.id),
         )
 
     def history(self, target: Target) -> list[Revision]:
         _, recorded = self._versions(target)
-        return [self._revision(n, v) for n, v in enumerate(recorded, 1)]
+        return [self._revision(n, v, recorded[: n - 1]) for n, v in enumerate(recorded, 1)]
 
     def plan(self, target: Target) -> Plan:
         cm, recorded = self._versions(target)
@@ -100,8 +103,8 @@ class ConfigRestore(OnDeployments):
             raise RollbackError(f"there is no version {number} of ConfigMap {cm['metadata']['name']}")
         live = dict(cm.get("data") or {})
         desired_v = recorded[number - 1]
-        current = self._revision(len(recorded), recorded[-1])
-        desired = self._revision(number, desired_v)
+        current = self._revision(len(recorded), recorded[-1], recorded[:-1])
+        desired = self._revision(number, desired_v, recorded[: number - 1])
         common = dict(
             strategy=self.name,
             target=replace(target, to_revision=number),

@@ -23,6 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from bot.strategies.base import RollbackError
 
 Obj = dict[str, Any]
+FIELD_MANAGER = "rollback-bot"
 REQUEST_TIMEOUT = 10.0  # real seconds for one request, connecting included
 READ_ATTEMPTS = 3
 BACKOFF = (0.25, 0.75)  # real seconds before the 2nd and the 3rd attempt of a read
@@ -155,8 +156,10 @@ class Api:
 
     def write(self, call: Call, body: Any = None) -> Obj:
         """PATCH or create (POST), or DELETE without a body, sent once. A custom resource's patch is a merge
-        patch for a dict body, a JSON Patch for a list."""
-        return self._send(call, self.timeout, **({} if body is None else {"body": body}))
+        patch for a dict body, a JSON Patch for a list. A patch or create names the bot as its field manager,
+        so ``managedFields`` (and the config tracker's "changed by") say who made the change."""
+        named = {"field_manager": FIELD_MANAGER} if call.verb in ("patch", "create") else {}
+        return self._send(call, self.timeout, **named, **({} if body is None else {"body": body}))
 
     def watch(self, call: Call, seconds: int, timeout: float, **kwargs: Any) -> Iterator[Obj]:
         """Watch events as JSON; the server ends the watch after ``seconds``, the client gives up after

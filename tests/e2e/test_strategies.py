@@ -12,7 +12,7 @@ from bot.incidents.cards import incident_in_channel
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import LEAD, World
 from bot.slack.views import RESOLVE_IMPACT, RESOLVE_LESSONS, RESOLVE_ROOT_CAUSE, ActionId, CallbackId
-from bot.state import timeline
+from bot.state import config_versions, timeline
 from tests.e2e.conftest import QUICK_BAKE
 from tests.support import need_binary
 
@@ -147,3 +147,39 @@ def test_a_statefulset_is_rolled_back_through_its_controller_revisions(world, bo
     assert sts.spec.template.spec.containers[0].image == "registry.local/ledger:v4.1.0"
     assert sts.status.current_revision == sts.status.update_revision
     assert {"patched", "rolled_out", "verified"} <= set(kinds(bot, channel.id))
+
+
+def test_a_bad_configmap_change_is_rolled_back_by_restoring_the_recorded_version(world, bot, alice):
+    """The tracker sees pricing-config edited and the pods restarted; /rollback config shows the diff; the
+    rollback writes version 1 back, restarts the pods and verifies, and the postmortem says what it restored."""
+
+    def versions() -> list:
+        return config_versions.versions(bot.rt.db, "pricing", "ConfigMap", "pricing-config")
+
+    bot.wait_for("the tracker to record pricing-config", lambda: versions() or None)
+    world.apply_config_change("pricing")
+    bot.wait_for("the tracker to record the change", lambda: len(versions()) == 2 or None)
+    assert versions()[1].changed_by == "kubectl-edit"
+
+    alice.type("config pricing")
+    listed = bot.wait_for("the versions", lambda: [r for r in world.slack.responses() if "pricing-config" in str(r)])
+    text = " ".join(b.get("text", {}).get("text", "") for b in listed[-1]["blocks"])
+    assert 'PRICE_SOURCE: "catalog-api" → "legacy-api"' in text
+    assert "Secret pricing-credentials" in text and "sandbox-token" not in str(world.slack.responses())
+
+    alice.type("pricing quotes failing")
+    channel = alice.channel(prefix("pricing"))
+    alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
+    alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
+    plan = world.slack.transcript(channel.id)
+    assert "Nothing has changed yet" in plan
+    assert 'ConfigMap pricing-config back to version 1: PRICE_SOURCE: "legacy-api" → "catalog-api"' in plan
+    assert core(world).read_namespaced_config_map("pricing-config", "pricing").data["PRICE_SOURCE"] == "legacy-api"
+    alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
+    done = alice.message_saying(channel.id, *OUTCOMES, timeout=120)
+    assert "is back on v1" in done["text"] and "verified" in done["text"], done["text"]
+    assert core(world).read_namespaced_config_map("pricing-config", "pricing").data["PRICE_SOURCE"] == "catalog-api"
+    assert {"patched", "rolled_out", "verified"} <= set(kinds(bot, channel.id))
+    assert versions()[-1].changed_by == "rollback-bot", "the restore is recorded as the bot's change"
+    strategy = postmortem(world, alice, channel.id).split("## Strategy\n", 1)[1].split("\n## ", 1)[0].strip()
+    assert strategy.startswith("**config**") and 'PRICE_SOURCE: "legacy-api" → "catalog-api"' in strategy
