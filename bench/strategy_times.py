@@ -1,7 +1,8 @@
 """Per strategy: time from the *Confirm* click to all traffic on the good release, against its physical floor.
 
 For each strategy of the default scenario (kubernetes: shopping-service, statefulset: ledger, blue-green: storefront,
-canary: checkout), in the same process:
+canary: checkout, config: pricing, whose ConfigMap is first edited and its pods restarted while the config
+versions are recorded), in the same process:
 
 - the floor: a fresh sandbox world where the same change is made by calling the strategy's own
   operations directly, no bot: the rollout (or the idle colour's scale-up and ready time, or the
@@ -22,7 +23,7 @@ import logging
 import sys
 import time
 
-from kubernetes import config
+from kubernetes import client, config
 
 from bot.config import duration_seconds, load_catalog
 from bot.incidents.cards import incident_in_channel
@@ -30,7 +31,8 @@ from bot.incidents.common import target
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import ONCALL, World
 from bot.slack.views import ActionId
-from bot.state import timeline
+from bot.state import config_versions, timeline
+from bot.state.db import Database
 from bot.strategies.factory import strategy_classes
 from bot.strategies.options import Canary, from_options
 
@@ -40,14 +42,48 @@ CASES = (
     ("statefulset", "ledger", 120),
     ("blue-green", "storefront", 30),
     ("canary", "checkout", 300),
+    ("config", "pricing", 120),
 )
+
+
+def versions(db: Database) -> list:
+    return config_versions.versions(db, "pricing", "ConfigMap", "pricing-config")
+
+
+def break_config(world: World, db: Database, record=None) -> None:
+    """The config incident's cause: pricing-config edited, the pods restarted, both versions recorded (by
+    ``record``, or by the bot's own tracker), the restart finished."""
+    (record or (lambda: None))()
+    wait_for("version 1 recorded", lambda: versions(db) or None, 30)
+    world.apply_config_change("pricing")
+    (record or (lambda: None))()
+    wait_for("version 2 recorded", lambda: len(versions(db)) >= 2 or None, 30)
+    apps = client.AppsV1Api(config.new_client_from_config(config_file=str(world.kubeconfig)))
+
+    def settled():
+        d = apps.read_namespaced_deployment("pricing", "pricing")
+        return d.status.updated_replicas == d.spec.replicas == d.status.available_replicas == d.status.replicas
+    wait_for("the restart to finish", lambda: settled() or None, 60)
 
 
 def floor(strategy: str, service: str) -> float:
     """The change made by the strategy's own operations, without the bot."""
     with World(prometheus=False) as world:
         svc = load_catalog(world.catalog_path).get(service)
-        s = strategy_classes()[strategy](config.new_client_from_config(config_file=str(world.kubeconfig)))
+        api = config.new_client_from_config(config_file=str(world.kubeconfig))
+        if strategy == "config":
+            db = Database(f"sqlite:///{world.state_dir / 'floor.db'}")
+            db.migrate()
+            live = client.CoreV1Api(api)
+
+            def record() -> None:
+                cm = live.read_namespaced_config_map("pricing-config", "pricing")
+                config_versions.record(db, "ConfigMap", api.sanitize_for_serialization(cm))
+
+            break_config(world, db, record)
+            s = strategy_classes()[strategy](api, db)
+        else:
+            s = strategy_classes()[strategy](api)
         plan = s.plan(target(svc))
         t = dataclasses.replace(plan.target, to_revision=plan.desired.number)
         started = time.monotonic()
@@ -70,6 +106,8 @@ def floor(strategy: str, service: str) -> float:
 def with_bot(service: str) -> float:
     """Confirm click -> ``rolled_out`` on the timeline, through Slack, the database and the worker."""
     with World() as world, BotHarness(world) as bot:
+        if service == "pricing":
+            break_config(world, bot.rt.db)
         alice = OnCall(bot, ONCALL)
         alice.type(f"{service} bench")
         channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{service}")

@@ -50,6 +50,7 @@ class ConfigTracker:
         # A connection per open watch (a namespace's ConfigMaps, its Secrets), and some for the reads.
         api_client.configuration.connection_pool_maxsize = 4 + 2 * len(self.namespaces())
         self.api = Api(api_client)
+        self.retry_seconds = RETRY_SECONDS
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -100,7 +101,7 @@ class ConfigTracker:
                 self._watch(namespace, kind, since, tracked)
             except CallFailed as failed:
                 log.warning("config tracker: %s %s in %s: %s; trying again", failed.call.verb, kind, namespace, failed)
-                self._stop.wait(RETRY_SECONDS)
+                self._stop.wait(self.retry_seconds)
 
     def _watch(self, namespace: str, kind: str, since: str, tracked: set[tuple[str, str]]) -> None:
         events = self.api.watch(

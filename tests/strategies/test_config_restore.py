@@ -146,3 +146,11 @@ def test_without_a_secret_holding_the_old_values_the_plan_says_so_and_leaves_it(
     restore.apply(plan)
     secret = json.loads(kubectl(sim, "get", "secret", "pricing-credentials", "-o", "json"))
     assert base64.b64decode(secret["data"]["token"]) == b"rotated-token-2"
+
+
+def test_the_tracker_keeps_trying_when_the_api_refuses_and_records_once_it_can(sim, db, tracker):
+    refused = sim.faults.add(403, verb="list", resource="configmaps", times=2)
+    tracker.retry_seconds = 0.05
+    threading.Thread(target=tracker.follow, args=(NS, "ConfigMap"), daemon=True).start()
+    sim.until(lambda: config_versions.versions(db, NS, "ConfigMap", "pricing-config"))
+    assert refused.hits == 2

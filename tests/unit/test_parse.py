@@ -16,6 +16,7 @@ from bot.incidents.parse import MAX_REASON, MAX_TEXT, Command, parse
         ("STATUS", Command("status")),
         ("update", Command("update")),
         ("history shopping-service", Command("history", service="shopping-service")),
+        ("config pricing", Command("config", service="pricing")),
         ("resolve inc-2026-007", Command("resolve", incident="INC-2026-007")),
         ("resolve", Command("resolve")),
         ("shopping-service", Command("declare", service="shopping-service")),
@@ -31,6 +32,8 @@ def test_commands(text, expected):
     [
         ("Shopping_Service", "`shopping_service` is not a valid service name"),
         ("history", "Which service?"),
+        ("config", "`/rollback config <service>`"),
+        ("config pricing';drop", "is not a valid service name"),
         ("resolve yesterday", "`yesterday` is not an incident id"),
         ("x" * (MAX_TEXT + 1), f"the most I accept is {MAX_TEXT}"),
         ("cart " + "x" * (MAX_REASON + 1), f"please keep it under {MAX_REASON}"),

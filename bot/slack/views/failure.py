@@ -73,6 +73,12 @@ EMERGENCY = {
         "Scale live colour to zero",
         "The colour that serves *{service}* now stops: the service is DOWN until someone scales it back up.",
     ),
+    "config": Emergency(
+        "Restore another version…",
+        "restore another recorded version of the ConfigMap (*Restore another version…*)",
+        "Scale to zero",
+        "Every pod of *{service}* in `{namespace}` stops: the service is DOWN until someone scales it back up.",
+    ),
     "canary": Emergency(
         None,
         "",

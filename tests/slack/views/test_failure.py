@@ -65,6 +65,11 @@ def test_progress_and_verification():
             ("*Switch to another colour…*", "*Scale live colour to zero*", "*Page escalation*"),
         ),
         ("canary", ["scale_to_zero", "page_escalation", "post_update"], ("*All traffic to stable now*",)),
+        (
+            "config",
+            ["choose_revision", "scale_to_zero", "page_escalation", "post_update"],
+            ("*Restore another version…*", "*Scale to zero*", "*Page escalation*"),
+        ),
     ],
 )
 def test_each_strategy_offers_its_own_emergency_actions(strategy, ids, buttons):

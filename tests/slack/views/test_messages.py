@@ -24,6 +24,7 @@ def test_help_lists_every_command():
         "`/rollback`",
         "/rollback status",
         "/rollback history &lt;service&gt;",
+        "/rollback config &lt;service&gt;",
         "/rollback resolve",
         "/rollback help",
     ):
@@ -59,3 +60,31 @@ def test_status_update_blocks_split_long_text():
     assert_valid(blocks)
     assert len(blocks) == 3
 
+
+
+def test_config_versions_show_value_diffs_for_a_configmap_and_key_names_for_a_secret():
+    import datetime as dt
+
+    from bot.state.config_versions import ConfigHistory, VersionEntry
+
+    at = dt.datetime(2026, 12, 3, 7, 35, tzinfo=dt.UTC)
+    cm = ConfigHistory(
+        "ConfigMap",
+        "pricing-config",
+        (
+            VersionEntry(1, at, "kubectl-client-side-apply", ()),
+            VersionEntry(2, at, "kubectl-edit", ('PRICE_SOURCE: "catalog-api" → "legacy-api"',)),
+        ),
+    )
+    versions = (VersionEntry(1, at, "", ()), VersionEntry(2, at, "", ("changed: token",)))
+    secret = ConfigHistory("Secret", "pricing-credentials", versions)
+    blocks = v.config_history_blocks("pricing", [cm, secret], "config")
+    assert_valid(blocks)
+    text = mrkdwn_text(blocks)
+    live = "*v2* · 2026-12-03 07:35 UTC by `kubectl-edit`  *← live*"
+    assert f'{live}\n   PRICE_SOURCE: "catalog-api" → "legacy-api"' in text
+    assert "*Secret pricing-credentials* (key names only: values are never stored or shown)" in text
+    assert "changed: token" in text and "Choose revision…" in text
+    other = mrkdwn_text(v.config_history_blocks("shopping-service", [cm], "kubernetes"))
+    assert "rolls back with the `kubernetes` strategy" in other
+    assert "reads no ConfigMap or Secret" in mrkdwn_text(v.config_history_blocks("cart", [], "kubernetes"))
