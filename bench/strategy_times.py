@@ -12,7 +12,7 @@ versions are recorded), in the same process:
   timeline's ``rolled_out`` event (traffic on the good release).
 
 Prints both, the runbooks' figures (K8s 2 min, blue-green 30 s, canary 5 min) and
-``ratio = bot / floor`` against the target <= 1.2. Run: ``.venv/bin/python bench/strategy_times.py``.
+``ratio = bot / floor`` against the target <= 1.2. Run: ``.venv/bin/python bench/strategy_times.py [strategy ...]``.
 """
 
 from __future__ import annotations
@@ -128,7 +128,8 @@ def with_bot(service: str) -> float:
 def main() -> int:
     logging.disable(logging.INFO)
     met = True
-    for strategy, service, runbook in CASES:
+    chosen = sys.argv[1:]  # e.g. `strategy_times.py canary config`; none: all
+    for strategy, service, runbook in (c for c in CASES if not chosen or c[0] in chosen):
         reference = floor(strategy, service)
         measured = with_bot(service)
         ratio = measured / reference

@@ -46,6 +46,7 @@ class PrometheusProcess:
         self.scrape_interval = scrape_interval
         self.start_timeout = start_timeout
         self._dir: Path | None = None
+        self._targets_seen: dict[str, str] = {}  # scrape pool -> "up" / "down <last error>", for the start error
         self._proc: subprocess.Popen | None = None
         self._log = None
 
@@ -109,6 +110,7 @@ class PrometheusProcess:
         if status != 200:
             return False
         active = json.loads(body)["data"]["activeTargets"]
+        self._targets_seen = {t["scrapePool"]: f"{t.get('health')} {t.get('lastError') or ''}".strip() for t in active}
         up = {t["scrapePool"] for t in active if t.get("health") == "up"}
         return up >= set(self.targets)
 
@@ -123,7 +125,7 @@ class PrometheusProcess:
             time.sleep(0.1)
         raise PrometheusError(
             f"prometheus on {self.url} did not scrape all of {sorted(self.targets)} within "
-            f"{self.start_timeout:g} s:\n{self.log_tail()}"
+            f"{self.start_timeout:g} s (targets: {self._targets_seen or 'never listed'}):\n{self.log_tail()}"
         )
 
     def log_tail(self, lines: int = 20) -> str:
