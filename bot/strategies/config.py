@@ -2,9 +2,9 @@
 
 Kubernetes keeps no history of a ConfigMap, so its versions come from the config tracker's record
 (``bot.state.config_versions``); they are the "revisions" shown on the card, numbered 1, 2, ...
-in the order they were seen. Secrets are not restored here: the bot never holds their values (see
-``config_versions``); a Secret is rolled back by the plain undo when it is hash-named, as a
-kustomize ``secretGenerator`` makes it.
+in the order they were seen. The Secrets of ``config.secrets`` that changed since the chosen version
+are put back from another Secret holding their old values (``config_secrets``: the bot never holds a
+Secret value); a hash-named Secret (``secretGenerator``) is rolled back by the plain undo.
 """
 
 from __future__ import annotations

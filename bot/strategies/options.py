@@ -46,7 +46,7 @@ class ConfigRollback:
     """A Deployment whose bad change is its ConfigMap: restore a recorded version, then ``rollout restart``."""
 
     configmap: str  # the ConfigMap restored (its versions are recorded by the config tracker)
-    secrets: tuple[str, ...] = ()  # Secrets tracked too (key names and hashes only; never restored)
+    secrets: tuple[str, ...] = ()  # Secrets tracked too (key names and hashes only); restored from another Secret
 
 
 @dataclass(frozen=True)
