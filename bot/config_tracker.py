@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 KINDS = {"ConfigMap": "configmaps", "Secret": "secrets"}
 WATCH_SECONDS = 120  # the server ends each watch after this; the tracker then lists again
-RETRY_SECONDS = 5.0  # after a failed list or watch
+RETRY_SECONDS = 5.0  # after a failed list or watch; doubled while it keeps failing
+MAX_RETRY_SECONDS = 300.0
 
 
 def workloads(service: ServiceConfig) -> list[tuple[str, str]]:
@@ -93,15 +94,21 @@ class ConfigTracker:
 
     def follow(self, namespace: str, kind: str, rounds: int | None = None) -> None:
         """List, then watch from there, over and over until stopped (``rounds``: that many, for tests)."""
-        done = 0
+        done, failures = 0, 0
         while not self._stop.is_set() and (rounds is None or done < rounds):
             done += 1
             try:
                 since, tracked = self.sync(namespace, kind)
+                failures = 0
                 self._watch(namespace, kind, since, tracked)
             except CallFailed as failed:
-                log.warning("config tracker: %s %s in %s: %s; trying again", failed.call.verb, kind, namespace, failed)
-                self._stop.wait(self.retry_seconds)
+                failures += 1
+                pause = min(self.retry_seconds * 2 ** (failures - 1), MAX_RETRY_SECONDS)
+                log.warning(
+                    "config tracker: %s %s in %s: %s; trying again in %.0f s",
+                    failed.call.verb, kind, namespace, failed, pause,
+                )
+                self._stop.wait(pause)
 
     def _watch(self, namespace: str, kind: str, since: str, tracked: set[tuple[str, str]]) -> None:
         events = self.api.watch(
