@@ -50,8 +50,14 @@ def test_declare_roll_back_verify_and_resolve(world, bot, alice):
     assert "unavailable" not in shown.split("Live now")[0], "Prometheus answered every signal"
     for action in (ActionId.CHOOSE_REVISION, ActionId.FORWARD_FIX, ActionId.DISMISS):
         alice.message_with(channel.id, action)
-    announcements = world.slack.transcript(world.slack.channel_by_name("incidents")["id"])
-    assert f"#{channel.name}" in announcements and SERVICE in announcements
+    incidents = world.slack.channel_by_name("incidents")["id"]
+
+    def announced() -> str | None:  # posted after the card, by its own request: wait for it
+        text = world.slack.transcript(incidents)
+        return text if f"#{channel.name}" in text else None
+
+    announcements = wait_for("the announcement", announced)
+    assert SERVICE in announcements
 
     # Dry run first: nothing changes until the confirmation.
     alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
