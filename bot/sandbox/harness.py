@@ -86,6 +86,7 @@ class BotHarness:
     def stop(self) -> None:
         self._closing = True
         self.server.close()
+        self.server.task_dispatcher.shutdown(timeout=5)  # its threads, or every harness leaves 8 behind
         self.worker.stop()
         self.rt.close()
         self.log.detach()
