@@ -1,10 +1,10 @@
-"""Config rollback: write a recorded version of a ConfigMap back, then ``rollout restart`` the Deployment.
+"""Config rollback: put a service's ConfigMap and Secrets back as they were, then ``rollout restart``.
 
-Kubernetes keeps no history of a ConfigMap, so its versions come from the config tracker's record
-(``bot.state.config_versions``); they are the "revisions" shown on the card, numbered 1, 2, ...
-in the order they were seen. The Secrets of ``config.secrets`` that changed since the chosen version
-are put back from another Secret holding their old values (``config_secrets``: the bot never holds a
-Secret value); a hash-named Secret (``secretGenerator``) is rolled back by the plain undo.
+Kubernetes keeps no history of a ConfigMap or a Secret, so the versions come from the config tracker's
+record (``bot.state.config_versions``), composed into the service's config states (``config_states``:
+every change of the ConfigMap or of a Secret of ``config.secrets`` is one); those are the "revisions"
+on the card. A Secret is put back from another Secret holding its old values (``config_secrets``: the
+bot never holds a Secret value); a hash-named one (``secretGenerator``) is rolled back by the plain undo.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from kubernetes import client
 from bot.state import config_versions
 from bot.state.config_versions import data_hash, diff_lines
 from bot.state.db import Database
-from bot.state.models import ConfigVersion
 from bot.strategies import rollout
 from bot.strategies.base import RUN_STEPS, Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.config_secrets import apply_secret, holds, plan_secret, secret_check
+from bot.strategies.config_secrets import apply_secret, holds, plan_secret, read_secret, secret_check
+from bot.strategies.config_states import ConfigState, config_states
 from bot.strategies.k8s_api import REQUEST_TIMEOUT, Call, CallFailed, Obj, explain
 from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments
 from bot.strategies.options import ConfigRollback, from_options
@@ -60,73 +60,75 @@ class ConfigRestore(OnDeployments):
                 ) from failed
             raise explain(failed, NOTHING_CHANGED) from failed
 
-    def _versions(self, target: Target) -> tuple[Obj, list[ConfigVersion]]:
-        """The live ConfigMap and its recorded versions, the live one recorded now if the tracker has not yet."""
-        _, cm = self._configmap(target)
+    def _states(self, target: Target) -> tuple[ConfigRollback, Obj, list[ConfigState]]:
+        """The live ConfigMap and the service's config states, the live versions recorded now if the tracker
+        has not yet."""
+        opts, cm = self._configmap(target)
         config_versions.record(self.db, "ConfigMap", cm)
-        return cm, config_versions.versions(self.db, target.namespace, "ConfigMap", cm["metadata"]["name"])
+        ns = target.namespace
+        histories = {("ConfigMap", opts.configmap): config_versions.versions(self.db, ns, "ConfigMap", opts.configmap)}
+        for name in opts.secrets:
+            live = read_secret(self.api, target.namespace, name)
+            if live is not None:
+                config_versions.record(self.db, "Secret", live)
+            histories[("Secret", name)] = config_versions.versions(self.db, target.namespace, "Secret", name)
+        return opts, cm, config_states(histories)
 
     @staticmethod
-    def _revision(n: int, v: ConfigVersion, earlier: list[ConfigVersion]) -> Revision:
-        """Version ``n``; one whose data equals an earlier version's (a restore) says which."""
-        changed = ", ".join(v.changed_keys[:5]) + ("…" if len(v.changed_keys) > 5 else "")
-        by = f" by {v.changed_by}" if v.changed_by else ""
-        same = next((i for i, e in enumerate(earlier, 1) if e.data_hash == v.data_hash), None)
-        what = "first seen" if n == 1 else f"back to v{same}" if same else f"changed {changed}"
+    def _revision(target: Target, state: ConfigState, states: list[ConfigState]) -> Revision:
+        """State ``n`` as the card shows a revision: ``v{n}``, what made it, when."""
+        opts: ConfigRollback = from_options(ConfigRollback, target.options)
+        cm_version = state.versions[("ConfigMap", opts.configmap)]
+        when = (state.change or cm_version).changed_at
         return Revision(
-            number=n,
-            image=f"configmap/{v.name}:v{n}",
-            change_cause=f"{what}{by}",
-            created_at=v.changed_at.replace(tzinfo=dt.UTC) if v.changed_at.tzinfo is None else v.changed_at,
-            name=str(v.id),
+            number=state.number,
+            image=f"config/{target.service}:v{state.number}",
+            change_cause=state.describe(states[: state.number - 1]),
+            created_at=when if when.tzinfo else when.replace(tzinfo=dt.UTC),
+            name=str(cm_version.id),
         )
 
     def history(self, target: Target) -> list[Revision]:
-        _, recorded = self._versions(target)
-        return [self._revision(n, v, recorded[: n - 1]) for n, v in enumerate(recorded, 1)]
+        _, _, states = self._states(target)
+        return [self._revision(target, s, states) for s in states]
 
     def plan(self, target: Target) -> Plan:
-        cm, recorded = self._versions(target)
+        opts, cm, states = self._states(target)
+        name = cm["metadata"]["name"]
         if cm.get("immutable"):
             raise RollbackError(
-                f"ConfigMap {target.namespace}/{cm['metadata']['name']} is immutable (hash-named, as a kustomize "
+                f"ConfigMap {target.namespace}/{name} is immutable (hash-named, as a kustomize "
                 "configMapGenerator makes it): it cannot be written back. Roll the Deployment back instead "
                 "(strategy kubernetes): its previous revision refers to the previous ConfigMap. Nothing was changed."
             )
-        if len(recorded) < 2 and target.to_revision is None:
+        objects = ", ".join([f"ConfigMap {name}", *(f"Secret {s}" for s in opts.secrets)])
+        if len(states) < 2 and target.to_revision is None:
             raise RollbackError(
-                f"only one version of ConfigMap {cm['metadata']['name']} is recorded, so there is nothing to go "
-                f"back to; {NOTHING_CHANGED}. The bot records versions from the moment it runs."
+                f"only one version of the config of {target.service} ({objects}) is recorded, so there is nothing "
+                f"to go back to; {NOTHING_CHANGED}. The bot records versions from the moment it runs."
             )
-        number = target.to_revision or len(recorded) - 1
-        if not 1 <= number <= len(recorded):
-            raise RollbackError(f"there is no version {number} of ConfigMap {cm['metadata']['name']}")
+        number = target.to_revision or len(states) - 1
+        if not 1 <= number <= len(states):
+            raise RollbackError(f"there is no version {number} of the config of {target.service} ({objects})")
+        state = states[number - 1]
         live = dict(cm.get("data") or {})
-        desired_v = recorded[number - 1]
-        current = self._revision(len(recorded), recorded[-1], recorded[:-1])
-        desired = self._revision(number, desired_v, recorded[: number - 1])
         common = dict(
             strategy=self.name,
             target=replace(target, to_revision=number),
-            current=current,
-            desired=desired,
+            current=self._revision(target, states[-1], states),
+            desired=self._revision(target, state, states),
             guard=cm["metadata"].get("resourceVersion", ""),
         )
-        wanted = dict(desired_v.data or {})
-        name = cm["metadata"]["name"]
-        replaced_at = recorded[number].seen_at if number < len(recorded) else dt.datetime.now(dt.UTC)
-        if replaced_at.tzinfo is None:
-            replaced_at = replaced_at.replace(tzinfo=dt.UTC)
-        opts: ConfigRollback = from_options(ConfigRollback, target.options)
-        secrets = [plan_secret(self.api, self.db, target.namespace, s, replaced_at) for s in opts.secrets]
+        wanted = dict(state.versions[("ConfigMap", opts.configmap)].data or {})
+        secrets = [
+            plan_secret(self.api, self.db, target.namespace, s, state.versions.get(("Secret", s))) for s in opts.secrets
+        ]
         restores = tuple(p.restore for p in secrets if p.restore)
         same = data_hash(live) == data_hash(wanted)
+        secret_warnings = tuple(w for p in secrets for w in p.warnings)
         if same and not restores:
-            return Plan(
-                **common,
-                skipped=f"ConfigMap {name} already holds version {number}",
-                warnings=tuple(w for p in secrets for w in p.warnings),
-            )
+            skipped = f"the config of {target.service} already is as in v{number}"
+            return Plan(**common, skipped=skipped, warnings=secret_warnings)
         changes = [] if same else [f"ConfigMap {name} back to version {number}: {d}" for d in diff_lines(live, wanted)]
         changes += [c for p in secrets for c in p.changes]
         changes.append(
@@ -139,13 +141,13 @@ class ConfigRestore(OnDeployments):
             {"op": "test", "path": "/metadata/resourceVersion", "value": common["guard"]},
             {"op": "replace", "path": "/data", "value": wanted},
         )
+        restored = ([] if same else [f"ConfigMap {name}"]) + [f"Secret {r['secret']}" for r in restores]
         return Plan(
             **common,
             changes=tuple(changes),
-            warnings=(*warnings, *(w for p in secrets for w in p.warnings)),
+            warnings=(*warnings, *secret_warnings),
             operations=(*cm_ops, *restores),
-            summary=f"restoring ConfigMap {name} to version {number}"
-            + (f" and {len(restores)} Secret(s)" if restores else ""),
+            summary=f"restoring {' and '.join(restored)} to version {number}",
         )
 
     def _configmap_restored(self, plan: Plan) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from bot.state import config_versions
 from bot.state.config_versions import data_hash, values_of, version_diff
 from bot.state.db import Database
+from bot.state.models import ConfigVersion
 from bot.strategies.base import Check, RollbackError
 from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
 
@@ -30,7 +31,8 @@ class SecretPlan:
     restore: dict | None = None  # {"secret", "source", "data_hash", "guard"}: no value, ever
 
 
-def _read(api: Api, namespace: str, name: str) -> Obj | None:
+def read_secret(api: Api, namespace: str, name: str) -> Obj | None:
+    """The Secret, or None when it does not exist."""
     try:
         return api.read(Call("get", "secrets", namespace, name))
     except CallFailed as failed:
@@ -39,18 +41,14 @@ def _read(api: Api, namespace: str, name: str) -> Obj | None:
         raise explain(failed, "nothing was changed") from failed
 
 
-def plan_secret(api: Api, db: Database, namespace: str, name: str, until: dt.datetime) -> SecretPlan:
-    """The Secret back to the version it had before ``until`` (when the ConfigMap version being restored was
-    replaced), from another Secret that holds those values."""
-    live = _read(api, namespace, name)
+def plan_secret(api: Api, db: Database, namespace: str, name: str, wanted: ConfigVersion | None) -> SecretPlan:
+    """The Secret back to the ``wanted`` recorded version, from another Secret that holds those values."""
+    live = read_secret(api, namespace, name)
     if live is None:
         return SecretPlan(warnings=(f"Secret {name} (config.secrets) does not exist; it is left alone",))
-    config_versions.record(db, "Secret", live)
-    recorded = config_versions.versions(db, namespace, "Secret", name)
-    before = [v for v in recorded if _utc(v.seen_at) < until]
-    wanted = before[-1] if before else recorded[0]
-    if wanted.data_hash == data_hash(values_of(live)):
+    if wanted is None or wanted.data_hash == data_hash(values_of(live)):
         return SecretPlan()
+    recorded = config_versions.versions(db, namespace, "Secret", name)
     changed = "; ".join(version_diff(recorded[-1], wanted))
     try:
         others = api.read(Call("list", "secrets", namespace)).get("items") or []
@@ -89,7 +87,7 @@ def plan_secret(api: Api, db: Database, namespace: str, name: str, until: dt.dat
 
 
 def holds(api: Api, namespace: str, restore: dict) -> bool:
-    live = _read(api, namespace, restore["secret"])
+    live = read_secret(api, namespace, restore["secret"])
     return live is not None and data_hash(values_of(live)) == restore["data_hash"]
 
 
@@ -98,7 +96,7 @@ def apply_secret(api: Api, namespace: str, restore: dict) -> None:
     if holds(api, namespace, restore):
         return  # a resumed run: already restored
     name, source_name = restore["secret"], restore["source"]
-    source = _read(api, namespace, source_name)
+    source = read_secret(api, namespace, source_name)
     if source is None or data_hash(values_of(source)) != restore["data_hash"]:
         raise RollbackError(
             f"Secret {source_name}, the source of Secret {name}'s earlier values, is gone or has changed since "

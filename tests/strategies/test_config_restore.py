@@ -4,6 +4,7 @@ the plan shows the diff, the restore writes it back and restarts the pods; real 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import threading
 
@@ -124,7 +125,8 @@ def test_a_secret_comes_back_from_another_secret_that_still_holds_its_values(sim
     tracker.record_now(SERVICE)
     bad_change(sim)
     rotate_secret(sim, "rotated-token-2")
-    plan = restore.plan(TARGET)
+    plan = restore.plan(dataclasses.replace(TARGET, to_revision=1))  # before both changes
+    assert plan.changes[0].startswith("ConfigMap pricing-config back to version 1")
     line = next(c for c in plan.changes if c.startswith("Secret pricing-credentials"))
     assert "copied from Secret pricing-credentials-2026-11" in line and "changed: token" in line
     assert "sandbox-token-1" not in json.dumps([plan.changes, plan.warnings, list(plan.operations)])
@@ -136,11 +138,38 @@ def test_a_secret_comes_back_from_another_secret_that_still_holds_its_values(sim
     assert restore.verify(plan).ok
 
 
+def test_a_bad_secret_rotation_alone_is_rolled_back_and_the_configmap_left_as_it_is(sim, db, tracker, restore):
+    """Each change of the ConfigMap or a Secret is a version of the service's config: the previous one here
+    is the state before the rotation, so only the Secret goes back."""
+    old = {"token": base64.b64encode(b"sandbox-token-1").decode()}
+    previous = {"metadata": {"name": "pricing-credentials-old"}, "data": old}
+    client.CoreV1Api(sim.api).create_namespaced_secret(NS, previous)
+    tracker.record_now(SERVICE)
+    rotate_secret(sim, "rotated-token-2")
+    history = restore.history(TARGET)
+    assert [(r.number, r.change_cause) for r in history] == [
+        (1, "first seen"),
+        (2, "Secret pricing-credentials: changed token by kubectl-patch"),
+    ]
+    plan = restore.plan(TARGET)
+    assert (plan.current.number, plan.desired.number) == (2, 1)
+    assert plan.changes[0].startswith("Secret pricing-credentials back to its values of ")
+    assert "(changed: token), copied from Secret pricing-credentials-old" in plan.changes[0]
+    assert not any(c.startswith("ConfigMap") for c in plan.changes)
+    restore.apply(plan)
+    restore.wait(plan.target, lambda p: None, 600)
+    secret = json.loads(kubectl(sim, "get", "secret", "pricing-credentials", "-o", "json"))
+    assert base64.b64decode(secret["data"]["token"]) == b"sandbox-token-1"
+    assert restore.verify(plan).ok
+    assert restore.history(TARGET)[-1].change_cause == "Secret pricing-credentials: back to v1 by rollback-bot"
+
+
 def test_without_a_secret_holding_the_old_values_the_plan_says_so_and_leaves_it(sim, db, tracker, restore):
     tracker.record_now(SERVICE)
     bad_change(sim)
     rotate_secret(sim, "rotated-token-2")
-    plan = restore.plan(TARGET)
+    plan = restore.plan(dataclasses.replace(TARGET, to_revision=1))
+    assert plan.changes[0].startswith("ConfigMap pricing-config back to version 1")
     assert not any(c.startswith("Secret") for c in plan.changes)
     assert any("no Secret in pricing holds its earlier values" in w for w in plan.warnings)
     restore.apply(plan)
