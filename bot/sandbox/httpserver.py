@@ -8,7 +8,9 @@ streams). Standard library only, so the sandbox has no server dependency.
 from __future__ import annotations
 
 import json
+import os
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -48,6 +50,13 @@ class Response:
 
 
 App = Callable[[Request], Response]
+
+
+def scratch_dir(prefix: str) -> str:
+    """A new throwaway directory, in memory (/dev/shm) when the machine has it: the sandbox's files (its
+    Prometheus TSDB, its SQLite state) then never wait on a stalled disk."""
+    shm = "/dev/shm"
+    return tempfile.mkdtemp(prefix=prefix, dir=shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

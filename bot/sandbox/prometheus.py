@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.sandbox.httpserver import free_port
+from bot.sandbox.httpserver import free_port, scratch_dir
 
-START_TIMEOUT = 20.0
+START_TIMEOUT = 60.0  # a healthy start takes ~6 s (the first scrape); more only when the machine stalls
 
 
 class PrometheusError(RuntimeError):
@@ -72,7 +71,7 @@ class PrometheusProcess:
     def start(self) -> PrometheusProcess:
         if not Path(self.binary).exists():
             raise PrometheusError(f"prometheus binary not found ({self.binary}); apt-get install prometheus")
-        self._dir = Path(tempfile.mkdtemp(prefix="sandbox-prometheus-"))
+        self._dir = Path(scratch_dir("sandbox-prometheus-"))
         config = self._dir / "prometheus.yml"
         config.write_text(yaml.safe_dump(self.config(), sort_keys=False))
         self._log = open(self._dir / "prometheus.log", "wb")  # noqa: SIM115 - closed in stop()

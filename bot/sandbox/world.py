@@ -10,7 +10,6 @@ import dataclasses
 import json
 import logging
 import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,7 +19,7 @@ import requests
 import yaml
 
 from bot.sandbox.clock import SimClock
-from bot.sandbox.httpserver import SandboxServer
+from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.prometheus import PrometheusProcess
 from bot.sandbox.scenario import Scenario, ServiceSpec, load_scenario
@@ -52,7 +51,7 @@ class World:
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
         self._own_dir = state_dir is None
-        self.state_dir = Path(state_dir or tempfile.mkdtemp(prefix="rollback-sandbox-"))
+        self.state_dir = Path(state_dir or scratch_dir("rollback-sandbox-"))
         self.want_prometheus = prometheus
         self.cluster = Cluster(self.scenario, self.clock)
         self.k8s_faults = self.cluster.faults  # make the Kubernetes API fail on demand (tests, chaos bench)
