@@ -61,7 +61,12 @@ def test_every_action_of_someone_the_catalog_does_not_allow_is_refused_audited_a
     assert "You can't cancel a rollback plan on INC-" in answer(world, VIEWER, len(attempts) + 2)
 
     assert bot.rt.db.transaction(lambda s: s.get(Incident, incident.id)).status == "open", "nothing moved"
-    audit = [e for e in timeline.events(bot.rt.db, incident.id) if e.kind == "audit"]
+
+    def audited():  # the refusal is answered first, then recorded: wait for the last record
+        found = [e for e in timeline.events(bot.rt.db, incident.id) if e.kind == "audit"]
+        return found if len(found) >= len(attempts) + 2 else None
+
+    audit = bot.wait_for("every refusal audited", audited, 10)
     assert len(audit) == len(attempts) + 2 and {e.actor for e in audit} == {VIEWER}
     assert not [e for e in timeline.events(bot.rt.db, incident.id) if e.kind in ("decision", "dismissed")]
 
