@@ -76,10 +76,9 @@ class ConfigTracker:
     def tracked(self, namespace: str) -> set[tuple[str, str]]:
         return set().union(*(self.objects_of(s) for s in self.services_in(namespace)))
 
-    def record(self, kind: str, obj: Obj, tracked: set[tuple[str, str]]) -> bool:
-        if (kind, (obj.get("metadata") or {}).get("name")) not in tracked:
-            return False
-        return config_versions.record(self.db, kind, obj) is not None
+    def record(self, kind: str, obj: Obj, tracked: set[tuple[str, str]]) -> None:
+        if (kind, (obj.get("metadata") or {}).get("name")) in tracked:
+            config_versions.record(self.db, kind, obj)
 
     # ------------------------------------------------------------------------ list, then watch
 
@@ -92,11 +91,10 @@ class ConfigTracker:
             self.record(kind, obj, tracked)
         return (listed.get("metadata") or {}).get("resourceVersion", ""), tracked
 
-    def follow(self, namespace: str, kind: str, rounds: int | None = None) -> None:
-        """List, then watch from there, over and over until stopped (``rounds``: that many, for tests)."""
-        done, failures = 0, 0
-        while not self._stop.is_set() and (rounds is None or done < rounds):
-            done += 1
+    def follow(self, namespace: str, kind: str) -> None:
+        """List, then watch from there, over and over until stopped."""
+        failures = 0
+        while not self._stop.is_set():
             try:
                 since, tracked = self.sync(namespace, kind)
                 failures = 0

@@ -69,6 +69,8 @@ class Runtime:
 
     def close(self) -> None:
         """Finish the work in hand (a reply half sent is worse than a slow stop)."""
+        if self._tracker is not None:
+            self._tracker.stop()
         self.background.shutdown(wait=True)
         self.db.dispose()
 

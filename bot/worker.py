@@ -17,7 +17,6 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 from bot.config import ServiceConfig
 from bot.incidents import cards, comms
@@ -32,9 +31,6 @@ from bot.state.runs import LeaseLost
 from bot.steps import STEPS, RunContext
 from bot.steps.safety import sync_note
 from bot.strategies.base import RollbackError, Strategy, plan_from_json
-
-if TYPE_CHECKING:
-    from bot.config_tracker import ConfigTracker
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +58,6 @@ class Worker:
         self._stop = threading.Event()
         self._last_reminder_check = 0.0
         self._thread: threading.Thread | None = None
-        self._tracker: ConfigTracker | None = None  # started with the loop: it records config versions
 
     # ------------------------------------------------------------------------ loop
 
@@ -75,8 +70,6 @@ class Worker:
         """Finish the runs in hand (they are durable: a run cut short is resumed elsewhere), then stop."""
         self._stop.set()
         self.rt.wake_worker.set()
-        if self._tracker is not None:
-            self._tracker.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._pool.shutdown(wait=True)
@@ -84,8 +77,7 @@ class Worker:
     def run_forever(self) -> None:
         log.info("worker %s started", self.id)
         try:
-            self._tracker = self.rt.config_tracker()
-            self._tracker.start()
+            self.rt.config_tracker().start()  # records config versions; the runtime stops it on close
         except RollbackError as exc:  # no cluster configured: rollbacks will say so too
             log.warning("the config tracker did not start: %s", exc)
         while not self._stop.is_set():

@@ -23,6 +23,11 @@ KINDS = ("ConfigMap", "Secret")
 MAX_SHOWN = 80  # characters of a value shown in a diff line
 
 
+def utc(when: dt.datetime) -> dt.datetime:
+    """A stored time as UTC (SQLite gives it back without a zone)."""
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
@@ -166,7 +171,7 @@ def history(db: Database, namespace: str, kind: str, name: str) -> ConfigHistory
     entries = tuple(
         VersionEntry(
             n,
-            v.changed_at if v.changed_at.tzinfo else v.changed_at.replace(tzinfo=dt.UTC),
+            utc(v.changed_at),
             v.changed_by,
             tuple(version_diff(found[n - 2] if n > 1 else None, v)),
         )

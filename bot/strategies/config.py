@@ -18,7 +18,7 @@ from typing import Any
 from kubernetes import client
 
 from bot.state import config_versions
-from bot.state.config_versions import data_hash, diff_lines
+from bot.state.config_versions import data_hash, diff_lines, utc
 from bot.state.db import Database
 from bot.strategies import rollout
 from bot.strategies.base import RUN_STEPS, Check, Plan, Progress, Revision, RollbackError, Target, Verification
@@ -84,7 +84,7 @@ class ConfigRestore(OnDeployments):
             number=state.number,
             image=f"config/{target.service}:v{state.number}",
             change_cause=state.describe(states[: state.number - 1]),
-            created_at=when if when.tzinfo else when.replace(tzinfo=dt.UTC),
+            created_at=utc(when),
             name=str(cm_version.id),
         )
 

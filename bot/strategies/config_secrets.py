@@ -11,11 +11,10 @@ holds the old values, the plan says so and leaves the Secret alone: restore it f
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from bot.state import config_versions
-from bot.state.config_versions import data_hash, values_of, version_diff
+from bot.state.config_versions import data_hash, utc, values_of, version_diff
 from bot.state.db import Database
 from bot.state.models import ConfigVersion
 from bot.strategies.base import Check, RollbackError
@@ -62,7 +61,7 @@ def plan_secret(api: Api, db: Database, namespace: str, name: str, wanted: Confi
         ),
         None,
     )
-    when = f"{_utc(wanted.seen_at):%Y-%m-%d %H:%M} UTC"
+    when = f"{utc(wanted.seen_at):%Y-%m-%d %H:%M} UTC"
     if source is None:
         return SecretPlan(
             warnings=(
@@ -123,7 +122,3 @@ def secret_check(api: Api, namespace: str, restore: dict) -> Check:
     ok = holds(api, namespace, restore)
     return Check(f"secret {restore['secret']}", ok, f"Secret {restore['secret']} {'holds' if ok else 'lost'} "
                  "the values restored")
-
-
-def _utc(when: dt.datetime) -> dt.datetime:
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)

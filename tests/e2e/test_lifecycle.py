@@ -75,6 +75,12 @@ def test_the_update_forms_next_update_choice_sets_the_reminder(world, bot, alice
     )
     alice.message_saying(channel.id, "Watching the fix", timeout=10)
     now = dt.datetime.now(dt.UTC)
+
+    def reminder_in_15_minutes() -> bool:  # posted first, stored just after (it replaces the 30-minute default)
+        at = incident_in_channel(bot.rt, channel.id).next_reminder_at
+        return at is not None and at.replace(tzinfo=dt.UTC) <= now + dt.timedelta(minutes=16)
+
+    wait_for("the reminder to be stored", reminder_in_15_minutes, timeout=10)
     assert bot.worker.remind_if_due(now=now + dt.timedelta(minutes=14)) == 0
     assert bot.worker.remind_if_due(now=now + dt.timedelta(minutes=16)) == 1, "asked for the update in 15 minutes"
 

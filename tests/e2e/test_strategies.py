@@ -180,6 +180,7 @@ def test_a_bad_configmap_change_is_rolled_back_by_restoring_the_recorded_version
     assert "is back on v1" in done["text"] and "verified" in done["text"], done["text"]
     assert core(world).read_namespaced_config_map("pricing-config", "pricing").data["PRICE_SOURCE"] == "catalog-api"
     assert {"patched", "rolled_out", "verified"} <= set(kinds(bot, channel.id))
+    bot.wait_for("the tracker to record the restore", lambda: len(versions()) == 3 or None)  # its watch is async
     assert versions()[-1].changed_by == "rollback-bot", "the restore is recorded as the bot's change"
     strategy = postmortem(world, alice, channel.id).split("## Strategy\n", 1)[1].split("\n## ", 1)[0].strip()
     assert strategy.startswith("**config**") and 'PRICE_SOURCE: "legacy-api" → "catalog-api"' in strategy
