@@ -20,7 +20,7 @@ def _pg_conninfo() -> str:
 def pg_schema_url() -> Iterator[Callable[[], str]]:
     """Factory: a URL whose connections live in a new, empty schema (all dropped at session end)."""
     try:
-        admin = psycopg.connect(_pg_conninfo(), autocommit=True, connect_timeout=3)
+        admin = psycopg.connect(_pg_conninfo(), autocommit=True, connect_timeout=30)
     except psycopg.OperationalError as exc:
         if os.environ.get("REQUIRE_REAL_SERVICES") == "1":
             pytest.fail(f"PostgreSQL at {PG_URL} is unreachable and REQUIRE_REAL_SERVICES=1: {exc}")
