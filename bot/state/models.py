@@ -169,6 +169,7 @@ class RollbackRun(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending")
     requested_by: Mapped[str] = mapped_column(String(32))
     approved_by: Mapped[str | None] = mapped_column(String(32))
+    confirmed_by: Mapped[str | None] = mapped_column(String(32))  # who clicked Confirm (None: queued by the bot)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -110,6 +110,7 @@ def confirm(
             steps,
             approved_by=approved_by,
             plan_id=plan_id,
+            confirmed_by=user,
         )
         if run is None:
             session.rollback()  # the plan stays shown: the other run is reported instead

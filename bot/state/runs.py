@@ -89,6 +89,7 @@ def insert_run(
     approved_by: str | None = None,
     now: dt.datetime | None = None,
     plan_id: int | None = None,
+    confirmed_by: str | None = None,
 ) -> tuple[RollbackRun | None, RollbackRun | None]:
     """Add a pending run inside ``session``: (new run, None), or (None, the service's active run)."""
     existing = _active(session, service)
@@ -96,7 +97,7 @@ def insert_run(
         return None, existing
     run = RollbackRun(
         incident_id=incident_id, service=service, strategy=strategy, target=target, plan=plan,
-        status="pending", requested_by=requested_by, approved_by=approved_by,
+        status="pending", requested_by=requested_by, approved_by=approved_by, confirmed_by=confirmed_by,
         created_at=now or utcnow(), attempts=0, plan_id=plan_id,
         steps=[RunStep(position=i, name=name, status="pending", detail="") for i, name in enumerate(steps)],
     )
