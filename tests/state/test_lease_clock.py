@@ -23,7 +23,7 @@ def test_a_replica_whose_clock_is_60s_fast_does_not_steal_a_live_lease(
     assert runs.claim(db, "replica-a", 30).id == run.id  # replica A, on time, is running the rollback
     fast = replica()
     assert runs.claim(fast, "replica-b", 30, now=utcnow() + SKEW) is None, "A's lease is live for 30 s more"
-    assert runs.sweep(fast, dt.timedelta(minutes=10), lease_seconds=30, now=utcnow() + SKEW) == []
+    assert runs.sweep(fast, dt.timedelta(minutes=10), now=utcnow() + SKEW) == []
     held = runs.get_run(db, run.id)
     assert (held.lease_owner, held.attempts) == ("replica-a", 1), "nobody resumed it: nothing is patched twice"
     assert runs.heartbeat(db, run.id, "replica-a", 30)
@@ -35,9 +35,9 @@ def test_a_replica_whose_clock_is_60s_slow_keeps_its_own_lease(db: Database, rep
     slow = replica()
     claimed = runs.claim(slow, "replica-a", 30, now=utcnow() - SKEW)
     assert claimed.id == run.id
+    assert runs.claim(db, "replica-b", 30) is None, "to an on-time replica, the slow one's lease is live"
     lease_left = claimed.lease_expires_at - db.now()
     assert dt.timedelta(seconds=25) < lease_left <= dt.timedelta(seconds=30), "30 s of the database's clock"
-    assert runs.claim(db, "replica-b", 30) is None, "to an on-time replica, the slow one's lease is live"
     assert runs.heartbeat(slow, run.id, "replica-a", 30)
     assert runs.claim(db, "replica-b", 30, now=utcnow() + SKEW) is None
     assert runs.step(slow, run.id, "undo", "running", "patching", worker_id="replica-a").detail == "patching"
@@ -47,7 +47,7 @@ def test_a_replica_whose_clock_is_60s_slow_keeps_its_own_lease(db: Database, rep
 def test_a_pending_run_is_not_expired_early_by_a_fast_replica(db: Database, replica, incident: Incident) -> None:
     queued = start(db, incident, now=utcnow() - dt.timedelta(seconds=30))  # waiting 30 s, no worker yet
     fast = replica()
-    assert runs.sweep(fast, dt.timedelta(seconds=60), lease_seconds=30, now=utcnow() + SKEW) == []
+    assert runs.sweep(fast, dt.timedelta(seconds=60), now=utcnow() + SKEW) == []
     assert runs.get_run(db, queued.id).status == "pending"
 
 
