@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.incidents.states import ACTIVE_RUN, FINAL_STEP, RUN_OUTCOME_MOVE, RunStatus
 from bot.state.db import Database, db_now
@@ -248,16 +249,17 @@ def finish(
     error: str | None = None,
     worker_id: str | None = None,
     now: dt.datetime | None = None,
+    only_if: tuple[ColumnElement[bool], ...] = (),
     **incident_fields: Any,
 ) -> bool:
     """End an active run and move its incident on (``RUN_OUTCOME_MOVE``), in one transaction.
 
-    False when the run had already ended or, given ``worker_id``, this worker lost its lease: then
-    nothing is written. A closed incident is never moved back.
+    False when the run had already ended, ``only_if`` no longer holds or, given ``worker_id``, this
+    worker lost its lease: then nothing is written. A closed incident is never moved back.
     """
     if status not in FINAL_RUN_STATUSES:
         raise ValueError(f"a run finishes as one of {', '.join(FINAL_RUN_STATUSES)}, not {status!r}")
-    conditions = [*_held(run_id, worker_id), RollbackRun.status.in_(ACTIVE_RUN_STATUSES)]
+    conditions = [*_held(run_id, worker_id), RollbackRun.status.in_(ACTIVE_RUN_STATUSES), *only_if]
     statement = (
         update(RollbackRun)
         .where(*conditions)
@@ -283,7 +285,8 @@ def sweep(
     worker is running). A run queued behind busy workers waits. Returns them, ended, so the worker
     can tell the channel; ``now`` stamps ``finished_at``."""
     closed = select(Incident.id).where(Incident.status.in_(CLOSED_INCIDENT_STATUSES))
-    busy = select(RollbackRun.id).where(RollbackRun.heartbeat_at > db_now(-lease_seconds)).exists()
+    other = aliased(RollbackRun)
+    busy = select(other.id).where(other.heartbeat_at > db_now(-lease_seconds)).exists()
     stale = and_(RollbackRun.created_at < db_now(-pending_for.total_seconds()), ~busy)
     minutes = f"{pending_for.total_seconds() / 60:g}"
     reasons = {
@@ -292,9 +295,10 @@ def sweep(
     }
     ended: list[RollbackRun] = []
     for status, where in ((RunStatus.CANCELLED, RollbackRun.incident_id.in_(closed)), (RunStatus.EXPIRED, stale)):
-        query = select(RollbackRun.id).where(RollbackRun.status == "pending", where)
+        still = (RollbackRun.status == "pending", where)  # checked again as it ends: a worker may claim it now
+        query = select(RollbackRun.id).where(*still)
         for run_id in db.transaction(lambda s, q=query: list(s.scalars(q))):
-            if finish(db, run_id, status, error=reasons[status], now=now):
+            if finish(db, run_id, status, error=reasons[status], now=now, only_if=still):
                 ended.append(get_run(db, run_id))
     return ended
 

@@ -233,3 +233,11 @@ def test_a_pending_run_expires_when_no_worker_claimed_anything_within_the_lease(
     expired = runs.sweep(db, dt.timedelta(minutes=10), lease_seconds=30)
     assert [(r.id, r.status) for r in expired] == [(queued.id, "expired")]
     assert expired[0].error == "no worker was running to start it within 10 minutes"
+
+
+def test_a_run_a_worker_claims_as_the_sweep_ends_it_is_not_ended(db: Database, incident: Incident) -> None:
+    run = start(db, incident)
+    runs.claim(db, "worker-a", 30)  # claimed between the sweep's read and its write
+    pending = (RollbackRun.status == "pending",)
+    assert not runs.finish(db, run.id, "expired", error="no worker", only_if=pending)
+    assert (runs.get_run(db, run.id).status, runs.get_run(db, run.id).error) == ("running", None)
