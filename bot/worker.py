@@ -43,7 +43,7 @@ class Worker:
         self,
         rt: Runtime,
         worker_id: str | None = None,
-        lease_seconds: float = 30.0,
+        lease_seconds: float = runs.LEASE_SECONDS,
         poll_seconds: float = 1.0,
         max_parallel: int = 4,
         pending_minutes: float = 10.0,
@@ -107,10 +107,20 @@ class Worker:
             self.execute(run)
         finally:
             self._slots.release()
+            self.rt.wake_worker.set()  # a slot is free: the next queued run starts now, not at the next poll
+            self._refresh_queue()
+
+    def _refresh_queue(self) -> None:
+        """The queue moved on: the cards of the runs still waiting say how many they wait behind now."""
+        try:
+            for incident_id in runs.pending_incidents(self.rt.db):
+                cards.refresh(self.rt, incident_id)
+        except Exception:  # a card is only a view of the record: the run itself is not affected
+            log.exception("refreshing the cards of queued runs")
 
     def sweep(self) -> None:
-        """Runs that must not start: cancelled (incident closed) or expired (nobody started them); say so."""
-        for run in runs.sweep(self.rt.db, self.pending_for):
+        """Runs that must not start: cancelled (incident closed) or expired (no worker ran to start them)."""
+        for run in runs.sweep(self.rt.db, self.pending_for, self.lease_seconds):
             incident = self.rt.db.transaction(lambda s, i=run.incident_id: s.get(Incident, i))
             record(self.rt, incident.id, "rollback_" + run.status, f"Rollback {run.status}: {run.error}")
             if run.status == "expired":

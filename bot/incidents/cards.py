@@ -12,7 +12,7 @@ from bot.runtime import Runtime
 from bot.signals.severity import Assessment, Severity, SignalReading
 from bot.slack import views as slack_views
 from bot.slack.gateway import SlackFailure
-from bot.state import timeline
+from bot.state import runs, timeline
 from bot.state.incidents import update_incident
 from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, RollbackRun
 from bot.strategies.base import Check, Revision, Verification, plan_from_json, revision_from_json, revision_to_json
@@ -86,7 +86,7 @@ def latest_verification(rt: Runtime, incident_id: int) -> Verification | None:
     return None
 
 
-def run_info(run: RollbackRun, verification: Verification | None) -> slack_views.RunInfo:
+def run_info(run: RollbackRun, verification: Verification | None, queued_behind: int = 0) -> slack_views.RunInfo:
     plan = plan_from_json(run.plan)
     running = [s.detail for s in run.steps if s.status == "running" and s.detail]
     return slack_views.RunInfo(
@@ -100,7 +100,12 @@ def run_info(run: RollbackRun, verification: Verification | None) -> slack_views
         run_id=run.id,
         strategy=run.strategy,
         controls=_controls(run),
+        queued_behind=queued_behind,
     )
+
+
+def _queued_behind(rt: Runtime, run: RollbackRun) -> int:
+    return runs.queued_ahead(rt.db, run.id) if run.status == "pending" else 0
 
 
 def _controls(run: RollbackRun) -> tuple[str, ...]:
@@ -134,7 +139,7 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         current=_revision(incident.current_revision, incident.current_image, history),
         target=_revision(incident.target_revision, incident.target_image, history),
         assessment=assessment_from_json(data if "severity" in data else None),
-        run=run_info(run, latest_verification(rt, incident.id)) if run else None,
+        run=run_info(run, latest_verification(rt, incident.id), _queued_behind(rt, run)) if run else None,
         history=history,
         channel_id=incident.channel_id or "",
     )

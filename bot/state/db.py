@@ -7,10 +7,14 @@ SQLite (the default) and PostgreSQL behave the same from the callers' side:
 - every writer goes through :meth:`Database.transaction`, which re-runs the whole transaction
   on transient errors (lost connection, "database is locked", serialization failure,
   deadlock), so an event the bot recorded is not lost to a blip.
+
+Leases are written and compared in the database's clock (``db_now``), never a replica's: two
+replicas whose clocks disagree still agree on whose lease is live.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 import time
@@ -19,10 +23,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, literal, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.functions import FunctionElement
+
+from bot.state.models import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +76,33 @@ def retry_transient(fn: Callable[[], T], attempts: int = 8, base_delay: float = 
     raise AssertionError("unreachable")
 
 
+class db_now(FunctionElement):  # noqa: N801 - an SQL function, named like one
+    """The database's clock, ``seconds`` from now, as an SQL expression that comes back as aware UTC.
+
+    Evaluated by the database in the statement that uses it, so every replica reads the same clock.
+    SQLite: ``strftime`` in the storage format of :class:`UTCDateTime` (microseconds, so stored values
+    and this compare as text); PostgreSQL: ``statement_timestamp()``, a ``timestamptz``.
+    """
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "db_now"
+
+    def __init__(self, seconds: float = 0.0) -> None:
+        super().__init__(literal(float(seconds)))
+
+
+@compiles(db_now)
+def _db_now_postgresql(element: db_now, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    return f"(statement_timestamp() + make_interval(secs => {compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(db_now, "sqlite")
+def _db_now_sqlite(element: db_now, compiler, **kw) -> str:  # type: ignore[no-untyped-def]
+    seconds = compiler.process(element.clauses, **kw)
+    return f"(strftime('%Y-%m-%d %H:%M:%f', 'now', {seconds} || ' seconds') || '000')"
+
+
 class Database:
     """One engine and its session factory; objects stay readable after their session closes."""
 
@@ -107,6 +142,10 @@ class Database:
                 return fn(session)
 
         return retry_transient(once, attempts=self.retry_attempts)
+
+    def now(self) -> dt.datetime:
+        """The database's clock (aware UTC): the one clock of leases, whatever this replica's says."""
+        return self.transaction(lambda session: session.scalar(select(db_now())))
 
     def migrate(self) -> None:
         """Upgrade the schema to the newest revision; safe when several replicas start at once."""

@@ -7,6 +7,12 @@
 - On PostgreSQL the claim uses ``SELECT ... FOR UPDATE SKIP LOCKED`` so concurrent workers
   never wait on (or take) the same row; on SQLite transactions are serialised anyway and the
   claim is a compare-and-set UPDATE.
+- One clock: leases, heartbeats, the queue's order (``created_at``) and the expiry of pending
+  runs are the database's time (``db_now``), so a replica whose clock is off neither steals a live
+  lease nor makes its own look expired. ``now`` parameters are this replica's clock: they only
+  stamp what people read (when a run or a step started or ended), and tests inject them.
+- A pending run waits as long as workers are busy: it expires only when no worker has claimed or
+  renewed anything within a lease (none is running), never because every slot is full.
 
 Everything returned is detached from its session but fully loaded (steps included).
 """
@@ -18,10 +24,11 @@ from typing import Any
 
 from sqlalchemy import and_, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.incidents.states import ACTIVE_RUN, FINAL_STEP, RUN_OUTCOME_MOVE, RunStatus
-from bot.state.db import Database
+from bot.state.db import Database, db_now
 from bot.state.incidents import move
 from bot.state.models import (
     ACTIVE_RUN_STATUSES,
@@ -33,6 +40,8 @@ from bot.state.models import (
     UTCDateTime,
     utcnow,
 )
+
+LEASE_SECONDS = 30.0  # a worker's default lease; a crashed worker's run is resumed this long after
 
 FINAL_RUN_STATUSES = tuple(str(s) for s in RunStatus if s not in ACTIVE_RUN)
 FINAL_STEP_STATUSES = tuple(str(s) for s in FINAL_STEP)
@@ -98,11 +107,13 @@ def insert_run(
     run = RollbackRun(
         incident_id=incident_id, service=service, strategy=strategy, target=target, plan=plan,
         status="pending", requested_by=requested_by, approved_by=approved_by, confirmed_by=confirmed_by,
-        created_at=now or utcnow(), attempts=0, plan_id=plan_id,
+        created_at=now or db_now(), attempts=0, plan_id=plan_id,
         steps=[RunStep(position=i, name=name, status="pending", detail="") for i, name in enumerate(steps)],
     )
     session.add(run)
     session.flush()
+    if now is None:
+        session.refresh(run, ["created_at"])  # the database's clock, read back before the session closes
     return run, None
 
 
@@ -127,16 +138,20 @@ def run_once(db: Database, service: str, insert) -> Any:
 def claim(
     db: Database, worker_id: str, lease_seconds: float, now: dt.datetime | None = None
 ) -> RollbackRun | None:
-    """Take the oldest pending run, or a running one whose lease ran out; None when there is none."""
-    now = now or utcnow()
+    """Take the oldest pending run, or a running one whose lease ran out; None when there is none.
+
+    The lease is the database's clock plus ``lease_seconds``; ``now`` (this replica's clock) only
+    stamps ``started_at`` on the first claim.
+    """
     closed = select(Incident.id).where(Incident.status.in_(CLOSED_INCIDENT_STATUSES))
     claimable = or_(
         and_(RollbackRun.status == "pending", RollbackRun.incident_id.not_in(closed)),
         and_(
             RollbackRun.status == "running",
-            or_(RollbackRun.lease_expires_at.is_(None), RollbackRun.lease_expires_at < now),
+            or_(RollbackRun.lease_expires_at.is_(None), RollbackRun.lease_expires_at <= db_now()),
         ),
     )
+    started = literal(now, UTCDateTime()) if now is not None else db_now()
 
     def take(session: Session) -> RollbackRun | None:
         run_id = session.scalar(
@@ -154,9 +169,9 @@ def claim(
             .values(
                 status="running",
                 lease_owner=worker_id,
-                lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
-                heartbeat_at=now,
-                started_at=func.coalesce(RollbackRun.started_at, literal(now, UTCDateTime())),
+                lease_expires_at=db_now(lease_seconds),
+                heartbeat_at=db_now(),
+                started_at=func.coalesce(RollbackRun.started_at, started),
                 attempts=RollbackRun.attempts + 1,
             )
             .execution_options(synchronize_session=False)
@@ -166,16 +181,14 @@ def claim(
     return db.transaction(take)
 
 
-def heartbeat(
-    db: Database, run_id: int, worker_id: str, lease_seconds: float, now: dt.datetime | None = None
-) -> bool:
-    """Renew the lease; False when this worker lost it (expired and taken by another, or the run ended)."""
-    now = now or utcnow()
+def heartbeat(db: Database, run_id: int, worker_id: str, lease_seconds: float) -> bool:
+    """Renew the lease (the database's clock plus ``lease_seconds``); False when this worker lost it
+    (expired and taken by another, or the run ended)."""
     statement = (
         update(RollbackRun)
         .where(RollbackRun.id == run_id, RollbackRun.status == "running",
                RollbackRun.lease_owner == worker_id)
-        .values(lease_expires_at=now + dt.timedelta(seconds=lease_seconds), heartbeat_at=now)
+        .values(lease_expires_at=db_now(lease_seconds), heartbeat_at=db_now())
         .execution_options(synchronize_session=False)
     )
     return db.transaction(lambda s: s.execute(statement).rowcount == 1)
@@ -236,16 +249,17 @@ def finish(
     error: str | None = None,
     worker_id: str | None = None,
     now: dt.datetime | None = None,
+    only_if: tuple[ColumnElement[bool], ...] = (),
     **incident_fields: Any,
 ) -> bool:
     """End an active run and move its incident on (``RUN_OUTCOME_MOVE``), in one transaction.
 
-    False when the run had already ended or, given ``worker_id``, this worker lost its lease: then
-    nothing is written. A closed incident is never moved back.
+    False when the run had already ended, ``only_if`` no longer holds or, given ``worker_id``, this
+    worker lost its lease: then nothing is written. A closed incident is never moved back.
     """
     if status not in FINAL_RUN_STATUSES:
         raise ValueError(f"a run finishes as one of {', '.join(FINAL_RUN_STATUSES)}, not {status!r}")
-    conditions = [*_held(run_id, worker_id), RollbackRun.status.in_(ACTIVE_RUN_STATUSES)]
+    conditions = [*_held(run_id, worker_id), RollbackRun.status.in_(ACTIVE_RUN_STATUSES), *only_if]
     statement = (
         update(RollbackRun)
         .where(*conditions)
@@ -263,26 +277,56 @@ def finish(
     return db.transaction(end)
 
 
-def sweep(db: Database, pending_for: dt.timedelta, now: dt.datetime | None = None) -> list[RollbackRun]:
-    """End the pending runs that must not start: their incident closed (cancelled), or no worker took
-    them within ``pending_for`` (expired). Returns them, ended, so the worker can tell the channel."""
-    now = now or utcnow()
+def sweep(
+    db: Database, pending_for: dt.timedelta, lease_seconds: float = LEASE_SECONDS, now: dt.datetime | None = None
+) -> list[RollbackRun]:
+    """End the pending runs that must not start: their incident closed (cancelled), or they waited
+    ``pending_for`` while no worker claimed or renewed anything within ``lease_seconds`` (expired: no
+    worker is running). A run queued behind busy workers waits. Returns them, ended, so the worker
+    can tell the channel; ``now`` stamps ``finished_at``."""
     closed = select(Incident.id).where(Incident.status.in_(CLOSED_INCIDENT_STATUSES))
+    other = aliased(RollbackRun)
+    busy = select(other.id).where(other.heartbeat_at > db_now(-lease_seconds)).exists()
+    stale = and_(RollbackRun.created_at < db_now(-pending_for.total_seconds()), ~busy)
+    minutes = f"{pending_for.total_seconds() / 60:g}"
+    reasons = {
+        RunStatus.CANCELLED: "its incident was closed before it started",
+        RunStatus.EXPIRED: f"no worker was running to start it within {minutes} minutes",
+    }
     ended: list[RollbackRun] = []
-    for status, where in (
-        (RunStatus.CANCELLED, RollbackRun.incident_id.in_(closed)),
-        (RunStatus.EXPIRED, RollbackRun.created_at < now - pending_for),
-    ):
-        query = select(RollbackRun.id).where(RollbackRun.status == "pending", where)
+    for status, where in ((RunStatus.CANCELLED, RollbackRun.incident_id.in_(closed)), (RunStatus.EXPIRED, stale)):
+        still = (RollbackRun.status == "pending", where)  # checked again as it ends: a worker may claim it now
+        query = select(RollbackRun.id).where(*still)
         for run_id in db.transaction(lambda s, q=query: list(s.scalars(q))):
-            reason = (
-                "its incident was closed before it started"
-                if status == RunStatus.CANCELLED
-                else f"no worker started it within {int(pending_for.total_seconds() // 60)} minutes"
-            )
-            if finish(db, run_id, status, error=reason, now=now):
+            if finish(db, run_id, status, error=reasons[status], now=now, only_if=still):
                 ended.append(get_run(db, run_id))
     return ended
+
+
+def queued_ahead(db: Database, run_id: int) -> int:
+    """How many rollbacks a pending run waits behind: every running one, and the pending ones that are
+    claimed before it (older). 0 once it runs."""
+
+    def count(session: Session) -> int:
+        run = session.get(RollbackRun, run_id)
+        if run is None or run.status != "pending":
+            return 0
+        closed = select(Incident.id).where(Incident.status.in_(CLOSED_INCIDENT_STATUSES))
+        older = or_(
+            RollbackRun.created_at < run.created_at,
+            and_(RollbackRun.created_at == run.created_at, RollbackRun.id < run.id),
+        )
+        waiting = and_(RollbackRun.status == "pending", older, RollbackRun.incident_id.not_in(closed))
+        ahead = or_(RollbackRun.status == "running", waiting)
+        return session.scalar(select(func.count()).select_from(RollbackRun).where(ahead)) or 0
+
+    return db.transaction(count)
+
+
+def pending_incidents(db: Database) -> list[int]:
+    """The incidents whose rollback waits in the queue (their cards say how long the queue is)."""
+    query = select(RollbackRun.incident_id).where(RollbackRun.status == "pending").order_by(RollbackRun.id)
+    return db.transaction(lambda s: list(s.scalars(query)))
 
 
 def active_run(db: Database, service: str) -> RollbackRun | None:

@@ -9,8 +9,8 @@ import pytest
 from bot.state import plans, runs
 from bot.state.db import Database
 from bot.state.incidents import WrongState, get_incident, transition
-from bot.state.models import Incident
-from tests.state.test_runs import T0, race
+from bot.state.models import Incident, RollbackRun
+from tests.state.test_runs import race
 
 STEPS = ["pre-checks", "rollback", "wait for rollout", "verify"]
 
@@ -64,8 +64,8 @@ def test_confirming_on_a_closed_incident_changes_nothing(db: Database, incident:
 
 def test_a_worker_that_lost_its_lease_writes_nothing(db: Database, incident: Incident) -> None:
     run = confirm(db, show(db, incident))
-    runs.claim(db, "worker-a", 30, now=T0)
-    runs.claim(db, "worker-b", 30, now=T0 + dt.timedelta(seconds=60))  # a's lease ran out; b took over
+    runs.claim(db, "worker-a", 0)  # a lease that has already run out (the database's clock)
+    assert runs.claim(db, "worker-b", 30).lease_owner == "worker-b"  # b took over
     with pytest.raises(runs.LeaseLost):
         runs.step(db, run.id, "rollback", "running", "patching", worker_id="worker-a")
     assert not runs.finish(db, run.id, "failed", error="late", worker_id="worker-a")
@@ -97,9 +97,10 @@ def test_pending_runs_of_closed_incidents_are_cancelled_and_stale_ones_expire(db
 
     second = create_incident(db, "shopping-service", "shop", "again", declared_by="U_ALICE")
     late = confirm(db, show(db, second))
-    later = late.created_at + dt.timedelta(minutes=11)
-    assert runs.sweep(db, dt.timedelta(minutes=30), now=later) == []
-    expired = runs.sweep(db, dt.timedelta(minutes=10), now=later)
+    with db.session() as session:  # queued 11 minutes ago (the database's clock), and no worker since
+        session.get(RollbackRun, late.id).created_at = late.created_at - dt.timedelta(minutes=11)
+    assert runs.sweep(db, dt.timedelta(minutes=30)) == []
+    expired = runs.sweep(db, dt.timedelta(minutes=10))
     assert [(r.id, r.status) for r in expired] == [(late.id, "expired")]
     assert "10 minutes" in expired[0].error
     assert get_incident(db, second.id).status == "open", "the incident is back to deciding"

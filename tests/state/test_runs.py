@@ -96,21 +96,25 @@ def test_claim_takes_the_oldest_pending_run_with_a_lease(db: Database, incident:
     assert runs.claim(db, "worker-a", 30, now=T0) is None
     older = start(db, incident, service="a", now=T0)
     start(db, incident, service="b", now=T0 + dt.timedelta(seconds=1))
+    before = db.now()
     claimed = runs.claim(db, "worker-a", 30, now=T0 + dt.timedelta(seconds=5))
     assert claimed.id == older.id
     assert (claimed.status, claimed.lease_owner, claimed.attempts) == ("running", "worker-a", 1)
-    assert claimed.started_at == claimed.heartbeat_at == T0 + dt.timedelta(seconds=5)
-    assert claimed.lease_expires_at == T0 + dt.timedelta(seconds=35)
+    assert claimed.started_at == T0 + dt.timedelta(seconds=5), "the replica's clock stamps what people read"
+    assert before <= claimed.heartbeat_at <= db.now(), "the lease is the database's clock"
+    assert claimed.lease_expires_at == claimed.heartbeat_at + dt.timedelta(seconds=30)
     assert [s.name for s in claimed.steps] == STEPS
 
 
 def test_heartbeat_keeps_the_lease_so_nobody_else_takes_the_run(db: Database, incident: Incident) -> None:
     run = start(db, incident)
-    runs.claim(db, "worker-a", 30, now=T0)
-    assert runs.heartbeat(db, run.id, "worker-a", 30, now=T0 + dt.timedelta(seconds=20))
-    assert runs.claim(db, "worker-b", 30, now=T0 + dt.timedelta(seconds=40)) is None  # renewed to T0+50
+    runs.claim(db, "worker-a", 0)  # a lease that runs out at once...
+    assert runs.heartbeat(db, run.id, "worker-a", 30)  # ...renewed for 30 s of the database's clock
+    renewed = runs.get_run(db, run.id)
+    assert renewed.lease_expires_at == renewed.heartbeat_at + dt.timedelta(seconds=30)
+    assert runs.claim(db, "worker-b", 30) is None
     assert not runs.heartbeat(db, run.id, "worker-b", 30)  # not b's lease
-    assert runs.get_run(db, run.id).heartbeat_at == T0 + dt.timedelta(seconds=20)
+    assert runs.get_run(db, run.id).heartbeat_at == renewed.heartbeat_at
 
 
 def test_a_crashed_workers_run_is_resumed_by_another(db: Database, incident: Incident) -> None:
@@ -119,8 +123,10 @@ def test_a_crashed_workers_run_is_resumed_by_another(db: Database, incident: Inc
     runs.step(db, run.id, "pre-checks", "done", "target revision 3 exists", now=T0)
     runs.step(db, run.id, "undo", "running", now=T0)
     # worker-a dies: no more heartbeats. Before the lease ends the run is left alone...
-    assert runs.claim(db, "worker-b", 30, now=T0 + dt.timedelta(seconds=29)) is None
-    # ...after, worker-b takes it over, and sees where worker-a got to.
+    assert runs.claim(db, "worker-b", 30) is None
+    # ...after, worker-b takes it over, and sees where worker-a got to. (A last heartbeat of 0 s stands
+    # for the 30 s of the database's clock that pass.)
+    assert runs.heartbeat(db, run.id, "worker-a", 0)
     resumed = runs.claim(db, "worker-b", 30, now=T0 + dt.timedelta(seconds=31))
     assert (resumed.id, resumed.lease_owner, resumed.attempts, resumed.started_at) == (run.id, "worker-b", 2, T0)
     assert [s.status for s in resumed.steps] == ["done", "running", "pending", "pending"]
@@ -153,6 +159,7 @@ def test_the_run_failure_is_kept_with_its_error(db: Database, incident: Incident
     ended = runs.get_run(db, run.id)
     assert (ended.status, ended.error, ended.lease_expires_at) == ("failed", "rollout deadline exceeded", None)
     assert runs.claim(db, "worker-b", 30, now=T0 + dt.timedelta(days=1)) is None
+    assert runs.sweep(db, dt.timedelta(seconds=0), lease_seconds=0) == [], "only pending runs expire"
     with pytest.raises(ValueError):
         runs.finish(db, run.id, "running")
 
@@ -181,3 +188,56 @@ def test_a_run_locked_by_another_claimer_is_skipped(
         other_claimer.rollback()
     assert claimed.id == second.id
     assert runs.claim(db, "worker-c", 30).id == first.id
+
+
+def _age(db: Database, run_id: int, **ago: float) -> None:
+    """Move a run's stamps back in time, as if the database's clock had run on (it cannot be injected)."""
+    delta = dt.timedelta(**ago)
+    with db.session() as session:
+        run = session.get(RollbackRun, run_id)
+        run.created_at -= delta
+        if run.heartbeat_at is not None:
+            run.heartbeat_at -= delta
+
+
+def test_a_pending_run_counts_the_rollbacks_it_waits_behind(db: Database, incident: Incident) -> None:
+    first, second, third = (start(db, incident, service=name) for name in ("a", "b", "c"))
+    assert [runs.queued_ahead(db, r.id) for r in (first, second, third)] == [0, 1, 2]
+    runs.claim(db, "worker-a", 30)
+    assert [runs.queued_ahead(db, r.id) for r in (first, second, third)] == [0, 1, 2], "a running one is ahead"
+    runs.finish(db, first.id, "verified", worker_id="worker-a")
+    assert [runs.queued_ahead(db, r.id) for r in (second, third)] == [0, 1]
+    assert runs.pending_incidents(db) == [incident.id, incident.id]
+
+
+def test_a_run_queued_behind_busy_workers_never_expires(db: Database, incident: Incident) -> None:
+    for n in range(4):  # every slot of the worker is busy
+        start(db, incident, service=f"busy-{n}")
+        runs.claim(db, "worker-a", 30)
+    queued = start(db, incident, service="queued")
+    _age(db, queued.id, minutes=11)
+    assert runs.sweep(db, dt.timedelta(minutes=10), lease_seconds=30) == []
+    assert (runs.get_run(db, queued.id).status, runs.queued_ahead(db, queued.id)) == ("pending", 4)
+
+
+def test_a_pending_run_expires_when_no_worker_claimed_anything_within_the_lease(
+    db: Database, incident: Incident
+) -> None:
+    done = start(db, incident, service="done")
+    runs.claim(db, "worker-a", 30)
+    runs.finish(db, done.id, "verified", worker_id="worker-a")
+    queued = start(db, incident, service="queued")
+    _age(db, queued.id, minutes=11)
+    assert runs.sweep(db, dt.timedelta(minutes=10), lease_seconds=30) == [], "a worker claimed a run just now"
+    _age(db, done.id, seconds=31)  # then the worker died: nothing claimed or renewed for a lease
+    expired = runs.sweep(db, dt.timedelta(minutes=10), lease_seconds=30)
+    assert [(r.id, r.status) for r in expired] == [(queued.id, "expired")]
+    assert expired[0].error == "no worker was running to start it within 10 minutes"
+
+
+def test_a_run_a_worker_claims_as_the_sweep_ends_it_is_not_ended(db: Database, incident: Incident) -> None:
+    run = start(db, incident)
+    runs.claim(db, "worker-a", 30)  # claimed between the sweep's read and its write
+    pending = (RollbackRun.status == "pending",)
+    assert not runs.finish(db, run.id, "expired", error="no worker", only_if=pending)
+    assert (runs.get_run(db, run.id).status, runs.get_run(db, run.id).error) == ("running", None)

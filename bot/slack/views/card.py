@@ -190,6 +190,17 @@ def resume_sync_actions(incident_key: str, run_id: int, title: str) -> dict:
     )
 
 
+def _queued_text(run: RunInfo) -> str:
+    """While a pending run waits for a worker slot: how many it waits behind, and that it does not expire."""
+    if run.status != "pending" or run.queued_behind < 1:
+        return ""
+    n = run.queued_behind
+    return (
+        f"\n:hourglass: *Queued behind {n} rollback{'' if n == 1 else 's'}* of other services: it starts as soon "
+        "as a worker slot is free, and does not expire while the workers are busy. Nothing has changed yet."
+    )
+
+
 def _lower_blocks(info: CardInfo) -> list[dict]:
     key, run, phase = info.incident_key, info.run, _run_phase(info.run)
     if info.status in ("resolved", "dismissed"):
@@ -197,7 +208,7 @@ def _lower_blocks(info: CardInfo) -> list[dict]:
     if run is not None and phase == "active":
         progress = (
             f"\n:hourglass_flowing_sand: {escape(run.progress_message)}" if run.progress_message else ""
-        )
+        ) + _queued_text(run)
         return [
             _section(
                 f"*Rolling back to {_to_version(info)}*, requested by {user(run.requested_by)}.{progress}"

@@ -53,6 +53,7 @@ class RunInfo:
     run_id: int | None = None
     strategy: str = "kubernetes"
     controls: tuple[str, ...] = ()  # buttons for a person's hand on it: "hold", "resume", "zero"
+    queued_behind: int = 0  # while pending: the rollbacks ahead of it (running, or queued before it)
 
 
 @dataclass(frozen=True)
