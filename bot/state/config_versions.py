@@ -47,13 +47,45 @@ def values_of(obj: dict[str, Any]) -> dict[str, str]:
     return {**(obj.get("data") or {}), **(obj.get("binaryData") or {}), **(obj.get("stringData") or {})}
 
 
-def _changed_by(obj: dict[str, Any]) -> tuple[str, dt.datetime | None]:
-    """The newest managedFields entry: which manager (kubectl-edit, helm, argocd-controller, ...) wrote it, when."""
-    entries = [m for m in (obj.get("metadata") or {}).get("managedFields") or [] if m.get("time")]
+VALUE_FIELDS = ("data", "binaryData", "stringData")  # where a ConfigMap's or a Secret's keys live
+
+
+def _owned_keys(entry: dict[str, Any]) -> set[str]:
+    """The keys whose values the managedFields entry owns (its ``fieldsV1`` under data, binaryData, stringData)."""
+    fields = entry.get("fieldsV1") or {}
+    return {k[2:] for f in VALUE_FIELDS for k in (fields.get(f"f:{f}") or {}) if k.startswith("f:")}
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def changed_by(managed_fields: list[dict[str, Any]], changed_keys: list[str]) -> tuple[str, dt.datetime | None]:
+    """Who made a version that changed ``changed_keys``, and when, from the object's managedFields (pure).
+
+    The API server gives a field to the manager that last set it and takes it from every other one, so the
+    managers that own a changed key are the ones that changed it; of those, the newest. ``time`` has
+    one-second resolution and the entries' order is by name within a second, so neither the time alone nor
+    the order can tell two writes in one second apart: an entry that owns none of the changed keys (such as
+    the edit a restore undid) never wins, and owners tied within the second are all named. When nobody owns
+    a changed key (a write that only removed keys takes no field), the answer is "" (unknown), not a guess.
+    Entries without ``fieldsV1`` (not the API server's) fall back to the newest entry, if it is the only one
+    of its second.
+    """
+    entries = [m for m in managed_fields or [] if m.get("time") and m.get("manager")]
     if not entries:
         return "", None
-    newest = max(entries, key=lambda m: m["time"])
-    return newest.get("manager", ""), dt.datetime.fromisoformat(newest["time"].replace("Z", "+00:00"))
+    if not any(m.get("fieldsV1") for m in entries):
+        newest = max(m["time"] for m in entries)
+        at_newest = [m for m in entries if m["time"] == newest]
+        return (at_newest[0]["manager"], _parse_time(newest)) if len(at_newest) == 1 else ("", None)
+    changed = set(changed_keys)
+    owners = [m for m in entries if _owned_keys(m) & changed]
+    if not owners:
+        return "", None
+    newest = max(_parse_time(m["time"]) for m in owners)
+    names = sorted({m["manager"] for m in owners if _parse_time(m["time"]) == newest})
+    return ", ".join(names)[:128], newest
 
 
 def record(db: Database, kind: str, obj: dict[str, Any]) -> ConfigVersion | None:
@@ -62,14 +94,13 @@ def record(db: Database, kind: str, obj: dict[str, Any]) -> ConfigVersion | None
     values = values_of(obj)
     keys = key_hashes(values)
     digest = data_hash(values)
-    manager, at = _changed_by(obj)
-
     def add(session: Session) -> ConfigVersion | None:
         latest = _newest(session, meta["namespace"], kind, meta["name"])
         if latest is not None and latest.data_hash == digest:
             return None
         before = latest.keys if latest else {}
         changed = sorted(k for k in {*before, *keys} if before.get(k) != keys.get(k))
+        manager, at = changed_by(meta.get("managedFields") or [], changed)
         row = ConfigVersion(
             namespace=meta["namespace"],
             kind=kind,
