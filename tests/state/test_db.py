@@ -31,7 +31,7 @@ def test_migrate_creates_the_tables_and_is_idempotent(fresh_url: str) -> None:
     indexes = {ix["name"]: ix for ix in inspector.get_indexes("rollback_runs")}
     assert indexes["uq_rollback_runs_active_service"]["unique"]
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     db.dispose()
 
 
