@@ -44,6 +44,7 @@ _REQUIRED_ENV = {
     "SLACK_BOT_TOKEN": "the bot token (xoxb-...) used to call the Slack Web API",
     "SLACK_SIGNING_SECRET": "the signing secret used to verify that requests come from Slack",
 }
+MIN_FINGERPRINT_KEY = 32  # characters: a short key would let a copy of the database be brute-forced
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Settings:
     aws_endpoint_url: str | None = None  # moto in the sandbox
     postmortem_dir: str = "postmortems"
     rollback_deadline_seconds: int = 600
+    config_fingerprint_key: str | None = field(default=None, repr=False)  # unset: Secrets are not tracked
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -85,6 +87,12 @@ class Settings:
         scrape = get("PROMETHEUS_SCRAPE_INTERVAL") or cls.prometheus_scrape_interval
         if not _DURATION.fullmatch(scrape):
             errors.append(f"PROMETHEUS_SCRAPE_INTERVAL: expected a duration such as 15s, got {scrape!r}")
+        fingerprint_key = get("CONFIG_FINGERPRINT_KEY")
+        if fingerprint_key is not None and len(fingerprint_key) < MIN_FINGERPRINT_KEY:
+            errors.append(
+                f"CONFIG_FINGERPRINT_KEY: expected at least {MIN_FINGERPRINT_KEY} characters of random text "
+                f"(`openssl rand -hex 32`), got {len(fingerprint_key)}"
+            )
         if errors:
             raise ConfigError(errors)
         return cls(
@@ -101,6 +109,7 @@ class Settings:
             aws_endpoint_url=get("AWS_ENDPOINT_URL"),
             postmortem_dir=get("POSTMORTEM_DIR") or cls.postmortem_dir,
             rollback_deadline_seconds=deadline,
+            config_fingerprint_key=fingerprint_key,
         )
 
 

@@ -1,10 +1,11 @@
 """The config tracker: records every version of the ConfigMaps and Secrets the catalog's services read.
 
-Kubernetes keeps no history of a ConfigMap or a Secret, so the bot keeps one, from a list and then a watch
-per namespace and kind; ``bot.state.config_versions`` stores each version (a Secret as key names and
-hashes only). Tracked are the objects a catalog entry names (``config.configmap``, ``config.secrets``) and
-those its pod templates reference (envFrom, env valueFrom, volumes), read again at every re-list.
-It runs with the worker; two replicas record the same version once (a unique constraint).
+Kubernetes keeps no history of a ConfigMap or a Secret, so the bot keeps one, from a list and then a
+watch per namespace and kind; ``bot.state.config_versions`` stores each version (a Secret as key names
+and keyed hashes only; without CONFIG_FINGERPRINT_KEY no Secret is tracked, and the bot says so). Tracked
+are the objects a catalog entry names (``config.configmap``, ``config.secrets``) and those its pod
+templates reference (envFrom, env valueFrom, volumes), read again at every re-list. It runs with the
+worker; two replicas record the same version once (a unique constraint).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from kubernetes import client
 
 from bot.config import Catalog, ServiceConfig
 from bot.state import config_versions
+from bot.state.config_versions import PLAIN, Fingerprints
 from bot.state.db import Database
 from bot.strategies.env_rules import config_refs
 from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
@@ -46,8 +48,10 @@ def named_in_catalog(service: ServiceConfig) -> set[tuple[str, str]]:
 
 
 class ConfigTracker:
-    def __init__(self, catalog: Catalog, db: Database, api_client: client.ApiClient) -> None:
-        self.catalog, self.db = catalog, db
+    def __init__(
+        self, catalog: Catalog, db: Database, api_client: client.ApiClient, prints: Fingerprints = PLAIN
+    ) -> None:
+        self.catalog, self.db, self.prints = catalog, db, prints
         # A connection per open watch (a namespace's ConfigMaps, its Secrets), and some for the reads.
         api_client.configuration.connection_pool_maxsize = 4 + 2 * len(self.namespaces())
         self.api = Api(api_client)
@@ -78,7 +82,7 @@ class ConfigTracker:
 
     def record(self, kind: str, obj: Obj, tracked: set[tuple[str, str]]) -> None:
         if (kind, (obj.get("metadata") or {}).get("name")) in tracked:
-            config_versions.record(self.db, kind, obj)
+            config_versions.record(self.db, kind, obj, self.prints)
 
     # ------------------------------------------------------------------------ list, then watch
 
@@ -128,12 +132,15 @@ class ConfigTracker:
     def namespaces(self) -> list[str]:
         return sorted({s.namespace for s in self.catalog.services.values()})
 
+    def kinds(self) -> list[str]:
+        return [k for k in KINDS if self.prints.tracks(k)]
+
     def start(self) -> None:
-        """A thread per namespace and kind (once, however often it is called)."""
+        """A thread per namespace and tracked kind (once, however often it is called)."""
         if self._threads:
             return
         for namespace in self.namespaces():
-            for kind in KINDS:
+            for kind in self.kinds():
                 thread = threading.Thread(
                     target=self.follow, args=(namespace, kind), name=f"config-{kind}-{namespace}", daemon=True
                 )
@@ -146,16 +153,28 @@ class ConfigTracker:
 
     def record_now(self, service: ServiceConfig) -> list[tuple[str, str]]:
         """Record what the service's ConfigMaps and Secrets hold now (before listing their versions, so the
-        live one is there even if the watch has not run yet); their (kind, name), those missing left out.
-        Raises ``RollbackError`` in words when the cluster cannot be read."""
+        live one is there even if the watch has not run yet); their (kind, name), those missing left out (a
+        Secret not tracked is listed, unread). Raises ``RollbackError`` in words when the cluster cannot be
+        read."""
         present = []
         for kind, name in sorted(self.objects_of(service)):
+            if not self.prints.tracks(kind):
+                present.append((kind, name))
+                continue
             try:
                 obj = self.api.read(Call("get", KINDS[kind], service.namespace, name))
             except CallFailed as failed:
                 if failed.status == 404:
                     continue
                 raise explain(failed, "nothing was changed") from failed
-            config_versions.record(self.db, kind, obj)
+            config_versions.record(self.db, kind, obj, self.prints)
             present.append((kind, name))
         return present
+
+    def histories(self, service: ServiceConfig) -> list[config_versions.ConfigHistory]:
+        """``/rollback config``: each object's recorded versions, the live ones recorded first (a Secret not
+        tracked says why)."""
+        return [
+            config_versions.history(self.db, service.namespace, kind, name, self.prints)
+            for kind, name in self.record_now(service)
+        ]

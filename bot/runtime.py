@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bot.config import STRATEGIES, Catalog, ServiceConfig, Settings, load_catalog
 from bot.signals.metrics import MetricsReader
 from bot.slack.gateway import SlackGateway, make_client
+from bot.state.config_versions import SECRETS_NOT_TRACKED, Fingerprints
 from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
 from bot.strategies.factory import kubernetes_strategy
@@ -95,7 +96,9 @@ class Runtime:
 
         with self._lock:
             if self._tracker is None:
-                self._tracker = ConfigTracker(self.catalog, self.db, kubernetes_client(self.settings.kubeconfig))
+                api_client = kubernetes_client(self.settings.kubeconfig)
+                prints = Fingerprints.of(self.settings.config_fingerprint_key)
+                self._tracker = ConfigTracker(self.catalog, self.db, api_client, prints)
             return self._tracker
 
 
@@ -107,6 +110,9 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     catalog = load_catalog(settings.catalog_path)
     for warning in catalog.warnings:  # e.g. anyone may roll back: worth a line at every start
         log.warning("%s", warning)
+    prints = Fingerprints.of(settings.config_fingerprint_key)
+    if not prints.tracks("Secret"):
+        log.warning("%s", SECRETS_NOT_TRACKED)
     return Runtime(
         settings=settings,
         catalog=catalog,
@@ -114,6 +120,6 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         slack=SlackGateway(client),
         metrics=MetricsReader(settings.prometheus_url),
         strategy_factories={
-            name: partial(kubernetes_strategy, name, settings.kubeconfig, db) for name in STRATEGIES
+            name: partial(kubernetes_strategy, name, settings.kubeconfig, db, prints) for name in STRATEGIES
         },
     )

@@ -12,7 +12,6 @@ from bot.incidents.resolve import open_resolve
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.views import ActionValue
-from bot.state import config_versions
 from bot.strategies.base import RollbackError
 
 
@@ -56,11 +55,10 @@ def show_config(rt: Runtime, name: str, caller: Caller) -> None:
     if service is None:
         return
     try:
-        present = rt.config_tracker().record_now(service)
+        histories = rt.config_tracker().histories(service)
     except RollbackError as exc:
         caller.error(f"I could not read the config of {name}", str(exc), "Nothing was changed. Try again shortly.")
         return
-    histories = [config_versions.history(rt.db, service.namespace, kind, obj) for kind, obj in present]
     caller.reply(f"Config versions of {name}", views.config_history_blocks(name, histories, service.strategy))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import secrets
 import shutil
 import time
 from collections.abc import Mapping
@@ -62,6 +63,7 @@ class World:
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
+        self.fingerprint_key = secrets.token_hex(32)  # the bot's CONFIG_FINGERPRINT_KEY: one per world
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -169,6 +171,7 @@ class World:
             "ROLLBACK_BOT_CONFIG": str(self.catalog_path),
             "DATABASE_URL": f"sqlite:///{self.state_dir / 'rollback-bot.db'}",
             "POSTMORTEM_DIR": str(self.state_dir / "postmortems"),
+            "CONFIG_FINGERPRINT_KEY": self.fingerprint_key,
         }
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url

@@ -1,18 +1,21 @@
 """The recorded versions of the ConfigMaps and Secrets the services use: what changed, when, and by whom.
 
-A Secret's values are never stored: only its key names and a short hash of each value, which is
-enough to say which keys changed, and not enough to read one.
+A Secret's values are never stored: only its key names and a short keyed hash (HMAC-SHA256 under
+``CONFIG_FINGERPRINT_KEY``) of each value, which is enough to say which keys changed, and not enough to read
+one or, without the key, to check a guessed value against the database. Without the key no Secret is tracked.
+A ConfigMap's values are stored anyway: its hashes are plain SHA-256.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import desc, select
+from sqlalchemy import Select, desc, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,18 +31,65 @@ def utc(when: dt.datetime) -> dt.datetime:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-def _digest(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
+SECRETS_NOT_TRACKED = (
+    "Secret versions are not tracked because CONFIG_FINGERPRINT_KEY is unset: the bot fingerprints Secret "
+    "values only with a keyed hash, so that its database cannot be used to check a guessed value. To track "
+    "them, set CONFIG_FINGERPRINT_KEY to a random value of at least 32 characters (`openssl rand -hex 32`), "
+    "the same on every replica, and restart the bot: versions are recorded from then on."
+)
+UNKEYED = "unkeyed"  # fingerprint_key of the Secret rows recorded before keyed fingerprints (migration 0004)
 
 
-def key_hashes(values: dict[str, str]) -> dict[str, str]:
-    """Every key -> a short hash of its value: enough to say which keys changed, not to read one."""
-    return {k: _digest(v)[:12] for k, v in sorted(values.items())}
+def _digest(value: str, key: bytes | None) -> str:
+    if key is None:
+        return hashlib.sha256(value.encode()).hexdigest()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
 
 
-def data_hash(values: dict[str, str]) -> str:
-    """One hash of all the keys and values: two objects with equal data have equal hashes."""
-    return _digest(json.dumps(key_hashes(values), sort_keys=True))
+def key_hashes(values: dict[str, str], key: bytes | None = None) -> dict[str, str]:
+    """Every key -> a short hash of its value (keyed when ``key`` is given): which keys changed, not a value."""
+    return {k: _digest(v, key)[:12] for k, v in sorted(values.items())}
+
+
+def data_hash(values: dict[str, str], key: bytes | None = None) -> str:
+    """One hash of all the keys and values: two objects with equal data have equal hashes (under one key)."""
+    return _digest(json.dumps(key_hashes(values, key), sort_keys=True), key)
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """How the versions of each kind are fingerprinted: a ConfigMap's with SHA-256, a Secret's with
+    HMAC-SHA256 under ``key`` (CONFIG_FINGERPRINT_KEY). No key: Secrets are not tracked at all."""
+
+    key: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, setting: str | None) -> Fingerprints:
+        return cls(setting.encode() if setting else None)
+
+    def tracks(self, kind: str) -> bool:
+        return kind == "ConfigMap" or self.key is not None
+
+    def key_id(self, kind: str) -> str:
+        """Names the key without revealing it ("" for a ConfigMap): a Secret's versions made under another
+        key (or none) are never compared with these."""
+        if kind == "ConfigMap" or self.key is None:
+            return ""
+        return hmac.new(self.key, b"rollback-bot fingerprint key id", hashlib.sha256).hexdigest()[:16]
+
+    def _key(self, kind: str) -> bytes | None:
+        if not self.tracks(kind):
+            raise ValueError(SECRETS_NOT_TRACKED)
+        return None if kind == "ConfigMap" else self.key
+
+    def key_hashes(self, kind: str, values: dict[str, str]) -> dict[str, str]:
+        return key_hashes(values, self._key(kind))
+
+    def data_hash(self, kind: str, values: dict[str, str]) -> str:
+        return data_hash(values, self._key(kind))
+
+
+PLAIN = Fingerprints()  # no key: ConfigMaps only
 
 
 def values_of(obj: dict[str, Any]) -> dict[str, str]:
@@ -47,35 +97,72 @@ def values_of(obj: dict[str, Any]) -> dict[str, str]:
     return {**(obj.get("data") or {}), **(obj.get("binaryData") or {}), **(obj.get("stringData") or {})}
 
 
-def _changed_by(obj: dict[str, Any]) -> tuple[str, dt.datetime | None]:
-    """The newest managedFields entry: which manager (kubectl-edit, helm, argocd-controller, ...) wrote it, when."""
-    entries = [m for m in (obj.get("metadata") or {}).get("managedFields") or [] if m.get("time")]
+VALUE_FIELDS = ("data", "binaryData", "stringData")  # where a ConfigMap's or a Secret's keys live
+
+
+def _owned_keys(entry: dict[str, Any]) -> set[str]:
+    """The keys whose values the managedFields entry owns (its ``fieldsV1`` under data, binaryData, stringData)."""
+    fields = entry.get("fieldsV1") or {}
+    return {k[2:] for f in VALUE_FIELDS for k in (fields.get(f"f:{f}") or {}) if k.startswith("f:")}
+
+
+def _parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def changed_by(managed_fields: list[dict[str, Any]], changed_keys: list[str]) -> tuple[str, dt.datetime | None]:
+    """Who made a version that changed ``changed_keys``, and when, from the object's managedFields (pure).
+
+    The API server gives a field to the manager that last set it and takes it from every other one, so the
+    managers that own a changed key are the ones that changed it; of those, the newest. ``time`` has
+    one-second resolution and the entries' order is by name within a second, so neither the time alone nor
+    the order can tell two writes in one second apart: an entry that owns none of the changed keys (such as
+    the edit a restore undid) never wins, and owners tied within the second are all named. When nobody owns
+    a changed key (a write that only removed keys takes no field), the answer is "" (unknown), not a guess.
+    Entries without ``fieldsV1`` (not the API server's) fall back to the newest entry, if it is the only one
+    of its second.
+    """
+    entries = [m for m in managed_fields or [] if m.get("time") and m.get("manager")]
     if not entries:
         return "", None
-    newest = max(entries, key=lambda m: m["time"])
-    return newest.get("manager", ""), dt.datetime.fromisoformat(newest["time"].replace("Z", "+00:00"))
+    if not any(m.get("fieldsV1") for m in entries):
+        newest = max(m["time"] for m in entries)
+        at_newest = [m for m in entries if m["time"] == newest]
+        return (at_newest[0]["manager"], _parse_time(newest)) if len(at_newest) == 1 else ("", None)
+    changed = set(changed_keys)
+    owners = [m for m in entries if _owned_keys(m) & changed]
+    if not owners:
+        return "", None
+    newest = max(_parse_time(m["time"]) for m in owners)
+    names = sorted({m["manager"] for m in owners if _parse_time(m["time"]) == newest})
+    return ", ".join(names)[:128], newest
 
 
-def record(db: Database, kind: str, obj: dict[str, Any]) -> ConfigVersion | None:
-    """Store the object's version unless its data equals the newest one recorded; the new row, or None."""
+def record(db: Database, kind: str, obj: dict[str, Any], prints: Fingerprints = PLAIN) -> ConfigVersion | None:
+    """Store the object's version unless its data equals the newest one recorded; the new row, or None
+    (also for a Secret when there is no fingerprint key: it is not tracked)."""
+    if not prints.tracks(kind):
+        return None
     meta = obj["metadata"]
     values = values_of(obj)
-    keys = key_hashes(values)
-    digest = data_hash(values)
-    manager, at = _changed_by(obj)
+    keys = prints.key_hashes(kind, values)
+    digest = prints.data_hash(kind, values)
+    key_id = prints.key_id(kind)
 
     def add(session: Session) -> ConfigVersion | None:
-        latest = _newest(session, meta["namespace"], kind, meta["name"])
+        latest = _newest(session, meta["namespace"], kind, meta["name"], key_id)
         if latest is not None and latest.data_hash == digest:
             return None
         before = latest.keys if latest else {}
         changed = sorted(k for k in {*before, *keys} if before.get(k) != keys.get(k))
+        manager, at = changed_by(meta.get("managedFields") or [], changed)
         row = ConfigVersion(
             namespace=meta["namespace"],
             kind=kind,
             name=meta["name"],
             resource_version=meta.get("resourceVersion", ""),
             data_hash=digest,
+            fingerprint_key=key_id,
             keys=keys,
             changed_keys=changed,
             data=dict(values) if kind == "ConfigMap" else None,
@@ -93,26 +180,26 @@ def record(db: Database, kind: str, obj: dict[str, Any]) -> ConfigVersion | None
         return None
 
 
-def _newest(session: Session, namespace: str, kind: str, name: str) -> ConfigVersion | None:
-    return session.scalar(
-        select(ConfigVersion)
-        .where(ConfigVersion.namespace == namespace, ConfigVersion.kind == kind, ConfigVersion.name == name)
-        .order_by(desc(ConfigVersion.id))
-        .limit(1)
+def _of_object(namespace: str, kind: str, name: str, key_id: str) -> Select:
+    """One object's versions made under one fingerprint key (a ConfigMap's: "")."""
+    return select(ConfigVersion).where(
+        ConfigVersion.namespace == namespace,
+        ConfigVersion.kind == kind,
+        ConfigVersion.name == name,
+        ConfigVersion.fingerprint_key == key_id,
     )
 
 
-def versions(db: Database, namespace: str, kind: str, name: str) -> list[ConfigVersion]:
-    """Oldest first."""
-    return db.transaction(
-        lambda s: list(
-            s.scalars(
-                select(ConfigVersion)
-                .where(ConfigVersion.namespace == namespace, ConfigVersion.kind == kind, ConfigVersion.name == name)
-                .order_by(ConfigVersion.id)
-            )
-        )
-    )
+def _newest(session: Session, namespace: str, kind: str, name: str, key_id: str) -> ConfigVersion | None:
+    return session.scalar(_of_object(namespace, kind, name, key_id).order_by(desc(ConfigVersion.id)).limit(1))
+
+
+def versions(db: Database, namespace: str, kind: str, name: str, prints: Fingerprints = PLAIN) -> list[ConfigVersion]:
+    """Oldest first; a Secret's only those fingerprinted with the current key (none without one)."""
+    if not prints.tracks(kind):
+        return []
+    query = _of_object(namespace, kind, name, prints.key_id(kind)).order_by(ConfigVersion.id)
+    return db.transaction(lambda s: list(s.scalars(query)))
 
 
 def get(db: Database, version_id: int) -> ConfigVersion | None:
@@ -163,11 +250,14 @@ class ConfigHistory:
     kind: str  # ConfigMap | Secret
     name: str
     entries: tuple[VersionEntry, ...]  # oldest first; the last is live
+    untracked: str = ""  # why no version is recorded (a Secret without CONFIG_FINGERPRINT_KEY)
 
 
-def history(db: Database, namespace: str, kind: str, name: str) -> ConfigHistory:
+def history(db: Database, namespace: str, kind: str, name: str, prints: Fingerprints = PLAIN) -> ConfigHistory:
     """The recorded versions of one object, each with its diff against the one before."""
-    found = versions(db, namespace, kind, name)
+    if not prints.tracks(kind):
+        return ConfigHistory(kind, name, (), untracked=SECRETS_NOT_TRACKED)
+    found = versions(db, namespace, kind, name, prints)
     entries = tuple(
         VersionEntry(
             n,

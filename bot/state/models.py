@@ -268,7 +268,8 @@ class ConfigVersion(Base):
     """One version of a ConfigMap or Secret a service uses, as the config tracker saw it.
 
     A ConfigMap's data is kept to restore it; a Secret's values never are (not even encrypted): only
-    its key names and a hash, so a leaked bot database leaks no secret.
+    its key names and a keyed hash (HMAC), so a leaked bot database leaks no secret, nor lets one check a
+    guess.
     """
 
     __tablename__ = "config_versions"
@@ -282,7 +283,10 @@ class ConfigVersion(Base):
     kind: Mapped[str] = mapped_column(String(16))  # ConfigMap | Secret
     name: Mapped[str] = mapped_column(String(253))
     resource_version: Mapped[str] = mapped_column(String(64))
-    data_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the data, keys sorted
+    data_hash: Mapped[str] = mapped_column(String(64))  # of the data, keys sorted: sha256, a Secret's HMAC
+    # A Secret's: the id of the CONFIG_FINGERPRINT_KEY its hashes were made with ("unkeyed": before 0004).
+    # Versions under different keys are never compared. A ConfigMap's: "".
+    fingerprint_key: Mapped[str] = mapped_column(String(16), default="", server_default="")
     keys: Mapped[dict] = mapped_column(Json)  # every key -> a short hash of its value (a Secret: nothing more)
     changed_keys: Mapped[list] = mapped_column(Json)  # against the version before (all keys for the first)
     data: Mapped[dict | None] = mapped_column(Json)  # ConfigMap values; always None for a Secret

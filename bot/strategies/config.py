@@ -18,7 +18,7 @@ from typing import Any
 from kubernetes import client
 
 from bot.state import config_versions
-from bot.state.config_versions import data_hash, diff_lines, utc
+from bot.state.config_versions import PLAIN, SECRETS_NOT_TRACKED, Fingerprints, data_hash, diff_lines, utc
 from bot.state.db import Database
 from bot.strategies import rollout
 from bot.strategies.base import RUN_STEPS, Check, Plan, Progress, Revision, RollbackError, Target, Verification
@@ -43,10 +43,15 @@ class ConfigRestore(OnDeployments):
     steps = RUN_STEPS
 
     def __init__(
-        self, api_client: client.ApiClient, db: Database, clock: Any = time, request_timeout: float = REQUEST_TIMEOUT
+        self,
+        api_client: client.ApiClient,
+        db: Database,
+        clock: Any = time,
+        request_timeout: float = REQUEST_TIMEOUT,
+        prints: Fingerprints = PLAIN,
     ) -> None:
         super().__init__(api_client, clock, request_timeout)
-        self.db = db
+        self.db, self.prints = db, prints
 
     def _configmap(self, target: Target) -> tuple[ConfigRollback, Obj]:
         opts: ConfigRollback = from_options(ConfigRollback, target.options)
@@ -67,11 +72,11 @@ class ConfigRestore(OnDeployments):
         config_versions.record(self.db, "ConfigMap", cm)
         ns = target.namespace
         histories = {("ConfigMap", opts.configmap): config_versions.versions(self.db, ns, "ConfigMap", opts.configmap)}
-        for name in opts.secrets:
+        for name in opts.secrets if self.prints.tracks("Secret") else ():
             live = read_secret(self.api, target.namespace, name)
             if live is not None:
-                config_versions.record(self.db, "Secret", live)
-            histories[("Secret", name)] = config_versions.versions(self.db, target.namespace, "Secret", name)
+                config_versions.record(self.db, "Secret", live, self.prints)
+            histories[("Secret", name)] = config_versions.versions(self.db, ns, "Secret", name, self.prints)
         return opts, cm, config_states(histories)
 
     @staticmethod
@@ -103,9 +108,10 @@ class ConfigRestore(OnDeployments):
             )
         objects = ", ".join([f"ConfigMap {name}", *(f"Secret {s}" for s in opts.secrets)])
         if len(states) < 2 and target.to_revision is None:
+            untracked = f" {SECRETS_NOT_TRACKED}" if opts.secrets and not self.prints.tracks("Secret") else ""
             raise RollbackError(
                 f"only one version of the config of {target.service} ({objects}) is recorded, so there is nothing "
-                f"to go back to; {NOTHING_CHANGED}. The bot records versions from the moment it runs."
+                f"to go back to; {NOTHING_CHANGED}. The bot records versions from the moment it runs.{untracked}"
             )
         number = target.to_revision or len(states) - 1
         if not 1 <= number <= len(states):
@@ -121,7 +127,8 @@ class ConfigRestore(OnDeployments):
         )
         wanted = dict(state.versions[("ConfigMap", opts.configmap)].data or {})
         secrets = [
-            plan_secret(self.api, self.db, target.namespace, s, state.versions.get(("Secret", s))) for s in opts.secrets
+            plan_secret(self.api, self.db, self.prints, target.namespace, s, state.versions.get(("Secret", s)))
+            for s in opts.secrets
         ]
         restores = tuple(p.restore for p in secrets if p.restore)
         same = data_hash(live) == data_hash(wanted)
@@ -157,14 +164,14 @@ class ConfigRestore(OnDeployments):
 
     def is_applied(self, plan: Plan) -> bool:
         ns = plan.target.namespace
-        return self._configmap_restored(plan) and all(holds(self.api, ns, r) for r in _restores(plan))
+        return self._configmap_restored(plan) and all(holds(self.api, self.prints, ns, r) for r in _restores(plan))
 
     def apply(self, plan: Plan) -> None:
         """The ConfigMap written back (guarded by its resourceVersion), then the Deployment restarted."""
         t = plan.target
         opts: ConfigRollback = from_options(ConfigRollback, t.options)
         for restore in _restores(plan):  # first: a Secret that cannot be restored stops the run before any change
-            apply_secret(self.api, t.namespace, restore)
+            apply_secret(self.api, self.prints, t.namespace, restore)
         try:
             ops = [dict(op) for op in plan.operations if "op" in op]
             if ops:
@@ -208,7 +215,7 @@ class ConfigRestore(OnDeployments):
         return Verification(
             (
                 Check("config", restored, f"ConfigMap {'holds' if restored else 'lost'} the version restored"),
-                *(secret_check(self.api, plan.target.namespace, r) for r in _restores(plan)),
+                *(secret_check(self.api, self.prints, plan.target.namespace, r) for r in _restores(plan)),
                 *(c for c in checks if c.name != "image"),
             )
         )

@@ -2,11 +2,12 @@
 
 The choice: a Secret is restored only from **another Secret that still exists** and holds exactly the
 recorded values (equal hashes), such as the previous Secret a ``secretGenerator`` or a rotation left
-behind. The alternative, an encrypted snapshot in the bot's database, would make the bot a store of
-every secret it watches, with a key to guard and rotate next to the data it protects; a leaked database
-or key would leak them all. Here the database holds key names and hashes only, and the values travel
-from one Secret to the other inside the cluster's API, at the moment of the restore. When no Secret
-holds the old values, the plan says so and leaves the Secret alone: restore it from where it is kept.
+behind: equal HMACs under CONFIG_FINGERPRINT_KEY, the key the versions were recorded with. The
+alternative, an encrypted snapshot in the bot's database, would make the bot a store of every secret it
+watches, with a key to guard and rotate next to the data it protects; a leaked database or key would leak
+them all. Here the database holds key names and hashes only, and the values travel from one Secret to the
+other inside the cluster's API, at the moment of the restore. When no Secret holds the old values, the
+plan says so and leaves the Secret alone: restore it from where it is kept.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.state import config_versions
-from bot.state.config_versions import data_hash, utc, values_of, version_diff
+from bot.state.config_versions import SECRETS_NOT_TRACKED, Fingerprints, utc, values_of, version_diff
 from bot.state.db import Database
 from bot.state.models import ConfigVersion
 from bot.strategies.base import Check, RollbackError
@@ -40,14 +41,19 @@ def read_secret(api: Api, namespace: str, name: str) -> Obj | None:
         raise explain(failed, "nothing was changed") from failed
 
 
-def plan_secret(api: Api, db: Database, namespace: str, name: str, wanted: ConfigVersion | None) -> SecretPlan:
-    """The Secret back to the ``wanted`` recorded version, from another Secret that holds those values."""
+def plan_secret(
+    api: Api, db: Database, prints: Fingerprints, namespace: str, name: str, wanted: ConfigVersion | None
+) -> SecretPlan:
+    """The Secret back to the ``wanted`` recorded version, from another Secret that holds those values (equal
+    hashes, made with the same key)."""
+    if not prints.tracks("Secret"):
+        return SecretPlan(warnings=(f"Secret {name} (config.secrets) is left as it is. {SECRETS_NOT_TRACKED}",))
     live = read_secret(api, namespace, name)
     if live is None:
         return SecretPlan(warnings=(f"Secret {name} (config.secrets) does not exist; it is left alone",))
-    if wanted is None or wanted.data_hash == data_hash(values_of(live)):
+    if wanted is None or wanted.data_hash == prints.data_hash("Secret", values_of(live)):
         return SecretPlan()
-    recorded = config_versions.versions(db, namespace, "Secret", name)
+    recorded = config_versions.versions(db, namespace, "Secret", name, prints)
     changed = "; ".join(version_diff(recorded[-1], wanted))
     try:
         others = api.read(Call("list", "secrets", namespace)).get("items") or []
@@ -57,7 +63,7 @@ def plan_secret(api: Api, db: Database, namespace: str, name: str, wanted: Confi
         (
             s["metadata"]["name"]
             for s in sorted(others, key=lambda s: s["metadata"]["name"])
-            if s["metadata"]["name"] != name and data_hash(values_of(s)) == wanted.data_hash
+            if s["metadata"]["name"] != name and prints.data_hash("Secret", values_of(s)) == wanted.data_hash
         ),
         None,
     )
@@ -85,18 +91,22 @@ def plan_secret(api: Api, db: Database, namespace: str, name: str, wanted: Confi
     )
 
 
-def holds(api: Api, namespace: str, restore: dict) -> bool:
-    live = read_secret(api, namespace, restore["secret"])
-    return live is not None and data_hash(values_of(live)) == restore["data_hash"]
+def _holds_data(prints: Fingerprints, secret: Obj | None, digest: str) -> bool:
+    """Whether ``secret`` holds the data fingerprinted ``digest`` (no key any more: cannot tell, so no)."""
+    return secret is not None and prints.tracks("Secret") and prints.data_hash("Secret", values_of(secret)) == digest
 
 
-def apply_secret(api: Api, namespace: str, restore: dict) -> None:
+def holds(api: Api, prints: Fingerprints, namespace: str, restore: dict) -> bool:
+    return _holds_data(prints, read_secret(api, namespace, restore["secret"]), restore["data_hash"])
+
+
+def apply_secret(api: Api, prints: Fingerprints, namespace: str, restore: dict) -> None:
     """Copy the source Secret's data over the Secret (guarded by the resourceVersion the plan saw)."""
-    if holds(api, namespace, restore):
+    if holds(api, prints, namespace, restore):
         return  # a resumed run: already restored
     name, source_name = restore["secret"], restore["source"]
     source = read_secret(api, namespace, source_name)
-    if source is None or data_hash(values_of(source)) != restore["data_hash"]:
+    if not _holds_data(prints, source, restore["data_hash"]):
         raise RollbackError(
             f"Secret {source_name}, the source of Secret {name}'s earlier values, is gone or has changed since "
             f"the plan was made; Secret {name} was not restored. Plan the rollback again."
@@ -108,7 +118,7 @@ def apply_secret(api: Api, namespace: str, restore: dict) -> None:
     try:
         api.write(Call("patch", "secrets", namespace, name), ops)
     except CallFailed as failed:
-        if holds(api, namespace, restore):
+        if holds(api, prints, namespace, restore):
             return
         if failed.status == 422:
             raise RollbackError(
@@ -118,7 +128,7 @@ def apply_secret(api: Api, namespace: str, restore: dict) -> None:
         raise explain(failed, f"Secret {name} was not restored (the bot read it again to make sure)") from failed
 
 
-def secret_check(api: Api, namespace: str, restore: dict) -> Check:
-    ok = holds(api, namespace, restore)
+def secret_check(api: Api, prints: Fingerprints, namespace: str, restore: dict) -> Check:
+    ok = holds(api, prints, namespace, restore)
     return Check(f"secret {restore['secret']}", ok, f"Secret {restore['secret']} {'holds' if ok else 'lost'} "
                  "the values restored")

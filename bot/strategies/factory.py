@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.state.config_versions import PLAIN, Fingerprints
 from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
 
@@ -41,10 +42,12 @@ def kubernetes_client(kubeconfig: str | None):
     return api_client
 
 
-def kubernetes_strategy(name: str, kubeconfig: str | None, db: Database | None = None) -> Strategy:
+def kubernetes_strategy(
+    name: str, kubeconfig: str | None, db: Database | None = None, prints: Fingerprints = PLAIN
+) -> Strategy:
     """The strategy ``name`` on the cluster named by KUBECONFIG (or in-cluster); ``config`` reads its versions
-    from ``db``."""
+    from ``db``, a Secret's fingerprinted with ``prints``."""
     api_client = kubernetes_client(kubeconfig)
     if name == "config":
-        return strategy_classes()[name](api_client, db)
+        return strategy_classes()[name](api_client, db, prints=prints)
     return strategy_classes()[name](api_client)

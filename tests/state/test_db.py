@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, select, text
+from sqlalchemy import MetaData, Table, inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot.state import timeline
-from bot.state.db import Database
+from bot.state import config_versions, timeline
+from bot.state.config_versions import Fingerprints, key_hashes
+from bot.state.db import MIGRATIONS, Database
 from bot.state.models import Base, TimelineEvent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +35,7 @@ def test_migrate_creates_the_tables_and_is_idempotent(fresh_url: str) -> None:
     indexes = {ix["name"]: ix for ix in inspector.get_indexes("rollback_runs")}
     assert indexes["uq_rollback_runs_active_service"]["unique"]
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     db.dispose()
 
 
@@ -138,3 +142,41 @@ def test_sqlite_lock_held_by_another_process_delays_the_write_but_does_not_lose_
         holder.close()
     assert "database is locked" in caplog.text
     assert [e.text for e in timeline.events(db, incident.id)] == ["first", "2/3 new replicas available"]
+
+
+def test_migration_0004_erases_the_plain_secret_hashes_and_the_keyed_history_starts_afresh(fresh_url: str) -> None:
+    """Secret rows of before keyed fingerprints keep when, who and which keys, lose their plain SHA-256
+    (with which a copy of the database could check a guessed value), and are never compared again."""
+    db = Database(fresh_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+    plain = key_hashes({"token": "aHVudGVyMg=="})  # what 0003 stored: sha256 of "hunter2" in base64
+    row = dict(namespace="pricing", name="pricing-credentials", resource_version="7", changed_keys=["token"],
+               data=None, changed_by="kubectl-patch", changed_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC),
+               seen_at=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    with db.engine.begin() as conn:
+        table = Table("config_versions", MetaData(), autoload_with=conn)
+        conn.execute(table.insert(), [
+            {**row, "kind": "Secret", "keys": plain, "data_hash": "0" * 64},
+            {**row, "kind": "ConfigMap", "name": "pricing-config", "keys": {"A": "x"}, "data_hash": "1" * 64},
+        ])
+    db.migrate()
+    with db.engine.connect() as conn:
+        rows = {r.kind: r for r in conn.execute(text("SELECT * FROM config_versions ORDER BY id"))}
+    secret, configmap = rows["Secret"], rows["ConfigMap"]
+    assert (secret.fingerprint_key, secret.data_hash, secret.changed_by) == ("unkeyed", "unkeyed-1", "kubectl-patch")
+    assert plain["token"] not in str(secret.keys) and "token" in str(secret.keys)
+    assert (configmap.fingerprint_key, configmap.data_hash) == ("", "1" * 64), "ConfigMaps are unaffected"
+
+    prints = Fingerprints(b"k" * 32)
+    assert config_versions.versions(db, "pricing", "Secret", "pricing-credentials", prints) == []
+    live = {"metadata": {"namespace": "pricing", "name": "pricing-credentials", "resourceVersion": "9"},
+            "data": {"token": "aHVudGVyMg=="}}
+    first = config_versions.record(db, "Secret", live, prints)
+    assert first is not None and first.data_hash != "0" * 64 and first.keys["token"] != plain["token"]
+    assert [e.number for e in config_versions.history(db, "pricing", "Secret", "pricing-credentials", prints)
+            .entries] == [1], "a keyed history of its own, never compared with the unkeyed row"
+    db.dispose()

@@ -14,6 +14,7 @@ from kubernetes import client
 from bot.config import Catalog, ServiceConfig
 from bot.config_tracker import ConfigTracker
 from bot.state import config_versions
+from bot.state.config_versions import Fingerprints
 from bot.state.db import Database
 from bot.state.models import ConfigVersion
 from bot.strategies.base import Target
@@ -24,6 +25,7 @@ NS = "pricing"
 BLOCK = ConfigRollback("pricing-config", ("pricing-credentials",))
 SERVICE = ServiceConfig(name="pricing", namespace=NS, strategy="config", config=BLOCK)
 TARGET = Target("pricing", NS, "pricing", "app", options=to_options(BLOCK))
+PRINTS = Fingerprints(b"a-test-fingerprint-key-of-32-chars")
 
 
 @pytest.fixture
@@ -36,14 +38,14 @@ def db(tmp_path) -> Database:
 
 @pytest.fixture
 def tracker(sim, db) -> ConfigTracker:
-    t = ConfigTracker(Catalog(services={"pricing": SERVICE}), db, sim.api)
+    t = ConfigTracker(Catalog(services={"pricing": SERVICE}), db, sim.api, PRINTS)
     yield t
     t.stop()
 
 
 @pytest.fixture
 def restore(sim, db) -> ConfigRestore:
-    return ConfigRestore(sim.api, db, clock=sim.clock)
+    return ConfigRestore(sim.api, db, clock=sim.clock, prints=PRINTS)
 
 
 def kubectl(sim, *args: str) -> str:
@@ -88,7 +90,7 @@ def test_the_tracker_records_every_version_with_who_changed_it_and_never_a_secre
         'CACHE_TTL_SECONDS: "300" → "30"',
         'PRICE_SOURCE: "catalog-api" → "legacy-api"',
     )
-    secret = config_versions.history(db, NS, "Secret", "pricing-credentials")
+    secret = config_versions.history(db, NS, "Secret", "pricing-credentials", PRINTS)
     assert secret.entries[1].changes == ("changed: token",)
     everything = json.dumps([[v.keys, v.data, v.changed_keys] for v in stored(db)])
     for value in ("sandbox-token-1", "rotated-token-2", "c2FuZGJveC10b2tlbi0x"):  # clear and base64

@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import math
 
+from . import managed
+
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
@@ -146,13 +148,13 @@ def default_deployment(d: dict) -> None:
     d.setdefault("status", {})
 
 
-def stamp_manager(obj: dict, res, manager: str, when: str) -> None:
-    """Record in ``metadata.managedFields`` that ``manager`` wrote the object at ``when``, as the API server does
-    (one Update entry per manager; fieldsV1 left out: nothing here reads it)."""
+def stamp_manager(obj: dict, res, manager: str, when: str, before: dict | None = None) -> None:
+    """Record in ``metadata.managedFields`` that ``manager`` wrote ``obj`` over ``before`` (None: created it)
+    at ``when``, as the API server's field manager does (``managed.updated``)."""
     if not manager:
         return
     meta = obj.setdefault("metadata", {})
-    entries = [m for m in meta.get("managedFields") or [] if m.get("manager") != manager]
-    entry = {"manager": manager, "operation": "Update", "apiVersion": res.api_version, "time": when}
-    entries.append({**entry, "fieldsType": "FieldsV1"})
-    meta["managedFields"] = entries
+    meta.pop("managedFields", None)
+    entries = managed.updated(before, obj, manager, res.api_version, when)
+    if entries:
+        meta["managedFields"] = entries

@@ -111,7 +111,7 @@ def _commit(
         del merged["metadata"]["managedFields"]
     if merged == current or dry_run:
         return copy.deepcopy(merged)
-    o.stamp_manager(merged, res, manager, o.iso(c.now()))
+    o.stamp_manager(merged, res, manager, o.iso(c.now()), before=current)
     return copy.deepcopy(c.write(res, merged))
 
 

@@ -121,6 +121,8 @@ def config_history_blocks(service: str, histories: Sequence[ConfigHistory], stra
             lines.append(f"*v{e.number}* · {e.changed_at:%Y-%m-%d %H:%M} UTC{by}{live}\n{body}".rstrip())
         older = len(h.entries) - MAX_VERSIONS_SHOWN
         note = f"\n_{older} older version(s) not shown_" if older > 0 else ""
+        if h.untracked:
+            lines, note = [escape(h.untracked)], ""
         secret = " (key names only: values are never stored or shown)" if h.kind == "Secret" else ""
         blocks.append(_section(clip(f"*{h.kind} {escape(h.name)}*{secret}\n" + "\n".join(lines) + note, 2900)))
     how = (
