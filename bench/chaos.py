@@ -2,13 +2,15 @@
 
 Each incident: declare, *Roll back to previous*, *Confirm*, wait for the outcome, resolve; then the
 bad release is deployed again for the next one. One fault per incident, in turn:
-Kubernetes 409 / 500 / slow answers / a hung watch; Slack 429 / 500; Prometheus down for a while;
-the worker holding the run killed (SIGKILL) mid-run; the bot's database connections dropped.
+Kubernetes 409 / 500 / slow answers / a hung watch / 500s on every request for 20 s during the bake;
+Slack 429 / 500; Prometheus down for a while; the worker holding the run killed (SIGKILL) mid-run;
+the bot's database connections dropped.
 The bot runs as in production: HTTP in this process, two `rollback-bot worker` processes sharing
 PostgreSQL (SQLite when PostgreSQL is unreachable: the connection-drop fault is then skipped).
 
 Prints the counts and, last, whether the targets (0 duplicate patches, lost events, stuck incidents,
-unanswered clicks) were met. Run: ``.venv/bin/python bench/chaos.py [--incidents 30] [--seed 1]``.
+unanswered clicks, false FAILED outcomes: a rollback to the good revision reported failed) were met.
+Run: ``.venv/bin/python bench/chaos.py [--incidents 30] [--seed 1] [--fault k8s-500-bake ...]``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from bot.state.models import Incident, RollbackRun
 
 SERVICE, NAMESPACE = "shopping-service", "shopping"
 BAD = "registry.local/shopping-service:v1.2.5"
+GOOD = "registry.local/shopping-service:v1.2.4"  # what "Roll back to previous" goes to, every incident
+FAILED_OUTCOMES = ("NOT healthy", "FAILED")
 OUTCOMES = ("and verified", "NOT healthy", "FAILED", "could NOT verify", "did not start")
 REQUIRED = ("declared", "assessed", "channel", "plan", "decision", "resolved")
 RUN_ENDINGS = ("verified", "verification_failed", "could_not_verify", "rollback_failed")
@@ -42,6 +46,7 @@ FAULTS = (
     "k8s-500",
     "k8s-slow",
     "k8s-hung-watch",
+    "k8s-500-bake",
     "slack-429",
     "slack-500",
     "prometheus-down",
@@ -50,6 +55,14 @@ FAULTS = (
 )
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 APP_NAME = "rollback-chaos"
+OUTAGE_SECONDS = 20  # k8s-500-bake: every API request answers 500 for this long, from the bake's start
+TARGETS = (
+    "duplicate patches",
+    "lost timeline events",
+    "stuck incidents",
+    "unanswered clicks",
+    "false FAILED outcomes",
+)
 
 
 def database_url() -> tuple[str, object | None]:
@@ -101,7 +114,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--incidents", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fault", action="append", choices=FAULTS, help="only these faults, in turn (repeatable)")
     args = parser.parse_args()
+    faults = tuple(args.fault or FAULTS)
     rand = random.Random(args.seed)
     url, admin = database_url()
     counts = dict.fromkeys(
@@ -113,6 +128,7 @@ def main() -> int:
             "lost timeline events",
             "stuck incidents",
             "unanswered clicks",
+            "false FAILED outcomes",
         ),
         0,
     )
@@ -125,7 +141,7 @@ def main() -> int:
             alice = OnCall(bot, ONCALL)
             try:
                 for n in range(args.incidents):
-                    fault = FAULTS[n % len(FAULTS)]
+                    fault = faults[n % len(faults)]
                     if fault == "db-dropped" and admin is None:
                         fault = "none"
                     outcome = play(world, bot, alice, apps, workers, admin, fault, rand, counts)
@@ -137,7 +153,7 @@ def main() -> int:
         admin.close()
     for name, value in counts.items():
         print(f"{name:<22} {value}")
-    bad = {k: counts[k] for k in ("duplicate patches", "lost timeline events", "stuck incidents", "unanswered clicks")}
+    bad = {k: counts[k] for k in TARGETS}
     met = not any(bad.values())
     print(f"targets (0 each: {', '.join(bad)}): {'met' if met else 'NOT met'}")
     return 0 if met else 1
@@ -146,6 +162,10 @@ def main() -> int:
 def revision(apps: client.AppsV1Api) -> int:
     d = apps.read_namespaced_deployment(SERVICE, NAMESPACE)
     return int(d.metadata.annotations["deployment.kubernetes.io/revision"])
+
+
+def live_image(apps: client.AppsV1Api) -> str:
+    return apps.read_namespaced_deployment(SERVICE, NAMESPACE).spec.template.spec.containers[0].image
 
 
 def inject(world: World, admin, fault: str) -> None:
@@ -179,9 +199,23 @@ def during_run(world: World, bot: BotHarness, workers: Workers, admin, fault: st
                 workers.kill_owner(run.lease_owner)
                 return
             time.sleep(0.2)
+    elif fault == "k8s-500-bake":
+        if wait_for_step(bot, "verify"):
+            world.k8s_faults.add(500, seconds=OUTAGE_SECONDS)  # every verb, every resource
     elif fault == "db-dropped":
         time.sleep(2)
         admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (APP_NAME,))
+
+
+def wait_for_step(bot: BotHarness, name: str, timeout: float = 60) -> bool:
+    """Until the active run is carrying out step ``name`` (False: it never did within ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = runs.active_run(bot.rt.db, SERVICE)
+        if run is not None and any(s.name == name and s.status == "running" for s in run.steps):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def play(world, bot, alice, apps, workers, admin, fault, rand, counts) -> str:
@@ -211,6 +245,8 @@ def play(world, bot, alice, apps, workers, admin, fault, rand, counts) -> str:
     patched = revision(apps) - before
     counts["patches applied"] += min(patched, 1)
     counts["duplicate patches"] += max(patched - 1, 0)
+    if outcome in FAILED_OUTCOMES and patched and live_image(apps) == GOOD:
+        counts["false FAILED outcomes"] += 1  # the good revision went out, and the person was told it failed
     resolve(bot, alice, incident.key, channel_id)
     redeploy_bad(apps)
     return outcome

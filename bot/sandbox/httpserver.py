@@ -125,6 +125,7 @@ class SandboxServer:
     """Serve ``app`` on a loopback port from a daemon thread."""
 
     def __init__(self, app: App, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app  # what it serves (tests reach a simulator's hooks through it)
         handler = type("Handler", (_Handler,), {"app": staticmethod(app)})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True

@@ -118,6 +118,7 @@ class ServiceSimulator:
         self._lock = threading.Lock()
         self._totals = _Totals.empty()
         self._last = time.monotonic()
+        self._health_answers: list[Response] = []
 
     def _behaviour(self, pod: dict) -> ImageBehaviour:
         return self.scenario.container_behaviour(pod, pod_container(pod, self.spec.container))
@@ -198,14 +199,26 @@ class ServiceSimulator:
             failing += weight * (sum(b.error_rate for b in ready) / len(ready) if ready else 1.0)
         return total > 0 and bool(self._ready_behaviours(self.pods())) and failing / total < 0.5
 
+    def answer_health(self, *answers: Response) -> None:
+        """Test hook: the next ``/actuator/health`` requests get these answers, one each (an HTML error page
+        from a proxy, a JSON list, ...), then the real health again."""
+        with self._lock:
+            self._health_answers.extend(answers)
+
+    def health(self) -> Response:
+        with self._lock:
+            if self._health_answers:
+                return self._health_answers.pop(0)
+        up = self.healthy()
+        return Response.json({"status": "UP" if up else "DOWN"}, status=200 if up else 503)
+
     def __call__(self, req: Request) -> Response:
         if req.method not in ("GET", "HEAD"):
             return Response.json({"error": "method not allowed"}, status=405)
         if req.path == "/metrics":
             return Response.text(self.metrics_text(), content_type=CONTENT_TYPE)
         if req.path == "/actuator/health":
-            up = self.healthy()
-            return Response.json({"status": "UP" if up else "DOWN"}, status=200 if up else 503)
+            return self.health()
         return Response.json({"error": f"no route {req.path}"}, status=404)
 
 

@@ -4,11 +4,15 @@ A check every ``analysis.interval``: the cluster's own checks, the health URL, a
 rate and p95 latency of the traffic served since the rollout completed (never the
 detection window, which still holds the bad release's traffic). The rules:
 
-- a check fails when any item is known bad; it is "waiting" when a signal has no data
-  yet (or Prometheus cannot answer) and nothing is bad; it passes only with every signal
-  read and under its threshold. Waiting never counts as a pass;
+- a check fails when any item is known bad, or when the cluster could not be read (the
+  Kubernetes API still failing after its retries: nothing is known bad, nothing passed);
+  it is "waiting" when a signal has no data yet (or Prometheus cannot answer) and nothing
+  is bad; it passes only with every signal read and under its threshold. Waiting never
+  counts as a pass;
 - verified once ``analysis.checks`` checks passed (the bake); a failed check starts the
-  bake again, and ``failure_limit`` failed checks fail verification at once;
+  bake again, and ``failure_limit`` failed checks end it at once: as failed when every one
+  of them saw something bad, else as "could not verify" (an API server outage is not a
+  bad release);
 - a bake's worth of checks in a row without data ends it as "could not verify": an
   unread service is never reported healthy.
 
@@ -81,11 +85,22 @@ class CheckResult:
     verdict: Verdict
     summary: str  # "5xx 0.6% ✓ · p95 0.21 s ✓"
     error: str = ""  # why Prometheus could not answer
+    unread: str = ""  # why the cluster could not be read (the check fails without anything known bad)
+
+    @property
+    def saw_bad(self) -> bool:
+        return any(c.ok is False for c in self.items)
 
 
-def judge(cluster: Sequence[Check], readings: Mapping[str, Reading], thresholds: Thresholds) -> CheckResult:
-    """One check from the cluster's items (pods, endpoints, health URL) and the signals since the rollout."""
+def judge(
+    cluster: Sequence[Check], readings: Mapping[str, Reading], thresholds: Thresholds, unread: str = ""
+) -> CheckResult:
+    """One check from the cluster's items (pods, endpoints, health URL) and the signals since the rollout;
+    ``unread``: why the cluster's own items could not be read this time."""
     items, parts, errors = list(cluster), [], []
+    if unread:
+        items.insert(0, Check("cluster", None, f"could not be read: {unread}"))
+        parts.append("cluster unreadable")
     for m in METRICS:
         reading = readings.get(m.signal) or Reading()
         limit = float(getattr(thresholds, m.limit))
@@ -103,7 +118,7 @@ def judge(cluster: Sequence[Check], readings: Mapping[str, Reading], thresholds:
             items.append(Check(m.name, ok, f"{value} since the rollout (threshold {shown_limit})"))
             parts.append(f"{m.short} {value} ✓" if ok else f"{m.short} {value} ✗ (above {shown_limit})")
     parts += [f"{c.name} ✗" for c in cluster if c.ok is False]
-    if any(c.ok is False for c in items):
+    if unread or any(c.ok is False for c in items):
         verdict = Verdict.FAILED
     elif errors:
         verdict = Verdict.UNREACHABLE
@@ -111,7 +126,7 @@ def judge(cluster: Sequence[Check], readings: Mapping[str, Reading], thresholds:
         verdict = Verdict.WAITING
     else:
         verdict = Verdict.PASSED
-    return CheckResult(tuple(items), verdict, " · ".join(parts), errors[0] if errors else "")
+    return CheckResult(tuple(items), verdict, " · ".join(parts), errors[0] if errors else "", unread)
 
 
 @dataclass(frozen=True)
@@ -129,9 +144,11 @@ class Bake:
     analysis: Analysis
     passed: int = 0  # passes since the bake (re)started
     failed: int = 0
+    unread: int = 0  # of the failed checks, those that could not read the cluster and saw nothing bad
     blind: int = 0  # checks in a row without data
     done: int = 0
     last: CheckResult | None = field(default=None, repr=False)
+    last_unread: CheckResult | None = field(default=None, repr=False)
     outcome: Outcome | None = None
 
     def feed(self, check: CheckResult) -> Outcome | None:
@@ -140,8 +157,10 @@ class Bake:
         self.done, self.last = self.done + 1, check
         if check.verdict is Verdict.FAILED:
             self.failed, self.passed, self.blind = self.failed + 1, 0, 0
+            if not check.saw_bad:
+                self.unread, self.last_unread = self.unread + 1, check
             if self.failed >= self.analysis.failure_limit:
-                self.outcome = Outcome.FAILED
+                self.outcome = Outcome.COULD_NOT_VERIFY if self.unread else Outcome.FAILED
         elif check.verdict is Verdict.PASSED:
             self.passed, self.blind = self.passed + 1, 0
             if self.passed >= self.analysis.checks:
@@ -157,31 +176,36 @@ class Bake:
         total = self.done - self.passed + self.analysis.checks
         line = f"check {self.done}/{total}: {self.last.summary if self.last else 'starting'}"
         if self.failed:
-            line += f" · {self.failed} failed (verification fails at {self.analysis.failure_limit})"
+            ends = "stops" if self.unread else "fails"  # an unread cluster never makes it "failed"
+            line += f" · {self.failed} failed (verification {ends} at {self.analysis.failure_limit})"
         return line
 
     def result(self) -> Result:
         if self.outcome is None or self.last is None:
             raise RuntimeError("the analysis has no outcome yet")
-        a = self.analysis
+        a, deciding = self.analysis, self.last
         if self.outcome is Outcome.VERIFIED:
             reason = f"{self.passed} checks in a row over {a.bake} since the rollout passed"
         elif self.outcome is Outcome.FAILED:
             reason = f"{self.failed} of {self.done} checks failed (limit {a.failure_limit}): {self.last.summary}"
+        elif self.last_unread is not None and self.failed >= a.failure_limit:
+            deciding = self.last_unread  # the outcome is about what could not be read
+            reason = (
+                f"{self.failed} of {self.done} checks failed (limit {a.failure_limit}), {self.unread} of them "
+                f"because the cluster could not be read: {deciding.unread}"
+            )
         elif self.last.error:
             reason = f"Prometheus did not answer for {self.blind} checks in a row ({self.last.error})"
         else:
             reason = f"Prometheus had no data since the rollout for {self.blind} checks in a row"
-        return Result(self.outcome, reason, Verification(self.last.items), self.done)
+        return Result(self.outcome, reason, Verification(deciding.items), self.done)
 
 
 def unconfigured(check: CheckResult) -> Result:
     """Without a Prometheus to read there is nothing to bake: say so at once (a known-bad cluster check fails)."""
-    if check.verdict is Verdict.FAILED:
+    if check.saw_bad:
         return Result(Outcome.FAILED, f"{check.summary} (Prometheus is not configured)", Verification(check.items), 1)
-    return Result(
-        Outcome.COULD_NOT_VERIFY,
-        "Prometheus is not configured (PROMETHEUS_URL is not set)",
-        Verification(check.items),
-        1,
-    )
+    reason = "Prometheus is not configured (PROMETHEUS_URL is not set)"
+    if check.unread:
+        reason += f", and the cluster could not be read: {check.unread}"
+    return Result(Outcome.COULD_NOT_VERIFY, reason, Verification(check.items), 1)

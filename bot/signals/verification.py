@@ -15,18 +15,49 @@ import requests
 from bot.config import ServiceConfig
 from bot.signals.analysis import METRICS, Bake, CheckResult, Result, judge, unconfigured, window
 from bot.signals.metrics import MetricsReader
-from bot.strategies.base import Check, Plan, Strategy
+from bot.strategies.base import Check, Plan, RollbackError, Strategy
 
 
 def health_check(url: str | None, timeout: float = 3.0) -> Check:
+    """UP only when the URL answers a JSON object whose ``status`` is UP; anything else fails, saying what came."""
     if not url:
         return Check("health URL", None, "no health URL in the services catalog")
     try:
         response = requests.get(url, timeout=timeout)
-        status = (response.json() or {}).get("status", "?") if response.content else "?"
-    except (requests.RequestException, ValueError) as exc:
+    except requests.RequestException as exc:
         return Check("health URL", False, f"{url} did not answer ({type(exc).__name__})")
-    return Check("health URL", status == "UP", f"{url} says {status} (HTTP {response.status_code})")
+    http = f"HTTP {response.status_code}"
+    try:
+        body = response.json()
+    except ValueError:
+        return Check("health URL", False, f"{url} answered {_not_json(response)} ({http}), not a JSON object")
+    if not isinstance(body, dict):
+        return Check("health URL", False, f"{url} answered a JSON {_JSON_KINDS[type(body)]} ({http}), not an object")
+    status = body.get("status", "?")
+    return Check("health URL", status == "UP", f"{url} says {status} ({http})")
+
+
+_JSON_KINDS = {list: "list", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+
+
+def _not_json(response: requests.Response) -> str:
+    """What a health URL sent instead of JSON, in a word or two (a proxy's HTML error page is the usual one)."""
+    kind = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if not response.content.strip():
+        return "an empty body"
+    if kind == "text/html" or response.content.lstrip()[:1] == b"<":
+        return "HTML"
+    if kind.endswith("json"):
+        return "invalid JSON"
+    return kind or "a body without a Content-Type"
+
+
+def cluster_checks(strategy: Strategy, plan: Plan) -> tuple[tuple[Check, ...], str]:
+    """The strategy's own checks, or none and why: a read that failed for good fails this check, not the run."""
+    try:
+        return strategy.verify(plan).checks, ""
+    except RollbackError as exc:
+        return (), str(exc)
 
 
 def verify(
@@ -46,7 +77,8 @@ def verify(
         since = window(clock() - completed, scrape_interval)  # None: too early, nothing to read yet
         read = since is not None or not metrics.url  # unconfigured: read_one says so
         readings = {m.signal: metrics.read_one(service, m.signal, since) for m in METRICS} if read else {}
-        return judge((*strategy.verify(plan).checks, health_check(service.health_url)), readings, service.thresholds)
+        cluster, unread = cluster_checks(strategy, plan)
+        return judge((*cluster, health_check(service.health_url)), readings, service.thresholds, unread)
 
     if not metrics.url:
         return unconfigured(check())

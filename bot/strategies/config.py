@@ -210,12 +210,13 @@ class ConfigRestore(OnDeployments):
             deployment = self.deployments._read(plan.target)[0]
             image = rollout.container_image(rollout.deployment_template(deployment), plan.target.container)
             checks = self.deployments.verify(replace(plan, desired=replace(plan.desired, image=image))).checks
+            secrets = [secret_check(self.api, self.prints, plan.target.namespace, r) for r in _restores(plan)]
         except CallFailed as failed:
             raise explain(failed, VERIFY_CONSEQUENCE) from failed
         return Verification(
             (
                 Check("config", restored, f"ConfigMap {'holds' if restored else 'lost'} the version restored"),
-                *(secret_check(self.api, self.prints, plan.target.namespace, r) for r in _restores(plan)),
+                *secrets,
                 *(c for c in checks if c.name != "image"),
             )
         )

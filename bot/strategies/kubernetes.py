@@ -37,7 +37,7 @@ WATCH_SLICE_SECONDS = 5  # longest real wait on one watch before the deadline is
 POLL_SECONDS = 1.0  # clock seconds between reads when the watch is given up
 NOTHING_CHANGED = "nothing was changed"
 WAIT_CONSEQUENCE = "the rollback itself was sent and is not undone by this"
-VERIFY_CONSEQUENCE = "the rollback is not undone by this, but it could not be verified"
+VERIFY_CONSEQUENCE = "this check of the bake could not see the cluster (the rollback itself is not undone)"
 
 
 def _where(target: Target) -> str:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 import urllib3
 from kubernetes import client, watch
+
+from bot.sandbox.harness import wait_for
 
 NS, NAME, D = "shopping", "shopping-service", "deployment/shopping-service"
 ACCOUNT = "system:serviceaccount:rollback-bot:rollback-bot"
@@ -149,3 +152,22 @@ def test_a_hung_watch_sends_nothing_and_the_client_times_out_while_lists_still_a
         for _ in watch.Watch().stream(apps.list_namespaced_deployment, NS, timeout_seconds=1, _request_timeout=1.5):
             pass
     assert rule.hits == 1
+
+
+def test_a_time_bounded_rule_fails_requests_only_for_its_seconds(sim, apps):
+    started = time.monotonic()
+    rule = sim.cluster.faults.add(500, resource="deployments", seconds=1.0)
+    with pytest.raises(client.ApiException) as err:
+        apps.read_namespaced_deployment(NAME, NS)
+    assert (err.value.status, status_of(err)["reason"]) == (500, "InternalError")
+
+    def answered() -> bool:
+        try:
+            return apps.read_namespaced_deployment(NAME, NS).metadata.name == NAME
+        except client.ApiException:
+            return False
+
+    wait_for("the outage to end by itself", answered, timeout=10)
+    assert time.monotonic() - started >= 1.0, "it failed requests for its whole second"
+    hits = rule.hits
+    assert apps.read_namespaced_deployment(NAME, NS).metadata.name == NAME and rule.hits == hits

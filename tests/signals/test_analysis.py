@@ -147,3 +147,59 @@ def test_without_prometheus_a_failing_cluster_check_still_fails():
     assert unconfigured(broken).outcome is Outcome.FAILED
     fine = judge((Check("pods", True, "3/3 ready"),), {}, Thresholds())
     assert unconfigured(fine).outcome is Outcome.COULD_NOT_VERIFY
+
+
+# ------------------------------------------------------------------------ the cluster could not be read
+
+API_DOWN = "the Kubernetes API server is failing (500 InternalError) when the bot tried to list pods (3 tries)"
+HEALTH_UP = (Check("health URL", True, "UP"),)
+
+
+def unread(readings=HEALTHY):
+    """A check whose cluster reads failed for good: only the health URL and Prometheus were read."""
+    return judge(HEALTH_UP, readings, Thresholds(), unread=API_DOWN)
+
+
+def test_an_unreadable_cluster_fails_the_check_with_its_reason_and_nothing_known_bad():
+    result = unread()
+    assert result.verdict is Verdict.FAILED and not result.saw_bad
+    assert result.summary == "cluster unreadable · 5xx 0.6% ✓ · p95 0.21 s ✓"
+    assert result.items[0] == Check("cluster", None, f"could not be read: {API_DOWN}")
+    assert unread(FAILING).saw_bad, "what Prometheus saw is still bad"
+
+
+def test_an_api_outage_counts_against_the_failure_limit_and_ends_as_could_not_verify_never_failed():
+    bake = Bake(DEFAULTS)
+    assert bake.feed(check(HEALTHY)) is None
+    assert bake.feed(unread()) is None
+    shown = "check 2/6: cluster unreadable · 5xx 0.6% ✓ · p95 0.21 s ✓ · 1 failed (verification stops at 2)"
+    assert bake.progress() == shown
+    assert bake.feed(unread()) is Outcome.COULD_NOT_VERIFY
+    result = bake.result()
+    assert result.reason == (
+        f"2 of 3 checks failed (limit 2), 2 of them because the cluster could not be read: {API_DOWN}"
+    )
+    assert result.verification.checks[0].ok is None, "shown as not checked, never as failed or passed"
+
+
+def test_one_unreadable_check_restarts_the_bake_then_a_healthy_release_is_verified():
+    bake = Bake(DEFAULTS)
+    fed = [bake.feed(c) for c in (check(HEALTHY), unread(), *[check(HEALTHY)] * 4)]
+    assert fed[-1] is Outcome.VERIFIED and fed[:-1] == [None] * 5 and bake.done == 6
+
+
+def test_a_bad_check_and_an_unreadable_one_cannot_verify_but_bad_checks_alone_fail():
+    mixed = Bake(DEFAULTS)
+    mixed.feed(check(FAILING))
+    assert mixed.feed(unread()) is Outcome.COULD_NOT_VERIFY
+    assert "1 of them because the cluster could not be read" in mixed.result().reason
+    assert play(FAILING, HEALTHY, FAILING)[0] is Outcome.FAILED
+    assert play(FAILING, FAILING, analysis=Analysis(failure_limit=2))[0] is Outcome.FAILED
+
+
+def test_without_prometheus_an_unreadable_cluster_cannot_verify():
+    result = unconfigured(judge(HEALTH_UP, {}, Thresholds(), unread=API_DOWN))
+    assert result.outcome is Outcome.COULD_NOT_VERIFY
+    assert result.reason == (
+        f"Prometheus is not configured (PROMETHEUS_URL is not set), and the cluster could not be read: {API_DOWN}"
+    )

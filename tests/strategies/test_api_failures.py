@@ -20,7 +20,7 @@ ACCOUNT = "system:serviceaccount:rollback-bot:rollback-bot"
 NOTHING = "nothing was changed"
 REREAD = "nothing was changed (the bot read the deployment again to make sure)"
 WAIT = "the rollback itself was sent and is not undone by this"
-VERIFY = "the rollback is not undone by this, but it could not be verified"
+VERIFY = "this check of the bake could not see the cluster (the rollback itself is not undone)"
 IMAGE = "registry.local/shopping-service:"
 
 

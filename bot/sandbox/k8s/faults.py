@@ -49,6 +49,7 @@ class Rule:
     after: bool = False  # carry the request out first, then lose its answer (delay and/or error)
     hang: bool = False  # a watch that sends its headers, then nothing, whatever its timeoutSeconds
     times: int | None = None  # requests it hits before it is spent; None: until removed
+    until: float | None = None  # time.monotonic() from which it no longer hits; None: until removed
     probability: float = 1.0
     message: str = ""  # for a 500: the internal error's text
     hits: int = 0
@@ -57,6 +58,7 @@ class Rule:
     def matches(self, call: Call) -> bool:
         return (
             (self.times is None or self.hits < self.times)
+            and (self.until is None or time.monotonic() < self.until)
             and self.verb in (None, call.verb)
             and self.resource in (None, call.resource)
             and self.namespace in (None, call.namespace)
@@ -71,13 +73,17 @@ class Faults:
         self._lock = threading.Lock()
         self._rules: list[Rule] = []
 
-    def add(self, status: int, *, times: int | None = None, after: bool = False, **match) -> Rule:
+    def add(
+        self, status: int, *, times: int | None = None, after: bool = False, seconds: float | None = None, **match
+    ) -> Rule:
         """Answer matching requests with ``status`` (401, 403, 404, 409, 422, 429, 500, 503, 504, ...).
 
         ``after=True``: the request is carried out, then its answer is replaced by the error (a lost answer).
+        ``seconds``: only for the next that many real seconds (an outage that ends by itself).
         Other keywords: ``verb``, ``resource``, ``namespace``, ``name``, ``delay``, ``probability``, ``message``.
         """
-        return self._append(Rule(status=status, times=times, after=after, **match))
+        until = None if seconds is None else time.monotonic() + seconds
+        return self._append(Rule(status=status, times=times, after=after, until=until, **match))
 
     def delay(self, seconds: float, *, times: int | None = None, after: bool = False, **match) -> Rule:
         """Answer matching requests ``seconds`` late (``after=True``: carry them out first, then stall)."""
