@@ -11,9 +11,11 @@ from bot.sandbox.harness import BotHarness, OnCall
 from bot.sandbox.world import ONCALL
 from bot.slack.views import ActionId
 from bot.state import runs
-from tests.e2e.test_strategies import OUTCOMES, core, custom, kinds, prefix
+from tests.e2e.test_strategies import core, custom, kinds, prefix
 from tests.support import need_binary
 
+# what the run says when it ends (the card's own "FAILED" headline is not the run's message)
+ENDED = ("The rollback of storefront FAILED", "is back on", "NOT healthy", "could not be verified")
 OLD, NEW = "registry.local/storefront:v2.0.1", "registry.local/storefront:v2.0.2-hotfix"
 
 
@@ -50,7 +52,7 @@ def test_a_changed_idle_colour_stops_the_switch_and_changes_nothing(world, held_
     kubectl(world, "set", "image", "deployment/storefront-blue", f"app={NEW}")
     bot.worker.start_thread()
 
-    failed = alice.message_saying(channel.id, *OUTCOMES, timeout=90)
+    failed = alice.message_saying(channel.id, *ENDED, timeout=90)
     text = failed["text"]
     assert "The rollback of storefront FAILED at pre-checks" in text, text
     assert "blue (storefront-blue), what the rollback moves to, changed after the plan was confirmed" in text, text
