@@ -58,7 +58,7 @@ def backup(ctx: RunContext, name: str) -> None:
     if ctx.applied:
         ctx.step(name, "skipped", "the rollback was already applied when this run resumed")
         return
-    manifest = job_manifest(service.name, ctx.incident.key, job, ctx.confirmed.target.namespace)
+    manifest = job_manifest(service.name, ctx.incident.key, ctx.run.id, job, ctx.confirmed.target.namespace)
     ctx.step(name, "running", f"backup job {manifest['metadata']['name']}: starting")
     deadline = duration_seconds(job.deadline)
     result = run_backup(ctx.strategy.api, manifest, ctx.strategy.clock, deadline, ctx.progress(name))
