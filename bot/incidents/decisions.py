@@ -21,7 +21,7 @@ from bot.state import plans, runs
 from bot.state.incidents import WrongState, transition
 from bot.state.models import Incident, PlanRow
 from bot.steps.safety import with_safety
-from bot.strategies.base import Plan, RollbackError, Target, plan_from_json, plan_to_json
+from bot.strategies.base import Plan, RollbackError, Target, plan_from_json, plan_to_json, planned
 
 STATE_WORDS = {
     "rolling_back": "a rollback is running",
@@ -70,7 +70,7 @@ def request_rollback(rt: Runtime, value: ActionValue, caller: Caller, env_only: 
     if _busy(rt, service.name, caller):
         return None
     try:
-        plan = with_safety(rt.strategy_for(service).plan(_target(service, value.revision, env_only)), service)
+        plan = with_safety(planned(rt.strategy_for(service), _target(service, value.revision, env_only)), service)
     except RollbackError as exc:
         caller.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
         return None

@@ -10,11 +10,12 @@ from bot.signals.analysis import Outcome
 from bot.signals.verification import verify
 from bot.slack import views
 from bot.steps.context import RunContext, change_text
-from bot.strategies.base import RollbackError, Target
+from bot.strategies.base import Plan, RollbackError, Target, planned
 
 
 def pre_checks(ctx: RunContext, name: str) -> None:
-    """The workload is as the user saw it (or already rolled back, when resuming)."""
+    """The workload is as the user saw it (or already rolled back, when resuming), and so is what the change
+    moves to: the run carries out what was confirmed, or nothing."""
     ctx.step(name, "running", "checking the target revision and the live state")
     confirmed, desired = ctx.confirmed, ctx.confirmed.desired
     if ctx.run.attempts > 1 and ctx.strategy.is_applied(confirmed):
@@ -22,12 +23,17 @@ def pre_checks(ctx: RunContext, name: str) -> None:
         ctx.plan = dataclasses.replace(confirmed, desired=history[-1] if history else desired)
         ctx.applied = True
     else:
-        fresh = ctx.strategy.plan(Target(**{**vars(confirmed.target), "to_revision": desired.number}))
+        fresh = planned(ctx.strategy, Target(**{**vars(confirmed.target), "to_revision": desired.number}))
         if (fresh.current.number, fresh.current.image) != (confirmed.current.number, confirmed.current.image):
             raise RollbackError(
                 f"{confirmed.target.workload} changed after the plan was confirmed: it is now at revision "
                 f"{fresh.current.number} ({fresh.current.version}), not {confirmed.current.number} "
                 f"({confirmed.current.version}). Nothing was rolled back. Review the new state and plan again."
+            )
+        if changed := target_change(confirmed, fresh):
+            raise RollbackError(
+                f"{changed}. Nothing was changed: the run carries out only what was confirmed. "
+                "Check who changed it and why, then plan the rollback again."
             )
         ctx.plan, ctx.applied = fresh, bool(fresh.skipped)
     found = (
@@ -36,6 +42,31 @@ def pre_checks(ctx: RunContext, name: str) -> None:
         else f"{ctx.plan.desired.title} ({ctx.plan.desired.version}) is there"
     )
     ctx.step(name, "done", "; ".join(ctx.plan.warnings) or found)
+
+
+def target_change(confirmed: Plan, fresh: Plan) -> str:
+    """What changed in what the plan moves to since it was made, in words ("" when nothing did, or when the
+    confirmed plan pinned nothing)."""
+    before, now = confirmed.target_print, fresh.target_print
+    if not before or before == now:
+        return ""
+    rev = confirmed.desired
+    what = f"{rev.title} ({rev.name})" if rev.name and rev.name != rev.title else rev.title
+    what = f"{what}, what the rollback moves to,"
+    if not now:
+        return f"{what} is gone since the plan was confirmed"
+    old, new = before.get("images") or {}, now.get("images") or {}
+    images = [
+        f"{c or 'its container'}: {old.get(c) or 'none'} → {new.get(c) or 'none'}"
+        for c in sorted(set(old) | set(new))
+        if old.get(c) != new.get(c)
+    ]
+    if images:
+        return f"{what} changed after the plan was confirmed: image {'; '.join(images)}"
+    return (
+        f"{what} changed after the plan was confirmed: its pod template is not the one confirmed (env, resources "
+        f"or another field; the image is still {', '.join(sorted(set(new.values()))) or 'unknown'})"
+    )
 
 
 def rollback(ctx: RunContext, name: str) -> None:

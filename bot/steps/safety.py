@@ -22,6 +22,7 @@ from bot.strategies.base import Plan, RollbackError
 from bot.strategies.gitops import GitOpsOwner
 
 SUSPENDED, RESUMED = "gitops_suspended", "gitops_resumed"  # timeline kinds
+SUSPENDING = "gitops_suspending"  # what sync was, recorded before the bot turns it off
 
 
 def with_safety(plan: Plan, service: ServiceConfig) -> Plan:
@@ -58,7 +59,7 @@ def backup(ctx: RunContext, name: str) -> None:
     if ctx.applied:
         ctx.step(name, "skipped", "the rollback was already applied when this run resumed")
         return
-    manifest = job_manifest(service.name, ctx.incident.key, job, ctx.confirmed.target.namespace)
+    manifest = job_manifest(service.name, ctx.incident.key, ctx.run.id, job, ctx.confirmed.target.namespace)
     ctx.step(name, "running", f"backup job {manifest['metadata']['name']}: starting")
     deadline = duration_seconds(job.deadline)
     result = run_backup(ctx.strategy.api, manifest, ctx.strategy.clock, deadline, ctx.progress(name))
@@ -76,7 +77,11 @@ def backup(ctx: RunContext, name: str) -> None:
 
 
 def suspend_sync(ctx: RunContext, name: str) -> None:
-    """Argo CD's automated sync or Flux's reconciliation turned off before the change, as a recorded step."""
+    """Argo CD's automated sync or Flux's reconciliation turned off before the change, as a recorded step.
+
+    What sync was is recorded before the patch, so a run resumed after a crash between the two neither
+    suspends twice nor takes the state it left for the state to restore: *Resume sync* puts back what was
+    there before the bot first touched it (in this incident)."""
     if name in ctx.done:
         return
     strategy = ctx.strategy
@@ -85,18 +90,45 @@ def suspend_sync(ctx: RunContext, name: str) -> None:
         ctx.step(name, "skipped", "not managed by Argo CD or Flux")
         return
     ctx.step(name, "running", f"suspending sync of the {owner.title}")
-    saved = gitops.suspend(strategy.api, owner)
+    where = {"run_id": ctx.run.id, "controller": owner.kind, "name": owner.name, "namespace": owner.namespace}
+    earlier, recorded = _recorded(ctx, owner)
+    now = gitops.sync_state(strategy.api, owner)
+    saved = now if earlier is None else earlier
+    if earlier is None:
+        what = f"Suspending sync of the {owner.title}; it was {_words(owner, saved)}"
+        ctx.record(SUSPENDING, what, **where, saved=saved)
+    gitops.suspend(strategy.api, owner, now)  # patches only while sync is still on
     detail = f"sync of the {owner.title} suspended, so it cannot put the bad release back"
-    ctx.record(
-        SUSPENDED,
-        detail,
-        run_id=ctx.run.id,
-        controller=owner.kind,
-        name=owner.name,
-        namespace=owner.namespace,
-        saved=saved,
-    )
+    if not recorded:
+        ctx.record(SUSPENDED, detail, **where, saved=saved)
     ctx.step(name, "done", detail)
+
+
+def _recorded(ctx: RunContext, owner: GitOpsOwner) -> tuple[dict | None, bool]:
+    """What the bot recorded of ``owner``'s sync in this incident: the state from before it first suspended it
+    (None when it has not, or a person turned it back on since), and whether this run recorded the suspension."""
+    key, saved, this_run = (owner.kind, owner.name, owner.namespace), None, False
+    for e in timeline.events(ctx.worker.rt.db, ctx.incident.id):
+        data = e.data or {}
+        if (data.get("controller"), data.get("name"), data.get("namespace")) != key:
+            continue
+        if e.kind == RESUMED:
+            saved, this_run = None, False
+        elif e.kind in (SUSPENDING, SUSPENDED):
+            saved = data.get("saved") if saved is None else saved
+            this_run = this_run or (e.kind == SUSPENDED and data.get("run_id") == ctx.run.id)
+    return saved, this_run
+
+
+def _words(owner: GitOpsOwner, saved: dict) -> str:
+    """``automated sync on (prune, selfHeal)``, ``already suspended``, ...: the state *Resume sync* puts back."""
+    if owner.kind != "argocd":
+        return "already suspended" if saved.get("suspend") is True else "reconciling (not suspended)"
+    automated = saved.get("automated")
+    if automated is None:
+        return "already without automated sync"
+    on = ", ".join(k for k, v in automated.items() if v)
+    return "automated sync on" + (f" ({on})" if on else "")
 
 
 def suspended(rt: Runtime, incident_id: int, run_id: int | None = None) -> tuple[TimelineEvent, GitOpsOwner] | None:

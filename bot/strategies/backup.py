@@ -1,8 +1,9 @@
 """The pre-rollback backup as a Kubernetes Job (e.g. ``pg_dump`` to a bucket), for services with migrations.
 
 Rolling code back past a migration can lose data, so the run refuses to roll back unless the
-backup Job completed. The Job's name is derived from the incident, so a resumed run finds the Job
-it already created (409 AlreadyExists) and waits for that one instead of starting a second dump.
+backup Job completed. The Job's name is derived from the incident and the run, so a resumed run finds
+the Job it already created (409 AlreadyExists) and waits for that one instead of starting a second dump,
+while a second rollback in the same incident takes a fresh backup and never adopts an earlier run's Job.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bot.strategies.options import BackupJob
 
 POLL_SECONDS = 2.0  # clock seconds between reads of the Job
 MAX_NAME = 63  # the job-name label the Job controller adds must fit a label value
-INCIDENT_LABEL, SERVICE_LABEL = "rollback-bot/incident", "rollback-bot/service"
+INCIDENT_LABEL, SERVICE_LABEL, RUN_LABEL = "rollback-bot/incident", "rollback-bot/service", "rollback-bot/run"
 REFUSED = "the rollback is refused, as the plan said: it crosses database migrations and needs a backup first"
 
 
@@ -38,27 +39,29 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def job_name(service_name: str, incident_id: str) -> str:
-    """``rollback-backup-<service>-<short id>``: one Job per incident and service, at most 63 characters."""
-    short = re.sub(r"^inc-", "", _slug(incident_id))[-12:].strip("-") or "run"
+def job_name(service_name: str, incident_id: str, run_id: int) -> str:
+    """``rollback-backup-<service>-<short id>-r<run>``: one Job per run, at most 63 characters (the service's
+    name is shortened first, so the incident and the run always show)."""
+    short = (re.sub(r"^inc-", "", _slug(incident_id))[-12:].strip("-") or "inc") + f"-r{run_id}"
     room = MAX_NAME - len("rollback-backup--") - len(short)
     return f"rollback-backup-{_slug(service_name)[:room].strip('-')}-{short}"
 
 
-def job_manifest(service_name: str, incident_id: str, spec: BackupJob, namespace: str) -> Obj:
+def job_manifest(service_name: str, incident_id: str, run_id: int, spec: BackupJob, namespace: str) -> Obj:
     """The Job to create: run once (no retries, so a half-written dump is never silently redone), bounded by
-    ``activeDeadlineSeconds``, labelled with the service and the incident it was made for."""
+    ``activeDeadlineSeconds``, labelled with the service, the incident and the run it was made for."""
     labels = {
         "app.kubernetes.io/managed-by": "rollback-bot",
         "app.kubernetes.io/component": "backup",
         SERVICE_LABEL: _slug(service_name)[:MAX_NAME],
         INCIDENT_LABEL: re.sub(r"[^A-Za-z0-9._-]+", "-", incident_id).strip("-._")[:MAX_NAME],
+        RUN_LABEL: str(run_id),
     }
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": job_name(service_name, incident_id),
+            "name": job_name(service_name, incident_id, run_id),
             "namespace": spec.namespace or namespace,
             "labels": labels,
             "annotations": {INCIDENT_LABEL: incident_id},
@@ -124,7 +127,7 @@ class _Clock:
 
 
 def _create(api: Api, manifest: Obj, progress: Callable[[Progress], None]) -> Obj:
-    """Create the Job, or adopt the one a previous attempt of this run created."""
+    """Create the Job, or adopt the one a previous attempt of this run created (never another run's)."""
     meta = manifest["metadata"]
     ns, name = meta["namespace"], meta["name"]
     try:
@@ -143,10 +146,10 @@ def _create(api: Api, manifest: Obj, progress: Callable[[Progress], None]) -> Ob
             f"the bot cannot tell whether the backup job {ns}/{name} was created, so {REFUSED}",
             f"Check with `kubectl get job/{name} -n {ns}`, then try again.",
         ) from failed
-    incident = (job["metadata"].get("labels") or {}).get(INCIDENT_LABEL)
-    if incident != meta["labels"][INCIDENT_LABEL]:
+    labels = job["metadata"].get("labels") or {}
+    if any(labels.get(key) != meta["labels"][key] for key in (INCIDENT_LABEL, RUN_LABEL)):
         raise RollbackError(
-            f"a job {ns}/{name} already exists and was not made for this incident; {REFUSED}. "
+            f"a job {ns}/{name} already exists and was not made for this rollback; {REFUSED}. "
             f"Delete it (`kubectl delete job/{name} -n {ns}`) or rename the service's backup job."
         )
     if lost.status == 409:
@@ -169,7 +172,7 @@ def _finished(api: Api, job: Obj, hint: str) -> BackupResult:
             took = f" in {(_time(st['completionTime']) - _time(st['startTime'])).total_seconds():.0f}s"
         return BackupResult(name, ns, True, f"{where} completed{took} ({done.get('reason', 'Complete')})", hint)
     failed = _condition(job, "Failed") or {}
-    again = f"Read why with `{hint}`; fix it, delete the job (`kubectl delete job/{name} -n {ns}`) and try again."
+    again = f"Read why with `{hint}`; fix it, then roll back again: the next rollback runs a fresh backup Job."
     if failed.get("reason") == "DeadlineExceeded":
         limit = (job.get("spec") or {}).get("activeDeadlineSeconds")
         what = f"ran longer than its deadline ({limit}s) and was stopped by Kubernetes"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -72,6 +72,9 @@ class Plan:
     operations: tuple[dict, ...] = field(default=(), compare=False)  # the exact patch
     summary: str = ""  # the change in a few words, for the run's step ("switch storefront to blue")
     env_only_offer: bool = False  # the target differs from live in env too: an env-only plan can be offered
+    # what the change moves to, as the strategy's ``target_print`` read it when the plan was made ({}: nothing
+    # to pin); the run's pre-checks read it again and stop when it changed after Confirm
+    target_print: dict = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,10 @@ class Strategy(Protocol):
 
     def sync_owner(self, target: Target) -> GitOpsOwner | None:
         """The Argo CD Application or Flux object that would undo the change on its next sync, if any."""
+
+    def target_print(self, plan: Plan) -> dict:
+        """What the plan moves traffic (or the workload) to, read live: its image(s) and a hash of its pod
+        template (``{}``: nothing that can change under the plan). The pre-checks compare it with the plan's."""
 
     def is_applied(self, plan: Plan) -> bool:
         """Whether the live workload already runs what the plan restores (the whole template, not only
@@ -180,6 +187,7 @@ def plan_to_json(plan: Plan) -> dict:
         "operations": list(plan.operations),
         "summary": plan.summary,
         "env_only_offer": plan.env_only_offer,
+        "target_print": plan.target_print,
     }
 
 
@@ -198,4 +206,13 @@ def plan_from_json(data: dict) -> Plan:
         operations=tuple(data.get("operations", ())),
         summary=data.get("summary", ""),
         env_only_offer=data.get("env_only_offer", False),
+        target_print=data.get("target_print") or {},
     )
+
+
+def planned(strategy: Strategy, target: Target) -> Plan:
+    """The strategy's plan with the print of what it moves to, as shown to the user and checked by the run."""
+    plan = strategy.plan(target)
+    if plan.skipped or plan.desired is None:
+        return plan
+    return replace(plan, target_print=strategy.target_print(plan))

@@ -296,3 +296,7 @@ class BlueGreenSwitch(OnDeployments):
         """Emergency: scale the colour that serves traffic now."""
         world = self._read(target)
         self.deployments.scale(replace(target, workload=world.options.colours[world.live]), replicas)
+
+    def target_print(self, plan: Plan) -> dict:
+        """What traffic moves to: the pod template of the colour's Deployment, as it is now."""
+        return self._deployment_print(plan)

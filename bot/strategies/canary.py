@@ -207,3 +207,7 @@ class CanaryStepDown(OnDeployments):
         if opts.virtual_service and replicas == 0:
             self.set_weight(target, 0)  # no route may point at a canary without pods
         self.deployments.scale(replace(target, workload=opts.canary), replicas)
+
+    def target_print(self, plan: Plan) -> dict:
+        """What traffic moves to: the pod template of the stable Deployment, as it is now."""
+        return self._deployment_print(plan)

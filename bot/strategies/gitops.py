@@ -1,7 +1,8 @@
 """GitOps awareness: a workload that Argo CD or Flux manages is put back to what Git says on the next sync,
 undoing the rollback. ``detect`` (pure) finds the controller from the marker it leaves on the workload, for
-the plan's warning; ``suspend`` turns its sync off as a recorded run step and returns what it changed, so
-``resume`` can put exactly that back once the rollback is committed to Git.
+the plan's warning; ``sync_state`` reads what sync is now (the run records it before it changes anything),
+``suspend`` turns it off as a recorded run step, and ``resume`` puts exactly the recorded state back once the
+rollback is committed to Git.
 """
 
 from __future__ import annotations
@@ -97,22 +98,31 @@ def _patch(api: Api, owner: GitOpsOwner, body: Obj, consequence: str, next_step:
         raise _explained(owner, failed, consequence, next_step) from failed
 
 
-def suspend(api: Api, owner: GitOpsOwner) -> dict:
-    """Turn sync off (merge patch); returns what was there, for ``resume``.
+def _not_suspended(owner: GitOpsOwner) -> str:
+    return f"sync was not suspended, so the rollback was not started: the {owner.title} would revert it"
 
-    Argo CD: ``spec.syncPolicy.automated`` is removed (``{"automated": None}`` when it had none);
-    Flux: ``spec.suspend`` becomes true (``{"suspend": <its earlier value>}``).
-    """
-    refused = f"sync was not suspended, so the rollback was not started: the {owner.title} would revert it"
-    spec = _read(api, owner, refused).get("spec") or {}
+
+def sync_state(api: Api, owner: GitOpsOwner) -> dict:
+    """What ``resume`` would put back, read live: Argo CD ``{"automated": <policy or None>}``, Flux
+    ``{"suspend": <its value>}``."""
+    spec = _read(api, owner, _not_suspended(owner)).get("spec") or {}
     if owner.kind == "argocd":
-        automated = (spec.get("syncPolicy") or {}).get("automated")
-        if automated is not None:
-            _patch(api, owner, {"spec": {"syncPolicy": {"automated": None}}}, refused)
-        return {"automated": automated}
-    if spec.get("suspend") is not True:
-        _patch(api, owner, {"spec": {"suspend": True}}, refused)
+        return {"automated": (spec.get("syncPolicy") or {}).get("automated")}
     return {"suspend": spec.get("suspend")}
+
+
+def suspend(api: Api, owner: GitOpsOwner, state: dict | None = None) -> dict:
+    """Turn sync off (merge patch) unless it is off already; returns what was there, for ``resume``.
+
+    ``state``: the ``sync_state`` the caller just read (and recorded before this patch); read here otherwise.
+    Argo CD: ``spec.syncPolicy.automated`` is removed; Flux: ``spec.suspend`` becomes true.
+    """
+    state = sync_state(api, owner) if state is None else state
+    if owner.kind == "argocd" and state.get("automated") is not None:
+        _patch(api, owner, {"spec": {"syncPolicy": {"automated": None}}}, _not_suspended(owner))
+    elif owner.kind != "argocd" and state.get("suspend") is not True:
+        _patch(api, owner, {"spec": {"suspend": True}}, _not_suspended(owner))
+    return state
 
 
 def resume(api: Api, owner: GitOpsOwner, saved: dict) -> None:

@@ -252,6 +252,16 @@ class KubernetesUndo:
         with self._explained(target, NOTHING_CHANGED):
             return gitops.detect(self._workload(target))
 
+    def target_print(self, plan: Plan) -> dict:
+        """The pod template of the revision the plan restores, as its ReplicaSet holds it now."""
+        if plan.desired is None or not plan.desired.name:
+            return {}
+        with self._explained(plan.target, NOTHING_CHANGED):
+            return rollout.template_print(self._desired_template(plan.target.namespace, plan.desired.name))
+
+    def _desired_template(self, namespace: str, name: str) -> Obj:
+        return rollout.rs_template(self.api.read(Call("get", "replicasets", namespace, name)))
+
     def is_applied(self, plan: Plan) -> bool:
         """Whether the live Deployment already runs the desired revision's whole pod template (on resume)."""
         with self._explained(plan.target, NOTHING_CHANGED):
@@ -565,6 +575,21 @@ class OnDeployments:
     def sync_owner(self, target: Target) -> gitops.GitOpsOwner | None:
         """The GitOps owner of what the run changes; by default the catalog's Deployment."""
         return self.deployments.sync_owner(target)
+
+    def target_print(self, plan: Plan) -> dict:
+        """Nothing to pin by default (config restores recorded versions); blue-green and canary pin the
+        Deployment traffic moves to with ``_deployment_print``."""
+        return {}
+
+    def _deployment_print(self, plan: Plan) -> dict:
+        """The print of the pod template of the Deployment the plan moves traffic to (``plan.desired.name``);
+        {} when it does not exist."""
+        if plan.desired is None or not plan.desired.name:
+            return {}
+        t = plan.target
+        with self.deployments._explained(t, NOTHING_CHANGED):
+            found = self._maybe(Call("get", "deployments", t.namespace, plan.desired.name))
+        return rollout.template_print(rollout.deployment_template(found)) if found else {}
 
     def _maybe(self, call: Call) -> Obj | None:
         """The object, or None when it does not exist."""

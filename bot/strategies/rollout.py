@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -115,6 +117,18 @@ def template_without_hash(template: Obj) -> Obj:
 def equal_ignore_hash(a: Obj, b: Obj) -> bool:
     """deploymentutil.EqualIgnoreHash."""
     return _semantic(template_without_hash(a)) == _semantic(template_without_hash(b))
+
+
+def template_print(template: Obj) -> dict:
+    """What a pod template runs: each container's image, and a hash of the whole template (compared as
+    ``equal_ignore_hash`` compares), so a change of env or resources shows too."""
+    spec = (template or {}).get("spec") or {}
+    every = [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    canonical = json.dumps(_semantic(template_without_hash(template)), sort_keys=True, separators=(",", ":"))
+    return {
+        "images": {c.get("name", ""): c.get("image", "") for c in every},
+        "template": hashlib.sha256(canonical.encode()).hexdigest()[:16],
+    }
 
 
 def rs_template(rs: Obj) -> Obj:

@@ -93,6 +93,10 @@ class StatefulSetUndo(KubernetesUndo):
             operations=tuple(rules.rollback_patch(sts, desired_cr, guard)),
         )
 
+    def _desired_template(self, namespace: str, name: str) -> Obj:
+        """The pod template the ControllerRevision ``name`` restores (``target_print``)."""
+        return rules.revision_template(self.api.read(Call("get", "controllerrevisions", namespace, name)))
+
     def _runs_desired(self, plan: Plan, live: Obj) -> bool:
         """The live pod template is the desired ControllerRevision's."""
         t = plan.target

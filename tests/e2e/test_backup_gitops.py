@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
-from bot.sandbox.harness import wait_for
+from bot.sandbox.harness import OnCall, wait_for
 from bot.sandbox.k8s.gitops import INTERVAL
 from bot.sandbox.scenario import load_scenario
 from bot.sandbox.world import World
@@ -98,3 +98,37 @@ def test_a_failed_backup_refuses_the_rollback_and_changes_nothing(world, bot, al
     assert image(world, "payments", "payments") == "registry.local/payments:v2"
     (job,) = jobs(world, "payments")
     assert job.status.failed
+
+
+def first_option(person: OnCall, channel_id: str, action_id: str) -> str:
+    """The value of the first option of the select ``action_id`` on the newest message that shows it."""
+    message = person.message_with(channel_id, action_id)
+    elements = [e for b in message["blocks"] for e in b.get("elements") or [] if e.get("action_id") == action_id]
+    return elements[0]["options"][0]["value"]
+
+
+def test_a_second_rollback_in_the_incident_runs_a_fresh_backup(world, bot, alice):
+    """The first run's backup Job failed; the second run does not adopt it: it starts a Job of its own."""
+    alice.type("payments errors")
+    channel = alice.channel(prefix("payments"))
+
+    def failures() -> list[str]:
+        return [m["text"] for m in world.slack.messages(channel.id) if "The rollback of payments FAILED" in m["text"]]
+
+    for attempt in (1, 2):
+        if attempt == 1:
+            alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
+        else:  # the failure card offers the revisions again
+            alice.click(channel.id, ActionId.CHOOSE_REVISION, first_option(alice, channel.id, ActionId.CHOOSE_REVISION))
+        alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
+        alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
+        bot.wait_for(f"failure number {attempt}", lambda n=attempt: len(failures()) >= n or None, 90)
+    first, second = failures()
+    assert "FAILED at backup" in first and "FAILED at backup" in second, second
+    made = sorted(jobs(world, "payments"), key=lambda j: j.metadata.creation_timestamp)
+    assert len(made) == 2, [j.metadata.name for j in made]
+    assert all(j.status.failed for j in made), "each run's backup ran, and failed, on its own"
+    for job, told in zip(made, (first, second), strict=True):
+        assert job.metadata.name.endswith(f"-r{job.metadata.labels['rollback-bot/run']}"), job.metadata.name
+        assert f"kubectl logs job/{job.metadata.name} " in told, told
+    assert image(world, "payments", "payments") == "registry.local/payments:v2", "refused twice: nothing rolled back"

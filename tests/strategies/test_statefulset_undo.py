@@ -13,7 +13,8 @@ from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.scenario import load_scenario
-from bot.strategies.base import ConcurrentChange, Progress, RollbackError, Target
+from bot.steps.rollout import target_change
+from bot.strategies.base import ConcurrentChange, Progress, RollbackError, Target, planned
 from bot.strategies.statefulset import StatefulSetUndo
 
 SCENARIO = Path(__file__).parents[1] / "k8s_sim" / "statefulset.yaml"
@@ -156,3 +157,11 @@ def test_scale_to_zero_removes_every_pod(sim):
 def test_missing_statefulset_is_explained(sim):
     with pytest.raises(RollbackError, match="statefulset orders/nope not found; nothing was changed. Check"):
         sim.strategy.plan(dataclasses.replace(sim.target, workload="nope"))
+
+
+def test_the_plan_pins_the_controller_revision_it_restores(sim):
+    confirmed = planned(sim.strategy, sim.target)
+    assert confirmed.desired.name and confirmed.target_print["images"] == {"db": confirmed.desired.image}
+    assert planned(sim.strategy, sim.target).target_print == confirmed.target_print, "nothing changed: no alarm"
+    other = planned(sim.strategy, dataclasses.replace(sim.target, to_revision=1))
+    assert target_change(confirmed, other).startswith(f"rev {confirmed.desired.number} ({confirmed.desired.name})")
