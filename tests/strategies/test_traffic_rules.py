@@ -23,6 +23,7 @@ SUBSETS = {
     "metadata": {"resourceVersion": "7"},
     "spec": {"http": [{"route": [{"destination": {"host": "s", "subset": "green"}}]}]},
 }
+COLOURS = ("blue", "green")
 
 
 def test_selector_patch_is_guarded_and_escapes_the_key():
@@ -52,12 +53,12 @@ def test_weights_patch_moves_both_destinations():
 
 
 def test_subset_switch_tests_the_subset_it_replaces():
-    assert traffic.subset_of(SUBSETS) == "green"
-    assert traffic.subset_patch(SUBSETS, "blue") == [
+    assert traffic.subset_of(SUBSETS, COLOURS) == "green"
+    assert traffic.subset_patch(SUBSETS, "blue", COLOURS) == [
         {"op": "test", "path": "/spec/http/0/route/0/destination/subset", "value": "green"},
         {"op": "replace", "path": "/spec/http/0/route/0/destination/subset", "value": "blue"},
     ]
-    assert traffic.subset_patch(SUBSETS, "green") == []
+    assert traffic.subset_patch(SUBSETS, "green", COLOURS) == []
 
 
 @pytest.mark.parametrize(
