@@ -62,7 +62,7 @@ class _World:
         if self.live == colour:
             return f"Service {name} selects {key}={colour}"
         if colour in self.routed_all:
-            return f"VirtualService {self.options.virtual_service} routes traffic to subset {colour}"
+            return f"VirtualService {self.options.virtual_service} sends traffic to subset {colour}"
         return None
 
 
@@ -262,11 +262,13 @@ class BlueGreenSwitch(OnDeployments):
         is there already), then the Istio routes. When the route cannot follow, the selector goes back."""
         t, colour = plan.target, self._colour(plan)
         opts: BlueGreen = from_options(BlueGreen, t.options)
-        moved = bool(plan.operations) and self._switch_selector(plan, opts, colour)
+        moved = bool(plan.operations)  # none when a half-done switch left the selector there already
+        if moved:
+            self._switch_selector(plan, opts, colour)
         if opts.virtual_service:
             self._switch_route(t, opts, colour, plan.current.label if moved else None)
 
-    def _switch_selector(self, plan: Plan, opts: BlueGreen, colour: str) -> bool:
+    def _switch_selector(self, plan: Plan, opts: BlueGreen, colour: str) -> None:
         t = plan.target
         name = opts.service or t.service
         try:
@@ -280,7 +282,6 @@ class BlueGreenSwitch(OnDeployments):
                         f"{opts.selector_key}={world.live}); nothing was switched. Plan the rollback again."
                     ) from failed
                 raise explain(failed, "nothing was switched (the bot read the Service again to make sure)") from failed
-        return True
 
     def _switch_route(self, t: Target, opts: BlueGreen, colour: str, back: str | None) -> None:
         """The colour routes to ``colour``. If that fails, the selector this run moved goes ``back`` (so traffic
@@ -299,10 +300,13 @@ class BlueGreenSwitch(OnDeployments):
                 world = None
             if world is not None and world.on(colour):
                 return  # the answer was lost, the patch landed
-            where = self._undo_selector(t, world, colour, back) if world is not None else (
-                f"the bot could not read the Service and the VirtualService again, so where traffic goes now is "
-                f"unknown (the Service was switched to {colour})"
-            )
+            if world is None:
+                where = (
+                    "the bot could not read the Service and the VirtualService again, so where traffic goes now "
+                    f"is unknown (the Service was switched to {colour})"
+                )
+            else:
+                where = self._undo_selector(t, world, colour, back)
             raise explain(
                 failed,
                 where,

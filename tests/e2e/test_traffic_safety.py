@@ -110,7 +110,7 @@ def test_an_old_delete_button_refuses_a_colour_that_is_live_again(delete_world, 
     select(world, "blue")
     route(world, "green")  # the Service is back on blue, but the mesh routes to green
     said = answer_to(bot, owen, ActionId.DELETE_RELEASE, channel.id)
-    assert "VirtualService storefront routes traffic to subset green" in said, said
+    assert "VirtualService storefront sends traffic to subset green" in said, said
     assert GREEN in deployments(world)
 
     route(world, "blue")

@@ -121,7 +121,7 @@ def test_delete_refuses_a_colour_the_service_selects_again(bg, sim):  # noqa: F8
 def test_delete_refuses_a_colour_the_mesh_routes_to_and_deletes_an_idle_one(bg, sim):  # noqa: F811
     plan = switched(bg, sim)
     set_http(sim, [route("blue", mirror={"host": "storefront", "subset": "green"})])
-    with pytest.raises(ReleaseLive, match="VirtualService storefront routes traffic to subset green"):
+    with pytest.raises(ReleaseLive, match="VirtualService storefront sends traffic to subset green"):
         bg.delete(plan)
     set_http(sim, [route("blue")])
     sim.kubectl("-n", NS, "set", "image", "deploy/storefront-green", "app=registry.local/storefront:v2.2.0")
