@@ -50,13 +50,12 @@ def delete_release(rt: Runtime, value: ActionValue, caller: Caller) -> None:
         return
     name = plan_from_json(run.plan).current.name
     if not incident.is_open:
-        _refuse_delete(rt, incident, caller, name, f"{incident.key} is {incident.status}", "the incident is closed")
+        why, hint = f"{incident.key} is {incident.status}", f"If {service.name} needs action, declare a new incident."
+        _refuse_delete(rt, incident, caller, name, why, "the incident is closed", hint)
         return
     if caller.user_id in (run.requested_by, run.confirmed_by, run.approved_by):
-        _refuse_delete(
-            rt, incident, caller, name, "it needs a second person, and you took part in this rollback",
-            "the caller took part in the rollback", "Ask a teammate with rollback rights to click *Delete*.",
-        )
+        why, hint = "it needs a second person, and you took part in this rollback", "Ask a teammate to click *Delete*."
+        _refuse_delete(rt, incident, caller, name, why, "the caller took part in the rollback", hint)
         return
     try:
         rt.strategy_for(service).delete(plan_from_json(run.plan))
