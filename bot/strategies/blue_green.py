@@ -156,7 +156,7 @@ class BlueGreenSwitch(OnDeployments):
         current_rev = self._revision(world, leaving, target)
         self._refuse_pointless(world, target, desired, current_rev, desired_rev)
         svc_name = world.service["metadata"]["name"]
-        verb = "finishing the switch of" if world.split else "switching"
+        verb = traffic.FINISHING if world.split else "switching"
         return Plan(
             **common,
             current=current_rev,

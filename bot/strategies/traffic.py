@@ -13,6 +13,8 @@ from typing import Any
 
 Obj = dict[str, Any]
 
+FINISHING = "finishing the switch of"  # a blue-green plan's summary when it finishes a half-done switch
+
 
 def _escape(key: str) -> str:
     """A JSON Pointer token (RFC 6901)."""

@@ -170,6 +170,7 @@ def test_a_failed_route_patch_is_described_exactly_and_finish_the_switch_finishe
     shown = json.dumps(plan["blocks"], ensure_ascii=False)
     assert "keep Service storefront selector version: blue (it is there already)" in shown
     assert "switch VirtualService storefront route subset: green → blue" in shown
+    assert "Finish the switch to green instead" in shown  # either colour
     alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
     second = bot.wait_for("the second run to end", lambda: ended_after(bot, channel.id, first.id), 90)
     assert second.status in ("verified", "could_not_verify"), (second.status, second.error)
