@@ -43,3 +43,4 @@ def register(app: App, rt: Runtime) -> None:
     listen(ActionId.DELETE_RELEASE, steering.delete_release)
     listen(ActionId.RESUME_SYNC, safety.resume_sync)
     listen(ActionId.REVERT_ENV_ONLY, decisions.request_env_rollback)
+    listen(ActionId.FINISH_SWITCH, decisions.request_rollback)

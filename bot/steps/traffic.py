@@ -36,8 +36,9 @@ def after_switch(ctx: RunContext, name: str) -> None:
     ctx.record("after_switch", detail)
     if "second person" in detail:
         ctx.outcome_text += (
-            f"\n*{ctx.plan.current.name}* is kept until a second person with rollback rights deletes it "
-            "with the button below (the catalog says `after_switch: delete`)."
+            f"\n*{ctx.plan.current.name}* is kept until a second person with rollback rights (not who asked "
+            "for, confirmed or approved this rollback) deletes it with the button below; the bot checks then that "
+            "it still gets no traffic (the catalog says `after_switch: delete`)."
         )
         button = views.delete_release_actions(ctx.incident.key, ctx.run.id, ctx.plan.current.name)
         ctx.outcome_blocks = [*(ctx.outcome_blocks or []), button]

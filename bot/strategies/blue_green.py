@@ -31,13 +31,43 @@ STEPS = (
 
 @dataclass(frozen=True)
 class _World:
-    """What the cluster says about one blue-green service, read together."""
+    """What the cluster says about one blue-green service, read together.
+
+    Traffic goes where the Service's selector *and* the VirtualService's colour routes say; when they
+    disagree (a switch cut short between its two writes), the service is half-switched."""
 
     options: BlueGreen
     service: Obj  # the Kubernetes Service
     live: str  # the colour its selector picks
     deployments: dict[str, Obj | None]  # colour -> Deployment (None: missing)
     virtual_service: Obj | None
+    routed: str | None = None  # the colour the mesh sends its ordinary traffic to (None: no colour route)
+    routed_all: frozenset[str] = frozenset()  # every colour some mesh traffic goes to (routes and mirrors)
+
+    def on(self, colour: str) -> bool:
+        """All traffic goes to ``colour``: the Service selects it and no mesh route goes elsewhere."""
+        return self.live == colour and self.routed_all <= {colour}
+
+    @property
+    def split(self) -> str | None:
+        """``Service selects blue, mesh routes green`` when the two disagree; None when they agree."""
+        if self.on(self.live):
+            return None
+        mesh = [c for c in (self.routed, *sorted(self.routed_all)) if c]
+        return f"Service selects {self.live}, mesh routes {' and '.join(dict.fromkeys(mesh))}"
+
+    def serving(self, colour: str) -> str | None:
+        """Why ``colour`` gets traffic now (None: it gets none)."""
+        key, name = self.options.selector_key, self.service["metadata"]["name"]
+        if self.live == colour:
+            return f"Service {name} selects {key}={colour}"
+        if colour in self.routed_all:
+            return f"VirtualService {self.options.virtual_service} sends traffic to subset {colour}"
+        return None
+
+
+class ReleaseLive(RollbackError):
+    """The colour a *Delete* button names is not the idle bad release any more: nothing is deleted."""
 
 
 class BlueGreenSwitch(OnDeployments):
@@ -80,7 +110,9 @@ class BlueGreenSwitch(OnDeployments):
                 f"catalog's colours ({', '.join(opts.colours)}); {NOTHING_CHANGED}. Check its selector "
                 f"(`kubectl get svc/{name} -n {target.namespace} -o yaml`) and blue_green in the catalog."
             )
-        return _World(opts, svc, live, deployments, vs)
+        colours = tuple(opts.colours)
+        routed, routed_all = traffic.subset_of(vs, colours), frozenset(traffic.routed_colours(vs, colours))
+        return _World(opts, svc, live, deployments, vs, routed, routed_all)
 
     def _revision(self, world: _World, colour: str, target: Target) -> Revision:
         d = world.deployments[colour]
@@ -101,9 +133,13 @@ class BlueGreenSwitch(OnDeployments):
     # -- the Strategy protocol ---------------------------------------------------------------
 
     def history(self, target: Target) -> list[Revision]:
+        """The colours, the one the Service selects last; a half-switched service says so on it."""
         world = self._read(target)
         idle = [c for c in world.options.colours if c != world.live]
-        return [self._revision(world, c, target) for c in (*idle, world.live)]
+        revisions = [self._revision(world, c, target) for c in (*idle, world.live)]
+        if world.split:
+            revisions[-1] = replace(revisions[-1], change_cause=f"traffic half-switched: {world.split}")
+        return revisions
 
     def plan(self, target: Target) -> Plan:
         world = self._read(target)
@@ -111,36 +147,80 @@ class BlueGreenSwitch(OnDeployments):
         if target.to_revision is not None and not 1 <= target.to_revision <= len(colours):
             raise RollbackError(f"there is no colour number {target.to_revision}; the colours are {', '.join(colours)}")
         desired = colours[target.to_revision - 1] if target.to_revision else next(c for c in colours if c != world.live)
-        current_rev, desired_rev = self._revision(world, world.live, target), self._revision(world, desired, target)
+        desired_rev = self._revision(world, desired, target)
         guard = world.service["metadata"].get("resourceVersion", "")
         common = dict(strategy=self.name, target=replace(target, to_revision=desired_rev.number), guard=guard)
-        if desired == world.live:
-            return Plan(**common, current=current_rev, desired=desired_rev, skipped=f"already on {desired}")
-        idle = world.deployments[desired]
-        if idle is None:
+        if world.on(desired):
+            return Plan(**common, current=desired_rev, desired=desired_rev, skipped=f"already on {desired}")
+        leaving = self._leaving(world, desired)
+        current_rev = self._revision(world, leaving, target)
+        self._refuse_pointless(world, target, desired, current_rev, desired_rev)
+        svc_name = world.service["metadata"]["name"]
+        verb = traffic.FINISHING if world.split else "switching"
+        return Plan(
+            **common,
+            current=current_rev,
+            desired=desired_rev,
+            changes=tuple(self._changes(world, desired, leaving)),
+            warnings=(*self._split_warning(world, desired, leaving), *owner_warning(self._owner(world))),
+            operations=tuple(
+                traffic.selector_patch(world.service, opts.selector_key, desired) if world.live != desired else ()
+            ),
+            summary=f"{verb} {svc_name} to {desired}",
+        )
+
+    @staticmethod
+    def _leaving(world: _World, desired: str) -> str:
+        """The colour traffic leaves: the one the Service selects, or (half-switched) the one the mesh routes."""
+        if world.live != desired:
+            return world.live
+        return world.routed if world.routed not in (None, desired) else min(world.routed_all - {desired})
+
+    @staticmethod
+    def _refuse_pointless(world: _World, target: Target, desired: str, current: Revision, to: Revision) -> None:
+        """No switch to a colour without a Deployment, nor (unless finishing a half-done one) to the same image."""
+        opts = world.options
+        if world.deployments[desired] is None:
             raise RollbackError(
                 f"the {desired} colour's Deployment {target.namespace}/{opts.colours[desired]} does not exist; "
-                f"{NOTHING_CHANGED}. Deploy the last good release there first, or roll back {current_rev.name} "
+                f"{NOTHING_CHANGED}. Deploy the last good release there first, or roll back {current.name} "
                 "itself with kubectl rollout undo."
             )
-        if desired_rev.image == current_rev.image:
+        if to.image == current.image and not world.split:
             raise RollbackError(
-                f"both colours run {current_rev.image}; switching to {desired} would change nothing, so "
+                f"both colours run {current.image}; switching to {desired} would change nothing, so "
                 f"{NOTHING_CHANGED}. Deploy the last good release to {opts.colours[desired]} first."
             )
-        live_replicas = ((world.deployments[world.live] or {}).get("spec") or {}).get("replicas", 1)
-        idle_replicas = (idle.get("spec") or {}).get("replicas", 1)
-        svc_name = world.service["metadata"]["name"]
+
+    @staticmethod
+    def _split_warning(world: _World, desired: str, leaving: str) -> tuple[str, ...]:
+        if not world.split:
+            return ()
+        return (
+            f"traffic is half-switched now ({world.split}): this plan finishes the switch to {desired}. To finish "
+            f"it to {leaving} instead, choose {leaving} on the incident card.",
+        )
+
+    @staticmethod
+    def _changes(world: _World, desired: str, leaving: str) -> list[str]:
+        """What the plan will do, in the order the run does it."""
+        opts = world.options
+        replicas = {c: ((d or {}).get("spec") or {}).get("replicas", 1) for c, d in world.deployments.items()}
         changes = []
-        if idle_replicas < live_replicas:
+        if replicas[desired] < replicas[leaving]:
             changes.append(
-                f"scale {opts.colours[desired]} from {idle_replicas} to {live_replicas} replicas and wait until "
-                "they are ready (no traffic is switched before)"
+                f"scale {opts.colours[desired]} from {replicas[desired]} to {replicas[leaving]} replicas and wait "
+                "until they are ready (no traffic is switched before)"
             )
-        changes.append(f"switch Service {svc_name} selector {opts.selector_key}: {world.live} → {desired}")
-        if world.virtual_service is not None:
-            changes.append(f"switch VirtualService {opts.virtual_service} route subset: {world.live} → {desired}")
-        bad = opts.colours[world.live]
+        svc_name = world.service["metadata"]["name"]
+        if world.live != desired:
+            changes.append(f"switch Service {svc_name} selector {opts.selector_key}: {world.live} → {desired}")
+        else:
+            changes.append(f"keep Service {svc_name} selector {opts.selector_key}: {desired} (it is there already)")
+        if world.virtual_service is not None and not world.routed_all <= {desired}:
+            routed = " and ".join(sorted(world.routed_all - {desired}))
+            changes.append(f"switch VirtualService {opts.virtual_service} route subset: {routed} → {desired}")
+        bad = opts.colours[leaving]
         changes.append(
             {
                 "keep": f"keep {bad} running, without traffic, for forensics (after_switch: keep)",
@@ -148,15 +228,7 @@ class BlueGreenSwitch(OnDeployments):
                 "delete": f"once verified, delete {bad} if a second person approves (after_switch: delete)",
             }[opts.after_switch]
         )
-        return Plan(
-            **common,
-            current=current_rev,
-            desired=desired_rev,
-            changes=tuple(changes),
-            warnings=owner_warning(self._owner(world)),
-            operations=tuple(traffic.selector_patch(world.service, opts.selector_key, desired)),
-            summary=f"switching {svc_name} to {desired}",
-        )
+        return changes
 
     @staticmethod
     def _owner(world: _World) -> gitops.GitOpsOwner | None:
@@ -173,7 +245,8 @@ class BlueGreenSwitch(OnDeployments):
         """Make the colour to switch to ready: scale it up if it was scaled down, then wait for its rollout."""
         world, colour = self._read(plan.target), self._colour(plan)
         name = world.options.colours[colour]
-        live = (world.deployments[world.live] or {}).get("spec", {}).get("replicas", 1)
+        leaving = plan.current.label if plan.current.label in world.deployments else world.live
+        live = (world.deployments[leaving] or {}).get("spec", {}).get("replicas", 1)
         idle = (world.deployments[colour] or {}).get("spec", {}).get("replicas", 1)
         colour_target = replace(plan.target, workload=name)
         if idle < live:
@@ -182,13 +255,21 @@ class BlueGreenSwitch(OnDeployments):
         return f"{name} scaled from {idle} to {live} replicas and ready" if idle < live else f"{name} is ready"
 
     def is_applied(self, plan: Plan) -> bool:
-        world = self._read(plan.target)
-        return world.live == self._colour(plan) and traffic.subset_of(world.virtual_service) in (None, world.live)
+        return self._read(plan.target).on(self._colour(plan))
 
     def apply(self, plan: Plan) -> None:
-        """The selector switch (guarded by the Service's resourceVersion), then the Istio route."""
+        """One logical switch in two writes: the selector (guarded by the Service's resourceVersion; none when it
+        is there already), then the Istio routes. When the route cannot follow, the selector goes back."""
         t, colour = plan.target, self._colour(plan)
         opts: BlueGreen = from_options(BlueGreen, t.options)
+        moved = bool(plan.operations)  # none when a half-done switch left the selector there already
+        if moved:
+            self._switch_selector(plan, opts, colour)
+        if opts.virtual_service:
+            self._switch_route(t, opts, colour, plan.current.label if moved else None)
+
+    def _switch_selector(self, plan: Plan, opts: BlueGreen, colour: str) -> None:
+        t = plan.target
         name = opts.service or t.service
         try:
             self.api.write(Call("patch", "services", t.namespace, name), [dict(op) for op in plan.operations])
@@ -201,24 +282,56 @@ class BlueGreenSwitch(OnDeployments):
                         f"{opts.selector_key}={world.live}); nothing was switched. Plan the rollback again."
                     ) from failed
                 raise explain(failed, "nothing was switched (the bot read the Service again to make sure)") from failed
-        if opts.virtual_service:
-            self._switch_route(t, opts, colour)
 
-    def _switch_route(self, t: Target, opts: BlueGreen, colour: str) -> None:
-        vs = self._read(t).virtual_service
-        ops = traffic.subset_patch(vs, colour) if vs else []
-        if not ops:
-            return
+    def _switch_route(self, t: Target, opts: BlueGreen, colour: str, back: str | None) -> None:
+        """The colour routes to ``colour``. If that fails, the selector this run moved goes ``back`` (so traffic
+        is whole again, on the old colour), and the error says exactly where traffic is."""
+        name = opts.virtual_service
         try:
-            self.api.write(Call("patch", "virtualservices", t.namespace, opts.virtual_service), ops)
-        except CallFailed as failed:
-            if traffic.subset_of(self._read(t).virtual_service) == colour:
+            vs = self.api.read(Call("get", "virtualservices", t.namespace, name))
+            ops = traffic.subset_patch(vs, colour, tuple(opts.colours))
+            if not ops:
                 return
+            self.api.write(Call("patch", "virtualservices", t.namespace, name), ops)
+        except CallFailed as failed:
+            try:
+                world: _World | None = self._read(t)
+            except (CallFailed, RollbackError):
+                world = None
+            if world is not None and world.on(colour):
+                return  # the answer was lost, the patch landed
+            if world is None:
+                where = (
+                    "the bot could not read the Service and the VirtualService again, so where traffic goes now "
+                    f"is unknown (the Service was switched to {colour})"
+                )
+            else:
+                where = self._undo_selector(t, world, colour, back)
             raise explain(
                 failed,
-                f"the Service already selects {colour}, but the VirtualService still routes to the other colour",
-                f"Switch it by hand: `kubectl edit virtualservice/{opts.virtual_service} -n {t.namespace}`.",
+                where,
+                "*Finish the switch* on the incident card plans what is left (you see the plan first), or switch "
+                f"the route by hand: `kubectl edit virtualservice/{name} -n {t.namespace}`.",
             ) from failed
+
+    def _undo_selector(self, t: Target, world: _World, colour: str, back: str | None) -> str:
+        """Put the selector this run moved to ``colour`` ``back`` (guarded by the resourceVersion just read;
+        not when someone else moved it since); where traffic is, in words."""
+        key, name = world.options.selector_key, world.service["metadata"]["name"]
+        if back is None or world.live != colour:
+            return f"traffic is half-switched: {world.split}" if world.split else f"all traffic is on {world.live}"
+        try:
+            ops = traffic.selector_patch(world.service, key, back)
+            self.api.write(Call("patch", "services", t.namespace, name), ops)
+        except CallFailed as undo:
+            return (
+                f"traffic is half-switched: {world.split}; switching the Service back to {back} failed too "
+                f"({undo.problem})"
+            )
+        return (
+            f"the Service {name} was switched back to {key}={back}, so all traffic is on {back} again, as before "
+            "the rollback: nothing is half-switched"
+        )
 
     def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
         """Until every ready endpoint of the Service is a pod of the new colour."""
@@ -268,8 +381,8 @@ class BlueGreenSwitch(OnDeployments):
             Check("endpoints", on == total and on > 0, f"{on}/{total} ready endpoints on {colour}"),
         ]
         if world.virtual_service is not None:
-            subset = traffic.subset_of(world.virtual_service)
-            checks.append(Check("route", subset == colour, f"VirtualService routes to subset {subset}"))
+            routed = " and ".join(sorted(world.routed_all)) or "no colour"
+            checks.append(Check("route", world.routed_all == {colour}, f"VirtualService routes to subset {routed}"))
         return Verification(tuple(checks))
 
     def after_switch(self, plan: Plan) -> str:
@@ -284,13 +397,26 @@ class BlueGreenSwitch(OnDeployments):
         return f"{bad} kept running without traffic, for forensics"
 
     def delete(self, plan: Plan) -> None:
-        """The bad colour's Deployment, deleted (after a second person approved)."""
-        t = plan.target
+        """The bad colour's Deployment, deleted (after a second person approved), only if the cluster, read
+        again now, shows it idle and still running the release the rollback left: a button remembers the
+        world as it was when it was posted."""
+        t, name, colour = plan.target, plan.current.name, plan.current.label
+        world = self._read(t)
+        serving = world.serving(colour)
+        if serving:
+            raise ReleaseLive(f"{name} serves traffic again ({serving}), so it was not deleted")
+        d = world.deployments.get(colour)
+        image = rollout.container_image(rollout.deployment_template(d), t.container) if d else plan.current.image
+        if image != plan.current.image:
+            raise ReleaseLive(
+                f"{name} now runs {image}, not the bad release {plan.current.image} this button was for, so it "
+                "was not deleted"
+            )
         try:
-            self.api.write(Call("delete", "deployments", t.namespace, plan.current.name))
+            self.api.write(Call("delete", "deployments", t.namespace, name))
         except CallFailed as failed:
             if failed.status != 404:
-                raise explain(failed, f"{plan.current.name} was not deleted") from failed
+                raise explain(failed, f"{name} was not deleted") from failed
 
     def scale(self, target: Target, replicas: int) -> None:
         """Emergency: scale the colour that serves traffic now."""

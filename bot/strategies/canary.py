@@ -202,10 +202,12 @@ class CanaryStepDown(OnDeployments):
         return f"{opts.canary} scaled to 0"
 
     def scale(self, target: Target, replicas: int) -> None:
-        """Emergency: the canary scaled (to zero: all traffic on the stable)."""
+        """Emergency: the canary scaled (to zero: all traffic on the stable). To zero goes through ``set_weight``
+        first: no route may point at a canary without pods, and without Istio the stable is scaled up to the
+        total before the canary goes, so capacity never drops."""
         opts: Canary = from_options(Canary, target.options)
-        if opts.virtual_service and replicas == 0:
-            self.set_weight(target, 0)  # no route may point at a canary without pods
+        if replicas == 0:
+            self.set_weight(target, 0)
         self.deployments.scale(replace(target, workload=opts.canary), replicas)
 
     def target_print(self, plan: Plan) -> dict:

@@ -8,10 +8,12 @@ name (``checkout-canary.shop.svc.cluster.local`` -> ``checkout-canary``), as the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 Obj = dict[str, Any]
+
+FINISHING = "finishing the switch of"  # a blue-green plan's summary when it finishes a half-done switch
 
 
 def _escape(key: str) -> str:
@@ -38,21 +40,51 @@ def _routes(vs: Obj) -> Iterator[tuple[int, int, Obj]]:
             yield i, j, route
 
 
-def subset_of(vs: Obj | None) -> str | None:
-    """The subset the first HTTP route sends (most of) its traffic to; None without a VirtualService."""
-    if vs is None:
+def _weight(http: Obj, route: Obj) -> int:
+    """A route's percent of its HTTP rule's traffic: its weight, else all of it when it is the only one."""
+    return int(route.get("weight", 100 if len(http.get("route") or []) == 1 else 0))
+
+
+def _colour_rules(vs: Obj, colours: Collection[str]) -> list[Obj]:
+    """The HTTP rules with a route to one of ``colours``."""
+    return [
+        http
+        for http in (vs.get("spec") or {}).get("http") or []
+        if any((r.get("destination") or {}).get("subset") in colours for r in http.get("route") or [])
+    ]
+
+
+def subset_of(vs: Obj | None, colours: Collection[str]) -> str | None:
+    """The colour the mesh sends its ordinary traffic to: of the HTTP rules routing to a colour, the catch-all
+    one (no ``match``) or else the first, and its heaviest colour route. None without a VirtualService, or
+    when no route goes to a colour."""
+    rules = _colour_rules(vs or {}, colours)
+    if not rules:
         return None
-    best = max(_routes(vs), key=lambda r: r[2].get("weight", 100), default=None)
-    return (best[2].get("destination") or {}).get("subset") if best else None
+    http = next((h for h in rules if not h.get("match")), rules[0])
+    routes = [r for r in http.get("route") or [] if (r.get("destination") or {}).get("subset") in colours]
+    return max(routes, key=lambda r: _weight(http, r))["destination"]["subset"]
 
 
-def subset_patch(vs: Obj, subset: str) -> list[dict]:
-    """Every route's destination subset set to ``subset`` (the host stays), each guarded by a ``test`` of its
-    current subset; empty when nothing routes by subset or it is already there."""
+def routed_colours(vs: Obj | None, colours: Collection[str]) -> set[str]:
+    """Every colour some traffic of the VirtualService goes to: a route with a weight above 0, or a mirror."""
+    found: set[str] = set()
+    for http in (vs or {}).get("spec", {}).get("http") or []:
+        found |= {
+            (r.get("destination") or {}).get("subset") for r in http.get("route") or [] if _weight(http, r) > 0
+        }
+        found.add((http.get("mirror") or {}).get("subset"))
+    return found & set(colours)
+
+
+def subset_patch(vs: Obj, subset: str, colours: Collection[str]) -> list[dict]:
+    """The routes to one of ``colours`` sent to ``subset`` (the host stays), each guarded by a ``test`` of its
+    current subset. Routes to any other subset (a header-matched debug route, say) and mirrors are left
+    alone. Empty when no colour route needs to change."""
     ops: list[dict] = []
     for i, j, route in _routes(vs):
         current = (route.get("destination") or {}).get("subset")
-        if current is None or current == subset:
+        if current not in colours or current == subset:
             continue
         path = f"/spec/http/{i}/route/{j}/destination/subset"
         ops += [{"op": "test", "path": path, "value": current}, {"op": "replace", "path": path, "value": subset}]

@@ -23,6 +23,7 @@ SUBSETS = {
     "metadata": {"resourceVersion": "7"},
     "spec": {"http": [{"route": [{"destination": {"host": "s", "subset": "green"}}]}]},
 }
+COLOURS = ("blue", "green")
 
 
 def test_selector_patch_is_guarded_and_escapes_the_key():
@@ -52,12 +53,12 @@ def test_weights_patch_moves_both_destinations():
 
 
 def test_subset_switch_tests_the_subset_it_replaces():
-    assert traffic.subset_of(SUBSETS) == "green"
-    assert traffic.subset_patch(SUBSETS, "blue") == [
+    assert traffic.subset_of(SUBSETS, COLOURS) == "green"
+    assert traffic.subset_patch(SUBSETS, "blue", COLOURS) == [
         {"op": "test", "path": "/spec/http/0/route/0/destination/subset", "value": "green"},
         {"op": "replace", "path": "/spec/http/0/route/0/destination/subset", "value": "blue"},
     ]
-    assert traffic.subset_patch(SUBSETS, "green") == []
+    assert traffic.subset_patch(SUBSETS, "green", COLOURS) == []
 
 
 @pytest.mark.parametrize(
@@ -65,3 +66,20 @@ def test_subset_switch_tests_the_subset_it_replaces():
 )
 def test_replica_split_keeps_a_stable_pod_and_a_canary_pod_above_zero(total, weight, split):
     assert traffic.replica_split(total, weight) == split
+
+
+def test_only_colour_routes_switch_and_the_catch_all_rule_says_where_traffic_goes():
+    debug = {"match": [{"headers": {"x-debug": {"exact": "1"}}}], "route": [{"destination": {"subset": "debug"}}]}
+    canary = {"match": [{"headers": {"x-beta": {"exact": "1"}}}], "route": [{"destination": {"subset": "blue"}}]}
+    main = {"route": [{"destination": {"subset": "green"}}], "mirror": {"subset": "shadow"}}
+    vs = {"spec": {"http": [debug, canary, main]}}
+    assert traffic.subset_of(vs, COLOURS) == "green"  # the catch-all, not the first rule
+    assert traffic.routed_colours(vs, COLOURS) == {"blue", "green"}
+    assert traffic.subset_patch(vs, "blue", COLOURS) == [
+        {"op": "test", "path": "/spec/http/2/route/0/destination/subset", "value": "green"},
+        {"op": "replace", "path": "/spec/http/2/route/0/destination/subset", "value": "blue"},
+    ]
+    split = {"spec": {"http": [{"route": [{"destination": {"subset": "blue"}, "weight": 100},
+                                          {"destination": {"subset": "green"}, "weight": 0}]}]}}
+    assert traffic.routed_colours(split, COLOURS) == {"blue"}, "a route of weight 0 sends nothing"
+    assert traffic.subset_of(None, COLOURS) is None

@@ -47,6 +47,7 @@ class ActionId(enum.StrEnum):
     DELETE_RELEASE = "delete_release"
     RESUME_SYNC = "resume_sync"  # the value's third part is the run that suspended GitOps sync
     REVERT_ENV_ONLY = "revert_env_only"  # on an undo's plan: the env of its revision, the live image kept
+    FINISH_SWITCH = "finish_switch"  # a blue-green switch cut short: plan what is left (value: the colour)
 
 
 class ActionValue(NamedTuple):

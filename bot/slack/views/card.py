@@ -164,7 +164,8 @@ def delete_release_actions(incident_key: str, run_id: int, name: str) -> dict:
             style="danger",
             confirm=_confirm(
                 f"Delete {name}?",
-                f"The Deployment {escape(name)} and its pods are deleted; it gets no traffic now.",
+                f"The Deployment {escape(name)} and its pods are deleted. The bot first checks that it still "
+                "gets no traffic and still runs the bad release; if not, nothing is deleted.",
                 "Delete",
                 "Keep it",
             ),

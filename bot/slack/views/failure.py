@@ -17,6 +17,7 @@ from bot.slack.views.blocks import (
     _lines,
     _section,
     clip,
+    encode_value,
     escape,
 )
 from bot.slack.views.incident import CardInfo, RunInfo, _revision_select, _run_phase, _steps_text, state_sentence
@@ -111,15 +112,18 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
         blocks += verification_blocks(run.verification)
     e = EMERGENCY.get(run.strategy, EMERGENCY["kubernetes"])
     choose = _revision_select(info, e.choose) if e.choose else []
+    finish = _finish_switch(run)
     blocks.append(
         _section(
             "*What you can do now:* "
+            + (f"*{finish}* (a fresh plan of what is left to switch; you see it first), " if finish else "")
             + emergency_hint(run.strategy, True, bool(choose))
             + " Nothing else will happen automatically."
         )
     )
     blocks.append(
         _actions(
+            *_finish_button(key, run, finish),
             *choose,
             _button(
                 e.stop,
@@ -139,6 +143,22 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
         )
     )
     return blocks
+
+
+def _finish_switch(run: RunInfo) -> str:
+    """A blue-green run that failed at the switch itself (its two writes, the selector and the route, may be
+    half done): the label of the button that plans the switch to the same colour again, from what is live
+    then; "" for any other failure."""
+    cut_short = any(s.name == "Switch traffic" and s.status == "failed" for s in run.steps)
+    if run.strategy != "blue-green" or not cut_short or run.to_revision is None:
+        return ""
+    return f"Finish the switch to {run.to_revision.title}"
+
+
+def _finish_button(key: str, run: RunInfo, label: str) -> list[dict]:
+    if not label or run.to_revision is None:
+        return []
+    return [_button(label, ActionId.FINISH_SWITCH, encode_value(key, run.to_revision.number), "primary")]
 
 
 def _unverified_blocks(info: CardInfo, run: RunInfo) -> list[dict]:

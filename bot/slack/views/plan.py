@@ -15,6 +15,7 @@ from bot.slack.views.blocks import (
     user,
 )
 from bot.strategies.base import Plan
+from bot.strategies.traffic import FINISHING
 
 
 def plan_confirmation(
@@ -65,6 +66,11 @@ def plan_confirmation(
         )
         label, action = "Confirm rollback", ActionId.CONFIRM_ROLLBACK
     buttons = [_button(label, action, value, style="primary"), _button("Cancel", ActionId.CANCEL_ROLLBACK, key)]
+    if plan.strategy == "blue-green" and plan.summary.startswith(FINISHING):
+        other = plan.current.title  # a half-done switch can be finished to the colour traffic would leave, too
+        note += f" Or *Finish the switch to {escape(other)} instead*: you will see that plan first."
+        value = encode_value(incident_key, plan.current.number)
+        buttons.append(_button(f"Finish the switch to {other} instead", ActionId.FINISH_SWITCH, value))
     if plan.env_only_offer and plan.desired:
         note += (
             f" Or *Revert env only*: keep `{escape(plan.current.version)}` and restore only the env of "
