@@ -113,7 +113,7 @@ def still_current(
     caller: Caller,
     action: Action | Callable[[Incident], Action],
     still: Still | None = None,
-    closed_hint: Callable[[Clicked], str] | None = None,
+    closed_hint: Callable[[Runtime, Clicked], str] | None = None,
 ) -> Clicked | None:
     """Who asks (``authorize``; ``action`` may depend on the incident), then whether the world the button
     remembers is still the one it acts on: the incident is open and ``still`` finds nothing changed. A button is
@@ -142,7 +142,7 @@ def still_current(
     return None
 
 
-def _closed(rt: Runtime, clicked: Clicked, hint: Callable[[Clicked], str] | None) -> Stale | None:
+def _closed(rt: Runtime, clicked: Clicked, hint: Callable[[Runtime, Clicked], str] | None) -> Stale | None:
     """A closed incident takes no more actions: when and by whom it closed."""
     incident = clicked.incident
     if incident.is_open:
@@ -150,11 +150,9 @@ def _closed(rt: Runtime, clicked: Clicked, hint: Callable[[Clicked], str] | None
     by = next((e.actor for e in reversed(timeline.events(rt.db, incident.id)) if e.kind == incident.status), None)
     at = f" at {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else ""
     who = f" by {views.user(by)}" if by else ""
-    extra = f" {hint(clicked)}" if hint else ""
-    return Stale(
-        f"{incident.key} was {incident.status}{at}{who}",
-        f"Declare a new incident with `/rollback {incident.service} <reason>` if it is back.{extra}",
-    )
+    again = f"Declare a new incident with `/rollback {incident.service}` and a reason if it is back."
+    extra = hint(rt, clicked) if hint else ""
+    return Stale(f"{incident.key} was {incident.status}{at}{who}", f"{again} {extra}".strip())
 
 
 def same_run(rt: Runtime, value: ActionValue, clicked: Clicked) -> Stale | None:
