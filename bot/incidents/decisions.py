@@ -11,7 +11,7 @@ import dataclasses
 from bot.config import ServiceConfig
 from bot.incidents import cards
 from bot.incidents.caller import Caller
-from bot.incidents.common import incident_for, now, quietly, target
+from bot.incidents.common import incident_for, now, quietly, same_run, still_current, target
 from bot.incidents.events import record
 from bot.incidents.permissions import Action, authorize
 from bot.runtime import Runtime
@@ -59,14 +59,15 @@ def _busy(rt: Runtime, service: str, caller: Caller) -> bool:
 def request_rollback(rt: Runtime, value: ActionValue, caller: Caller, env_only: bool = False) -> Plan | None:
     """Show the dry-run plan with Confirm / Cancel; nothing changes yet. ``env_only``: the plan that
     restores only the env of the revision and keeps the live image."""
-    incident = incident_for(rt, value.incident_key, caller)
-    action = Action.CHOOSE_REVISION if value.revision and value.revision != _offered(incident) else Action.ROLL_BACK
-    service = incident and authorize(rt, incident, caller, action)
-    if not service:
+    def action(incident: Incident) -> Action:
+        chosen = value.revision and value.revision != incident.target_revision  # not what the card offers
+        return Action.CHOOSE_REVISION if chosen else Action.ROLL_BACK
+
+    # The card's buttons and pickers carry the run they were posted after; "Revert env only" is on a plan.
+    clicked = still_current(rt, value, caller, action, None if env_only else same_run)
+    if clicked is None:
         return None
-    if not incident.is_open:
-        refuse_state(caller, incident, "roll back")
-        return None
+    incident, service = clicked.incident, clicked.service
     if _busy(rt, service.name, caller):
         return None
     try:
@@ -110,11 +111,6 @@ def _to_words(plan: Plan) -> str:
     if plan.target.env_only:
         return f"the env of revision {plan.desired.number} (image {plan.current.version} kept)"
     return plan.desired.words
-
-
-def _offered(incident: Incident) -> int | None:
-    """The revision "Roll back to previous" offers; any other is a chosen revision."""
-    return incident.target_revision
 
 
 def _plan_summary(plan: Plan) -> str:
@@ -305,13 +301,12 @@ def dismiss(rt: Runtime, value: ActionValue, caller: Caller) -> None:
 
 
 def scale_to_zero(rt: Runtime, value: ActionValue, caller: Caller) -> None:
-    incident = incident_for(rt, value.incident_key, caller)
-    service = incident and authorize(rt, incident, caller, Action.SCALE_TO_ZERO)
-    if not service:
+    """The failure card's stop button (*Scale to zero*, *All traffic to stable now*): only for the failure it
+    was posted for; a stale one must never stop a service a later rollback made healthy."""
+    clicked = still_current(rt, value, caller, Action.SCALE_TO_ZERO, same_run)
+    if clicked is None:
         return
-    if not incident.is_open:
-        refuse_state(caller, incident, "scale to zero")
-        return
+    incident, service = clicked.incident, clicked.service
     try:
         rt.strategy_for(service).scale(target(service), 0)
     except RollbackError as exc:
@@ -327,10 +322,11 @@ def scale_to_zero(rt: Runtime, value: ActionValue, caller: Caller) -> None:
 
 
 def page_escalation(rt: Runtime, value: ActionValue, caller: Caller) -> None:
-    incident = incident_for(rt, value.incident_key, caller)
-    service = incident and authorize(rt, incident, caller, Action.PAGE_ESCALATION)
-    if not service:
+    """Page the service's escalation contact about the failure the button was posted for."""
+    clicked = still_current(rt, value, caller, Action.PAGE_ESCALATION, same_run)
+    if clicked is None:
         return
+    incident, service = clicked.incident, clicked.service
     contact = service.escalation
     if not contact:
         caller.reply("No escalation contact is configured for this service; page your on-call lead by hand.")

@@ -3,12 +3,15 @@ second person's *Delete* of a bad blue-green colour. The buttons carry the run's
 
 from __future__ import annotations
 
+from functools import partial
+
 from bot.incidents import cards
 from bot.incidents.caller import Caller
-from bot.incidents.common import incident_for, quietly
+from bot.incidents.common import RUN_WORDS, Clicked, Stale, incident_for, quietly, same_run, still_current
 from bot.incidents.events import record
 from bot.incidents.permissions import Action, authorize
 from bot.runtime import Runtime
+from bot.slack import views
 from bot.slack.views import ActionValue
 from bot.state import runs
 from bot.state.models import Incident
@@ -24,17 +27,44 @@ SAID = {
 
 
 def steer(rt: Runtime, value: ActionValue, caller: Caller, control: str) -> None:
-    """Hold, resume or go to 0 %: written on the run; its step-down reads it within a second."""
-    incident = incident_for(rt, value.incident_key, caller)
-    service = incident and authorize(rt, incident, caller, Action.STEER)
-    if not service:
+    """Hold, resume or go to 0 %: written on the run; its step-down reads it within a second. Only while that
+    run steps down, and only as a change: a stale *Hold* must never undo someone's *Go to 0 now*."""
+    clicked = still_current(rt, value, caller, Action.STEER, partial(_stepping_down, control=control))
+    if clicked is None:
         return
-    run = runs.get_run(rt.db, value.plan_id) if value.plan_id else None
-    if run is None or run.incident_id != incident.id or not runs.set_control(rt.db, run.id, control, caller.user_id):
-        caller.reply("That step-down has already ended; nothing was changed. The incident card shows where it is now.")
+    incident, service = clicked.incident, clicked.service
+    if not runs.set_control(rt.db, clicked.latest.id, control, caller.user_id):
+        caller.reply("That step-down has just ended; nothing was changed. The incident card shows where it is now.")
         return
     quietly(rt.slack.post, incident.channel_id, SAID[control].format(user=caller.user_id, service=service.name))
     cards.refresh(rt, incident.id)
+
+
+def _stepping_down(rt: Runtime, value: ActionValue, clicked: Clicked, control: str) -> Stale | None:
+    """The button's run is the latest, still steps its canary down, and ``control`` changes something."""
+    stale = same_run(rt, value, clicked)
+    if stale:
+        return stale
+    run, name = clicked.latest, clicked.service.name
+    if run is None:
+        return Stale(f"{clicked.incident.key} has no rollback to steer")
+    by = views.user(run.control_by or "")
+    if run.control == "zero":
+        return Stale(
+            f"{by} already sent all of {name}'s traffic to the stable release (*Go to 0 now*); "
+            f"the rollback (run {run.id}) {RUN_WORDS.get(run.status, run.status)}",
+            "The incident card shows where it is now.",
+        )
+    if run.status != "running" or not any(s.name == "step down" and s.status == "running" for s in run.steps):
+        return Stale(
+            f"The step-down of run {run.id} has ended: the rollback {RUN_WORDS.get(run.status, run.status)}",
+            "The incident card shows what you can do now.",
+        )
+    if control == "hold" and run.control == "hold":
+        return Stale(f"The step-down of {name} is already held, by {by}", "*Resume* or *Go to 0 now* on the card.")
+    if control == "resume" and run.control != "hold":
+        return Stale(f"The step-down of {name} is not held: it goes on", "*Hold* or *Go to 0 now* on the card.")
+    return None
 
 
 def delete_release(rt: Runtime, value: ActionValue, caller: Caller) -> None:

@@ -7,9 +7,8 @@ import dataclasses
 
 from bot.config import Action, ServiceConfig, duration_seconds
 from bot.incidents.caller import Caller
-from bot.incidents.common import incident_for, quietly
+from bot.incidents.common import RUN_WORDS, Clicked, Stale, quietly, still_current
 from bot.incidents.events import record
-from bot.incidents.permissions import authorize
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.views import ActionValue
@@ -158,10 +157,10 @@ def sync_note(rt: Runtime, incident: Incident, run_id: int) -> tuple[str, list[d
 
 def resume_sync(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     """Turn back on the sync a run suspended, as it was before; recorded, once."""
-    incident = incident_for(rt, value.incident_key, caller)
-    service = incident and authorize(rt, incident, caller, Action.RESUME_SYNC)
-    if not service:
+    clicked = still_current(rt, value, caller, Action.RESUME_SYNC, _sync_still_ours, _still_off)
+    if clicked is None:
         return
+    incident, service = clicked.incident, clicked.service
     found = suspended(rt, incident.id, value.plan_id) if value.plan_id else None
     if found is None:
         caller.reply("Sync is not suspended by this rollback any more; nothing was changed.")
@@ -185,4 +184,37 @@ def resume_sync(rt: Runtime, value: ActionValue, caller: Caller) -> None:
         incident.channel_id,
         f":arrows_counterclockwise: <@{caller.user_id}> turned sync of the {owner.title} back on: from now on it "
         "applies what Git says.",
+    )
+
+
+def _sync_still_ours(rt: Runtime, value: ActionValue, clicked: Clicked) -> Stale | None:
+    """No rollback runs now, and the suspension this button names is the one in force (a later run may have
+    taken it over: its message then has the button that acts)."""
+    latest = clicked.latest
+    if latest is not None and latest.is_active:
+        return Stale(
+            f"A rollback (run {latest.id}) {RUN_WORDS[latest.status]}: sync stays off until it ends",
+            "Its message will say whether sync is still off, with the button to turn it back on.",
+        )
+    newest = suspended(rt, clicked.incident.id)
+    run = (newest[0].data or {}).get("run_id") if newest else None
+    if newest is None or run == value.plan_id:
+        return None  # not suspended any more: the click path says so
+    return Stale(
+        f"This button belongs to an earlier rollback (run {value.plan_id}); sync of the {newest[1].title} was "
+        f"suspended again by a later one (run {run})",
+        "Use *Resume sync* on the newest message.",
+    )
+
+
+def _still_off(rt: Runtime, clicked: Clicked) -> str:
+    """A closed incident with sync still off: where to turn it back on by hand."""
+    found = suspended(rt, clicked.incident.id)
+    if found is None:
+        return ""
+    owner = found[1]
+    return (
+        f"Sync of the {owner.title} is still suspended: turn it back on in "
+        f"{'Argo CD' if owner.kind == 'argocd' else 'Flux'} once Git has the rollback (the postmortem lists it "
+        "as an action item)."
     )

@@ -182,9 +182,11 @@ class SlackDriver:
         value: str | None = None,
         selected_option: str | None = None,
         channel_id: str | None = None,
+        as_seen: bool = False,
         **sign: Any,
     ) -> requests.Response:
-        """Use element ``action_id`` of a message (its latest version), an ephemeral message or a view."""
+        """Use element ``action_id`` of a message (its latest version), an ephemeral message or a view.
+        ``as_seen``: of ``message`` as given, an older version (a screen that had not refreshed since)."""
         emu = self.emulator
         payload: dict[str, Any] = {"type": "block_actions", **self._common(user_id)}
         if message.get("type") in ("modal", "home"):
@@ -207,6 +209,8 @@ class SlackDriver:
             if found is None:
                 raise AssertionError(f"message {message['ts']} is not in the channel (deleted?)")
             cid, surface = found
+            if as_seen:
+                surface = {k: v for k, v in message.items() if k != "previous"}
             surface.pop("previous", None)
             payload.update(
                 container={

@@ -39,6 +39,7 @@ from bot.slack.views.incident import (
     _run_phase,
     _steps_text,
     _to_version,
+    card_value,
     severity_line,
     signal_text,
     state_sentence,
@@ -96,7 +97,7 @@ def _decision_blocks(info: CardInfo) -> list[dict]:
             _button(
                 f"Roll back to previous ({info.target.title})",
                 ActionId.ROLLBACK_PREVIOUS,
-                encode_value(key, info.target.number),
+                card_value(info, info.target.number),
                 style="primary",
             )
         )
@@ -241,7 +242,7 @@ def _lower_blocks(info: CardInfo) -> list[dict]:
         if info.status == "forward_fix" and info.target:
             buttons.append(
                 _button(
-                    "Roll back after all", ActionId.ROLLBACK_PREVIOUS, encode_value(key, info.target.number)
+                    "Roll back after all", ActionId.ROLLBACK_PREVIOUS, card_value(info, info.target.number)
                 )
             )
         blocks.append(

@@ -20,7 +20,15 @@ from bot.slack.views.blocks import (
     encode_value,
     escape,
 )
-from bot.slack.views.incident import CardInfo, RunInfo, _revision_select, _run_phase, _steps_text, state_sentence
+from bot.slack.views.incident import (
+    CardInfo,
+    RunInfo,
+    _revision_select,
+    _run_phase,
+    _steps_text,
+    card_value,
+    state_sentence,
+)
 from bot.strategies.base import Check, Verification
 
 
@@ -128,7 +136,7 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
             _button(
                 e.stop,
                 ActionId.SCALE_TO_ZERO,
-                key,
+                card_value(info),
                 style="danger",
                 confirm=_confirm(
                     f"{e.stop}?",
@@ -138,7 +146,7 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
                     danger=True,
                 ),
             ),
-            _button("Page escalation", ActionId.PAGE_ESCALATION, key),
+            _button("Page escalation", ActionId.PAGE_ESCALATION, card_value(info)),
             _button("Post update", ActionId.POST_UPDATE, key),
         )
     )

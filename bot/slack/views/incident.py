@@ -168,13 +168,19 @@ def _steps_text(run: RunInfo) -> str:
     return _lines(lines, bullet="")
 
 
+def card_value(info: CardInfo, revision: int | None = None) -> str:
+    """A card element's value: the incident, the revision it offers, and the run the card shows (0: none yet),
+    so a click on a version of the card from before a later run changes nothing (``common.same_run``)."""
+    return encode_value(info.incident_key, revision, info.run.run_id if info.run and info.run.run_id else 0)
+
+
 def _revision_select(info: CardInfo, placeholder: str) -> list[dict]:
     """The select of every other revision in the rollout history (none when there is no other)."""
     current = info.current.number if info.current else None
     choices = sorted((r for r in info.history if r.number != current), key=lambda r: -r.number)[:MAX_OPTIONS]
     if not choices:
         return []
-    options = [_option(revision_option_text(r), encode_value(info.incident_key, r.number)) for r in choices]
+    options = [_option(revision_option_text(r), card_value(info, r.number)) for r in choices]
     select = StaticSelectElement(
         action_id=ActionId.CHOOSE_REVISION.value, placeholder=_plain(placeholder), options=options
     )

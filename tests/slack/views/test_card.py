@@ -27,12 +27,13 @@ def test_open_card_shows_facts_and_decision_buttons():
     assert "nothing changes until you confirm" in text
     assert action_ids(blocks) == ["rollback_previous", "choose_revision", "forward_fix", "dismiss"]
     rollback, select, _, dismiss = elements(blocks)
-    assert rollback["style"] == "primary" and v.decode_value(rollback["value"]) == ("INC-2026-001", 2, None)
+    # the value names the run the card shows (0: none yet), so a click after a later run is refused
+    assert rollback["style"] == "primary" and v.decode_value(rollback["value"]) == ("INC-2026-001", 2, 0)
     assert [o["text"]["text"] for o in select["options"]] == [
         "rev 2 · v1.2.4 · deploy v1.2.4: faster cart totals",
         "rev 1 · v1.2.3 · deploy v1.2.3: checkout redesign",
     ]  # the live revision is not offered
-    assert v.decode_value(select["options"][1]["value"]).revision == 1
+    assert v.decode_value(select["options"][1]["value"]) == ("INC-2026-001", 1, 0)
     assert "confirm" in dismiss  # a mis-tap on a phone does not close the incident
 
 

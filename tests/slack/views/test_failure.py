@@ -93,3 +93,12 @@ def test_a_canary_step_down_can_be_held_or_sent_to_zero_from_the_card(controls, 
     assert action_ids(blocks) == ids
     assert all(e["value"] == "INC-2026-001||7" for e in elements(blocks))
     assert "*Hold* stays at this weight; *Go to 0 now* sends all traffic to the stable release" in mrkdwn_text(blocks)
+
+
+def test_the_emergency_actions_name_the_run_they_were_posted_for():
+    """So a click on this card after a later run is refused (``bot.incidents.common.same_run``)."""
+    blocks = v.incident_card(with_run("failed", run_id=7, error="deadline exceeded"), now=NOW)
+    select, scale, page, _ = elements(blocks)
+    assert {v.decode_value(o["value"]).plan_id for o in select["options"]} == {7}
+    assert v.decode_value(scale["value"]) == ("INC-2026-001", None, 7)
+    assert v.decode_value(page["value"]) == ("INC-2026-001", None, 7)
