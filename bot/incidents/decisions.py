@@ -60,6 +60,8 @@ def request_rollback(rt: Runtime, value: ActionValue, caller: Caller, env_only: 
     """Show the dry-run plan with Confirm / Cancel; nothing changes yet. ``env_only``: the plan that
     restores only the env of the revision and keeps the live image."""
     incident = incident_for(rt, value.incident_key, caller)
+    if incident is None:  # already answered: "I can't find that incident"
+        return None
     action = Action.CHOOSE_REVISION if value.revision and value.revision != _offered(incident) else Action.ROLL_BACK
     service = incident and authorize(rt, incident, caller, action)
     if not service:
