@@ -85,8 +85,10 @@ class BotHarness:
 
     def stop(self) -> None:
         self._closing = True
+        # Its threads first (or every harness leaves 8 behind): a thread finishing a response still pulls
+        # the server's trigger, and closing the server first closes that pipe under it (EBADF, a traceback).
+        self.server.task_dispatcher.shutdown(timeout=5)
         self.server.close()
-        self.server.task_dispatcher.shutdown(timeout=5)  # its threads, or every harness leaves 8 behind
         self.worker.stop()
         self.rt.close()
         self.log.detach()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
@@ -9,10 +10,29 @@ import logging
 import random
 import time
 import urllib.parse
+from collections.abc import Callable
+from functools import partial
 
 import requests
 
-from bot.sandbox.world import SANDBOX_SIGNING_SECRET
+from bot.incidents.cards import incident_in_channel
+from bot.sandbox.harness import BotHarness, OnCall
+from bot.sandbox.world import ONCALL, SANDBOX_SIGNING_SECRET, VIEWER
+from bot.slack.views import (
+    DECLARE_DECLARED,
+    DECLARE_REASON,
+    DECLARE_SERVICE,
+    RESOLVE_IMPACT,
+    RESOLVE_LESSONS,
+    RESOLVE_ROOT_CAUSE,
+    UPDATE_NEXT_IN,
+    UPDATE_STATUS,
+    UPDATE_SUMMARY,
+    ActionId,
+    CallbackId,
+    action_item_block,
+)
+from tests.e2e.conftest import SERVICE, channel_prefix
 
 
 def signed_headers(body: bytes, content_type: str = "application/x-www-form-urlencoded") -> dict:
@@ -65,3 +85,160 @@ def test_unsigned_or_forged_requests_still_get_401(world, bot):
     stale = signed_headers(b"\xff")
     stale["X-Slack-Request-Timestamp"] = str(int(time.time()) - 3600)
     assert requests.post(f"{bot.url}/slack/events", data=b"\xff", headers=stale, timeout=10).status_code == 401
+
+
+# ---------------------------------------------------------------- every action id and every view callback
+
+WRONG = {str: (7,), int: ("7",), float: ("7",), bool: ("x",), dict: ("x", None), list: ("x", None), type(None): (7,)}
+
+
+OPAQUE = {"blocks", "title", "submit", "close", "text"}  # what is shown, not read: changed whole, not inside
+
+
+def fields_of(payload: dict | list, nested: tuple = ()) -> list[tuple]:
+    """The path of every field of the payload, depth first (list items by index)."""
+    found = []
+    for key, value in payload.items() if isinstance(payload, dict) else enumerate(payload):
+        found.append((*nested, key))
+        if isinstance(value, dict | list) and key not in OPAQUE:
+            found += fields_of(value, (*nested, key))
+    return found
+
+
+def mutated(payload: dict, path: tuple, wrong: int | None) -> dict:
+    """``payload`` with the field at ``path`` gone (``wrong`` None) or holding the ``wrong``-th wrong type."""
+    changed = copy.deepcopy(payload)
+    holder = changed
+    for key in path[:-1]:
+        holder = holder[key]
+    if wrong is None:
+        del holder[path[-1]]
+    else:
+        holder[path[-1]] = WRONG[type(holder[path[-1]])][wrong]
+    return changed
+
+
+def variants(fresh) -> list[tuple[str, Callable[[], dict]]]:
+    """(what, make) for the payload as sent and for each of its fields missing and of each wrong type; each
+    ``make`` builds its own payload, so every request has its own response_url and trigger."""
+    out = [("as sent", fresh)]
+    sample = fresh()
+    for path in fields_of(sample):
+        holder = sample
+        for key in path:
+            holder = holder[key]
+        for wrong in (None, *range(len(WRONG[type(holder)]))):
+            how = "missing" if wrong is None else f"= {WRONG[type(holder)][wrong]!r}"
+            out.append((f"{'.'.join(map(str, path))} {how}", lambda p=path, w=wrong: mutated(fresh(), p, w)))
+    return out
+
+
+def no_tracebacks(caplog) -> None:
+    tracebacks = [f"{r.name}: {r.getMessage()}: {r.exc_info[1]!r}" for r in caplog.records if r.exc_info]
+    assert not tracebacks, f"{len(tracebacks)} tracebacks, e.g. {tracebacks[:3]}"
+
+
+def click_on(h, user: str, card: dict, channel_id: str, action_id: str, value: str) -> dict:
+    """A click on ``action_id`` carrying ``value``, as Slack sends it from the incident card."""
+    payload = h.driver.click_payload(user, card, ActionId.ROLLBACK_PREVIOUS, channel_id=channel_id)
+    action = payload["actions"][0]
+    action["action_id"] = action_id
+    if action_id == ActionId.CHOOSE_REVISION:  # a select: the value is the chosen option's
+        del action["value"]
+        option = {"text": {"type": "plain_text", "text": "revision"}, "value": value}
+        action.update(type="static_select", selected_option=option)
+    else:
+        action["value"] = value
+    return payload
+
+
+def answers(world, payload: dict) -> int | None:
+    """How many times the bot answered through the click's response_url (None: the click had none)."""
+    url = payload.get("response_url")
+    found = world.slack.response_urls.get(url.rsplit("/", 1)[-1]) if isinstance(url, str) else None
+    return None if found is None else found.uses
+
+
+def test_every_action_with_any_field_missing_or_mistyped_gets_one_answer_or_400(world, caplog):
+    """Dave (who may act on nothing) clicks every action id with each field gone or of the wrong type:
+    a 400, or exactly one private answer through its response_url; never a 500, never a traceback."""
+    sent = []
+    with caplog.at_level(logging.INFO), BotHarness(world) as h:
+        alice, dave = OnCall(h, ONCALL), OnCall(h, VIEWER)
+        alice.type(f"{SERVICE} errors")
+        channel = alice.channel(channel_prefix())
+        card = alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
+        key = incident_in_channel(h.rt, channel.id).key
+        for action_id in ActionId:
+            fresh = partial(click_on, h, dave.user, card, channel.id, str(action_id), f"{key}|3|1")
+            unknown = partial(click_on, h, dave.user, card, channel.id, str(action_id), "INC-1999-999|3|1")
+            for what, make in [
+                *variants(fresh),
+                ("an unknown incident", lambda u=unknown: mutated(u(), ("channel",), None)),
+            ]:
+                payload = make()
+                sent.append((f"{action_id}: {what}", h.driver.send_payload(payload).status_code, payload))
+    # The harness has stopped, which waits for every job it accepted: all the answers are in.
+    assert {s for _, s, _ in sent} == {200, 400}, {w: s for w, s, _ in sent if s not in (200, 400)}
+    wrong = [(what, answers(world, p)) for what, status, p in sent if status == 200 and answers(world, p) != 1]
+    assert not wrong, f"{len(wrong)} of {len(sent)} clicks did not get exactly one answer: {wrong[:12]}"
+    no_tracebacks(caplog)
+
+
+def submission(h, view: dict, values: dict, users: list[str]) -> dict:
+    """``view`` submitted with ``values`` by a newcomer (one per request, so each one's answers can be counted)."""
+    user = f"U_FUZZ{len(users):04d}"
+    users.append(user)
+    h.world.slack.add_user(user)
+    return h.driver.view_submission_payload(user, view, values)
+
+
+def form_values() -> dict[str, dict]:
+    """Every field of each modal filled in (callback id -> values)."""
+    return {
+        CallbackId.DECLARE: {
+            DECLARE_SERVICE: {DECLARE_SERVICE: SERVICE},
+            DECLARE_REASON: {DECLARE_REASON: "payments failing"},
+            DECLARE_DECLARED: {DECLARE_DECLARED: ["data-loss"]},
+        },
+        CallbackId.RESOLVE: {
+            RESOLVE_ROOT_CAUSE: {RESOLVE_ROOT_CAUSE: "a bad image"},
+            RESOLVE_IMPACT: {RESOLVE_IMPACT: "checkout failed"},
+            RESOLVE_LESSONS: {RESOLVE_LESSONS: "canary first"},
+            action_item_block(1, "text"): {action_item_block(1, "text"): "add a canary"},
+            action_item_block(1, "owner"): {action_item_block(1, "owner"): ONCALL},
+            action_item_block(1, "due"): {action_item_block(1, "due"): "2026-12-31"},
+        },
+        CallbackId.STATUS_UPDATE: {
+            UPDATE_STATUS: {UPDATE_STATUS: "Monitoring"},
+            UPDATE_SUMMARY: {UPDATE_SUMMARY: "rolled back"},
+            UPDATE_NEXT_IN: {UPDATE_NEXT_IN: "15"},
+        },
+    }
+
+
+def test_every_view_with_any_field_missing_or_mistyped_gets_one_answer_or_400(world, caplog):
+    """Each modal the bot opens, submitted by someone new with each field gone or of the wrong type: a 400, or
+    exactly one answer (the form's errors, or one direct message); never a 500, never a traceback."""
+    sent, users = [], []
+    with caplog.at_level(logging.INFO), BotHarness(world) as h:
+        alice = OnCall(h, ONCALL)
+        alice.type(f"{SERVICE} errors")
+        channel = alice.channel(channel_prefix())
+        alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
+        alice.type("")
+        alice.type("update", channel_id=channel.id)
+        alice.type("resolve", channel_id=channel.id)
+        for callback_id, values in form_values().items():
+            fresh = partial(submission, h, alice.modal(callback_id), values, users)
+            for what, make in variants(fresh):
+                payload = make()
+                response = h.driver.send_payload(payload)
+                errors = response.status_code == 200 and "errors" in response.text
+                sent.append((f"{callback_id}: {what}", response.status_code, users[-1], errors))
+    # The harness has stopped, which waits for every job it accepted: all the answers are in.
+    assert {s for _, s, _, _ in sent} == {200, 400}, {w: s for w, s, _, _ in sent if s not in (200, 400)}
+    counted = [(what, errors + len(world.slack.messages(user))) for what, status, user, errors in sent if status == 200]
+    wrong = [(what, n) for what, n in counted if n != 1]
+    assert not wrong, f"{len(wrong)} of {len(sent)} submissions did not get exactly one answer: {wrong[:12]}"
+    no_tracebacks(caplog)

@@ -187,6 +187,24 @@ class SlackDriver:
     ) -> requests.Response:
         """Use element ``action_id`` of a message (its latest version), an ephemeral message or a view.
         ``as_seen``: of ``message`` as given, an older version (a screen that had not refreshed since)."""
+        payload = self.click_payload(user_id, message, action_id, value, selected_option, channel_id, as_seen)
+        return self._interaction(payload, **sign)
+
+    def send_payload(self, payload: dict, **sign: Any) -> requests.Response:
+        """Send an interaction payload as built (a test may have changed it: a field gone, a wrong type)."""
+        return self._interaction(payload, **sign)
+
+    def click_payload(
+        self,
+        user_id: str,
+        message: dict,
+        action_id: str,
+        value: str | None = None,
+        selected_option: str | None = None,
+        channel_id: str | None = None,
+        as_seen: bool = False,
+    ) -> dict:
+        """The ``block_actions`` payload Slack sends for a click on element ``action_id`` of ``message``."""
         emu = self.emulator
         payload: dict[str, Any] = {"type": "block_actions", **self._common(user_id)}
         if message.get("type") in ("modal", "home"):
@@ -246,7 +264,7 @@ class SlackDriver:
             payload["state"] = {"values": {block_id: {action_id: state}}}
         payload.setdefault("state", {"values": {}})
         payload["actions"] = [action]
-        return self._interaction(payload, **sign)
+        return payload
 
     def submit_view(
         self, user_id: str, view: dict, values: dict[str, dict[str, Any]], **sign: Any
@@ -255,10 +273,16 @@ class SlackDriver:
 
         The bot's answer is applied like Slack does: ``errors`` keeps the modal open, ``update``/``push``
         change it, anything else closes it."""
-        emu = self.emulator
-        current = emu.views.get(view.get("id", ""))
-        if current is None or current["id"] in emu.closed_views:
+        current = self.emulator.views.get(view.get("id", ""))
+        if current is None or current["id"] in self.emulator.closed_views:
             raise AssertionError(f"view {view.get('id')} is not open")
+        response = self._interaction(self.view_submission_payload(user_id, current, values), **sign)
+        self._apply_response_action(current, response)
+        return response
+
+    def view_submission_payload(self, user_id: str, view: dict, values: dict[str, dict[str, Any]]) -> dict:
+        """The ``view_submission`` payload Slack sends when ``user_id`` submits ``view`` filled with ``values``."""
+        current = self.emulator.views.get(view.get("id", ""), view)
         state: dict[str, dict] = {}
         given = {(b, a) for b, by_action in values.items() for a in by_action}
         for block in current.get("blocks", []):
@@ -269,15 +293,12 @@ class SlackDriver:
                     given.discard((block_id, element["action_id"]))
         if given:
             raise AssertionError(f"the view has no inputs {sorted(given)}")
-        payload = {
+        return {
             "type": "view_submission",
             **self._common(user_id),
             "response_urls": [],
             "view": {**_slack_view(current), "state": {"values": state}},
         }
-        response = self._interaction(payload, **sign)
-        self._apply_response_action(current, response)
-        return response
 
     def _apply_response_action(self, view: dict, response: requests.Response) -> None:
         emu = self.emulator

@@ -186,6 +186,12 @@ class SlackEmulator:
             },
         }
 
+    def add_user(self, uid: str, name: str | None = None) -> dict:
+        """A person joins the workspace (not the default channels): a test's bystander."""
+        with self.lock:
+            self.users[uid] = self._user(uid, {"name": name or uid.lower()})
+            return copy.deepcopy(self.users[uid])
+
     def new_id(self, prefix: str) -> str:
         return f"{prefix}{next(self._ids):010d}"
 
