@@ -22,7 +22,7 @@ def _serve(args: argparse.Namespace) -> int:
     rt = build_runtime(settings)
     app = create_app(settings, rt)
     if not args.no_worker:
-        Worker(rt).start_thread()
+        Worker(rt, max_parallel=args.slots).start_thread()
     if settings.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -46,7 +46,7 @@ def _worker(args: argparse.Namespace) -> int:
     from bot.runtime import build_runtime
     from bot.worker import Worker
 
-    Worker(build_runtime(Settings.from_env())).run_forever()
+    Worker(build_runtime(Settings.from_env()), max_parallel=args.slots).run_forever()
     return 0
 
 
@@ -118,6 +118,9 @@ def _check_config(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+SLOTS_HELP = "rollbacks this process runs at once; more wait in the queue, never expired (default 4)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rollback-bot", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -126,8 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--threads", type=int, default=8)
     p.add_argument("--no-worker", action="store_true", help="do not run rollbacks in this process")
+    p.add_argument("--slots", type=int, default=4, help=SLOTS_HELP)
     p.set_defaults(func=_serve)
-    sub.add_parser("worker", help="run rollbacks, reminders and resumed runs").set_defaults(func=_worker)
+    p = sub.add_parser("worker", help="run rollbacks, reminders and resumed runs")
+    p.add_argument("--slots", type=int, default=4, help=SLOTS_HELP)
+    p.set_defaults(func=_worker)
     p = sub.add_parser("demo", help="play a whole incident against the sandbox world")
     p.add_argument("--scenario", default=None)
     p.add_argument(
