@@ -76,7 +76,8 @@ def request_rollback(rt: Runtime, value: ActionValue, caller: Caller, env_only: 
         caller.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
         return None
     row = plans.show(rt.db, incident.id, plan_to_json(plan), caller.user_id)
-    blocks = views.plan_confirmation(plan, caller.user_id, service.require_approval, incident.key, row.id)
+    after_run = clicked.latest.id if clicked.latest else 0
+    blocks = views.plan_confirmation(plan, caller.user_id, service.require_approval, incident.key, row.id, after_run)
     ts = rt.slack.post(incident.channel_id, f"Rollback plan for {service.name}: nothing has changed yet", blocks)
     plans.set_message(rt.db, row.id, ts)
     record(

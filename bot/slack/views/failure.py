@@ -166,7 +166,8 @@ def _finish_switch(run: RunInfo) -> str:
 def _finish_button(key: str, run: RunInfo, label: str) -> list[dict]:
     if not label or run.to_revision is None:
         return []
-    return [_button(label, ActionId.FINISH_SWITCH, encode_value(key, run.to_revision.number), "primary")]
+    value = encode_value(key, run.to_revision.number, run.run_id or 0)  # the run it finishes: stale after a newer one
+    return [_button(label, ActionId.FINISH_SWITCH, value, "primary")]
 
 
 def _unverified_blocks(info: CardInfo, run: RunInfo) -> list[dict]:

@@ -19,11 +19,18 @@ from bot.strategies.traffic import FINISHING
 
 
 def plan_confirmation(
-    plan: Plan, requested_by: str, require_approval: bool, incident_key: str, plan_id: int | None = None
+    plan: Plan,
+    requested_by: str,
+    require_approval: bool,
+    incident_key: str,
+    plan_id: int | None = None,
+    after_run: int = 0,
 ) -> list[dict]:
     """The dry run: what will change, then Confirm / Cancel (or Approve, for a second person).
 
-    The buttons carry ``plan_id``: a click decides exactly this plan, never a newer one.
+    The buttons carry ``plan_id``: a click decides exactly this plan, never a newer one. *Finish the switch …
+    instead* plans anew, so it carries the run the plan was shown after (``after_run``, 0: none), as the card's
+    buttons do: a click after a newer run is refused as stale.
     """
     key = encode_value(incident_key, None, plan_id)
     current = f"{plan.current.title} · `{escape(plan.current.version)}`"
@@ -69,7 +76,7 @@ def plan_confirmation(
     if plan.strategy == "blue-green" and plan.summary.startswith(FINISHING):
         other = plan.current.title  # a half-done switch can be finished to the colour traffic would leave, too
         note += f" Or *Finish the switch to {escape(other)} instead*: you will see that plan first."
-        value = encode_value(incident_key, plan.current.number)
+        value = encode_value(incident_key, plan.current.number, after_run)
         buttons.append(_button(f"Finish the switch to {other} instead", ActionId.FINISH_SWITCH, value))
     if plan.env_only_offer and plan.desired:
         note += (

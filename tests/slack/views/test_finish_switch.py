@@ -15,7 +15,8 @@ BLUE = Revision(1, "registry.local/storefront:v2.0.1", label="blue", name="store
 
 def failed_run(strategy: str, switch: str) -> v.CardInfo:
     steps = (v.Step("Pre-checks", "done"), v.Step("Prepare", "done"), v.Step("Switch traffic", switch))
-    run = v.RunInfo("failed", "U0BOB", steps, to_revision=BLUE, error="the route patch failed", strategy=strategy)
+    error = "the route patch failed"
+    run = v.RunInfo("failed", "U0BOB", steps, to_revision=BLUE, error=error, strategy=strategy, run_id=7)
     return dataclasses.replace(INFO, run=run)
 
 
@@ -24,7 +25,7 @@ def test_a_switch_that_failed_half_way_offers_to_finish_it():
     assert_valid(blocks)
     assert action_ids(blocks)[:2] == ["finish_switch", "choose_revision"]
     finish = elements(blocks)[0]
-    assert finish["text"]["text"] == "Finish the switch to blue" and finish["value"] == "INC-2026-001|1"
+    assert finish["text"]["text"] == "Finish the switch to blue" and finish["value"] == "INC-2026-001|1|7"  # its run
     hints = mrkdwn_text(blocks).split("*What you can do now:*")[1]
     assert hints.startswith(" *Finish the switch to blue* (a fresh plan of what is left to switch; you see it first)")
 
@@ -45,10 +46,10 @@ def test_a_plan_that_finishes_a_half_done_switch_offers_the_other_colour_too():
         changes=("switch VirtualService storefront route subset: green → blue",),
         summary="finishing the switch of storefront to blue",
     )
-    blocks = v.plan_confirmation(plan, "U0BOB", False, "INC-2026-001", 9)
+    blocks = v.plan_confirmation(plan, "U0BOB", False, "INC-2026-001", 9, after_run=4)
     assert_valid(blocks)
     assert action_ids(blocks) == ["confirm_rollback", "cancel_rollback", "finish_switch"]
     other = elements(blocks)[2]
-    assert other["text"]["text"] == "Finish the switch to green instead" and other["value"] == "INC-2026-001|2"
+    assert other["text"]["text"] == "Finish the switch to green instead" and other["value"] == "INC-2026-001|2|4"
     whole = v.plan_confirmation(dataclasses.replace(plan, summary="switching storefront to blue"), "U0BOB", False, "K")
     assert "finish_switch" not in action_ids(whole)
