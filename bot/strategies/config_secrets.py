@@ -102,6 +102,8 @@ def holds(api: Api, prints: Fingerprints, namespace: str, restore: dict) -> bool
 
 def apply_secret(api: Api, prints: Fingerprints, namespace: str, restore: dict) -> None:
     """Copy the source Secret's data over the Secret (guarded by the resourceVersion the plan saw)."""
+    if not prints.tracks("Secret"):  # the bot restarted without its key since the plan: it cannot check
+        raise RollbackError(f"Secret {restore['secret']} was not restored. {SECRETS_NOT_TRACKED}")
     if holds(api, prints, namespace, restore):
         return  # a resumed run: already restored
     name, source_name = restore["secret"], restore["source"]
