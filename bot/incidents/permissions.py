@@ -66,20 +66,12 @@ def authorize_read(rt: Runtime, service: ServiceConfig, caller: Caller, action: 
     (there is no timeline to put it on)."""
     if service.may(action, caller.user_id, None):
         return True
-    incident = open_incident_for_service(rt.db, service.name)
-    _refuse(rt, service, caller, action, incident)
-    if incident is None:
-        log.warning(
-            "audit: %s was refused %s %s (not a responder in the services catalog)",
-            caller.user_id,
-            READ_COMMANDS[action],
-            service.name,
-        )
+    _refuse(rt, service, caller, action, open_incident_for_service(rt.db, service.name))
     return False
 
 
 def _refuse(rt: Runtime, service: ServiceConfig, caller: Caller, action: Action, incident: Incident | None) -> None:
-    """Tell the person who may, privately; record the refusal on the incident, if there is one."""
+    """Record the refusal (on the incident; with none, a read is logged), then tell the person who may."""
     what = f"{WORDS[action]} of {service.name}" if action.kind is Kind.READ else WORDS[action]
     who = service.who_may(action, incident.declared_by if incident else None)
     capture_names(rt, *who)
@@ -91,11 +83,6 @@ def _refuse(rt: Runtime, service: ServiceConfig, caller: Caller, action: Action,
         title = f"You can't {what}"
     else:
         title = f"You can't {what} on {incident.key}"
-    caller.error(
-        title,
-        f"The services catalog lets only {names} {WORDS[action]} for {service.name}.",
-        "Nothing was changed. Ask one of them, or the service owners, to do it.",
-    )
     if incident is not None:
         record(
             rt,
@@ -105,3 +92,15 @@ def _refuse(rt: Runtime, service: ServiceConfig, caller: Caller, action: Action,
             actor=caller.user_id,
             data={"action": str(action), "allowed": list(who)},
         )
+    elif action in READ_COMMANDS:
+        log.warning(
+            "audit: %s was refused %s %s (not a responder in the services catalog)",
+            caller.user_id,
+            READ_COMMANDS[action],
+            service.name,
+        )
+    caller.error(
+        title,
+        f"The services catalog lets only {names} {WORDS[action]} for {service.name}.",
+        "Nothing was changed. Ask one of them, or the service owners, to do it.",
+    )
