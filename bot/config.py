@@ -225,6 +225,7 @@ class Kind(enum.StrEnum):
 
     ROLLBACK = "rollback"  # changes what runs in production
     RESPOND = "respond"  # works the incident without changing production
+    READ = "read"  # sees what runs (images, change-causes, ConfigMap values): the responders, never the declarer
     ANYONE = "anyone"  # anyone in the workspace
 
 
@@ -247,6 +248,8 @@ class Action(enum.StrEnum):
     RESOLVE = "resolve"
     PAGE_ESCALATION = "page_escalation"
     NOTE = "note"
+    READ_HISTORY = "read_history"  # /rollback history <service>
+    READ_CONFIG = "read_config"  # /rollback config <service>
 
     @property
     def kind(self) -> Kind:
@@ -275,6 +278,7 @@ ACTIONS_BY_KIND: dict[Kind, tuple[Action, ...]] = {
         Action.PAGE_ESCALATION,
         Action.NOTE,
     ),
+    Kind.READ: (Action.READ_HISTORY, Action.READ_CONFIG),
 }
 
 
@@ -337,6 +341,8 @@ class ServiceConfig:
             return self.rollback_allowed
         if self.responders is not None:
             return self.responders
+        if action.kind is Kind.READ:
+            declared_by = None  # anyone may declare; that must not open the service's config to them
         people = (*self.owners, *self.rollback_allowed, *((declared_by,) if declared_by else ()))
         return (ANYONE,) if ANYONE in people else tuple(dict.fromkeys(people))
 

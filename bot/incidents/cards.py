@@ -166,9 +166,9 @@ def refresh(rt: Runtime, incident_id: int, throttle: bool = False) -> None:
         log.warning("could not update the card of %s: %s", incident.key, exc)
 
 
-def open_incident_summaries(rt: Runtime) -> list[slack_views.CardInfo]:
+def open_incidents(rt: Runtime) -> list[Incident]:
     query = select(Incident).where(Incident.status.not_in(CLOSED_INCIDENT_STATUSES)).order_by(Incident.id)
-    return [card_info(rt, i) for i in rt.db.transaction(lambda s: list(s.scalars(query)))]
+    return rt.db.transaction(lambda s: list(s.scalars(query)))
 
 
 def incident_in_channel(rt: Runtime, channel_id: str) -> Incident | None:

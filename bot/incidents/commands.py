@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot.incidents import cards
 from bot.incidents.caller import Caller
 from bot.incidents.common import open_view, quietly, target
 from bot.incidents.comms import open_status_update
 from bot.incidents.declare import declare, service_or_explain
 from bot.incidents.parse import parse
+from bot.incidents.permissions import Action, authorize_read
 from bot.incidents.resolve import open_resolve
 from bot.runtime import Runtime
 from bot.slack import views
+from bot.slack.gateway import SlackFailure
 from bot.slack.views import ActionValue
+from bot.state.models import Incident
 from bot.strategies.base import RollbackError
+
+log = logging.getLogger(__name__)
 
 
 def on_command(rt: Runtime, text: str, caller: Caller) -> None:
@@ -22,7 +29,7 @@ def on_command(rt: Runtime, text: str, caller: Caller) -> None:
     elif cmd.kind == "help":
         caller.reply("How to use /rollback", views.help_blocks())
     elif cmd.kind == "status":
-        caller.reply("Open incidents", views.status_blocks(cards.open_incident_summaries(rt)))
+        show_status(rt, caller)
     elif cmd.kind == "history":
         show_history(rt, cmd.service, caller)
     elif cmd.kind == "config":
@@ -37,9 +44,34 @@ def on_command(rt: Runtime, text: str, caller: Caller) -> None:
         declare(rt, cmd.service, cmd.reason, caller, cmd.declared)
 
 
+def show_status(rt: Runtime, caller: Caller) -> None:
+    """The open incidents; a private one only to its channel's members (unknown membership: not listed)."""
+    shown, unchecked = [], 0
+    for incident in cards.open_incidents(rt):
+        seen = may_see(rt, incident, caller.user_id)
+        unchecked += seen is None
+        if seen:
+            shown.append(cards.card_info(rt, incident))
+    caller.reply("Open incidents", views.status_reply(shown, unchecked))
+
+
+def may_see(rt: Runtime, incident: Incident, user_id: str) -> bool | None:
+    """Whether ``user_id`` may see ``incident`` listed; ``None``: Slack could not say (so it is not listed)."""
+    service = rt.catalog.get(incident.service)
+    if service is not None and not service.private_channel:
+        return True
+    if not incident.channel_id:
+        return None
+    try:
+        return rt.slack.is_member(incident.channel_id, user_id)
+    except SlackFailure as exc:
+        log.warning("could not check %s's membership of %s: %s", user_id, incident.key, exc.error)
+        return None
+
+
 def show_history(rt: Runtime, name: str, caller: Caller) -> None:
     service = service_or_explain(rt, name, caller)
-    if service is None:
+    if service is None or not authorize_read(rt, service, caller, Action.READ_HISTORY):
         return
     try:
         revisions = rt.strategy_for(service).history(target(service))
@@ -52,7 +84,7 @@ def show_history(rt: Runtime, name: str, caller: Caller) -> None:
 def show_config(rt: Runtime, name: str, caller: Caller) -> None:
     """The recorded versions of the service's ConfigMaps and Secrets (the live ones recorded first)."""
     service = service_or_explain(rt, name, caller)
-    if service is None:
+    if service is None or not authorize_read(rt, service, caller, Action.READ_CONFIG):
         return
     try:
         histories = rt.config_tracker().histories(service)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import logging
 
 from sqlalchemy import select, update
@@ -25,11 +26,34 @@ from bot.state.models import Incident, StatusUpdate
 log = logging.getLogger(__name__)
 
 
-def announce(rt: Runtime, incident: Incident, blocks: list[dict]) -> None:
-    """Post to the announcements channel; a failure there must not stop the incident."""
+class News(enum.StrEnum):
+    """What an announcement is about."""
+
+    DECLARED = "declared"
+    UPDATE = "update"  # a stakeholder update
+    RESOLVED = "resolved"  # or the postmortem's summary
+
+
+def public_news(news: News, private: bool) -> bool | None:
+    """The one rule for the announcements channel: True, the whole news; None, only the private notice
+    ("a private incident was declared for <service>, severity X"); False, nothing. A private incident's
+    reason, updates and resolution stay in its channel."""
+    if not private:
+        return True
+    return None if news is News.DECLARED else False
+
+
+def announce(rt: Runtime, incident: Incident, news: News, blocks: list[dict]) -> None:
+    """Post ``news`` to the announcements channel as ``public_news`` allows; a failure there must not stop the
+    incident. An incident whose service left the catalog counts as private: nobody can say it is not."""
     channel = rt.catalog.announcements_channel
-    if not channel:
+    service = rt.catalog.get(incident.service)
+    public = public_news(news, service is None or service.private_channel)
+    if not channel or public is False:
         return
+    if public is None:
+        severity = Severity(incident.severity) if incident.severity else None
+        blocks = views.private_announcement(incident.key, incident.service, severity)
     try:
         rt.slack.post(rt.slack.channel_id(channel), f"{incident.key}: {incident.service}", blocks)
     except SlackFailure as exc:
@@ -89,7 +113,7 @@ def post_status_update(rt: Runtime, key: str, caller: Caller, form: views.Status
         actor=caller.user_id,
         data={"ts": ts, "next_update_minutes": form.next_update_minutes},
     )
-    announce(rt, incident, blocks)
+    announce(rt, incident, News.UPDATE, blocks)
 
 
 def remind_due(rt: Runtime, at: dt.datetime | None = None) -> int:

@@ -9,7 +9,7 @@ from bot.config import ServiceConfig
 from bot.incidents import cards
 from bot.incidents.caller import Caller
 from bot.incidents.common import quietly, target
-from bot.incidents.comms import announce
+from bot.incidents.comms import News, announce
 from bot.incidents.events import record
 from bot.runtime import Runtime
 from bot.signals.severity import DECLARATIONS, assess
@@ -114,7 +114,7 @@ def declare(rt: Runtime, name: str, reason: str, caller: Caller, declared: tuple
         f"Incident channel #{channel.name} opened",
         data={"channel_id": channel.id, "invited": [caller.user_id, *service.owners], "not_invited": refused},
     )
-    announce(rt, incident, views.announcement(cards.card_info(rt, incident)))
+    announce(rt, incident, News.DECLARED, views.announcement(cards.card_info(rt, incident)))
     return incident
 
 

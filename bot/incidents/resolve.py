@@ -14,7 +14,7 @@ from bot import reports
 from bot.incidents import cards
 from bot.incidents.caller import Caller
 from bot.incidents.common import incident_for, now, open_view, quietly
-from bot.incidents.comms import announce
+from bot.incidents.comms import News, announce
 from bot.incidents.decisions import refuse_state
 from bot.incidents.events import MENTION, capture_names, record
 from bot.incidents.permissions import Action, authorize
@@ -120,7 +120,7 @@ def resolve(rt: Runtime, key: str, caller: Caller, form: views.ResolveForm) -> s
             f"bot: `rollback-bot report {incident.key}` prints it.",
         )
     cards.refresh(rt, incident.id)
-    announce(rt, incident, views.announcement(cards.card_info(rt, incident)))
+    announce(rt, incident, News.RESOLVED, views.announcement(cards.card_info(rt, incident)))
     return str(path) if path else None
 
 

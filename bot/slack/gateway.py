@@ -148,6 +148,18 @@ class SlackGateway:
                     log.warning("could not invite %s to %s: %s", user, channel, exc.error)
         return refused
 
+    def is_member(self, channel: str, user: str) -> bool:
+        """Whether ``user`` is in ``channel`` (conversations.members, page by page); raises SlackFailure when
+        Slack cannot say (e.g. ``channel_not_found``: a private channel the bot is not in), so callers fail closed."""
+        cursor = None
+        while True:
+            data = self._call("conversations.members", channel=channel, limit=200, cursor=cursor)
+            if user in data.get("members", []):
+                return True
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return False
+
     def set_topic(self, channel: str, topic: str) -> None:
         self._call("conversations.setTopic", channel=channel, topic=topic[:250])
 

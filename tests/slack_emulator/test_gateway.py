@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.sandbox.slack import SlackEmulator
-from bot.slack.gateway import SlackGateway, make_client
+from bot.slack.gateway import SlackFailure, SlackGateway, make_client
 from tests.slack_emulator.conftest import TOKEN
 
 
@@ -48,3 +50,16 @@ def test_rate_limits_are_still_waited_out_for_posts(emulator):
     emulator.fail_next("chat.postMessage", "ratelimited")
     slack.post(channel.id, "hello")
     assert len(bot_messages(emulator, channel.id)) == 1
+
+
+def test_is_member_reads_every_page_and_cannot_answer_for_a_channel_the_bot_is_not_in(emulator):
+    slack = gateway(emulator)
+    people = [f"U{n:04d}" for n in range(450)]  # three pages of 200
+    channel = emulator.add_channel("inc-big", members=["U_BOT", *people], is_private=True)["id"]
+    assert slack.is_member(channel, "U0449") and slack.is_member(channel, "U0000")
+    assert not slack.is_member(channel, "U_VIEWER")
+    assert len(emulator.calls("conversations.members")) == 1 + 3 + 3  # U0000 is on the first page
+    hidden = emulator.add_channel("inc-hidden", creator="U_OWNER", is_private=True)["id"]
+    with pytest.raises(SlackFailure) as refused:
+        slack.is_member(hidden, "U_OWNER")
+    assert refused.value.error == "channel_not_found"

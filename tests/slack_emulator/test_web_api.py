@@ -285,3 +285,24 @@ def test_response_url_replaces_deletes_and_posts_in_channel(client, emulator: Sl
     assert [m["text"] for m in emulator.messages("#incidents")] == ["Done"]
     assert hook.send(text="sixth").body == '{"ok": false, "error": "used_url"}'
     assert len(emulator.responses()) == 5
+
+
+def test_conversations_members_pages_with_slacks_cursor_and_errors(client, emulator: SlackEmulator):
+    people = [f"U{n:04d}" for n in range(7)]
+    channel = emulator.add_channel("inc-members", members=["U_BOT", *people], is_private=True)["id"]
+    seen, cursor = [], None
+    while True:
+        page = client.conversations_members(channel=channel, limit=3, cursor=cursor)
+        assert len(page["members"]) <= 3
+        seen += page["members"]
+        cursor = page["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(["U_BOT", *people]) and len(seen) == len(set(seen))
+    assert error_of(client.conversations_members, channel=channel, cursor="bm90LWEtY3Vyc29y").response[
+        "error"
+    ] == "invalid_cursor"
+    assert error_of(client.conversations_members, channel=channel, limit=0).response["error"] == "invalid_limit"
+    hidden = emulator.add_channel("inc-hidden", creator="U_OWNER", is_private=True)["id"]  # the bot is not in it
+    assert error_of(client.conversations_members, channel=hidden).response["error"] == "channel_not_found"
+    assert error_of(client.conversations_members, channel="C_NOPE").response["error"] == "channel_not_found"

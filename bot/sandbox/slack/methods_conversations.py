@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 
 from bot.sandbox.slack.emulator import Channel, SlackEmulator, _public
@@ -90,10 +91,42 @@ def info(emu: SlackEmulator, params: dict) -> dict:
     return {"channel": channel.to_api()}
 
 
+MEMBERS_LIMIT = 1000  # Slack: "fewer than the requested number may be returned"; above 1000 is invalid_limit
+
+
 @method("conversations.members")
 def members(emu: SlackEmulator, params: dict) -> dict:
+    """Slack's shape: a page of user ids and ``response_metadata.next_cursor`` (an opaque base64 "user:<id>",
+    empty on the last page). A private channel the bot is not in is ``channel_not_found``, as in Slack."""
     channel = channel_arg(emu, params, member=False)
-    return {"members": sorted(channel.members), "response_metadata": {"next_cursor": ""}}
+    if channel.is_private and emu.bot_user_id not in channel.members:
+        raise SlackError("channel_not_found")
+    try:
+        limit = int(params.get("limit") or 100)
+    except (TypeError, ValueError):
+        raise SlackError("invalid_limit") from None
+    if not 1 <= limit <= MEMBERS_LIMIT:
+        raise SlackError("invalid_limit")
+    with emu.lock:
+        everyone = sorted(channel.members)
+    start = _member_cursor(str(params.get("cursor") or ""), everyone)
+    page = everyone[start : start + limit]
+    more = start + limit < len(everyone)
+    next_cursor = base64.b64encode(f"user:{everyone[start + limit]}".encode()).decode() if more else ""
+    return {"members": page, "response_metadata": {"next_cursor": next_cursor}}
+
+
+def _member_cursor(cursor: str, everyone: list[str]) -> int:
+    """Where a ``conversations.members`` cursor points; ``invalid_cursor`` for anything we did not hand out."""
+    if not cursor:
+        return 0
+    try:
+        kind, _, user = base64.b64decode(cursor, validate=True).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        raise SlackError("invalid_cursor") from None
+    if kind != "user" or not user:
+        raise SlackError("invalid_cursor")
+    return next((i for i, u in enumerate(everyone) if u >= user), len(everyone))
 
 
 def _set_text(emu: SlackEmulator, params: dict, field: str) -> dict:

@@ -45,6 +45,8 @@ from bot.slack.views.messages import (
     fallback_text,
     help_blocks,
     history_blocks,
+    private_announcement,
+    status_reply,
     status_update_blocks,
 )
 from bot.slack.views.modals import (
@@ -119,6 +121,8 @@ __all__ = [
     "action_item_block",
     "ago",
     "announcement",
+    "private_announcement",
+    "status_reply",
     "could_not_verify_message",
     "channel",
     "clip",

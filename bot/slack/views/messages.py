@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from bot.incidents.parse import DECLARATION_FLAGS
+from bot.signals.severity import Severity
 from bot.slack.views.blocks import (
     SECTION_TEXT,
     _context,
@@ -20,6 +21,7 @@ from bot.slack.views.blocks import (
     escape,
     user,
 )
+from bot.slack.views.card import status_blocks
 from bot.slack.views.failure import verification_blocks
 from bot.slack.views.incident import CardInfo, _revision_text, severity_line, state_sentence
 from bot.state.config_versions import ConfigHistory
@@ -39,6 +41,33 @@ def announcement(info: CardInfo) -> list[dict]:
         ),
         _context(f"Declared by {user(info.declared_by)} · follow along in {channel(info.channel_id)}"),
     ]
+
+
+def private_announcement(incident_key: str, service: str, severity: Severity | None) -> list[dict]:
+    """For the announcements channel when the incident is private: that it exists and how bad, nothing else
+    (no reason, no channel link, no updates, no resolution)."""
+    sev = f"severity *{severity.label}*" if severity else "severity not yet assessed"
+    return [
+        _section(
+            f":lock: A private incident was declared for *{escape(service)}*, {sev} ({escape(incident_key)})."
+        ),
+        _context("Its channel is private and its updates stay there. Ask the service's owners if you need to help."),
+    ]
+
+
+def status_reply(shown: Sequence[CardInfo], unchecked: int) -> list[dict]:
+    """``/rollback status``: the incidents this person may see, and how many private ones could not be checked
+    (Slack did not answer whether they are in the channel, so those are left out)."""
+    if not unchecked:
+        return status_blocks(shown)
+    note = _context(
+        f":lock: {unchecked} private incident(s) could not be checked: Slack did not tell me whether you are in "
+        "their channel, so they are not listed. Try again in a minute; if you should be working one, ask its "
+        "service owners to invite you."
+    )
+    if not shown:
+        return [_section("No open incident that I can show you."), note]
+    return [*status_blocks(shown), note]
 
 
 def status_update_blocks(rendered: str) -> list[dict]:
