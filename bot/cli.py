@@ -38,6 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         threads=args.threads,
         ident="rollback-bot",
+        asyncore_use_poll=True,  # poll(), not select(): a busy process may hold descriptors past 1024
     )
     return 0
 

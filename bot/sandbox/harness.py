@@ -34,7 +34,11 @@ class BotHarness:
         self.rt: Runtime = build_runtime(self.settings)
         self.app = create_app(self.settings, self.rt)
         self.server = waitress.server.create_server(
-            wsgi_app(self.app, self.settings.slack_signing_secret), host="127.0.0.1", port=0, threads=8
+            wsgi_app(self.app, self.settings.slack_signing_secret),
+            host="127.0.0.1",
+            port=0,
+            threads=8,
+            asyncore_use_poll=True,  # as `serve` does: select() dies once a descriptor passes 1024
         )
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.worker = Worker(self.rt, lease_seconds=10, poll_seconds=0.2)
