@@ -141,7 +141,7 @@ def main() -> int:
     counts = dict.fromkeys((*COUNTS, *TARGETS), 0)
     rand, done = random.Random(args.seed), 0
     for world_name in WORLDS:
-        mine = [f for f in rounds if FAULTS[f] == world_name]
+        mine = [f for f in rounds if FAULTS[f][0] == world_name]
         if mine:
             done = play_world(world_name, mine, rand, counts, done, args.incidents)
     for name, value in counts.items():
