@@ -1,16 +1,25 @@
-"""Chaos: play N incidents end to end while the sandbox world fails in the ways production does.
+"""Chaos: play incidents end to end while the sandbox world fails in the ways production does.
 
 Each incident: declare, *Roll back to previous*, *Confirm*, wait for the outcome, resolve; then the
-bad release is deployed again for the next one. One fault per incident, in turn:
-Kubernetes 409 / 500 / slow answers / a hung watch / 500s on every request for 20 s during the bake;
-Slack 429 / 500; Prometheus down for a while; the worker holding the run killed (SIGKILL) mid-run;
-the bot's database connections dropped.
-The bot runs as in production: HTTP in this process, two `rollback-bot worker` processes sharing
-PostgreSQL (SQLite when PostgreSQL is unreachable: the connection-drop fault is then skipped).
+bad release is deployed again for the next one. One fault per incident, in turn, each in the world it needs:
+- the example scenario, incidents of shopping-service: Kubernetes 409 / 500 / slow answers / a hung watch /
+  500s on every request for 20 s during the bake; Slack 429 / 500; Prometheus down for a while; the worker
+  holding the run killed (SIGKILL) mid-run; the bot's database connections dropped;
+- the same, storefront (blue-green): the worker killed between the Service selector patch and the
+  VirtualService route patch (``bg-crash-between-patches``);
+- tests/scenarios/gitops_jobs.yaml, checkout (Argo CD) and cart (Flux) in turn: the worker killed after the
+  sync suspend landed, before its answer (``gitops-crash-after-suspend``); then *Resume sync*;
+- tests/scenarios/six_services.yaml: six services declared and confirmed at once, workers with 2 slots each
+  (``six-concurrent``: one such round plays six incidents).
+``--incidents N`` rounds are spread over the chosen faults in turn; each world plays its rounds with its own
+bot: HTTP in this process, two `rollback-bot worker` processes sharing PostgreSQL (SQLite when PostgreSQL is
+unreachable: the connection-drop fault is then skipped).
 
-Prints the counts and, last, whether the targets (0 duplicate patches, lost events, stuck incidents,
-unanswered clicks, false FAILED outcomes: a rollback to the good revision reported failed) were met.
-Run: ``.venv/bin/python bench/chaos.py [--incidents 30] [--seed 1] [--fault k8s-500-bake ...]``.
+Prints the counts and, last, whether the targets were met: 0 duplicate patches, lost events, stuck
+incidents, unanswered clicks, false FAILED outcomes (a rollback to the good release reported failed),
+half-switched services at the end (Service selector and mesh route on different colours), GitOps sync
+not restored exactly by *Resume sync*, and runs expired instead of queued.
+Run: ``.venv/bin/python bench/chaos.py [--incidents 30] [--seed 1] [--fault six-concurrent ...]``.
 """
 
 from __future__ import annotations
@@ -21,47 +30,55 @@ import random
 import signal
 import subprocess
 import sys
-import threading
-import time
 import uuid
+from pathlib import Path
 
-from kubernetes import client, config
+from kubernetes import config
 
-from bot.sandbox.harness import BotHarness, OnCall
-from bot.sandbox.world import ONCALL, World
-from bot.slack.views import RESOLVE_IMPACT, RESOLVE_ROOT_CAUSE, ActionId, CallbackId
-from bot.state import runs, timeline
-from bot.state.models import Incident, RollbackRun
+sys.path.insert(0, str(Path(__file__).parent))  # bench/ is not a package: chaos_play sits beside this file
+from chaos_play import Kube, Player, Target  # noqa: E402
 
-SERVICE, NAMESPACE = "shopping-service", "shopping"
-BAD = "registry.local/shopping-service:v1.2.5"
-GOOD = "registry.local/shopping-service:v1.2.4"  # what "Roll back to previous" goes to, every incident
-FAILED_OUTCOMES = ("NOT healthy", "FAILED")
-OUTCOMES = ("and verified", "NOT healthy", "FAILED", "could NOT verify", "did not start")
+from bot.sandbox.harness import BotHarness  # noqa: E402
+from bot.sandbox.scenario import load_scenario  # noqa: E402
+from bot.sandbox.world import World  # noqa: E402
+from bot.state import timeline  # noqa: E402
+from bot.state.models import Incident, RollbackRun  # noqa: E402
+from bot.strategies.traffic import subset_of  # noqa: E402
+
+SCENARIOS = Path(__file__).parent.parent / "tests" / "scenarios"
 REQUIRED = ("declared", "assessed", "channel", "plan", "decision", "resolved")
 RUN_ENDINGS = ("verified", "verification_failed", "could_not_verify", "rollback_failed")
-FAULTS = (
-    "none",
-    "k8s-409",
-    "k8s-500",
-    "k8s-slow",
-    "k8s-hung-watch",
-    "k8s-500-bake",
-    "slack-429",
-    "slack-500",
-    "prometheus-down",
-    "worker-killed",
-    "db-dropped",
-)
+
+
+SHOP, SIX = ("shopping-service",), ("cart", "search", "inventory", "shipping", "reviews", "accounts")
+WORLDS = {  # name -> (scenario file of tests/scenarios, None: the example's; each worker's --slots)
+    "example": (None, 4),
+    "gitops": ("gitops_jobs.yaml", 4),
+    "six": ("six_services.yaml", 2),
+}
+FAULTS = {  # fault -> (the world it plays in, the services it plays, in turn)
+    **{
+        f: ("example", SHOP)
+        for f in ("none", "k8s-409", "k8s-500", "k8s-slow", "k8s-hung-watch", "k8s-500-bake", "slack-429",
+                  "slack-500", "prometheus-down", "worker-killed", "db-dropped")
+    },
+    "bg-crash-between-patches": ("example", ("storefront",)),
+    "gitops-crash-after-suspend": ("gitops", ("checkout", "cart")),
+    "six-concurrent": ("six", SIX),
+}
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 APP_NAME = "rollback-chaos"
-OUTAGE_SECONDS = 20  # k8s-500-bake: every API request answers 500 for this long, from the bake's start
+OVERRIDES = {"analysis": {"interval": "2s", "bake": "6s", "failure_limit": 2}}  # a short bake; the rest as shipped
+COUNTS = ("incidents", "confirmed runs", "patches applied")
 TARGETS = (
     "duplicate patches",
     "lost timeline events",
     "stuck incidents",
     "unanswered clicks",
     "false FAILED outcomes",
+    "half-switched services",
+    "sync not restored",
+    "expired runs",
 )
 
 
@@ -84,15 +101,18 @@ def database_url() -> tuple[str, object | None]:
 
 
 class Workers:
-    """Two `rollback-bot worker` processes; one can be killed and is replaced."""
+    """Two `rollback-bot worker --slots N` processes; one can be killed and is replaced."""
 
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env = {**os.environ, **env}
+    def __init__(self, env: dict[str, str], slots: int) -> None:
+        self.env, self.slots = {**os.environ, **env}, slots
         self.procs = [self._start() for _ in range(2)]
 
     def _start(self) -> subprocess.Popen:
         exe = os.path.join(os.path.dirname(sys.executable), "rollback-bot")
-        return subprocess.Popen([exe, "worker"], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [exe, "worker", "--slots", str(self.slots)], env=self.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
 
     def kill_owner(self, owner: str) -> bool:
         for i, proc in enumerate(self.procs):
@@ -112,172 +132,71 @@ class Workers:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--incidents", type=int, default=30)
+    parser.add_argument("--incidents", type=int, default=30, help="rounds (a six-concurrent round is six incidents)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fault", action="append", choices=FAULTS, help="only these faults, in turn (repeatable)")
     args = parser.parse_args()
     faults = tuple(args.fault or FAULTS)
-    rand = random.Random(args.seed)
-    url, admin = database_url()
-    counts = dict.fromkeys(
-        (
-            "incidents",
-            "confirmed runs",
-            "patches applied",
-            "duplicate patches",
-            "lost timeline events",
-            "stuck incidents",
-            "unanswered clicks",
-            "false FAILED outcomes",
-        ),
-        0,
-    )
-    overrides = {"analysis": {"interval": "2s", "bake": "6s", "failure_limit": 2}}
-    with World(catalog_overrides=overrides) as world:
-        env = {"DATABASE_URL": url} if url else {}
-        with BotHarness(world, env=env, worker=False) as bot:
-            workers = Workers({**world.env(), **env, "ROLLBACK_DEADLINE_SECONDS": "120"})
-            apps = client.AppsV1Api(config.new_client_from_config(config_file=str(world.kubeconfig)))
-            alice = OnCall(bot, ONCALL)
-            try:
-                for n in range(args.incidents):
-                    fault = faults[n % len(faults)]
-                    if fault == "db-dropped" and admin is None:
-                        fault = "none"
-                    outcome = play(world, bot, alice, apps, workers, admin, fault, rand, counts)
-                    print(f"incident {n + 1:>2}/{args.incidents}: fault {fault:<15} -> {outcome}", flush=True)
-            finally:
-                workers.stop()
-            tally(bot, counts)
-    if admin is not None:
-        admin.close()
+    rounds = [faults[n % len(faults)] for n in range(args.incidents)]
+    counts = dict.fromkeys((*COUNTS, *TARGETS), 0)
+    rand, done = random.Random(args.seed), 0
+    for world_name in WORLDS:
+        mine = [f for f in rounds if FAULTS[f][0] == world_name]
+        if mine:
+            done = play_world(world_name, mine, rand, counts, done, args.incidents)
     for name, value in counts.items():
-        print(f"{name:<22} {value}")
+        print(f"{name:<24} {value}")
     bad = {k: counts[k] for k in TARGETS}
     met = not any(bad.values())
     print(f"targets (0 each: {', '.join(bad)}): {'met' if met else 'NOT met'}")
     return 0 if met else 1
 
 
-def revision(apps: client.AppsV1Api) -> int:
-    d = apps.read_namespaced_deployment(SERVICE, NAMESPACE)
-    return int(d.metadata.annotations["deployment.kubernetes.io/revision"])
+def play_world(name: str, faults: list[str], rand: random.Random, counts: dict[str, int], done: int, total: int) -> int:
+    """The rounds of one world, with its own bot, database and workers; then what it left behind."""
+    scenario, slots = WORLDS[name]
+    url, admin = database_url()
+    env = {"DATABASE_URL": url} if url else {}
+    world = World(load_scenario(SCENARIOS / scenario) if scenario else None, catalog_overrides=OVERRIDES)
+    with world, BotHarness(world, env=env, worker=False) as bot:
+        workers = Workers({**world.env(), **env, "ROLLBACK_DEADLINE_SECONDS": "120"}, slots)
+        kube = Kube(config.new_client_from_config(config_file=str(world.kubeconfig)))
+        player = Player(world, bot, workers, admin, counts, kube)
+        turns: dict[str, int] = {}
+        try:
+            for fault in faults:
+                targets = [Target.of(world.scenario.service(s)) for s in FAULTS[fault][1]]
+                turn = turns[fault] = turns.get(fault, -1) + 1
+                note = str(rand.randint(0, 10**6))
+                if fault == "six-concurrent":
+                    outcome = "; ".join(player.play_together(targets, note))
+                else:
+                    played = "none" if fault == "db-dropped" and admin is None else fault
+                    outcome = player.play(targets[turn % len(targets)], played, note)
+                done += 1
+                print(f"round {done:>2}/{total}: {fault:<26} -> {outcome}", flush=True)
+        finally:
+            workers.stop()
+        tally(bot, counts)
+        counts["half-switched services"] += half_switched(bot, kube)
+    if admin is not None:
+        admin.close()
+    return done
 
 
-def live_image(apps: client.AppsV1Api) -> str:
-    return apps.read_namespaced_deployment(SERVICE, NAMESPACE).spec.template.spec.containers[0].image
-
-
-def inject(world: World, admin, fault: str) -> None:
-    faults = world.k8s_faults
-    if fault == "k8s-409":
-        faults.add(409, verb="patch", resource="deployments", times=1)
-    elif fault == "k8s-500":
-        faults.add(500, verb="get", resource="deployments", times=2)
-    elif fault == "k8s-slow":
-        faults.delay(3, verb="get", times=3)
-    elif fault == "k8s-hung-watch":
-        faults.hang_watches(times=2)
-    elif fault == "slack-429":
-        world.slack.set_rate_limit("chat.update", 3)
-    elif fault == "slack-500":
-        world.slack.fail_next("chat.update", 500, times=2)
-        world.slack.fail_next("chat.postMessage", 500, times=1)
-
-
-def during_run(world: World, bot: BotHarness, workers: Workers, admin, fault: str) -> None:
-    """Faults that hit while the run is under way."""
-    if fault == "prometheus-down" and world.prometheus:
-        world.prometheus.stop()
-        time.sleep(8)
-        world.prometheus.start()
-    elif fault == "worker-killed":
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            run = runs.active_run(bot.rt.db, SERVICE)
-            if run is not None and run.status == "running" and run.lease_owner:
-                workers.kill_owner(run.lease_owner)
-                return
-            time.sleep(0.2)
-    elif fault == "k8s-500-bake":
-        if wait_for_step(bot, "verify"):
-            world.k8s_faults.add(500, seconds=OUTAGE_SECONDS)  # every verb, every resource
-    elif fault == "db-dropped":
-        time.sleep(2)
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (APP_NAME,))
-
-
-def wait_for_step(bot: BotHarness, name: str, timeout: float = 60) -> bool:
-    """Until the active run is carrying out step ``name`` (False: it never did within ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        run = runs.active_run(bot.rt.db, SERVICE)
-        if run is not None and any(s.name == name and s.status == "running" for s in run.steps):
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def play(world, bot, alice, apps, workers, admin, fault, rand, counts) -> str:
-    counts["incidents"] += 1
-    before = revision(apps)
-    alice.type(f"{SERVICE} chaos {rand.randint(0, 10**6)}")
-    incident = bot.wait_for("the incident", lambda: open_incident(bot), 60)
-    channel_id = bot.wait_for("its channel", lambda: open_incident(bot).channel_id, 60)
-    try:
-        alice.message_with(channel_id, ActionId.ROLLBACK_PREVIOUS, timeout=60)
-        inject(world, admin, fault)
-        alice.click(channel_id, ActionId.ROLLBACK_PREVIOUS)
-        alice.message_with(channel_id, ActionId.CONFIRM_ROLLBACK, timeout=60)
-        alice.click(channel_id, ActionId.CONFIRM_ROLLBACK)
-        counts["confirmed runs"] += 1
-        helper = threading.Thread(target=during_run, args=(world, bot, workers, admin, fault))
-        helper.start()
-        told = alice.message_saying(channel_id, *OUTCOMES, timeout=240)
-        helper.join()
-        outcome = next(p for p in OUTCOMES if p in (told.get("text") or ""))
-    except TimeoutError as exc:
-        counts["unanswered clicks"] += 1
-        outcome = f"no answer: {str(exc).splitlines()[0]}"
-    finally:
-        world.k8s_faults.clear()
-        world.slack.set_rate_limit("chat.update", 10**6)
-    patched = revision(apps) - before
-    counts["patches applied"] += min(patched, 1)
-    counts["duplicate patches"] += max(patched - 1, 0)
-    if outcome in FAILED_OUTCOMES and patched and live_image(apps) == GOOD:
-        counts["false FAILED outcomes"] += 1  # the good revision went out, and the person was told it failed
-    resolve(bot, alice, incident.key, channel_id)
-    redeploy_bad(apps)
-    return outcome
-
-
-def open_incident(bot: BotHarness) -> Incident | None:
-    query = lambda s: s.query(Incident).filter(Incident.status.notin_(("resolved", "dismissed"))).first()  # noqa: E731
-    return bot.rt.db.transaction(query)
-
-
-def resolve(bot: BotHarness, alice: OnCall, key: str, channel_id: str) -> None:
-    """Resolve once the run has ended (resolve is refused while a rollback runs)."""
-    bot.wait_for("the run to end", lambda: runs.active_run(bot.rt.db, SERVICE) is None, 300)
-    alice.type(f"resolve {key}", channel_id=channel_id)
-    alice.submit(
-        alice.modal(CallbackId.RESOLVE, timeout=30),
-        {RESOLVE_ROOT_CAUSE: {RESOLVE_ROOT_CAUSE: "chaos"}, RESOLVE_IMPACT: {RESOLVE_IMPACT: "none"}},
-    )
-    bot.wait_for("the incident to close", lambda: open_incident(bot) is None, 60)
-
-
-def redeploy_bad(apps: client.AppsV1Api) -> None:
-    body = {"spec": {"template": {"spec": {"containers": [{"name": "app", "image": BAD}]}}}}
-    apps.patch_namespaced_deployment(SERVICE, NAMESPACE, body)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        d = apps.read_namespaced_deployment(SERVICE, NAMESPACE)
-        s = d.status
-        if s.updated_replicas == d.spec.replicas == s.available_replicas and s.replicas == d.spec.replicas:
-            return
-        time.sleep(0.3)
+def half_switched(bot: BotHarness, kube: Kube) -> int:
+    """Blue-green services whose Service selector and VirtualService route to different colours."""
+    found = 0
+    for service in bot.rt.catalog.services.values():
+        bg = service.blue_green
+        if not bg or not bg.virtual_service:
+            continue
+        selector = kube.core.read_namespaced_service(bg.service or service.name, service.namespace).spec.selector
+        routed = subset_of(kube.virtual_service(service.namespace, bg.virtual_service), bg.colours)
+        if (selected := selector.get(bg.selector_key)) != routed:
+            print(f"half-switched: {service.name}: Service selects {selected}, mesh routes {routed}")
+            found += 1
+    return found
 
 
 def tally(bot: BotHarness, counts: dict[str, int]) -> None:
@@ -291,6 +210,8 @@ def tally(bot: BotHarness, counts: dict[str, int]) -> None:
             counts["lost timeline events"] += 1
         if incident.is_open:
             counts["stuck incidents"] += 1
+        if "rollback_expired" in kinds:
+            counts["expired runs"] += 1
     active = db.transaction(
         lambda s: s.query(RollbackRun).filter(RollbackRun.status.in_(("pending", "running"))).count()
     )
