@@ -98,10 +98,16 @@ def test_six_rollbacks_with_four_slots_all_complete_and_the_queued_ones_say_so(w
     first_done = min(run.finished_at for run in ended.values())
     waited = [name for name, run in ended.items() if run.started_at >= first_done]  # for a free slot
     assert len(waited) == len(SERVICES) - SLOTS
+    def outcome_card(name: str) -> str | None:
+        last = card_versions(world, bot, channels[name])[-1]
+        return last if "Rolled back to" in last else None
+
     for name in waited:
         assert ended[name].started_at - ended[name].created_at > PENDING_FOR, "waited longer than the expiry"
         versions = card_versions(world, bot, channels[name])
         queued = [i for i, v in enumerate(versions) if re.search(r"Queued behind [4-5] rollbacks", v)]
         assert queued, f"the card of {name} never said it was queued: {versions}"
         assert "does not expire while the workers are busy" in versions[queued[0]]
-        assert "Queued behind" not in versions[-1] and "Rolled back to" in versions[-1]
+        # The card is refreshed after the outcome message (throttled): wait for its last version.
+        final = bot.wait_for(f"the card of {name} to show the outcome", lambda n=name: outcome_card(n), 30)
+        assert "Queued behind" not in final and "Rolled back to" in final
