@@ -45,6 +45,7 @@ class Story:
     action_item: str
 
 
+# One story per strategy the sandbox scenario has a service for; a registered strategy without one has no demo.
 STORIES = {
     "kubernetes": Story(
         SERVICE,
@@ -116,6 +117,9 @@ def _config_change(world: World, bot: BotHarness, alice: OnCall, say, out: TextI
 def run_demo(
     out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: str | None = None, strategy: str = "kubernetes"
 ) -> int:
+    if strategy not in STORIES:
+        print(f"the sandbox has no demo incident for strategy {strategy} (it has: {', '.join(STORIES)})", file=out)
+        return 2
     story = STORIES[strategy]
     service = story.service
     logging.disable(logging.INFO)  # the transcript is the output; warnings and errors still show
