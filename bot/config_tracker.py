@@ -55,8 +55,12 @@ class ConfigTracker:
 
     # ------------------------------------------------------------------------ what is tracked
 
+    def services(self) -> list[ServiceConfig]:
+        """The services on Kubernetes (a strategy of another provider has no ConfigMaps to record)."""
+        return [s for s in self.catalog.services.values() if registry.spec(s.strategy).provider == "kubernetes"]
+
     def services_in(self, namespace: str) -> list[ServiceConfig]:
-        return [s for s in self.catalog.services.values() if s.namespace == namespace]
+        return [s for s in self.services() if s.namespace == namespace]
 
     def objects_of(self, service: ServiceConfig) -> set[tuple[str, str]]:
         """(kind, name) of the ConfigMaps and Secrets the service reads. A workload that cannot be read adds
@@ -124,7 +128,7 @@ class ConfigTracker:
     # ------------------------------------------------------------------------ threads
 
     def namespaces(self) -> list[str]:
-        return sorted({s.namespace for s in self.catalog.services.values()})
+        return sorted({s.namespace for s in self.services()})
 
     def kinds(self) -> list[str]:
         return [k for k in KINDS if self.prints.tracks(k)]

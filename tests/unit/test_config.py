@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import catalog as catalog_module
 from bot.config import (
     ACTIONS_BY_KIND,
     SIGNALS,
@@ -27,6 +26,7 @@ from bot.config import (
     promql_string,
     valid_k8s_name,
 )
+from bot.config import catalog as catalog_module
 from bot.strategies import registry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "services.example.yaml"
