@@ -188,8 +188,8 @@ def half_switched(bot: BotHarness, kube: Kube) -> int:
     """Blue-green services whose Service selector and VirtualService route to different colours."""
     found = 0
     for service in bot.rt.catalog.services.values():
-        bg = service.blue_green
-        if not bg or not bg.virtual_service:
+        bg = service.options
+        if service.strategy != "blue-green" or not bg.virtual_service:
             continue
         selector = kube.core.read_namespaced_service(bg.service or service.name, service.namespace).spec.selector
         routed = subset_of(kube.virtual_service(service.namespace, bg.virtual_service), bg.colours)

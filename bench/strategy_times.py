@@ -33,13 +33,15 @@ from kubernetes import client, config
 from bot.config import duration_seconds, load_catalog
 from bot.incidents.cards import incident_in_channel
 from bot.incidents.common import target
+from bot.providers.kubernetes.canary.options import Canary
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import ONCALL, World
 from bot.slack.views import ActionId
 from bot.state import config_versions, timeline
 from bot.state.db import Database
-from bot.strategies.factory import strategy_classes
-from bot.strategies.options import Canary, from_options
+from bot.strategies import registry
+from bot.strategies.options import from_options
+from bot.strategies.registry import BuildContext
 
 TARGET = 1.2
 CASES = (
@@ -86,9 +88,9 @@ def floor(strategy: str, service: str) -> float:
                 config_versions.record(db, "ConfigMap", api.sanitize_for_serialization(cm))
 
             break_config(world, db, record)
-            s = strategy_classes()[strategy](api, db)
         else:
-            s = strategy_classes()[strategy](api)
+            db = None
+        s = registry.spec(strategy).build(BuildContext(str(world.kubeconfig), db))
         plan = s.plan(target(svc))
         t = dataclasses.replace(plan.target, to_revision=plan.desired.number)
         started = time.monotonic()

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from kubernetes import config
 
+from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.scenario import load_scenario
 from bot.strategies.base import Target
-from bot.strategies.kubernetes import KubernetesUndo
 
 TARGET = Target("shopping-service", "shopping", "shopping-service", "app")
 RATIO_TARGET = 0.25  # plan + patch within a quarter of kubectl's own undo

@@ -11,6 +11,7 @@ import threading
 
 from bot import redact
 from bot.config import ConfigError, Settings, check_config
+from bot.strategies import registry
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--strategy",
         default="kubernetes",
-        choices=["kubernetes", "statefulset", "blue-green", "canary", "config"],
+        choices=registry.available(),
         help="which strategy's incident to play (default: kubernetes, shopping-service)",
     )
     p.set_defaults(func=_demo)

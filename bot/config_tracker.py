@@ -3,7 +3,7 @@
 Kubernetes keeps no history of a ConfigMap or a Secret, so the bot keeps one, from a list and then a
 watch per namespace and kind; ``bot.state.config_versions`` stores each version (a Secret as key names
 and keyed hashes only; without CONFIG_FINGERPRINT_KEY no Secret is tracked, and the bot says so). Tracked
-are the objects a catalog entry names (``config.configmap``, ``config.secrets``) and those its pod
+are the objects a catalog entry's strategy options name (``options.configmap``, ``options.secrets``) and those its pod
 templates reference (envFrom, env valueFrom, volumes), read again at every re-list. It runs with the
 worker; two replicas record the same version once (a unique constraint).
 """
@@ -19,6 +19,7 @@ from bot.config import Catalog, ServiceConfig
 from bot.state import config_versions
 from bot.state.config_versions import PLAIN, Fingerprints
 from bot.state.db import Database
+from bot.strategies import registry
 from bot.strategies.env_rules import config_refs
 from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
 
@@ -31,20 +32,13 @@ MAX_RETRY_SECONDS = 300.0
 
 
 def workloads(service: ServiceConfig) -> list[tuple[str, str]]:
-    """(resource, name) of every workload whose pods the service runs."""
-    if service.strategy == "statefulset":
-        return [("statefulsets", service.deployment)]
-    if service.blue_green:
-        return [("deployments", d) for d in sorted(service.blue_green.colours.values())]
-    if service.canary:
-        return [("deployments", service.canary.stable), ("deployments", service.canary.canary)]
-    return [("deployments", service.deployment)]
+    """(resource, name) of every workload whose pods the service runs (its strategy's spec says which)."""
+    return list(registry.spec(service.strategy).workloads(service.deployment, service.options))
 
 
 def named_in_catalog(service: ServiceConfig) -> set[tuple[str, str]]:
-    if not service.config:
-        return set()
-    return {("ConfigMap", service.config.configmap), *(("Secret", s) for s in service.config.secrets)}
+    """(kind, name) of the config objects the service's strategy options name (``options.configmap``)."""
+    return set(registry.spec(service.strategy).watches(service.options))
 
 
 class ConfigTracker:
@@ -61,8 +55,12 @@ class ConfigTracker:
 
     # ------------------------------------------------------------------------ what is tracked
 
+    def services(self) -> list[ServiceConfig]:
+        """The services on Kubernetes (a strategy of another provider has no ConfigMaps to record)."""
+        return [s for s in self.catalog.services.values() if registry.spec(s.strategy).provider == "kubernetes"]
+
     def services_in(self, namespace: str) -> list[ServiceConfig]:
-        return [s for s in self.catalog.services.values() if s.namespace == namespace]
+        return [s for s in self.services() if s.namespace == namespace]
 
     def objects_of(self, service: ServiceConfig) -> set[tuple[str, str]]:
         """(kind, name) of the ConfigMaps and Secrets the service reads. A workload that cannot be read adds
@@ -130,7 +128,7 @@ class ConfigTracker:
     # ------------------------------------------------------------------------ threads
 
     def namespaces(self) -> list[str]:
-        return sorted({s.namespace for s in self.catalog.services.values()})
+        return sorted({s.namespace for s in self.services()})
 
     def kinds(self) -> list[str]:
         return [k for k in KINDS if self.prints.tracks(k)]

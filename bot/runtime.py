@@ -7,17 +7,17 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.config import STRATEGIES, Catalog, ServiceConfig, Settings, load_catalog
+from bot.config import Catalog, ServiceConfig, Settings, load_catalog
 from bot.signals.metrics import MetricsReader
 from bot.slack.gateway import SlackGateway, make_client
 from bot.state.config_versions import SECRETS_NOT_TRACKED, Fingerprints
 from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
-from bot.strategies.factory import kubernetes_strategy
+from bot.strategies.factory import strategy_factories
+from bot.strategies.registry import BuildContext
 
 if TYPE_CHECKING:
     from bot.config_tracker import ConfigTracker
@@ -119,7 +119,5 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         db=db,
         slack=SlackGateway(client),
         metrics=MetricsReader(settings.prometheus_url),
-        strategy_factories={
-            name: partial(kubernetes_strategy, name, settings.kubeconfig, db, prints) for name in STRATEGIES
-        },
+        strategy_factories=strategy_factories(BuildContext(settings.kubeconfig, db, prints)),
     )

@@ -32,7 +32,7 @@ def target(service: ServiceConfig, to_revision: int | None = None) -> Target:
         workload=service.deployment,
         container=service.container or "",
         to_revision=to_revision,
-        options=to_options(service.blue_green or service.canary or service.config),
+        options=to_options(service.options),
     )
 
 

@@ -47,7 +47,7 @@ class World:
         catalog_overrides: Mapping[str, Any] | None = None,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
-        ``blue_green`` or ``canary`` key is merged into the block of the services that have one."""
+        ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -117,14 +117,14 @@ class World:
         overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
         if svc.blue_green:
             bg = svc.blue_green
-            entry["blue_green"] = {
+            entry["options"] = {
                 "selector_key": bg.selector_key,
                 "colours": {c: f"{svc.name}-{c}" for c in bg.colours},
                 **({"virtual_service": svc.name} if bg.virtual_service else {}),
                 **self.catalog_overrides.get("blue_green", {}),
             }
         if svc.canary:
-            entry["canary"] = {
+            entry["options"] = {
                 "stable": f"{svc.name}-stable",
                 "canary": f"{svc.name}-canary",
                 **({"virtual_service": svc.name} if svc.canary.virtual_service else {}),

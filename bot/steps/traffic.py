@@ -6,11 +6,12 @@ from __future__ import annotations
 import time
 
 from bot.config import duration_seconds
+from bot.providers.kubernetes.canary.options import Canary
 from bot.signals.analysis import Outcome, window
 from bot.slack import views
 from bot.state import runs
 from bot.steps.context import RunContext
-from bot.strategies.options import Canary, from_options
+from bot.strategies.options import from_options
 
 HOLD_POLL_SECONDS = 1.0  # how often a paused or held step-down looks at the buttons
 

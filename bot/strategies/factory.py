@@ -1,27 +1,19 @@
-"""Which class runs which catalog ``strategy:``, connected to the cluster on first use."""
+"""Which strategy runs which catalog ``strategy:``: one factory per available spec of the registry, and the
+Kubernetes API client the Kubernetes builders connect with."""
 
 from __future__ import annotations
 
-from bot.state.config_versions import PLAIN, Fingerprints
-from bot.state.db import Database
+from collections.abc import Callable
+from functools import partial
+
+from bot.strategies import registry
 from bot.strategies.base import RollbackError, Strategy
+from bot.strategies.registry import BuildContext
 
 
-def strategy_classes() -> dict[str, type]:
-    # Imported when first needed: the kubernetes client costs start-up time a report does not need.
-    from bot.strategies.blue_green import BlueGreenSwitch
-    from bot.strategies.canary import CanaryStepDown
-    from bot.strategies.config import ConfigRestore
-    from bot.strategies.kubernetes import KubernetesUndo
-    from bot.strategies.statefulset import StatefulSetUndo
-
-    return {
-        "kubernetes": KubernetesUndo,
-        "statefulset": StatefulSetUndo,
-        "blue-green": BlueGreenSwitch,
-        "canary": CanaryStepDown,
-        "config": ConfigRestore,
-    }
+def strategy_factories(ctx: BuildContext) -> dict[str, Callable[[], Strategy]]:
+    """Per available strategy, a call that builds it with ``ctx`` (connected when first used)."""
+    return {name: partial(spec.build, ctx) for name, spec in registry.specs().items() if spec.build is not None}
 
 
 def kubernetes_client(kubeconfig: str | None):
@@ -40,14 +32,3 @@ def kubernetes_client(kubeconfig: str | None):
             f"Kubernetes is not configured on this bot ({exc}). Set KUBECONFIG, or run the bot in the cluster."
         ) from exc
     return api_client
-
-
-def kubernetes_strategy(
-    name: str, kubeconfig: str | None, db: Database | None = None, prints: Fingerprints = PLAIN
-) -> Strategy:
-    """The strategy ``name`` on the cluster named by KUBECONFIG (or in-cluster); ``config`` reads its versions
-    from ``db``, a Secret's fingerprinted with ``prints``."""
-    api_client = kubernetes_client(kubeconfig)
-    if name == "config":
-        return strategy_classes()[name](api_client, db, prints=prints)
-    return strategy_classes()[name](api_client)

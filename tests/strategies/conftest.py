@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s.faults import Faults
 from bot.sandbox.scenario import load_scenario
 from bot.strategies.base import Progress, Target
-from bot.strategies.kubernetes import KubernetesUndo
 from tests.support import need_binary
 
 SCALE = 20.0  # simulated seconds per real second: a 2 s pod start takes 0.1 s

@@ -9,9 +9,9 @@ from collections.abc import Callable
 import pytest
 from kubernetes import client
 
+from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
 from bot.sandbox.httpserver import free_port
 from bot.strategies.base import ConcurrentChange, Progress, RollbackError
-from bot.strategies.kubernetes import KubernetesUndo
 
 TIMEOUT = 0.5  # real seconds per request for these tests
 SLOW = 3.0  # real seconds a slow answer takes: beyond TIMEOUT, and beyond the 2 s wait deadline below

@@ -19,13 +19,13 @@ from kubernetes import client, config
 
 from bot.config import Catalog
 from bot.config_tracker import ConfigTracker
+from bot.providers.kubernetes.config.strategy import ConfigRestore
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.scenario import load_scenario
 from bot.state import config_versions
 from bot.state.db import Database
-from bot.strategies.config import ConfigRestore
 from tests.strategies.test_config_restore import NS, PRINTS, SERVICE, TARGET
 from tests.support import need_binary
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from bot.providers.kubernetes.blue_green.strategy import BlueGreenSwitch
+from bot.providers.kubernetes.canary.strategy import CanaryStepDown
 from bot.steps.rollout import target_change
 from bot.strategies.base import Plan, Revision, Target, planned
-from bot.strategies.blue_green import BlueGreenSwitch
-from bot.strategies.canary import CanaryStepDown
 from tests.strategies.test_traffic_strategies import bg_target, canary_target
 
 SHOP = "registry.local/shopping-service:"

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from bot.providers.kubernetes.statefulset.strategy import StatefulSetUndo
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.scenario import load_scenario
 from bot.steps.rollout import target_change
 from bot.strategies.base import ConcurrentChange, Progress, RollbackError, Target, planned
-from bot.strategies.statefulset import StatefulSetUndo
 
 SCENARIO = Path(__file__).parents[1] / "k8s_sim" / "statefulset.yaml"
 IMAGE = "registry.local/orders-db:"

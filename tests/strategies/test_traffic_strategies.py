@@ -8,10 +8,12 @@ import json
 
 import pytest
 
+from bot.providers.kubernetes.blue_green.options import BlueGreen
+from bot.providers.kubernetes.blue_green.strategy import BlueGreenSwitch
+from bot.providers.kubernetes.canary.options import Canary
+from bot.providers.kubernetes.canary.strategy import CanaryStepDown
 from bot.strategies.base import RollbackError, Target
-from bot.strategies.blue_green import BlueGreenSwitch
-from bot.strategies.canary import CanaryStepDown
-from bot.strategies.options import BlueGreen, Canary, to_options
+from bot.strategies.options import to_options
 
 BG = BlueGreen(
     colours={"blue": "storefront-blue", "green": "storefront-green"},

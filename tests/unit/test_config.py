@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import config
 from bot.config import (
     ACTIONS_BY_KIND,
-    PLANNED_STRATEGIES,
     SIGNALS,
     Action,
     Analysis,
@@ -28,6 +26,8 @@ from bot.config import (
     promql_string,
     valid_k8s_name,
 )
+from bot.config import catalog as catalog_module
+from bot.strategies import registry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "services.example.yaml"
 ENV = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s3cret"}
@@ -143,7 +143,7 @@ def test_who_may_roll_back():
 
 def test_the_example_documents_every_key():
     text = EXAMPLE.read_text()
-    keys = [*config._TOP_KEYS, *config._SERVICE_KEYS, *(f.name for f in dataclasses.fields(Thresholds))]
+    keys = [*catalog_module._TOP_KEYS, *catalog_module._SERVICE_KEYS, *(f.name for f in dataclasses.fields(Thresholds))]
     undocumented = [k for k in keys if not re.search(rf"^\s*(# *)?{re.escape(k)}:", text, re.MULTILINE)]
     assert undocumented == []
 
@@ -281,7 +281,7 @@ def test_warnings_are_shown_alongside_errors(tmp_path):
 # ------------------------------------------------------------------------ strategies
 
 
-@pytest.mark.parametrize("strategy", PLANNED_STRATEGIES)
+@pytest.mark.parametrize("strategy", registry.planned())
 def test_a_strategy_that_does_not_exist_yet_is_refused(tmp_path, strategy):
     path = write(tmp_path, f"services:\n  cart:\n    namespace: shop\n    strategy: {strategy}\n")
     assert errors_of(path) == [
@@ -315,7 +315,7 @@ BLUE_GREEN = """services:
 
 def test_a_blue_green_service_reads_its_block(tmp_path):
     service = load_catalog(write(tmp_path, BLUE_GREEN)).services["storefront"]
-    bg = service.blue_green
+    bg = service.options
     assert bg.colours == {"blue": "storefront-blue", "green": "storefront-green"}
     assert (bg.service, bg.selector_key, bg.virtual_service, bg.after_switch) == (
         "", "version", "storefront", "scale_to_zero"
@@ -339,7 +339,7 @@ def test_a_wrong_blue_green_block_is_refused(tmp_path, old, new, field, message)
 def test_a_strategy_without_its_block_is_refused(tmp_path):
     path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n    strategy: canary\n")
     [error] = errors_of(path)
-    assert "services.cart.canary: missing (strategy canary needs it" in error
+    assert "services.cart.options: missing (strategy canary needs it" in error
 
 
 def test_a_block_of_another_strategy_is_refused(tmp_path):
@@ -359,7 +359,7 @@ def test_canary_steps_fall_to_zero(tmp_path, steps, ok):
         f"    canary: {{stable: checkout-stable, canary: checkout-canary, steps: {steps}}}\n"
     )
     if ok:
-        canary = load_catalog(write(tmp_path, text)).services["checkout"].canary
+        canary = load_catalog(write(tmp_path, text)).services["checkout"].options
         assert canary.steps == tuple(int(x) for x in steps.strip("[]").split(","))
         assert (canary.stable, canary.canary, canary.after) == ("checkout-stable", "checkout-canary", "scale_to_zero")
     else:

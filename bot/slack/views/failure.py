@@ -6,8 +6,6 @@ Prometheus could not check is never shown as healthy: it says what to check by h
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from bot.slack.views.blocks import (
     SECTION_TEXT,
     ActionId,
@@ -29,6 +27,7 @@ from bot.slack.views.incident import (
     card_value,
     state_sentence,
 )
+from bot.strategies import registry
 from bot.strategies.base import Check, Verification
 
 
@@ -58,48 +57,9 @@ def verification_blocks(verification: Verification) -> list[dict]:
     ]
 
 
-@dataclass(frozen=True)
-class Emergency:
-    """A strategy's own emergency actions: the select of what else to go to (None: none makes sense) and the
-    button that stops the bad release serving."""
-
-    choose: str | None
-    choose_hint: str
-    stop: str
-    stop_confirm: str
-
-
-EMERGENCY = {
-    "kubernetes": Emergency(
-        "Choose another revision…",
-        "roll back to another revision (*Choose another revision…*)",
-        "Scale to zero",
-        "Every pod of *{service}* in `{namespace}` stops: the service is DOWN until someone scales it back up.",
-    ),
-    "blue-green": Emergency(
-        "Switch to another colour…",
-        "switch the traffic to the other colour (*Switch to another colour…*)",
-        "Scale live colour to zero",
-        "The colour that serves *{service}* now stops: the service is DOWN until someone scales it back up.",
-    ),
-    "config": Emergency(
-        "Restore another version…",
-        "restore another recorded version of the ConfigMap (*Restore another version…*)",
-        "Scale to zero",
-        "Every pod of *{service}* in `{namespace}` stops: the service is DOWN until someone scales it back up.",
-    ),
-    "canary": Emergency(
-        None,
-        "",
-        "All traffic to stable now",
-        "The canary of *{service}* gets 0% of the traffic and is scaled to zero at once, without steps.",
-    ),
-}
-
-
 def emergency_hint(strategy: str, escalation: bool, can_choose: bool = True) -> str:
     """The "what you can do" sentence of a failure, naming only the buttons the failure card shows."""
-    e = EMERGENCY.get(strategy, EMERGENCY["kubernetes"])
+    e = registry.emergency(strategy)
     options = [e.choose_hint if e.choose and can_choose else "", f"*{e.stop}* to stop serving errors"]
     options.append("or *Page escalation*" if escalation else "")
     return ", ".join(o for o in options if o) + "."
@@ -118,7 +78,7 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
         blocks.append(_section(_steps_text(run)))
     if run.verification:
         blocks += verification_blocks(run.verification)
-    e = EMERGENCY.get(run.strategy, EMERGENCY["kubernetes"])
+    e = registry.emergency(run.strategy)
     choose = _revision_select(info, e.choose) if e.choose else []
     finish = _finish_switch(run)
     blocks.append(

@@ -9,76 +9,28 @@ numbered in the catalog's order, the live one last (as ``rollout history`` lists
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from bot.providers.kubernetes.blue_green.options import BlueGreen
+from bot.providers.kubernetes.blue_green.spec import SPEC
+from bot.providers.kubernetes.blue_green.state import BlueGreenState, ReleaseLive
+from bot.providers.kubernetes.deployments import OnDeployments
+from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, owner_warning
 from bot.strategies import gitops, rollout, traffic
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.k8s_api import Call, CallFailed, Obj, explain
-from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments, owner_warning
-from bot.strategies.options import BlueGreen, from_options
-
-STEPS = (
-    "pre-checks",
-    "backup",
-    "suspend sync",
-    "prepare",
-    "switch traffic",
-    "wait for traffic",
-    "verify",
-    "after switch",
-)
-
-
-@dataclass(frozen=True)
-class _World:
-    """What the cluster says about one blue-green service, read together.
-
-    Traffic goes where the Service's selector *and* the VirtualService's colour routes say; when they
-    disagree (a switch cut short between its two writes), the service is half-switched."""
-
-    options: BlueGreen
-    service: Obj  # the Kubernetes Service
-    live: str  # the colour its selector picks
-    deployments: dict[str, Obj | None]  # colour -> Deployment (None: missing)
-    virtual_service: Obj | None
-    routed: str | None = None  # the colour the mesh sends its ordinary traffic to (None: no colour route)
-    routed_all: frozenset[str] = frozenset()  # every colour some mesh traffic goes to (routes and mirrors)
-
-    def on(self, colour: str) -> bool:
-        """All traffic goes to ``colour``: the Service selects it and no mesh route goes elsewhere."""
-        return self.live == colour and self.routed_all <= {colour}
-
-    @property
-    def split(self) -> str | None:
-        """``Service selects blue, mesh routes green`` when the two disagree; None when they agree."""
-        if self.on(self.live):
-            return None
-        mesh = [c for c in (self.routed, *sorted(self.routed_all)) if c]
-        return f"Service selects {self.live}, mesh routes {' and '.join(dict.fromkeys(mesh))}"
-
-    def serving(self, colour: str) -> str | None:
-        """Why ``colour`` gets traffic now (None: it gets none)."""
-        key, name = self.options.selector_key, self.service["metadata"]["name"]
-        if self.live == colour:
-            return f"Service {name} selects {key}={colour}"
-        if colour in self.routed_all:
-            return f"VirtualService {self.options.virtual_service} sends traffic to subset {colour}"
-        return None
-
-
-class ReleaseLive(RollbackError):
-    """The colour a *Delete* button names is not the idle bad release any more: nothing is deleted."""
+from bot.strategies.k8s_api import Call, CallFailed, explain
+from bot.strategies.options import from_options
 
 
 class BlueGreenSwitch(OnDeployments):
     """The ``Strategy`` for ``strategy: blue-green``; ``KubernetesUndo`` reads, scales and follows the colours."""
 
     name = "blue-green"
-    steps = STEPS
+    steps = SPEC.steps
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _read(self, target: Target) -> _World:
+    def _read(self, target: Target) -> BlueGreenState:
         opts: BlueGreen = from_options(BlueGreen, target.options)
         name = opts.service or target.service
         try:
@@ -112,9 +64,9 @@ class BlueGreenSwitch(OnDeployments):
             )
         colours = tuple(opts.colours)
         routed, routed_all = traffic.subset_of(vs, colours), frozenset(traffic.routed_colours(vs, colours))
-        return _World(opts, svc, live, deployments, vs, routed, routed_all)
+        return BlueGreenState(opts, svc, live, deployments, vs, routed, routed_all)
 
-    def _revision(self, world: _World, colour: str, target: Target) -> Revision:
+    def _revision(self, world: BlueGreenState, colour: str, target: Target) -> Revision:
         d = world.deployments[colour]
         number = list(world.options.colours).index(colour) + 1
         name = world.options.colours[colour]
@@ -170,14 +122,14 @@ class BlueGreenSwitch(OnDeployments):
         )
 
     @staticmethod
-    def _leaving(world: _World, desired: str) -> str:
+    def _leaving(world: BlueGreenState, desired: str) -> str:
         """The colour traffic leaves: the one the Service selects, or (half-switched) the one the mesh routes."""
         if world.live != desired:
             return world.live
         return world.routed if world.routed not in (None, desired) else min(world.routed_all - {desired})
 
     @staticmethod
-    def _refuse_pointless(world: _World, target: Target, desired: str, current: Revision, to: Revision) -> None:
+    def _refuse_pointless(world: BlueGreenState, target: Target, desired: str, current: Revision, to: Revision) -> None:
         """No switch to a colour without a Deployment, nor (unless finishing a half-done one) to the same image."""
         opts = world.options
         if world.deployments[desired] is None:
@@ -193,7 +145,7 @@ class BlueGreenSwitch(OnDeployments):
             )
 
     @staticmethod
-    def _split_warning(world: _World, desired: str, leaving: str) -> tuple[str, ...]:
+    def _split_warning(world: BlueGreenState, desired: str, leaving: str) -> tuple[str, ...]:
         if not world.split:
             return ()
         return (
@@ -202,7 +154,7 @@ class BlueGreenSwitch(OnDeployments):
         )
 
     @staticmethod
-    def _changes(world: _World, desired: str, leaving: str) -> list[str]:
+    def _changes(world: BlueGreenState, desired: str, leaving: str) -> list[str]:
         """What the plan will do, in the order the run does it."""
         opts = world.options
         replicas = {c: ((d or {}).get("spec") or {}).get("replicas", 1) for c, d in world.deployments.items()}
@@ -231,7 +183,7 @@ class BlueGreenSwitch(OnDeployments):
         return changes
 
     @staticmethod
-    def _owner(world: _World) -> gitops.GitOpsOwner | None:
+    def _owner(world: BlueGreenState) -> gitops.GitOpsOwner | None:
         return gitops.detect_any([world.service, world.virtual_service, *world.deployments.values()])
 
     def sync_owner(self, target: Target) -> gitops.GitOpsOwner | None:
@@ -295,7 +247,7 @@ class BlueGreenSwitch(OnDeployments):
             self.api.write(Call("patch", "virtualservices", t.namespace, name), ops)
         except CallFailed as failed:
             try:
-                world: _World | None = self._read(t)
+                world: BlueGreenState | None = self._read(t)
             except (CallFailed, RollbackError):
                 world = None
             if world is not None and world.on(colour):
@@ -314,7 +266,7 @@ class BlueGreenSwitch(OnDeployments):
                 f"the route by hand: `kubectl edit virtualservice/{name} -n {t.namespace}`.",
             ) from failed
 
-    def _undo_selector(self, t: Target, world: _World, colour: str, back: str | None) -> str:
+    def _undo_selector(self, t: Target, world: BlueGreenState, colour: str, back: str | None) -> str:
         """Put the selector this run moved to ``colour`` ``back`` (guarded by the resourceVersion just read;
         not when someone else moved it since); where traffic is, in words."""
         key, name = world.options.selector_key, world.service["metadata"]["name"]
@@ -354,7 +306,7 @@ class BlueGreenSwitch(OnDeployments):
                 )
             self.clock.sleep(0.5)
 
-    def _endpoints(self, target: Target, world: _World, colour: str) -> tuple[int, int]:
+    def _endpoints(self, target: Target, world: BlueGreenState, colour: str) -> tuple[int, int]:
         name = world.service["metadata"]["name"]
         ep = self._maybe(Call("get", "endpoints", target.namespace, name)) or {}
         addresses = [a for s in ep.get("subsets") or [] for a in s.get("addresses") or []]

@@ -17,6 +17,9 @@ from typing import Any
 
 from kubernetes import client
 
+from bot.providers.kubernetes.config.options import ConfigRollback
+from bot.providers.kubernetes.deployments import OnDeployments
+from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE
 from bot.state import config_versions
 from bot.state.config_versions import PLAIN, SECRETS_NOT_TRACKED, Fingerprints, data_hash, diff_lines, utc
 from bot.state.db import Database
@@ -25,8 +28,7 @@ from bot.strategies.base import RUN_STEPS, Check, Plan, Progress, Revision, Roll
 from bot.strategies.config_secrets import apply_secret, holds, plan_secret, read_secret, secret_check
 from bot.strategies.config_states import ConfigState, config_states
 from bot.strategies.k8s_api import REQUEST_TIMEOUT, Call, CallFailed, Obj, explain
-from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments
-from bot.strategies.options import ConfigRollback, from_options
+from bot.strategies.options import from_options
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 

@@ -9,17 +9,13 @@ wait fails on it at once with what to do, instead of running into the deadline.
 
 from __future__ import annotations
 
+from bot.providers.kubernetes.deployment.pods import label_selector
+from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
+from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, located
 from bot.strategies import rollout
 from bot.strategies import statefulset_rules as rules
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
 from bot.strategies.k8s_api import Call, CallFailed, Obj
-from bot.strategies.kubernetes import (
-    NOTHING_CHANGED,
-    VERIFY_CONSEQUENCE,
-    KubernetesUndo,
-    _where,
-    label_selector,
-)
 
 
 class StatefulSetUndo(KubernetesUndo):
@@ -132,13 +128,13 @@ class StatefulSetUndo(KubernetesUndo):
         labels = next(p["metadata"].get("labels") or {} for p in pods if p["metadata"]["name"] == pod)
         if labels.get(rules.REVISION_LABEL) == status.get("updateRevision"):
             failure = (
-                f"{_where(target)}: pod {pod} of the new revision does not start ({reason}); the rollout stops "
+                f"{located(target)}: pod {pod} of the new revision does not start ({reason}); the rollout stops "
                 f"there ({state.message}), the pods below it keep their old revision. Check its logs "
                 f"(`kubectl logs {pod} -n {ns} --previous`), or roll back to another revision"
             )
         else:
             failure = (
-                f"{_where(target)}: pod {pod} is not ready ({reason}) and the StatefulSet controller will not "
+                f"{located(target)}: pod {pod} is not ready ({reason}) and the StatefulSet controller will not "
                 f"replace it by itself ({state.message}). Delete it (`kubectl delete pod {pod} -n {ns}`) so it is "
                 "recreated from the restored template, then follow the rollout"
             )

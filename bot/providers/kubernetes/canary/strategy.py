@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bot.providers.kubernetes.canary.options import Canary
+from bot.providers.kubernetes.canary.spec import SPEC
+from bot.providers.kubernetes.deployments import OnDeployments
+from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, owner_warning
 from bot.strategies import gitops, rollout, traffic
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
 from bot.strategies.k8s_api import Call, CallFailed, Obj, explain
-from bot.strategies.kubernetes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, OnDeployments, owner_warning
-from bot.strategies.options import Canary, from_options
-
-STEPS = ("pre-checks", "backup", "suspend sync", "step down", "verify", "remove canary")
+from bot.strategies.options import from_options
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class CanaryStepDown(OnDeployments):
     """The ``Strategy`` for ``strategy: canary``."""
 
     name = "canary"
-    steps = STEPS
+    steps = SPEC.steps
 
     def _read(self, target: Target) -> _World:
         opts: Canary = from_options(Canary, target.options)

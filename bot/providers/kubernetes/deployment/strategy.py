@@ -10,14 +10,16 @@ the patch carries exactly what the API server stored, like kubectl's.
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from kubernetes import client
 
+from bot.providers.kubernetes.deployment.pods import PodChecks, label_selector
+from bot.providers.kubernetes.deployment.wait import RolloutWait
+from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, located, owner_warning
 from bot.strategies import env_rules, gitops, rollout
 from bot.strategies.base import (
     RUN_STEPS,
@@ -33,45 +35,6 @@ from bot.strategies.base import (
 from bot.strategies.k8s_api import REQUEST_TIMEOUT, Api, Call, CallFailed, Obj, explain
 
 log = logging.getLogger(__name__)
-WATCH_SLICE_SECONDS = 5  # longest real wait on one watch before the deadline is checked again
-POLL_SECONDS = 1.0  # clock seconds between reads when the watch is given up
-NOTHING_CHANGED = "nothing was changed"
-WAIT_CONSEQUENCE = "the rollback itself was sent and is not undone by this"
-VERIFY_CONSEQUENCE = "this check of the bake could not see the cluster (the rollback itself is not undone)"
-
-
-def _where(target: Target) -> str:
-    return f"{target.namespace}/{target.workload}"
-
-
-def _deleted(target: Target) -> RollbackError:
-    return RollbackError(
-        f"{_where(target)} was deleted during the rollback; nothing to wait for. Check who deleted it "
-        f"(`kubectl get events -n {target.namespace}`)"
-    )
-
-
-def owner_warning(owner: Any) -> tuple[str, ...]:
-    """The GitOps owner's warning (it may sync the rollback away), if the workload has one."""
-    return (owner.warning,) if owner else ()
-
-
-def label_selector(selector: Obj | None) -> str:
-    """A LabelSelector object as the ``labelSelector`` query string."""
-    selector = selector or {}
-    terms = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr["key"], expr["operator"], ",".join(expr.get("values") or [])
-        terms.append(
-            {
-                "In": f"{key} in ({values})",
-                "NotIn": f"{key} notin ({values})",
-                "Exists": key,
-                "DoesNotExist": f"!{key}",
-            }[op]
-        )
-    return ",".join(terms)
-
 
 PATCH_ATTEMPTS = 3
 RESENDABLE = (409, 429, 500, 502, 503)  # refused for a moment; the resourceVersion `test` op keeps a resend safe
@@ -81,7 +44,7 @@ class _SafeToResend(Exception):
     """A patch was refused and nothing changed: sending the same guarded patch again is safe."""
 
 
-class KubernetesUndo:
+class KubernetesUndo(RolloutWait, PodChecks):
     """The ``Strategy`` for Deployments. ``clock``: ``time``, or a ``SimClock`` (``now()``, ``sleep()``).
 
     ``request_timeout``: real seconds any one API request may take (see ``k8s_api``).
@@ -286,7 +249,7 @@ class KubernetesUndo:
                     return self._after_failed_patch(plan, failed)
                 except _SafeToResend:
                     # Refused, and the deployment is exactly as planned: the guarded patch may go again.
-                    log.warning("patch of %s answered %s; nothing changed, sending it again", _where(t), failed.problem)
+                    log.warning("patch of %s answered %s; nothing changed, sending again", located(t), failed.problem)
                     self.clock.sleep(0.5 * (attempt + 1))
                     last = failed
         raise explain(last, f"nothing was changed (the bot read the {self.kind} again to make sure)") from last
@@ -314,11 +277,11 @@ class KubernetesUndo:
                 check,
             ) from failed
         if landed:
-            log.warning("patch of %s answered %s, but the rollback is live", _where(t), failed.problem)
+            log.warning("patch of %s answered %s, but the rollback is live", located(t), failed.problem)
             return live
         if live["metadata"].get("resourceVersion") != plan.guard:
             raise ConcurrentChange(
-                f"{_where(t)} changed after this plan was made (it is now at {self._state_words(live, t)}); "
+                f"{located(t)} changed after this plan was made (it is now at {self._state_words(live, t)}); "
                 "nothing was rolled back. "
                 "Review its new state and plan the rollback again."
             ) from failed
@@ -345,96 +308,11 @@ class KubernetesUndo:
         failure = None
         if failed:
             failure = (
-                f"{_where(target)}: deployment exceeded its progress deadline with {state.available}/"
+                f"{located(target)}: deployment exceeded its progress deadline with {state.available}/"
                 f"{state.desired} new replicas available; the new pods do not become ready. "
                 "Check their logs, or roll back to another revision"
             )
         return state, done, failure
-
-    def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
-        """Watch the Deployment until ``rollout status`` says done, failed, or ``timeout_seconds`` pass.
-
-        A watch that fails, hangs (no byte within its request timeout) or delivers no event at
-        all (a real API server always sends the current object first) is given up for the rest
-        of the wait: the Deployment is then read every ``POLL_SECONDS``. Reads that keep failing
-        transiently are tried again until the deadline.
-        """
-        deadline = self._now() + timeout_seconds
-        where, last = _where(target), None
-        follow = f"Follow it with `kubectl rollout status {self.kind}/{target.workload} -n {target.namespace}`."
-        failing: CallFailed | None = None  # the last read, when it failed
-
-        def observe(obj: Obj) -> bool:
-            nonlocal last
-            state, done, failure = self._rollout_state(obj, target)
-            if state != last:
-                progress(state)
-                last = state
-            if failure:
-                raise RollbackError(failure)
-            return done
-
-        watching = True
-        while True:
-            remaining = deadline - self._now()
-            if remaining <= 0:
-                if failing:
-                    raise explain(failing, WAIT_CONSEQUENCE + "; the bot stopped following it at the deadline", follow)
-                raise RollbackError(
-                    f"{where} did not finish rolling out before the deadline "
-                    f"({last.message if last else 'no status seen'}); the old pods keep serving what they can"
-                )
-            real = self._real(remaining)
-            if watching:
-                try:
-                    seen = self._watch(target, observe, deadline, real)
-                except CallFailed as failed:
-                    log.warning("watching %s failed (%s); reading it every %ss instead", where, failed, POLL_SECONDS)
-                    failing, seen = failed, False
-                if seen is None:
-                    return
-                watching = seen
-                continue
-            try:
-                obj = self._workload(target, until=time.monotonic() + real)
-            except CallFailed as failed:
-                if failed.status == 404:
-                    raise _deleted(target) from failed
-                if not failed.transient:
-                    raise explain(failed, WAIT_CONSEQUENCE, follow) from failed
-                failing = failed
-            else:
-                failing = None
-                if observe(obj):
-                    return
-            self.clock.sleep(min(POLL_SECONDS, max(deadline - self._now(), 0)))
-
-    def _watch(self, target: Target, observe: Callable[[Obj], bool], deadline: float, real: float) -> bool | None:
-        """One watch of at most ``WATCH_SLICE_SECONDS``: ``None`` when the rollout is done, else whether
-        it delivered events (a watch worth opening again)."""
-        seconds = max(1, min(WATCH_SLICE_SECONDS, math.ceil(real)))
-        events = self.api.watch(
-            Call("watch", self.resource, target.namespace),
-            seconds,
-            min(seconds + self.api.timeout, real),  # silent that long past its own end: hung
-            field_selector=f"metadata.name={target.workload}",
-        )
-        seen = False
-        try:
-            for event in events:
-                seen = True
-                if event["type"] == "DELETED":
-                    raise _deleted(target)
-                if event["type"] in ("ADDED", "MODIFIED") and observe(event["object"]):
-                    return None
-                if self._now() >= deadline:
-                    break
-        except CallFailed as failed:
-            if not (seen and failed.timed_out):  # a quiet watch that ran into the deadline is no failure
-                raise
-        finally:
-            events.close()
-        return seen
 
     def scale(self, target: Target, replicas: int) -> None:
         """Emergency: set the Deployment's replicas through the scale subresource (``kubectl scale``), once."""
@@ -460,7 +338,7 @@ class KubernetesUndo:
                 f"Check with {check} and scale it by hand if needed.",
             ) from lost
         if (live.get("spec") or {}).get("replicas") == replicas:
-            log.warning("scaling %s answered %s, but it is scaled", _where(target), lost.problem)
+            log.warning("scaling %s answered %s, but it is scaled", located(target), lost.problem)
             return
         if lost.uncertain:
             raise explain(
@@ -495,107 +373,3 @@ class KubernetesUndo:
             )
         )
         return Verification((*checks, pods, endpoints))
-
-    def _pods(self, rs: Obj) -> list[Obj]:
-        found = self.api.read(
-            Call("list", "pods", rs["metadata"]["namespace"]),
-            label_selector=label_selector(rs["spec"].get("selector")),
-        )
-        return [p for p in found.get("items") or [] if rollout.is_controlled_by(p, rs)]
-
-    def _pods_check(self, rs: Obj, sample_seconds: float = 5.0) -> Check:
-        """Pods of the live ReplicaSet all ready; restart counts sampled twice must not climb."""
-
-        def restarts(pods: list[Obj]) -> dict[str, int]:
-            return {
-                p["metadata"]["name"]: sum(
-                    c.get("restartCount", 0) for c in (p.get("status") or {}).get("containerStatuses") or []
-                )
-                for p in pods
-            }
-
-        pods = self._pods(rs)
-        ready = [
-            p
-            for p in pods
-            if any(
-                c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (p.get("status") or {}).get("conditions") or []
-            )
-        ]
-        first = restarts(pods)
-        climbing: list[str] = []
-        if any(first.values()):
-            self.clock.sleep(sample_seconds)
-            later = restarts(self._pods(rs))
-            climbing = [name for name, n in later.items() if n > first.get(name, n)]
-        ok = bool(pods) and len(ready) == len(pods) and not climbing
-        detail = f"{len(ready)}/{len(pods)} pods of {rs['metadata']['name']} ready"
-        if climbing:
-            detail += f"; restarts climbing in {', '.join(sorted(climbing))}"
-        elif any(first.values()):
-            detail += f"; {sum(first.values())} earlier restarts, not climbing"
-        return Check("pods", ok, detail)
-
-    def _endpoints_check(self, namespace: str, template: Obj) -> Check:
-        labels = (template.get("metadata") or {}).get("labels") or {}
-        services = self.api.read(Call("list", "services", namespace)).get("items") or []
-        selecting = [
-            s
-            for s in services
-            if (sel := (s.get("spec") or {}).get("selector")) and all(labels.get(k) == v for k, v in sel.items())
-        ]
-        if not selecting:
-            return Check("endpoints", None, "no Service selects these pods")
-        details, ok = [], True
-        for svc in selecting:
-            name = svc["metadata"]["name"]
-            try:
-                ep = self.api.read(Call("get", "endpoints", namespace, name))
-            except CallFailed as failed:
-                if failed.status != 404:
-                    raise
-                ep = {}
-            addresses = sum(len(s.get("addresses") or []) for s in ep.get("subsets") or [])
-            ok = ok and addresses > 0
-            details.append(f"service {name}: {addresses} ready addresses")
-        return Check("endpoints", ok, "; ".join(details))
-
-
-class OnDeployments:
-    """Base of the strategies that move traffic between Deployments (blue-green, canary): ``KubernetesUndo``
-    reads, scales and follows the Deployments themselves."""
-
-    def __init__(
-        self, api_client: client.ApiClient, clock: Any = time, request_timeout: float = REQUEST_TIMEOUT
-    ) -> None:
-        self.deployments = KubernetesUndo(api_client, clock, request_timeout)
-        self.api, self.clock = self.deployments.api, clock
-
-    def sync_owner(self, target: Target) -> gitops.GitOpsOwner | None:
-        """The GitOps owner of what the run changes; by default the catalog's Deployment."""
-        return self.deployments.sync_owner(target)
-
-    def target_print(self, plan: Plan) -> dict:
-        """Nothing to pin by default (config restores recorded versions); blue-green and canary pin the
-        Deployment traffic moves to with ``_deployment_print``."""
-        return {}
-
-    def _deployment_print(self, plan: Plan) -> dict:
-        """The print of the pod template of the Deployment the plan moves traffic to (``plan.desired.name``);
-        {} when it does not exist."""
-        if plan.desired is None or not plan.desired.name:
-            return {}
-        t = plan.target
-        with self.deployments._explained(t, NOTHING_CHANGED):
-            found = self._maybe(Call("get", "deployments", t.namespace, plan.desired.name))
-        return rollout.template_print(rollout.deployment_template(found)) if found else {}
-
-    def _maybe(self, call: Call) -> Obj | None:
-        """The object, or None when it does not exist."""
-        try:
-            return self.api.read(call)
-        except CallFailed as failed:
-            if failed.status == 404:
-                return None
-            raise

@@ -1,0 +1,90 @@
+"""The bot's settings, from the environment, checked at start (every problem listed at once)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.config.names import DURATION
+
+
+class ConfigError(Exception):
+    """Invalid settings or catalog; ``errors`` holds one line per problem."""
+
+    def __init__(self, errors: list[str] | str) -> None:
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+_REQUIRED_ENV = {
+    "SLACK_BOT_TOKEN": "the bot token (xoxb-...) used to call the Slack Web API",
+    "SLACK_SIGNING_SECRET": "the signing secret used to verify that requests come from Slack",
+}
+MIN_FINGERPRINT_KEY = 32  # characters: a short key would let a copy of the database be brute-forced
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = field(repr=False)
+    slack_signing_secret: str = field(repr=False)
+    slack_api_url: str = "https://slack.com/api/"
+    slack_app_token: str | None = field(default=None, repr=False)  # set: Socket Mode
+    database_url: str = field(default="sqlite:///rollback-bot.db", repr=False)  # may hold a password
+    kubeconfig: str | None = None
+    prometheus_url: str | None = None
+    prometheus_scrape_interval: str = "15s"  # how often Prometheus scrapes the services (analysis windows)
+    catalog_path: str = "config/services.yaml"
+    port: int = 3000
+    aws_endpoint_url: str | None = None  # moto in the sandbox
+    postmortem_dir: str = "postmortems"
+    rollback_deadline_seconds: int = 600
+    config_fingerprint_key: str | None = field(default=None, repr=False)  # unset: Secrets are not tracked
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Read the settings; an empty variable counts as unset."""
+
+        def get(name: str) -> str | None:
+            return (env.get(name) or "").strip() or None
+
+        errors = [f"{name} is not set: {why}" for name, why in _REQUIRED_ENV.items() if not get(name)]
+
+        def positive_int(name: str, default: int) -> int:
+            raw = get(name)
+            if raw is None:
+                return default
+            if not raw.isdigit() or int(raw) <= 0:
+                errors.append(f"{name}: expected a positive whole number, got {raw!r}")
+                return default
+            return int(raw)
+
+        port = positive_int("PORT", 3000)
+        deadline = positive_int("ROLLBACK_DEADLINE_SECONDS", 600)
+        scrape = get("PROMETHEUS_SCRAPE_INTERVAL") or cls.prometheus_scrape_interval
+        if not DURATION.fullmatch(scrape):
+            errors.append(f"PROMETHEUS_SCRAPE_INTERVAL: expected a duration such as 15s, got {scrape!r}")
+        fingerprint_key = get("CONFIG_FINGERPRINT_KEY")
+        if fingerprint_key is not None and len(fingerprint_key) < MIN_FINGERPRINT_KEY:
+            errors.append(
+                f"CONFIG_FINGERPRINT_KEY: expected at least {MIN_FINGERPRINT_KEY} characters of random text "
+                f"(`openssl rand -hex 32`), got {len(fingerprint_key)}"
+            )
+        if errors:
+            raise ConfigError(errors)
+        return cls(
+            slack_bot_token=get("SLACK_BOT_TOKEN") or "",
+            slack_signing_secret=get("SLACK_SIGNING_SECRET") or "",
+            slack_api_url=get("SLACK_API_URL") or cls.slack_api_url,
+            slack_app_token=get("SLACK_APP_TOKEN"),
+            database_url=get("DATABASE_URL") or cls.database_url,
+            kubeconfig=get("KUBECONFIG"),
+            prometheus_url=get("PROMETHEUS_URL"),
+            prometheus_scrape_interval=scrape,
+            catalog_path=get("ROLLBACK_BOT_CONFIG") or cls.catalog_path,
+            port=port,
+            aws_endpoint_url=get("AWS_ENDPOINT_URL"),
+            postmortem_dir=get("POSTMORTEM_DIR") or cls.postmortem_dir,
+            rollback_deadline_seconds=deadline,
+            config_fingerprint_key=fingerprint_key,
+        )

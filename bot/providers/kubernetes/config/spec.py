@@ -1,0 +1,46 @@
+"""The ``config`` strategy's spec: its options, the ConfigMap and Secrets it watches, its emergency actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.providers.kubernetes import rbac
+from bot.providers.kubernetes.config.options import ConfigRollback
+from bot.strategies.base import Strategy
+from bot.strategies.registry import SCALE_TO_ZERO, BuildContext, Emergency, StrategySpec
+
+
+def _build(ctx: BuildContext) -> Strategy:
+    from bot.providers.kubernetes.config.strategy import ConfigRestore
+    from bot.strategies.factory import kubernetes_client
+
+    prints = {} if ctx.prints is None else {"prints": ctx.prints}
+    return ConfigRestore(kubernetes_client(ctx.kubeconfig), ctx.db, **prints)
+
+
+def _workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:
+    return (("deployments", workload),)
+
+
+def _watches(options: ConfigRollback) -> frozenset[tuple[str, str]]:
+    return frozenset({("ConfigMap", options.configmap), *(("Secret", s) for s in options.secrets)})
+
+
+SPEC = StrategySpec(
+    name="config",
+    provider="kubernetes",
+    build=_build,
+    options=ConfigRollback,
+    aliases=("config",),
+    emergency=Emergency(
+        "Restore another version…",
+        "restore another recorded version of the ConfigMap (*Restore another version…*)",
+        SCALE_TO_ZERO.stop,
+        SCALE_TO_ZERO.stop_confirm,
+    ),
+    workloads=_workloads,
+    watches=_watches,
+    rbac=(*rbac.RUN, *rbac.CONFIG),
+    rank=4,
+    description="restore a recorded ConfigMap version, then rollout restart",
+)

@@ -1,0 +1,1 @@
+"""The ``kubernetes`` strategy: ``kubectl rollout undo`` of a Deployment (``spec``, ``strategy.KubernetesUndo``)."""

@@ -1,0 +1,32 @@
+"""The ``kubernetes`` strategy's spec: a Deployment rolled back to an earlier ReplicaSet's template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.providers.kubernetes import rbac
+from bot.strategies.base import Strategy
+from bot.strategies.registry import BuildContext, StrategySpec
+
+
+def _build(ctx: BuildContext) -> Strategy:
+    # Imported when first needed: the kubernetes client costs start-up time a report does not need.
+    from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
+    from bot.strategies.factory import kubernetes_client
+
+    return KubernetesUndo(kubernetes_client(ctx.kubeconfig))
+
+
+def _workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:
+    return (("deployments", workload),)
+
+
+SPEC = StrategySpec(
+    name="kubernetes",
+    provider="kubernetes",
+    build=_build,
+    workloads=_workloads,
+    rbac=(*rbac.RUN, *rbac.DEPLOYMENT),
+    rank=0,
+    description="Deployment rollout undo",
+)

@@ -1,0 +1,1 @@
+"""The ``statefulset`` strategy: ``kubectl rollout undo statefulset/...`` (``spec``, ``strategy.StatefulSetUndo``)."""

@@ -1,0 +1,31 @@
+"""The ``statefulset`` strategy's spec: a StatefulSet rolled back to an earlier ControllerRevision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.providers.kubernetes import rbac
+from bot.strategies.base import Strategy
+from bot.strategies.registry import BuildContext, StrategySpec
+
+
+def _build(ctx: BuildContext) -> Strategy:
+    from bot.providers.kubernetes.statefulset.strategy import StatefulSetUndo
+    from bot.strategies.factory import kubernetes_client
+
+    return StatefulSetUndo(kubernetes_client(ctx.kubeconfig))
+
+
+def _workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:
+    return (("statefulsets", workload),)
+
+
+SPEC = StrategySpec(
+    name="statefulset",
+    provider="kubernetes",
+    build=_build,
+    workloads=_workloads,
+    rbac=(*rbac.RUN, *rbac.STATEFULSET),
+    rank=1,
+    description="StatefulSet rollout undo through ControllerRevisions",
+)

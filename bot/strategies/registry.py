@@ -1,0 +1,169 @@
+"""The one list of rollback strategies everything else reads: the catalog, the runtime, the cards, the CLI.
+
+Each strategy is a ``StrategySpec``. The built-in ones register through the Python entry point group
+``rollback_bot.strategies`` (pyproject.toml), exactly as a third-party package does; code that cannot ship an
+entry point (a test, a script) calls ``register(spec)``. docs/writing-a-strategy.md explains every field.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from bot.strategies.base import RUN_STEPS, Strategy
+
+GROUP = "rollback_bot.strategies"
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """A strategy's own emergency actions on the failure card: the select of what else to go to (None: none
+    makes sense) and the button that stops the bad release serving (``Strategy.scale(target, 0)``)."""
+
+    choose: str | None
+    choose_hint: str
+    stop: str
+    stop_confirm: str  # may name {service} and {namespace}
+
+
+SCALE_TO_ZERO = Emergency(
+    "Choose another revision…",
+    "roll back to another revision (*Choose another revision…*)",
+    "Scale to zero",
+    "Every pod of *{service}* in `{namespace}` stops: the service is DOWN until someone scales it back up.",
+)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One Kubernetes RBAC rule the strategy's calls need (a Role is generated from every spec's rules)."""
+
+    api_groups: tuple[str, ...]
+    resources: tuple[str, ...]
+    verbs: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"apiGroups": list(self.api_groups), "resources": list(self.resources), "verbs": list(self.verbs)}
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a builder may connect with, made once by the runtime."""
+
+    kubeconfig: str | None = None  # None: in-cluster
+    db: Any = None  # bot.state.db.Database: a strategy that restores recorded versions reads them here
+    prints: Any = None  # bot.state.config_versions.Fingerprints: how those versions were fingerprinted
+
+
+def _no_workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:
+    return ()
+
+
+def _watches_nothing(options: Any) -> frozenset[tuple[str, str]]:
+    return frozenset()
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    """Everything the bot knows about one strategy, in one place.
+
+    ``options``: a dataclass whose ``read(reader, node, where)`` classmethod validates the catalog's
+    ``options:`` block with ``bot.config.reader.CatalogReader`` (file:line errors) and returns an instance
+    (None after an error); ``aliases`` are older names of that block (``blue_green:``). ``extra_steps`` maps
+    the step names this strategy adds to the common ones (``bot.steps``) to ``"module:function"``, imported
+    when a run first needs them. ``workloads(workload, options)`` gives the (resource, name) pairs whose pod
+    templates the config tracker reads; ``watches(options)`` the (kind, name) config objects the options name.
+    ``build`` is None for a planned strategy: the catalog refuses it with "not available yet".
+    """
+
+    name: str
+    provider: str
+    build: Callable[[BuildContext], Strategy] | None
+    options: type | None = None
+    aliases: tuple[str, ...] = ()
+    steps: tuple[str, ...] = RUN_STEPS
+    extra_steps: Mapping[str, str] = field(default_factory=dict)
+    emergency: Emergency = SCALE_TO_ZERO
+    workloads: Callable[[str, Any], tuple[tuple[str, str], ...]] = _no_workloads
+    watches: Callable[[Any], frozenset[tuple[str, str]]] = _watches_nothing
+    rbac: tuple[Rule, ...] = ()
+    description: str = ""
+    rank: int = 100  # where it is listed (the catalog's errors, ``--strategy``): lower first, then by name
+
+    @property
+    def planned(self) -> bool:
+        return self.build is None
+
+
+class UnknownStrategy(KeyError):
+    """A name no registered strategy has; the message lists the ones there are."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+_lock = threading.Lock()
+_specs: dict[str, StrategySpec] = {}
+_loaded = False
+
+
+def _load_entry_points() -> None:
+    global _loaded
+    with _lock:
+        if _loaded:
+            return
+        for point in entry_points(group=GROUP):
+            spec = point.load()
+            if not isinstance(spec, StrategySpec) or spec.name != point.name:
+                raise TypeError(f"entry point {point.name} = {point.value} is not the StrategySpec named {point.name}")
+            _specs.setdefault(spec.name, spec)
+        _loaded = True
+
+
+def register(spec: StrategySpec) -> None:
+    """Add a strategy that has no entry point. Registering the same spec again is harmless; another spec of
+    the same name is refused (two strategies answering to one catalog name is a mistake)."""
+    _load_entry_points()
+    with _lock:
+        if _specs.get(spec.name, spec) is not spec:
+            raise ValueError(f"a strategy named {spec.name!r} is registered already")
+        _specs[spec.name] = spec
+
+
+def unregister(name: str) -> None:
+    """Remove a strategy added with ``register`` (a test's cleanup)."""
+    with _lock:
+        _specs.pop(name, None)
+
+
+def specs() -> dict[str, StrategySpec]:
+    """Every registered strategy by name, available and planned, in their listing order (``rank``)."""
+    _load_entry_points()
+    with _lock:
+        return {s.name: s for s in sorted(_specs.values(), key=lambda s: (s.rank, s.name))}
+
+
+def spec(name: str) -> StrategySpec:
+    found = specs().get(name)
+    if found is None:
+        raise UnknownStrategy(f"no strategy is named {name!r} (available: {', '.join(available())})")
+    return found
+
+
+def available() -> tuple[str, ...]:
+    """The strategies this bot can run."""
+    return tuple(name for name, s in specs().items() if not s.planned)
+
+
+def planned() -> tuple[str, ...]:
+    """Designed but not built: the catalog refuses them rather than fail mid-incident."""
+    return tuple(name for name, s in specs().items() if s.planned)
+
+
+def emergency(name: str) -> Emergency:
+    """The strategy's emergency actions (a run of a strategy no longer registered shows the default ones)."""
+    found = specs().get(name)
+    return found.emergency if found else SCALE_TO_ZERO
