@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot import reports
 from bot.incidents import cards
-from bot.incidents.caller import Caller
+from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view, quietly
 from bot.incidents.comms import News, announce
 from bot.incidents.decisions import refuse_state
@@ -44,32 +44,32 @@ def _when_it_ends(rt: Runtime, incident: Incident) -> str:
     return f"by {by:%H:%M} UTC at the latest"
 
 
-def open_resolve(rt: Runtime, value: ActionValue, caller: Caller) -> None:
-    incident = incident_for(rt, value.incident_key, caller)
-    if incident is None or not authorize(rt, incident, caller, Action.RESOLVE):
+def open_resolve(rt: Runtime, value: ActionValue, actor: Actor) -> None:
+    incident = incident_for(rt, value.incident_key, actor)
+    if incident is None or not authorize(rt, incident, actor, Action.RESOLVE):
         return
     if incident.status == "rolling_back":
-        caller.error(
+        actor.error(
             f"{incident.key} can't be resolved while its rollback runs",
             f"The rollback ends {_when_it_ends(rt, incident)}; the card shows its progress.",
             "Nothing was changed. Resolve it once the card says the rollback is verified or failed.",
         )
         return
     if not incident.is_open:
-        caller.reply(
+        actor.reply(
             f"{incident.key} is already {incident.status}. `rollback-bot report {incident.key}` prints its postmortem."
         )
         return
-    open_view(rt, caller, views.resolve_modal(incident.key), "postmortem")
+    open_view(rt, actor, views.resolve_modal(incident.key), "postmortem")
 
 
-def resolve(rt: Runtime, key: str, caller: Caller, form: views.ResolveForm) -> str | None:
+def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str | None:
     """Close the incident, render the postmortem from the record, store it, upload it; returns its path."""
     incident = get_incident(rt.db, key)
     if incident is None:
-        caller.error("I can't find that incident", f"There is no incident {key}.", "Nothing was changed.")
+        actor.error("I can't find that incident", f"There is no incident {key}.", "Nothing was changed.")
         return None
-    if not authorize(rt, incident, caller, Action.RESOLVE):
+    if not authorize(rt, incident, actor, Action.RESOLVE):
         return None
     capture_names(rt, *(item.owner for item in form.action_items))
 
@@ -91,15 +91,15 @@ def resolve(rt: Runtime, key: str, caller: Caller, form: views.ResolveForm) -> s
         rt.db.transaction(close)
     except WrongState as exc:
         if exc.status and exc.status.value == "rolling_back":
-            caller.error(
+            actor.error(
                 f"{incident.key} can't be resolved while its rollback runs",
                 f"The rollback ends {_when_it_ends(rt, incident)}.",
                 "Nothing was changed. Submit the form again once the card says the rollback ended.",
             )
         else:
-            refuse_state(caller, exc.incident, "resolve it")
+            refuse_state(actor, exc.incident, "resolve it")
         return None
-    record(rt, incident.id, "resolved", f"<@{caller.user_id}> resolved the incident", actor=caller.user_id)
+    record(rt, incident.id, "resolved", f"{actor.mention} resolved the incident", actor=actor)
     markdown = postmortem_markdown(rt, incident.key) or ""
     incident = update_incident(rt.db, incident.id, postmortem=markdown)
     path = _write_copy(rt, incident, markdown)
