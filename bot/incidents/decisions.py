@@ -223,8 +223,7 @@ def _started(
         rt,
         incident,
         row,
-        f":arrow_forward: Confirmed by {actor.mention}: rolling back now. "
-        "Progress shows on the pinned incident card.",
+        f":arrow_forward: Confirmed by {actor.mention}: rolling back now. Progress shows on the pinned incident card.",
     )
     quietly(
         rt.slack.post,

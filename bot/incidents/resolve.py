@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot import reports
@@ -175,9 +176,10 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
     def with_names(text: str) -> str:
         return MENTION.sub(lambda m: "@" + name(m.group(1)), text)
 
-    first: dict = {}
-    for event in events:
-        first.setdefault(event.kind, event)
+    def shown(kept: Iterable[TimelineEvent]) -> tuple[reports.Event, ...]:
+        return tuple(reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in kept)
+
+    first = {e.kind: e for e in reversed(events)}  # the first event of each kind
     run = cards.latest_run(rt, incident.id)
     plan = plan_from_json(run.plan) if run else None
     decisions = [e for e in events if e.kind == "decision"]
@@ -185,10 +187,8 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
     decision = (confirmed or decisions or [None])[0]
     started = first.get("rollback_started") or first.get("patched")
     finished = first.get("verified") or first.get("rolled_out")
-    assessment = cards.assessment_from_json(
-        incident.assessment if (incident.assessment or {}).get("severity") else None
-    )
-    audit = [e for e in events if e.kind == "audit"]
+    assessed = incident.assessment if (incident.assessment or {}).get("severity") else None
+    assessment = cards.assessment_from_json(assessed)
     return reports.PostmortemInput(
         incident_key=incident.key,
         service=incident.service,
@@ -216,15 +216,9 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
             *(reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items),
             *_gitops_items(events),
         ),
-        events=tuple(
-            reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in events if e.kind != "audit"
-        ),
+        events=shown(e for e in events if e.kind != "audit"),
         signals=assessment.signals if assessment else (),
-        audit=tuple(reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in audit),
+        audit=shown(e for e in events if e.kind == "audit"),
         plan_changes=plan.changes if plan else (),
-        strategy_steps=tuple(
-            reports.Event(e.at, e.kind, name(e.actor), with_names(e.text))
-            for e in events
-            if e.kind in reports.STRATEGY_EVENTS
-        ),
+        strategy_steps=shown(e for e in events if e.kind in reports.STRATEGY_EVENTS),
     )
