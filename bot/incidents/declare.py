@@ -100,11 +100,9 @@ def _open_channel(rt: Runtime, incident: Incident, service: ServiceConfig, reaso
                 "and I keep its timeline.",
             )
             return Opened(incident, None)
-        person = [actor.id] if actor.kind == "slack" else []
-        update_incident(
-            rt.db, incident.id, channel_id=channel.id, channel_name=channel.name, lead_user_id=next(iter(person), None)
-        )
-        invited = (*person, *service.owners)
+        lead = actor.id if actor.kind == "slack" else None  # a system's incident waits for a person to lead it
+        update_incident(rt.db, incident.id, channel_id=channel.id, channel_name=channel.name, lead_user_id=lead)
+        invited = tuple(u for u in (lead, *service.owners) if u)
         refused = tuple(rt.slack.invite(channel.id, invited))
         quietly(
             rt.slack.set_topic,
