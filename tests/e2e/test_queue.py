@@ -4,7 +4,6 @@ expired, their cards say how many rollbacks they wait behind, and all six comple
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from bot.state.models import RollbackRun
 from bot.worker import Worker
 from tests.e2e.conftest import QUICK_BAKE
 from tests.e2e.test_strategies import OUTCOMES, prefix
+from tests.e2e.test_verification import card_versions, final_card
 from tests.support import need_binary
 
 SCENARIO = Path(__file__).parent.parent / "scenarios" / "six_services.yaml"
@@ -57,13 +57,6 @@ def the_run(bot: BotHarness, service: str) -> RollbackRun:
     return bot.rt.db.transaction(lambda s: s.scalars(query).one())
 
 
-def card_versions(world: World, bot: BotHarness, channel_id: str) -> list[str]:
-    """Every version of the pinned card, oldest first, as the blocks' JSON."""
-    card_ts = incident_in_channel(bot.rt, channel_id).card_ts
-    _, card = world.slack.find_message(card_ts, channel_id)
-    return [json.dumps(v.get("blocks") or []) for v in (*card.get("previous", ()), card)]
-
-
 def most_at_once(spans: list[tuple[dt.datetime, dt.datetime]]) -> int:
     edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
     running = peak = 0
@@ -98,16 +91,10 @@ def test_six_rollbacks_with_four_slots_all_complete_and_the_queued_ones_say_so(w
     first_done = min(run.finished_at for run in ended.values())
     waited = [name for name, run in ended.items() if run.started_at >= first_done]  # for a free slot
     assert len(waited) == len(SERVICES) - SLOTS
-    def outcome_card(name: str) -> str | None:
-        last = card_versions(world, bot, channels[name])[-1]
-        return last if "Rolled back to" in last else None
-
     for name in waited:
         assert ended[name].started_at - ended[name].created_at > PENDING_FOR, "waited longer than the expiry"
         versions = card_versions(world, bot, channels[name])
         queued = [i for i, v in enumerate(versions) if re.search(r"Queued behind [4-5] rollbacks", v)]
         assert queued, f"the card of {name} never said it was queued: {versions}"
         assert "does not expire while the workers are busy" in versions[queued[0]]
-        # The card is refreshed after the outcome message (throttled): wait for its last version.
-        final = bot.wait_for(f"the card of {name} to show the outcome", lambda n=name: outcome_card(n), 30)
-        assert "Queued behind" not in final and "Rolled back to" in final
+        assert "Queued behind" not in final_card(world, bot, channels[name], "Rolled back to")

@@ -15,7 +15,7 @@ from bot.sandbox.httpserver import Response
 from bot.sandbox.world import ONCALL, World
 from bot.state import timeline
 from tests.e2e.conftest import SERVICE
-from tests.e2e.test_verification import OUTCOMES, card_versions, kinds, passed_a_check, roll_back
+from tests.e2e.test_verification import OUTCOMES, card_versions, final_card, kinds, passed_a_check, roll_back
 from tests.support import need_binary
 
 OUTAGE_SECONDS = 20
@@ -56,7 +56,7 @@ def test_twenty_seconds_of_api_500s_during_the_bake_still_verify_a_good_rollback
         assert at["rolled_out"] < began and at["verified"] > ended, "the whole outage fell inside the bake"
         shown = "\n".join(card_versions(world, bot, channel.id))
         assert "cluster unreadable" in shown and "failed (verification stops at 6)" in shown
-        assert "Verification passed" in card_versions(world, bot, channel.id)[-1]
+        assert "Verification passed" in final_card(world, bot, channel.id, "Verification passed")
 
 
 @pytest.mark.prometheus
