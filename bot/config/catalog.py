@@ -29,10 +29,10 @@ from bot.config.reader import (
     URL,
     USER,
     CatalogReader,
+    is_actor_or_anyone,
     is_channel,
     is_positive_int,
     is_query,
-    is_user_or_anyone,
 )
 from bot.config.service import Catalog, ServiceConfig
 from bot.config.settings import ConfigError
@@ -135,10 +135,10 @@ def _read_backup_job(r: CatalogReader, node: yaml.Node, where: str, kwargs: dict
 
 
 def _people(r: CatalogReader, node: yaml.Node, where: str) -> Any:
-    """``"*"`` (anyone) or a list of Slack user ids (which may include ``"*"``)."""
+    """``"*"`` (any person) or a list of Slack user ids and system actors (which may include ``"*"``)."""
     if isinstance(node, yaml.ScalarNode) and r.value(node) == ANYONE:
         return (ANYONE,)
-    return r.strings(node, where, is_user_or_anyone, 'Slack user ids or "*"')
+    return r.strings(node, where, is_actor_or_anyone, 'Slack user ids, system:<name> or "*"')
 
 
 def _read_strategy(r: CatalogReader, spec: dict[str, yaml.Node], where: str, kwargs: dict) -> None:

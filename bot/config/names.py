@@ -6,6 +6,7 @@ import re
 
 K8S_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 USER_ID = re.compile(r"[UW][A-Z0-9_]{2,}")
+SYSTEM_ACTOR = re.compile(r"system:[a-z][a-z0-9-]{0,24}")  # a system actor's id; 32 characters at most
 CHANNEL = re.compile(r"#[a-z0-9][a-z0-9_-]{0,79}|[CG][A-Z0-9]{2,}")
 DURATION = re.compile(r"([1-9][0-9]*)([smhd])")
 _SECONDS_PER = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from bot.config.names import CHANNEL, DURATION, USER_ID, valid_k8s_name
+from bot.config.names import CHANNEL, DURATION, SYSTEM_ACTOR, USER_ID, valid_k8s_name
 from bot.config.permissions import ANYONE
 
 INVALID = object()
@@ -105,8 +105,9 @@ def is_query(v: Any) -> bool:
     return isinstance(v, str) and v.strip() != ""
 
 
-def is_user_or_anyone(v: Any) -> bool:
-    return v == ANYONE or is_user(v)
+def is_actor_or_anyone(v: Any) -> bool:
+    """A Slack user id, a system actor (``system:auto-rollback``) or ``"*"`` (any person)."""
+    return v == ANYONE or is_user(v) or (isinstance(v, str) and SYSTEM_ACTOR.fullmatch(v) is not None)
 
 
 def is_positive_int(v: Any) -> bool:

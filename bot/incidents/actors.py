@@ -9,17 +9,16 @@ may do is decided in ``bot.incidents.permissions``.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from bot.config.names import SYSTEM_ACTOR
 from bot.slack import views
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "system:"  # the prefix of a system actor's id (never a Slack user id, which starts with U or W)
-_NAME = re.compile(r"[a-z][a-z0-9-]{0,24}")  # "system:" + 25 characters fit the 32 of an actor column
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class SystemActor:
     trigger_id: ClassVar[str] = ""  # opens no modal
 
     def __post_init__(self) -> None:
-        if not _NAME.fullmatch(self.name):
+        if not SYSTEM_ACTOR.fullmatch(SYSTEM + self.name):  # the catalog's rule: fits the 32 of an actor column
             raise ValueError(f"a system actor's name is lowercase letters, digits and '-', at most 25: {self.name!r}")
 
     @property

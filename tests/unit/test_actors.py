@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import Action, ServiceConfig
+from bot.config import Action, ConfigError, ServiceConfig, load_catalog
 from bot.incidents.actors import SlackUser, SystemActor, is_system
 from bot.incidents.permissions import may
 
@@ -20,14 +20,13 @@ def test_by_default_a_system_actor_declares_and_proposes_only_even_where_anyone_
     assert may(ANYONE_MAY, person, Action.CONFIRM, None), "a person: the catalog's rule, as before"
 
 
-def test_the_catalog_can_name_a_system_actor_but_it_never_approves():
-    named = ServiceConfig(
-        name="shop",
-        namespace="shop",
-        rollback_allowed=("U_ONCALL", AUTO.id),
-        responders=("U_ONCALL", AUTO.id),
-        require_approval=True,
+def test_the_catalog_can_name_a_system_actor_but_it_never_approves(tmp_path):
+    catalog = tmp_path / "services.yaml"
+    catalog.write_text(
+        "services:\n  shop:\n    namespace: shop\n    require_approval: true\n"
+        "    rollback_allowed: [U_ONCALL, system:auto-rollback]\n    responders: [U_ONCALL, system:auto-rollback]\n"
     )
+    named = load_catalog(catalog).get("shop")
     assert may(named, AUTO, Action.CONFIRM, None) and may(named, AUTO, Action.SCALE_TO_ZERO, None)
     assert may(named, AUTO, Action.DISMISS, None)
     assert not may(named, AUTO, Action.APPROVE, None), "approving is a second person's"
@@ -44,3 +43,13 @@ def test_a_system_actor_is_recorded_as_system_and_has_a_short_name():
     for bad in ("", "Alertmanager", "a" * 26, "has space"):
         with pytest.raises(ValueError):
             SystemActor(bad)
+
+
+@pytest.mark.parametrize("who", ["system:", "system:Auto", "system:" + "a" * 26, "sys:auto"])
+def test_a_malformed_system_actor_in_the_catalog_is_an_error_with_its_line(tmp_path, who):
+    catalog = tmp_path / "services.yaml"
+    catalog.write_text(f"services:\n  shop:\n    namespace: shop\n    rollback_allowed: [U_ONCALL, '{who}']\n")
+    with pytest.raises(ConfigError) as caught:
+        load_catalog(catalog)
+    expected = f"{catalog}:4: services.shop.rollback_allowed[1]: expected Slack user ids, system:<name>"
+    assert expected in str(caught.value)

@@ -225,7 +225,7 @@ def test_bad_responders_and_private_channel_are_errors(tmp_path):
         """,
     )
     assert errors_of(path) == [
-        f"{path}:4: services.cart.responders[1]: expected Slack user ids or \"*\", got 'bob'",
+        f"{path}:4: services.cart.responders[1]: expected Slack user ids, system:<name> or \"*\", got 'bob'",
         f"{path}:5: services.cart.private_channel: expected true or false, got 'yes'",
     ]
 
