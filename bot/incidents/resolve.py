@@ -18,6 +18,7 @@ from bot.incidents.comms import News, announce
 from bot.incidents.decisions import refuse_state
 from bot.incidents.events import MENTION, capture_names, record
 from bot.incidents.permissions import Action, authorize
+from bot.providers.kubernetes import gitops
 from bot.reports import render_postmortem
 from bot.runtime import Runtime
 from bot.signals.severity import Severity
@@ -28,7 +29,6 @@ from bot.state import people, runs, timeline
 from bot.state.incidents import WrongState, get_incident, move, update_incident
 from bot.state.models import ActionItem, Incident, TimelineEvent
 from bot.steps import safety
-from bot.strategies import gitops
 from bot.strategies.base import plan_from_json
 
 log = logging.getLogger(__name__)

@@ -9,16 +9,16 @@ from bot.config import Action, ServiceConfig, duration_seconds
 from bot.incidents.caller import Caller
 from bot.incidents.common import RUN_WORDS, Clicked, Stale, quietly, still_current
 from bot.incidents.events import record
+from bot.providers.kubernetes import gitops
+from bot.providers.kubernetes.backup import job_manifest, run_backup
+from bot.providers.kubernetes.gitops import GitOpsOwner
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.views import ActionValue
 from bot.state import timeline
 from bot.state.models import Incident, TimelineEvent
 from bot.steps.context import RunContext
-from bot.strategies import gitops
-from bot.strategies.backup import job_manifest, run_backup
 from bot.strategies.base import Plan, RollbackError
-from bot.strategies.gitops import GitOpsOwner
 
 SUSPENDED, RESUMED = "gitops_suspended", "gitops_resumed"  # timeline kinds
 SUSPENDING = "gitops_suspending"  # what sync was, recorded before the bot turns it off

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from bot.strategies.gitops import GitOpsOwner
+    from bot.providers.kubernetes.gitops import GitOpsOwner
 
 
 @dataclass(frozen=True)

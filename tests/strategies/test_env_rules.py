@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+from bot.providers.kubernetes import env_rules
 from bot.sandbox.k8s.patch import json_patch
-from bot.strategies import env_rules
 from bot.strategies.base import Plan, Revision, Target, plan_from_json, plan_to_json
 
 IMAGE = "registry.local/shop:v1.2.5"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
+from bot.providers.kubernetes.gitops import GitOpsOwner, detect, resume, suspend
 from bot.strategies.base import RollbackError, Target
-from bot.strategies.gitops import GitOpsOwner, detect, resume, suspend
 from tests.k8s_world import NS, World, served_world
 
 V1, V2 = "registry.local/checkout:v1", "registry.local/checkout:v2"

@@ -7,11 +7,11 @@ from typing import Any
 
 from kubernetes import client
 
+from bot.providers.kubernetes import gitops, rollout_rules
+from bot.providers.kubernetes.api import REQUEST_TIMEOUT, Call, CallFailed, Obj
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED
-from bot.strategies import gitops, rollout
 from bot.strategies.base import Plan, Target
-from bot.strategies.k8s_api import REQUEST_TIMEOUT, Call, CallFailed, Obj
 
 
 class OnDeployments:
@@ -41,7 +41,7 @@ class OnDeployments:
         t = plan.target
         with self.deployments._explained(t, NOTHING_CHANGED):
             found = self._maybe(Call("get", "deployments", t.namespace, plan.desired.name))
-        return rollout.template_print(rollout.deployment_template(found)) if found else {}
+        return rollout_rules.template_print(rollout_rules.deployment_template(found)) if found else {}
 
     def _maybe(self, call: Call) -> Obj | None:
         """The object, or None when it does not exist."""

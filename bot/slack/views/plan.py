@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.providers.kubernetes.traffic_patches import FINISHING
 from bot.slack.views.blocks import (
     ActionId,
     _actions,
@@ -15,7 +16,6 @@ from bot.slack.views.blocks import (
     user,
 )
 from bot.strategies.base import Plan
-from bot.strategies.traffic import FINISHING
 
 
 def plan_confirmation(

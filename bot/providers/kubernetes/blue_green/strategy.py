@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from bot.providers.kubernetes import gitops, rollout_rules, traffic_patches
+from bot.providers.kubernetes.api import Call, CallFailed, explain
 from bot.providers.kubernetes.blue_green.options import BlueGreen
 from bot.providers.kubernetes.blue_green.spec import SPEC
 from bot.providers.kubernetes.blue_green.state import BlueGreenState, ReleaseLive
 from bot.providers.kubernetes.deployments import OnDeployments
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, owner_warning
-from bot.strategies import gitops, rollout, traffic
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.k8s_api import Call, CallFailed, explain
 from bot.strategies.options import from_options
 
 
@@ -63,7 +63,8 @@ class BlueGreenSwitch(OnDeployments):
                 f"(`kubectl get svc/{name} -n {target.namespace} -o yaml`) and blue_green in the catalog."
             )
         colours = tuple(opts.colours)
-        routed, routed_all = traffic.subset_of(vs, colours), frozenset(traffic.routed_colours(vs, colours))
+        routed = traffic_patches.subset_of(vs, colours)
+        routed_all = frozenset(traffic_patches.routed_colours(vs, colours))
         return BlueGreenState(opts, svc, live, deployments, vs, routed, routed_all)
 
     def _revision(self, world: BlueGreenState, colour: str, target: Target) -> Revision:
@@ -72,12 +73,12 @@ class BlueGreenSwitch(OnDeployments):
         name = world.options.colours[colour]
         if d is None:
             return Revision(number, "", f"{name} does not exist", name=name, label=colour)
-        template = rollout.deployment_template(d)
+        template = rollout_rules.deployment_template(d)
         return Revision(
             number=number,
-            image=rollout.container_image(template, target.container),
-            change_cause=rollout.annotations(d).get(rollout.CHANGE_CAUSE, "") or f"Deployment {name}",
-            created_at=rollout.parse_time(d["metadata"].get("creationTimestamp")),
+            image=rollout_rules.container_image(template, target.container),
+            change_cause=rollout_rules.annotations(d).get(rollout_rules.CHANGE_CAUSE, "") or f"Deployment {name}",
+            created_at=rollout_rules.parse_time(d["metadata"].get("creationTimestamp")),
             name=name,
             label=colour,
         )
@@ -108,7 +109,7 @@ class BlueGreenSwitch(OnDeployments):
         current_rev = self._revision(world, leaving, target)
         self._refuse_pointless(world, target, desired, current_rev, desired_rev)
         svc_name = world.service["metadata"]["name"]
-        verb = traffic.FINISHING if world.split else "switching"
+        verb = traffic_patches.FINISHING if world.split else "switching"
         return Plan(
             **common,
             current=current_rev,
@@ -116,7 +117,9 @@ class BlueGreenSwitch(OnDeployments):
             changes=tuple(self._changes(world, desired, leaving)),
             warnings=(*self._split_warning(world, desired, leaving), *owner_warning(self._owner(world))),
             operations=tuple(
-                traffic.selector_patch(world.service, opts.selector_key, desired) if world.live != desired else ()
+                traffic_patches.selector_patch(world.service, opts.selector_key, desired)
+                if world.live != desired
+                else ()
             ),
             summary=f"{verb} {svc_name} to {desired}",
         )
@@ -241,7 +244,7 @@ class BlueGreenSwitch(OnDeployments):
         name = opts.virtual_service
         try:
             vs = self.api.read(Call("get", "virtualservices", t.namespace, name))
-            ops = traffic.subset_patch(vs, colour, tuple(opts.colours))
+            ops = traffic_patches.subset_patch(vs, colour, tuple(opts.colours))
             if not ops:
                 return
             self.api.write(Call("patch", "virtualservices", t.namespace, name), ops)
@@ -273,7 +276,7 @@ class BlueGreenSwitch(OnDeployments):
         if back is None or world.live != colour:
             return f"traffic is half-switched: {world.split}" if world.split else f"all traffic is on {world.live}"
         try:
-            ops = traffic.selector_patch(world.service, key, back)
+            ops = traffic_patches.selector_patch(world.service, key, back)
             self.api.write(Call("patch", "services", t.namespace, name), ops)
         except CallFailed as undo:
             return (
@@ -358,7 +361,9 @@ class BlueGreenSwitch(OnDeployments):
         if serving:
             raise ReleaseLive(f"{name} serves traffic again ({serving}), so it was not deleted")
         d = world.deployments.get(colour)
-        image = rollout.container_image(rollout.deployment_template(d), t.container) if d else plan.current.image
+        image = plan.current.image
+        if d:
+            image = rollout_rules.container_image(rollout_rules.deployment_template(d), t.container)
         if image != plan.current.image:
             raise ReleaseLive(
                 f"{name} now runs {image}, not the bad release {plan.current.image} this button was for, so it "

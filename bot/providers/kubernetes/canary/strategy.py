@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bot.providers.kubernetes import gitops, rollout_rules, traffic_patches
+from bot.providers.kubernetes.api import Call, CallFailed, Obj, explain
 from bot.providers.kubernetes.canary.options import Canary
 from bot.providers.kubernetes.canary.spec import SPEC
 from bot.providers.kubernetes.deployments import OnDeployments
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, owner_warning
-from bot.strategies import gitops, rollout, traffic
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.k8s_api import Call, CallFailed, Obj, explain
 from bot.strategies.options import from_options
 
 
@@ -65,7 +65,7 @@ class CanaryStepDown(OnDeployments):
         if vs is not None:
             stable_route, canary_route = opts.stable_route or opts.stable, opts.canary_route or opts.canary
             try:
-                weight = traffic.weights_of(vs, stable_route, canary_route)[canary_route]
+                weight = traffic_patches.weights_of(vs, stable_route, canary_route)[canary_route]
             except ValueError as exc:
                 raise RollbackError(f"VirtualService {ns}/{opts.virtual_service}: {exc}; {NOTHING_CHANGED}") from exc
         else:
@@ -76,9 +76,10 @@ class CanaryStepDown(OnDeployments):
     def _revision(self, d: Obj, number: int, label: str, target: Target) -> Revision:
         return Revision(
             number=number,
-            image=rollout.container_image(rollout.deployment_template(d), target.container),
-            change_cause=rollout.annotations(d).get(rollout.CHANGE_CAUSE, "") or f"Deployment {d['metadata']['name']}",
-            created_at=rollout.parse_time(d["metadata"].get("creationTimestamp")),
+            image=rollout_rules.container_image(rollout_rules.deployment_template(d), target.container),
+            change_cause=rollout_rules.annotations(d).get(rollout_rules.CHANGE_CAUSE, "")
+            or f"Deployment {d['metadata']['name']}",
+            created_at=rollout_rules.parse_time(d["metadata"].get("creationTimestamp")),
             name=d["metadata"]["name"],
             label=label,
         )
@@ -143,7 +144,7 @@ class CanaryStepDown(OnDeployments):
         (the stable scaled up before the canary is scaled down, so capacity never drops)."""
         world = self._read(target)
         if world.virtual_service is not None:
-            ops = traffic.weights_patch(world.virtual_service, *world.routes, weight)
+            ops = traffic_patches.weights_patch(world.virtual_service, *world.routes, weight)
             name = world.options.virtual_service
             try:
                 self.api.write(Call("patch", "virtualservices", target.namespace, name), ops)
@@ -157,7 +158,7 @@ class CanaryStepDown(OnDeployments):
                 ) from failed
             return
         total = _replicas(world.stable) + _replicas(world.canary)
-        stable, canary = traffic.replica_split(total, weight)
+        stable, canary = traffic_patches.replica_split(total, weight)
         self.deployments.scale(replace(target, workload=world.options.stable), stable)
         self.deployments.scale(replace(target, workload=world.options.canary), canary)
 

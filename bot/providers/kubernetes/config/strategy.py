@@ -17,17 +17,17 @@ from typing import Any
 
 from kubernetes import client
 
+from bot.providers.kubernetes import rollout_rules
+from bot.providers.kubernetes.api import REQUEST_TIMEOUT, Call, CallFailed, Obj, explain
 from bot.providers.kubernetes.config.options import ConfigRollback
+from bot.providers.kubernetes.config_secrets import apply_secret, holds, plan_secret, read_secret, secret_check
+from bot.providers.kubernetes.config_states import ConfigState, config_states
 from bot.providers.kubernetes.deployments import OnDeployments
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE
 from bot.state import config_versions
 from bot.state.config_versions import PLAIN, SECRETS_NOT_TRACKED, Fingerprints, data_hash, diff_lines, utc
 from bot.state.db import Database
-from bot.strategies import rollout
 from bot.strategies.base import RUN_STEPS, Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.config_secrets import apply_secret, holds, plan_secret, read_secret, secret_check
-from bot.strategies.config_states import ConfigState, config_states
-from bot.strategies.k8s_api import REQUEST_TIMEOUT, Call, CallFailed, Obj, explain
 from bot.strategies.options import from_options
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -210,7 +210,7 @@ class ConfigRestore(OnDeployments):
         try:
             restored = self._configmap_restored(plan)
             deployment = self.deployments._read(plan.target)[0]
-            image = rollout.container_image(rollout.deployment_template(deployment), plan.target.container)
+            image = rollout_rules.container_image(rollout_rules.deployment_template(deployment), plan.target.container)
             checks = self.deployments.verify(replace(plan, desired=replace(plan.desired, image=image))).checks
             secrets = [secret_check(self.api, self.prints, plan.target.namespace, r) for r in _restores(plan)]
         except CallFailed as failed:

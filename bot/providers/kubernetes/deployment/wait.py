@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
 from bot.providers.kubernetes.outcomes import WAIT_CONSEQUENCE, deleted, located
 from bot.strategies.base import Progress, RollbackError, Target
-from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
 
 log = logging.getLogger(__name__)
 WATCH_SLICE_SECONDS = 5  # longest real wait on one watch before the deadline is checked again

@@ -9,13 +9,13 @@ wait fails on it at once with what to do, instead of running into the deadline.
 
 from __future__ import annotations
 
+from bot.providers.kubernetes import rollout_rules
+from bot.providers.kubernetes import statefulset_rules as rules
+from bot.providers.kubernetes.api import Call, CallFailed, Obj
 from bot.providers.kubernetes.deployment.pods import label_selector
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, located
-from bot.strategies import rollout
-from bot.strategies import statefulset_rules as rules
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.k8s_api import Call, CallFailed, Obj
 
 
 class StatefulSetUndo(KubernetesUndo):
@@ -40,9 +40,9 @@ class StatefulSetUndo(KubernetesUndo):
         meta = cr.get("metadata") or {}
         return Revision(
             number=rules.revision_number(cr) or 0,
-            image=rollout.container_image(rules.revision_template(cr), container),
-            change_cause=rollout.annotations(cr).get(rollout.CHANGE_CAUSE, ""),
-            created_at=rollout.parse_time(meta.get("creationTimestamp")),
+            image=rollout_rules.container_image(rules.revision_template(cr), container),
+            change_cause=rollout_rules.annotations(cr).get(rollout_rules.CHANGE_CAUSE, ""),
+            created_at=rollout_rules.parse_time(meta.get("creationTimestamp")),
             name=meta.get("name", ""),
         )
 
@@ -66,7 +66,7 @@ class StatefulSetUndo(KubernetesUndo):
         current = (
             self._revision(live_cr, target.container)
             if live_cr
-            else Revision(0, rollout.container_image(template, target.container))
+            else Revision(0, rollout_rules.container_image(template, target.container))
         )
         desired = self._revision(desired_cr, target.container)
         guard = sts["metadata"].get("resourceVersion", "")
@@ -78,13 +78,15 @@ class StatefulSetUndo(KubernetesUndo):
         return Plan(
             **common,
             changes=tuple(
-                rollout.describe_changes(
+                rollout_rules.describe_changes(
                     template, rules.revision_template(desired_cr), current.number, desired.number, next_number
                 )
             ),
             warnings=(
                 *rules.order_warnings(sts, pods),
-                *rollout.migration_warnings(rules.as_replicaset(live_cr) if live_cr else None, template, desired_like),
+                *rollout_rules.migration_warnings(
+                    rules.as_replicaset(live_cr) if live_cr else None, template, desired_like
+                ),
             ),
             operations=tuple(rules.rollback_patch(sts, desired_cr, guard)),
         )
@@ -107,7 +109,7 @@ class StatefulSetUndo(KubernetesUndo):
         return rules.matches(cr, live)
 
     def _state_words(self, live: Obj, target: Target) -> str:
-        image = rollout.container_image(rules.template(live), target.container)
+        image = rollout_rules.container_image(rules.template(live), target.container)
         return f"update revision {(live.get('status') or {}).get('updateRevision', '?')}, image {image}"
 
     def _rollout_state(self, obj: Obj, target: Target) -> tuple[Progress, bool, str | None]:
@@ -149,7 +151,7 @@ class StatefulSetUndo(KubernetesUndo):
             pods = self._pods_check(sts)
             endpoints = self._endpoints_check(t.namespace, rules.template(sts))
         spec, status = sts.get("spec") or {}, sts.get("status") or {}
-        image = rollout.container_image(rules.template(sts), t.container)
+        image = rollout_rules.container_image(rules.template(sts), t.container)
         want = plan.desired.image if plan.desired else plan.current.image
         checks = [Check("image", image == want, f"live image {image}" + ("" if image == want else f", wanted {want}"))]
         replicas = spec.get("replicas", 1)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config import duration_seconds
+from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
 from bot.strategies.base import Progress, RollbackError
-from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
 from bot.strategies.options import BackupJob
 
 POLL_SECONDS = 2.0  # clock seconds between reads of the Job

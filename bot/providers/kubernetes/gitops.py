@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
 from bot.strategies.base import RollbackError
-from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
 
 ARGO_INSTANCE, ARGO_TRACKING = "argocd.argoproj.io/instance", "argocd.argoproj.io/tracking-id"
 FLUX = {  # kind -> (label prefix, resource, what people call it)
