@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from bot import reports
-from bot.incidents import cards
+from bot.incidents import cards, sync
 from bot.incidents.caller import Caller
 from bot.incidents.common import incident_for, now, open_view, quietly
 from bot.incidents.comms import News, announce
@@ -28,7 +28,6 @@ from bot.slack.views import ActionValue
 from bot.state import people, runs, timeline
 from bot.state.incidents import WrongState, get_incident, move, update_incident
 from bot.state.models import ActionItem, Incident, TimelineEvent
-from bot.steps import safety
 from bot.strategies.base import plan_from_json
 
 log = logging.getLogger(__name__)
@@ -147,11 +146,11 @@ def postmortem_markdown(rt: Runtime, key: str) -> str | None:
 
 def _gitops_items(events: list[TimelineEvent]) -> list[reports.ActionItem]:
     """Every sync a rollback suspended leaves work for the team: Git must get the rollback before sync is on."""
-    resumed = {(e.data or {}).get("run_id") for e in events if e.kind == safety.RESUMED}
+    resumed = {(e.data or {}).get("run_id") for e in events if e.kind == sync.RESUMED}
     items = []
     for e in events:
         d = e.data or {}
-        if e.kind != safety.SUSPENDED:
+        if e.kind != sync.SUSPENDED:
             continue
         title = gitops.owner(d["controller"], d["name"], d["namespace"]).title
         done = d.get("run_id") in resumed

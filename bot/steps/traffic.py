@@ -65,7 +65,7 @@ class _Steering:
         self.seen: tuple[str | None, str | None] = (None, None)
 
     def read(self) -> str | None:
-        control, by = runs.control_of(self.ctx.worker.rt.db, self.ctx.run.id)
+        control, by = runs.control_of(self.ctx.env.db, self.ctx.run.id)
         if (control, by) != self.seen and control:
             self.seen = (control, by)
             what = {"hold": "held the step-down", "resume": "resumed the step-down", "zero": "sent the canary to 0%"}
@@ -95,7 +95,7 @@ def step_down(ctx: RunContext, name: str) -> None:
         return
     opts: Canary = from_options(Canary, plan.target.options)
     pause = duration_seconds(opts.step_pause or service.analysis.interval)
-    scrape = duration_seconds(ctx.worker.rt.settings.prometheus_scrape_interval)
+    scrape = duration_seconds(ctx.env.settings.prometheus_scrape_interval)
     weight = strategy.weight(plan.target)
     steering = _Steering(ctx, name)
     last_5xx: float | None = None
@@ -117,8 +117,8 @@ def step_down(ctx: RunContext, name: str) -> None:
         rate = reading.data.get("http_5xx_rate")
         rising = rate is not None and last_5xx is not None and rate > last_5xx * 1.5
         if rising and rate > service.thresholds.http_5xx_rate:
-            runs.set_control(ctx.worker.rt.db, ctx.run.id, "hold", "the bot")
-            ctx.worker.say(
+            runs.set_control(ctx.env.db, ctx.run.id, "hold", "the bot")
+            ctx.env.say(
                 ctx.incident,
                 f":pause_button: *The step-down of {service.name} is held at {weight}%:* the 5xx rate rose from "
                 f"{last_5xx:.1%} to {rate:.1%} as traffic moved to the stable release, which may be failing too. "
@@ -142,5 +142,5 @@ class _Reading:
 
 def _reading(ctx: RunContext, since: str) -> _Reading:
     """The 5xx rate and p95 over the pause just spent at this weight (unavailable, never healthy, when unread)."""
-    metrics = ctx.worker.rt.metrics
+    metrics = ctx.env.metrics
     return _Reading({s: metrics.read_one(ctx.service, s, since).value for s in ("http_5xx_rate", "latency_p95")})

@@ -37,10 +37,11 @@ def plan_confirmation(
     desired = f"{plan.desired.title} · `{escape(plan.desired.version)}`" if plan.desired else "?"
     if plan.target.env_only and plan.desired:
         desired = f"the env of {plan.desired.title}, image `{escape(plan.current.version)}` kept"
+    namespace = plan.target.locator.get("namespace")
+    where = f"namespace `{escape(namespace)}`, " if namespace else ""
     blocks = [
         _section(
-            f"*Rollback plan for {escape(plan.target.service)}* "
-            f"(namespace `{escape(plan.target.namespace)}`, {escape(plan.strategy)})\n"
+            f"*Rollback plan for {escape(plan.target.service)}* ({where}{escape(plan.strategy)})\n"
             f"{current} → {desired}"
         )
     ]
@@ -59,6 +60,8 @@ def plan_confirmation(
         blocks.append(
             _section(":warning: *Before you confirm:*\n" + _lines(escape(w) for w in plan.warnings))
         )
+    if plan.skips:
+        blocks.append(_section(":fast_forward: *The run skips:*\n" + _lines(escape(w) for w in plan.skips)))
     value = encode_value(incident_key, plan.desired.number if plan.desired else None, plan_id)
     if require_approval:
         note = (

@@ -14,6 +14,7 @@ from bot.providers.kubernetes import statefulset_rules as rules
 from bot.providers.kubernetes.api import Call, CallFailed, Obj
 from bot.providers.kubernetes.deployment.pods import label_selector
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
+from bot.providers.kubernetes.locator import k8s
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, located
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
 
@@ -22,6 +23,7 @@ class StatefulSetUndo(KubernetesUndo):
     """The ``Strategy`` for StatefulSets (RollingUpdate; OnDelete is refused at plan time)."""
 
     name = "statefulset"
+    pre_check_detail = ""  # the generic words: the revision is there
     kind, resource = "statefulset", "statefulsets"
 
     def _owned(self, sts: Obj) -> list[Obj]:
@@ -50,7 +52,7 @@ class StatefulSetUndo(KubernetesUndo):
         """``kubectl rollout history statefulset/...``: one entry per owned ControllerRevision."""
         with self._explained(target, NOTHING_CHANGED):
             _, owned = self._read(target)
-        by_number = {r.number: r for cr in owned if (r := self._revision(cr, target.container)).number}
+        by_number = {r.number: r for cr in owned if (r := self._revision(cr, k8s(target).container)).number}
         return [by_number[n] for n in sorted(by_number)]
 
     def plan(self, target: Target) -> Plan:
@@ -64,11 +66,11 @@ class StatefulSetUndo(KubernetesUndo):
         template = rules.template(sts)
         live_cr = rules.live_revision(sts, owned)
         current = (
-            self._revision(live_cr, target.container)
+            self._revision(live_cr, k8s(target).container)
             if live_cr
-            else Revision(0, rollout_rules.container_image(template, target.container))
+            else Revision(0, rollout_rules.container_image(template, k8s(target).container))
         )
-        desired = self._revision(desired_cr, target.container)
+        desired = self._revision(desired_cr, k8s(target).container)
         guard = sts["metadata"].get("resourceVersion", "")
         common = dict(strategy=self.name, target=target, current=current, desired=desired, guard=guard)
         if rules.matches(desired_cr, sts):
@@ -101,7 +103,7 @@ class StatefulSetUndo(KubernetesUndo):
         if plan.desired is None or not plan.desired.name:
             return False
         try:
-            cr = self.api.read(Call("get", "controllerrevisions", t.namespace, plan.desired.name))
+            cr = self.api.read(Call("get", "controllerrevisions", k8s(t).namespace, plan.desired.name))
         except CallFailed as failed:
             if failed.status == 404:
                 return False
@@ -109,7 +111,7 @@ class StatefulSetUndo(KubernetesUndo):
         return rules.matches(cr, live)
 
     def _state_words(self, live: Obj, target: Target) -> str:
-        image = rollout_rules.container_image(rules.template(live), target.container)
+        image = rollout_rules.container_image(rules.template(live), k8s(target).container)
         return f"update revision {(live.get('status') or {}).get('updateRevision', '?')}, image {image}"
 
     def _rollout_state(self, obj: Obj, target: Target) -> tuple[Progress, bool, str | None]:
@@ -126,7 +128,7 @@ class StatefulSetUndo(KubernetesUndo):
         if not failing:
             return state, False, None
         pod, reason = failing[0]
-        ns = target.namespace
+        ns = k8s(target).namespace
         labels = next(p["metadata"].get("labels") or {} for p in pods if p["metadata"]["name"] == pod)
         if labels.get(rules.REVISION_LABEL) == status.get("updateRevision"):
             failure = (
@@ -145,13 +147,13 @@ class StatefulSetUndo(KubernetesUndo):
     def verify(self, plan: Plan) -> Verification:
         """What the cluster shows: image, every pod updated and ready, the Service's endpoints."""
         t = plan.target
-        follow = f"Check it by hand: `kubectl rollout status statefulset/{t.workload} -n {t.namespace}`."
+        follow = f"Check it by hand: `kubectl rollout status statefulset/{k8s(t).workload} -n {k8s(t).namespace}`."
         with self._explained(t, VERIFY_CONSEQUENCE, follow):
             sts = self._workload(t)
             pods = self._pods_check(sts)
-            endpoints = self._endpoints_check(t.namespace, rules.template(sts))
+            endpoints = self._endpoints_check(k8s(t).namespace, rules.template(sts))
         spec, status = sts.get("spec") or {}, sts.get("status") or {}
-        image = rollout_rules.container_image(rules.template(sts), t.container)
+        image = rollout_rules.container_image(rules.template(sts), k8s(t).container)
         want = plan.desired.image if plan.desired else plan.current.image
         checks = [Check("image", image == want, f"live image {image}" + ("" if image == want else f", wanted {want}"))]
         replicas = spec.get("replicas", 1)
