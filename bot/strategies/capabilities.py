@@ -103,7 +103,7 @@ C = TypeVar("C")
 # The step that needs each capability, and what the plan and the skipped step say when a strategy has none.
 NEEDED_BY: dict[str, tuple[type, str]] = {
     "suspend sync": (SyncGuard, "no GitOps controller manages this"),
-    "backup": (Backup, "this strategy cannot take a backup, so no backup is taken first"),
+    "backup": (Backup, "this strategy cannot take a backup"),
     "step down": (Router, "this strategy cannot move traffic by weight"),
 }
 
