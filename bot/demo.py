@@ -114,6 +114,22 @@ def _config_change(world: World, bot: BotHarness, alice: OnCall, say, out: TextI
         print("    " + text.replace("\n", "\n    "), file=out)
 
 
+def _resolve(alice: OnCall, channel_id: str, story: Story) -> None:
+    """``/rollback resolve`` and the postmortem form, filled in as the story tells it."""
+    alice.type("resolve", channel_id=channel_id)
+    alice.submit(
+        alice.modal(CallbackId.RESOLVE),
+        {
+            RESOLVE_ROOT_CAUSE: {RESOLVE_ROOT_CAUSE: story.root_cause},
+            RESOLVE_IMPACT: {RESOLVE_IMPACT: story.impact},
+            RESOLVE_LESSONS: {RESOLVE_LESSONS: story.lessons},
+            action_item_block(1, "text"): {action_item_block(1, "text"): story.action_item},
+            action_item_block(1, "owner"): {action_item_block(1, "owner"): OWNER},
+            action_item_block(1, "due"): {action_item_block(1, "due"): f"{dt.date.today() + dt.timedelta(7)}"},
+        },
+    )
+
+
 def run_demo(
     out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: str | None = None, strategy: str = "kubernetes"
 ) -> int:
@@ -152,20 +168,7 @@ def run_demo(
         ok = "and verified" in result["text"]  # "is back on …, but I could NOT verify" is not ok
         say("The rollback " + ("is verified." if ok else "did NOT verify: see the channel below."))
         say("alice types /rollback resolve in the incident channel and fills in the postmortem form")
-        alice.type("resolve", channel_id=channel.id)
-        alice.submit(
-            alice.modal(CallbackId.RESOLVE),
-            {
-                RESOLVE_ROOT_CAUSE: {RESOLVE_ROOT_CAUSE: story.root_cause},
-                RESOLVE_IMPACT: {RESOLVE_IMPACT: story.impact},
-                RESOLVE_LESSONS: {RESOLVE_LESSONS: story.lessons},
-                action_item_block(1, "text"): {action_item_block(1, "text"): story.action_item},
-                action_item_block(1, "owner"): {action_item_block(1, "owner"): OWNER},
-                action_item_block(1, "due"): {
-                    action_item_block(1, "due"): f"{dt.date.today() + dt.timedelta(7)}"
-                },
-            },
-        )
+        _resolve(alice, channel.id, story)
         alice.message_saying(channel.id, "resolved", timeout=30)
         postmortem = bot.rt.postmortem_dir / f"{incident_in_channel(bot.rt, channel.id).key}.md"
         say(f"Transcript of #{channel.name}")
