@@ -11,6 +11,7 @@ from bot.signals.analysis import Outcome, window
 from bot.slack import views
 from bot.state import runs
 from bot.steps.context import RunContext
+from bot.strategies.capabilities import Router, capability, skip_reason
 from bot.strategies.options import from_options
 
 HOLD_POLL_SECONDS = 1.0  # how often a paused or held step-down looks at the buttons
@@ -93,18 +94,22 @@ def step_down(ctx: RunContext, name: str) -> None:
     if ctx.applied or name in ctx.done:
         ctx.step(name, "done", "the canary already gets no traffic")
         return
+    router = capability(strategy, Router)
+    if router is None:
+        ctx.step(name, "skipped", skip_reason(strategy, name))
+        return
     opts: Canary = from_options(Canary, plan.target.options)
     pause = duration_seconds(opts.step_pause or service.analysis.interval)
     scrape = duration_seconds(ctx.env.settings.prometheus_scrape_interval)
-    weight = strategy.weight(plan.target)
+    weight = router.weight(plan.target)
     steering = _Steering(ctx, name)
     last_5xx: float | None = None
     for to in [w for w in opts.steps if w < weight] or [0]:
         if steering.read() == "zero":
             to = 0
         ctx.step(name, "running", f"canary {weight}% → {to}%")
-        strategy.set_weight(plan.target, to)
-        strategy.settle(plan.target, ctx.progress(name), ctx.deadline_seconds)
+        router.set_weight(plan.target, to)
+        router.settle(plan.target, ctx.progress(name), ctx.deadline_seconds)
         weight = to
         if to == 0:
             ctx.record("canary_step", "Canary at 0% of traffic: all traffic is on the stable release", weight=0)
