@@ -128,9 +128,3 @@ BOOL: Check = (lambda v: isinstance(v, bool), "true or false")
 USER: Check = (is_user, "a Slack user id such as U0123ABCD")
 URL: Check = (is_url, "an http:// or https:// URL")
 
-
-def read_fields(r: CatalogReader, node: yaml.Node, where: str, checks: Mapping[str, Check | None]) -> dict[str, Any]:
-    """A mapping whose keys are ``checks``' (unknown keys are errors), each scalar checked; a ``None`` check
-    leaves that key's node to the caller (``values`` holds the node). INVALID marks a bad value."""
-    given = r.mapping(node, where, dict.fromkeys(checks, "")) or {}
-    return {k: r.check(n, f"{where}.{k}", *check) if (check := checks[k]) else n for k, n in given.items()}
