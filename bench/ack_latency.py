@@ -87,7 +87,7 @@ def serve_apps(env: dict[str, str], conn: Connection) -> None:
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth is N" on every burst
     settings = Settings.from_env(env)
     rt = build_runtime(settings)
-    bot = Served(wsgi_app(create_app(settings, rt), settings.slack_signing_secret), "bot-http")
+    bot = Served(wsgi_app(create_app(settings, rt), rt), "bot-http")
     bare = Served(SlackRequestHandler(bare_app(settings)), "bare-http")
     worker = Worker(rt)
     worker.start_thread()

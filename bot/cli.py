@@ -34,7 +34,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     logging.info("serving POST /slack/events and GET /healthz on port %s", settings.port)
     waitress.serve(
-        wsgi_app(app, settings.slack_signing_secret),
+        wsgi_app(app, rt),
         host=args.host,
         port=settings.port,
         threads=args.threads,

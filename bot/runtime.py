@@ -22,7 +22,7 @@ from bot.strategies.registry import BuildContext
 
 if TYPE_CHECKING:
     from bot.config_tracker import ConfigTracker
-    from bot.incidents.caller import Caller
+    from bot.incidents.actors import Actor
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Runtime:
     def postmortem_dir(self) -> Path:
         return Path(self.settings.postmortem_dir)
 
-    def submit(self, fn: Callable[..., object], *args: object, answer: Caller | None = None) -> None:
+    def submit(self, fn: Callable[..., object], *args: object, answer: Actor | None = None) -> None:
         """Run a listener's work after its ack, off Bolt's small listener pool, so acks never queue behind it.
 
         A job that raises is logged and, given ``answer``, the person who asked is told.
@@ -66,7 +66,7 @@ class Runtime:
                     try:
                         answer.unexpected(f"handled {what}", exc)
                     except Exception:
-                        log.exception("could not tell %s that %s failed", answer.user_id, what)
+                        log.exception("could not tell %s that %s failed", answer.id, what)
 
         self.background.submit(logged)
 

@@ -1,4 +1,4 @@
-"""The worker: claims durable rollback runs and carries them out step by step; sends reminders.
+"""The worker: claims durable rollback runs and carries them out step by step; runs the periodic jobs.
 
 A run is claimed with a lease and kept alive by a heartbeat; if this process dies,
 another worker claims the run once the lease expires and resumes it from its recorded
@@ -14,15 +14,15 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.config import ServiceConfig
-from bot.incidents import cards, comms
+from bot.incidents import cards
 from bot.incidents.common import target
 from bot.incidents.events import record
 from bot.incidents.sync import sync_note
+from bot.jobs import Schedule, worker_jobs
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.gateway import SlackFailure
@@ -57,7 +57,6 @@ class Worker:
         self._pool = ThreadPoolExecutor(max_workers=max_parallel, thread_name_prefix="run")
         self._slots = threading.Semaphore(max_parallel)
         self._stop = threading.Event()
-        self._last_reminder_check = 0.0
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------------ loop
@@ -77,15 +76,11 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.id)
-        try:
-            self.rt.config_tracker().start()  # records config versions; the runtime stops it on close
-        except RollbackError as exc:  # no cluster configured: rollbacks will say so too
-            log.warning("the config tracker did not start: %s", exc)
+        schedule = Schedule(worker_jobs(self))
         while not self._stop.is_set():
+            schedule.run_due()
             try:
-                self.sweep()
                 claimed = self.claim_and_start()
-                self.remind_if_due()
             except Exception:  # the loop must survive a database hiccup
                 log.exception("worker loop")
                 claimed = False
@@ -239,12 +234,3 @@ class Worker:
             self.rt.slack.post(incident.channel_id, text, blocks)
         except SlackFailure as exc:
             log.error("could not tell %s: %s", incident.channel_id, exc)
-
-    # ------------------------------------------------------------------ reminders
-
-    def remind_if_due(self, now: dt.datetime | None = None) -> int:
-        """Reminders to the leads (at most every 30 s of this loop; ``now`` forces a check)."""
-        if now is None and time.monotonic() - self._last_reminder_check < 30:
-            return 0
-        self._last_reminder_check = time.monotonic()
-        return comms.remind_due(self.rt, now)

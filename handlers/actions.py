@@ -9,7 +9,7 @@ from slack_bolt import App
 from bot.incidents import comms, decisions, resolve, steering, sync
 from bot.runtime import Runtime
 from bot.slack.views import ActionId, decode_value
-from handlers.common import caller_from
+from handlers.common import user_from
 
 
 def _value(body: dict) -> str:
@@ -22,8 +22,8 @@ def register(app: App, rt: Runtime) -> None:
         @app.action(action_id.value)
         def listener(ack, body, respond):
             ack()
-            caller = caller_from(body, respond)
-            rt.submit(fn, rt, decode_value(_value(body)), caller, answer=caller)
+            actor = user_from(body, respond)
+            rt.submit(fn, rt, decode_value(_value(body)), actor, answer=actor)
 
     listen(ActionId.ROLLBACK_PREVIOUS, decisions.request_rollback)
     listen(ActionId.CHOOSE_REVISION, decisions.request_rollback)

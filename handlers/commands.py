@@ -6,12 +6,12 @@ from slack_bolt import App
 
 from bot.incidents.commands import on_command
 from bot.runtime import Runtime
-from handlers.common import caller_from
+from handlers.common import user_from
 
 
 def register(app: App, rt: Runtime) -> None:
     @app.command("/rollback")
     def rollback(ack, body, respond):
         ack()
-        caller = caller_from(body, respond)
-        rt.submit(on_command, rt, body.get("text", ""), caller, answer=caller)
+        actor = user_from(body, respond)
+        rt.submit(on_command, rt, body.get("text", ""), actor, answer=actor)

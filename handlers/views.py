@@ -9,7 +9,7 @@ from bot.incidents.declare import declare
 from bot.incidents.resolve import resolve
 from bot.runtime import Runtime
 from bot.slack.views import CallbackId, parse_declare, parse_resolve, parse_status_update
-from handlers.common import caller_from_view
+from handlers.common import user_from_view
 
 
 def register(app: App, rt: Runtime) -> None:
@@ -17,8 +17,8 @@ def register(app: App, rt: Runtime) -> None:
     def declare_submitted(ack, body, view):
         ack()
         form = parse_declare(view["state"]["values"])
-        caller = caller_from_view(rt, body)
-        rt.submit(declare, rt, form.service, form.reason, caller, form.declared, answer=caller)
+        actor = user_from_view(rt, body)
+        rt.submit(declare, rt, form.service, form.reason, actor, form.declared, answer=actor)
 
     @app.view(CallbackId.RESOLVE.value)
     def resolve_submitted(ack, body, view):
@@ -27,12 +27,12 @@ def register(app: App, rt: Runtime) -> None:
             ack(response_action="errors", errors=dict(form.errors))
             return
         ack()
-        caller = caller_from_view(rt, body)
-        rt.submit(resolve, rt, view["private_metadata"], caller, form, answer=caller)
+        actor = user_from_view(rt, body)
+        rt.submit(resolve, rt, view["private_metadata"], actor, form, answer=actor)
 
     @app.view(CallbackId.STATUS_UPDATE.value)
     def status_update_submitted(ack, body, view):
         ack()
         form = parse_status_update(view["state"]["values"])
-        caller = caller_from_view(rt, body)
-        rt.submit(post_status_update, rt, view["private_metadata"], caller, form, answer=caller)
+        actor = user_from_view(rt, body)
+        rt.submit(post_status_update, rt, view["private_metadata"], actor, form, answer=actor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.incidents import cards
-from bot.incidents.caller import Caller
+from bot.incidents.actors import Actor
 from bot.incidents.common import open_view, quietly, target
 from bot.incidents.comms import open_status_update
 from bot.incidents.declare import declare, service_or_explain
@@ -22,37 +22,37 @@ from bot.strategies.base import RollbackError
 log = logging.getLogger(__name__)
 
 
-def on_command(rt: Runtime, text: str, caller: Caller) -> None:
+def on_command(rt: Runtime, text: str, actor: Actor) -> None:
     cmd = parse(text)
     if cmd.kind == "invalid":
-        caller.error("I could not read that command", cmd.error, "Nothing was changed. Try `/rollback help`.")
+        actor.error("I could not read that command", cmd.error, "Nothing was changed. Try `/rollback help`.")
     elif cmd.kind == "help":
-        caller.reply("How to use /rollback", views.help_blocks())
+        actor.reply("How to use /rollback", views.help_blocks())
     elif cmd.kind == "status":
-        show_status(rt, caller)
+        show_status(rt, actor)
     elif cmd.kind == "history":
-        show_history(rt, cmd.service, caller)
+        show_history(rt, cmd.service, actor)
     elif cmd.kind == "config":
-        show_config(rt, cmd.service, caller)
+        show_config(rt, cmd.service, actor)
     elif cmd.kind == "declare_modal":
-        open_view(rt, caller, views.declare_modal(sorted(rt.catalog.services), cmd.declared), "declare")
+        open_view(rt, actor, views.declare_modal(sorted(rt.catalog.services), cmd.declared), "declare")
     elif cmd.kind == "resolve":
-        open_resolve(rt, ActionValue(cmd.incident), caller)
+        open_resolve(rt, ActionValue(cmd.incident), actor)
     elif cmd.kind == "update":
-        open_status_update(rt, ActionValue(""), caller)
+        open_status_update(rt, ActionValue(""), actor)
     else:
-        declare(rt, cmd.service, cmd.reason, caller, cmd.declared)
+        declare(rt, cmd.service, cmd.reason, actor, cmd.declared)
 
 
-def show_status(rt: Runtime, caller: Caller) -> None:
+def show_status(rt: Runtime, actor: Actor) -> None:
     """The open incidents; a private one only to its channel's members (unknown membership: not listed)."""
     shown, unchecked = [], 0
     for incident in cards.open_incidents(rt):
-        seen = may_see(rt, incident, caller.user_id)
+        seen = may_see(rt, incident, actor.id)
         unchecked += seen is None
         if seen:
             shown.append(cards.card_info(rt, incident))
-    caller.reply("Open incidents", views.status_reply(shown, unchecked))
+    actor.reply("Open incidents", views.status_reply(shown, unchecked))
 
 
 def may_see(rt: Runtime, incident: Incident, user_id: str) -> bool | None:
@@ -69,29 +69,29 @@ def may_see(rt: Runtime, incident: Incident, user_id: str) -> bool | None:
         return None
 
 
-def show_history(rt: Runtime, name: str, caller: Caller) -> None:
-    service = service_or_explain(rt, name, caller)
-    if service is None or not authorize_read(rt, service, caller, Action.READ_HISTORY):
+def show_history(rt: Runtime, name: str, actor: Actor) -> None:
+    service = service_or_explain(rt, name, actor)
+    if service is None or not authorize_read(rt, service, actor, Action.READ_HISTORY):
         return
     try:
         revisions = rt.strategy_for(service).history(target(service))
     except RollbackError as exc:
-        caller.error(f"I could not read the history of {name}", str(exc), "Nothing was changed.")
+        actor.error(f"I could not read the history of {name}", str(exc), "Nothing was changed.")
         return
-    caller.reply(f"Rollout history of {name}", views.history_blocks(name, revisions))
+    actor.reply(f"Rollout history of {name}", views.history_blocks(name, revisions))
 
 
-def show_config(rt: Runtime, name: str, caller: Caller) -> None:
+def show_config(rt: Runtime, name: str, actor: Actor) -> None:
     """The recorded versions of the service's ConfigMaps and Secrets (the live ones recorded first)."""
-    service = service_or_explain(rt, name, caller)
-    if service is None or not authorize_read(rt, service, caller, Action.READ_CONFIG):
+    service = service_or_explain(rt, name, actor)
+    if service is None or not authorize_read(rt, service, actor, Action.READ_CONFIG):
         return
     try:
         histories = rt.config_tracker().histories(service)
     except RollbackError as exc:
-        caller.error(f"I could not read the config of {name}", str(exc), "Nothing was changed. Try again shortly.")
+        actor.error(f"I could not read the config of {name}", str(exc), "Nothing was changed. Try again shortly.")
         return
-    caller.reply(f"Config versions of {name}", views.config_history_blocks(name, histories, service.strategy))
+    actor.reply(f"Config versions of {name}", views.config_history_blocks(name, histories, service.strategy))
 
 
 def on_mention(rt: Runtime, channel: str, ts: str) -> None:

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from bot.config import Action, ServiceConfig
 from bot.incidents import cards
-from bot.incidents.caller import Caller
+from bot.incidents.actors import Actor
 from bot.incidents.events import record
 from bot.incidents.permissions import WORDS, authorize
 from bot.providers.kubernetes.locator import locator
@@ -37,13 +37,13 @@ def target(service: ServiceConfig, to_revision: int | None = None) -> Target:
     )
 
 
-def incident_for(rt: Runtime, key: str, caller: Caller) -> Incident | None:
-    """The incident named by ``key``, or the one of the caller's channel; explains when there is none."""
+def incident_for(rt: Runtime, key: str, actor: Actor) -> Incident | None:
+    """The incident named by ``key``, or the one of the actor's channel; explains when there is none."""
     incident = get_incident(rt.db, key) if key else None
-    if incident is None and caller.channel_id:
-        incident = cards.incident_in_channel(rt, caller.channel_id)
+    if incident is None and actor.channel_id:
+        incident = cards.incident_in_channel(rt, actor.channel_id)
     if incident is None:
-        caller.error(
+        actor.error(
             "I can't find that incident",
             f"There is no incident {key or 'in this channel'}.",
             "Use `/rollback status` to list the open incidents.",
@@ -59,12 +59,12 @@ def quietly(fn: Callable[..., object], *args: object) -> None:
         log.warning("%s", exc)
 
 
-def open_view(rt: Runtime, caller: Caller, view: dict, what: str) -> None:
+def open_view(rt: Runtime, actor: Actor, view: dict, what: str) -> None:
     """Open a modal; when Slack refuses (an expired trigger, say), tell the person what to do."""
     try:
-        rt.slack.open_view(caller.trigger_id, view)
+        rt.slack.open_view(actor.trigger_id, view)
     except SlackFailure as exc:
-        caller.error(
+        actor.error(
             f"I could not open the {what} form",
             f"Slack refused it ({exc.error}). Slack gives a bot 3 seconds to open a form after a click.",
             "Nothing was changed. Please try once more.",
@@ -111,7 +111,7 @@ Still = Callable[[Runtime, ActionValue, Clicked], Stale | None]
 def still_current(
     rt: Runtime,
     value: ActionValue,
-    caller: Caller,
+    actor: Actor,
     action: Action | Callable[[Incident], Action],
     still: Still | None = None,
     closed_hint: Callable[[Runtime, Clicked], str] | None = None,
@@ -120,24 +120,24 @@ def still_current(
     remembers is still the one it acts on: the incident is open and ``still`` finds nothing changed. A button is
     posted once and clicked later (a phone that had not refreshed, an earlier run's message): when it no longer
     fits, the person is told what is true now, privately, the refusal is audited, and nothing changes."""
-    incident = incident_for(rt, value.incident_key, caller)
+    incident = incident_for(rt, value.incident_key, actor)
     if incident is None:
         return None
     action = action(incident) if callable(action) else action
-    service = authorize(rt, incident, caller, action)
+    service = authorize(rt, incident, actor, action)
     if not service:
         return None
     clicked = Clicked(incident, service, cards.latest_run(rt, incident.id))
     stale = _closed(rt, clicked, closed_hint) or (still(rt, value, clicked) if still else None)
     if stale is None:
         return clicked
-    caller.reply(f"{stale.now}; nothing was changed. {stale.hint}")
+    actor.reply(f"{stale.now}; nothing was changed. {stale.hint}")
     record(
         rt,
         incident.id,
         "audit",
-        f"<@{caller.user_id}> was refused: {WORDS[action]} (a button of an earlier state: {stale.now})",
-        actor=caller.user_id,
+        f"{actor.mention} was refused: {WORDS[action]} (a button of an earlier state: {stale.now})",
+        actor=actor,
         data={"action": str(action), "stale": True, "button_run": value.plan_id},
     )
     return None

@@ -9,7 +9,7 @@ import logging
 from sqlalchemy import select, update
 
 from bot import reports
-from bot.incidents.caller import Caller
+from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view
 from bot.incidents.events import record
 from bot.incidents.permissions import Action, authorize
@@ -61,23 +61,23 @@ def announce(rt: Runtime, incident: Incident, news: News, blocks: list[dict]) ->
         record(rt, incident.id, "note", f"Could not post to {channel}: {exc.error}")
 
 
-def open_status_update(rt: Runtime, value: ActionValue, caller: Caller) -> None:
-    incident = incident_for(rt, value.incident_key, caller)
-    if incident is None or not authorize(rt, incident, caller, Action.STATUS_UPDATE):
+def open_status_update(rt: Runtime, value: ActionValue, actor: Actor) -> None:
+    incident = incident_for(rt, value.incident_key, actor)
+    if incident is None or not authorize(rt, incident, actor, Action.STATUS_UPDATE):
         return
     if not incident.is_open:
-        caller.reply(f"{incident.key} is {incident.status}: it takes no more updates.")
+        actor.reply(f"{incident.key} is {incident.status}: it takes no more updates.")
         return
-    open_view(rt, caller, views.status_update_modal(incident.key), "status update")
+    open_view(rt, actor, views.status_update_modal(incident.key), "status update")
 
 
-def post_status_update(rt: Runtime, key: str, caller: Caller, form: views.StatusUpdateForm) -> None:
+def post_status_update(rt: Runtime, key: str, actor: Actor, form: views.StatusUpdateForm) -> None:
     """A stakeholder update, to the incident channel and the announcements channel; sets the next reminder."""
     incident = get_incident(rt.db, key)
     if incident is None or not incident.channel_id:
-        caller.error("I can't find that incident", f"There is no incident {key}.", "Nothing was posted.")
+        actor.error("I can't find that incident", f"There is no incident {key}.", "Nothing was posted.")
         return
-    if not authorize(rt, incident, caller, Action.STATUS_UPDATE):
+    if not authorize(rt, incident, actor, Action.STATUS_UPDATE):
         return
     at = now()
     minutes = rt.catalog.reminder_minutes if form.next_update_minutes is None else form.next_update_minutes
@@ -88,7 +88,7 @@ def post_status_update(rt: Runtime, key: str, caller: Caller, form: views.Status
             service=incident.service,
             status=form.status,
             summary=form.summary,
-            author=caller.user_id,
+            author=actor.id,
             posted_at=at,
             next_steps=form.next_steps,
             next_update_at=next_at,
@@ -100,7 +100,7 @@ def post_status_update(rt: Runtime, key: str, caller: Caller, form: views.Status
     ts = rt.slack.post(incident.channel_id, f"Update on {incident.key}: {form.status}", blocks)
 
     def store(session) -> None:
-        session.add(StatusUpdate(incident_id=incident.id, at=at, author=caller.user_id, text=rendered, channel_ts=ts))
+        session.add(StatusUpdate(incident_id=incident.id, at=at, author=actor.id, text=rendered, channel_ts=ts))
         # The form's "next update in N min" (or "no more updates") is the next reminder.
         session.execute(update(Incident).where(Incident.id == incident.id).values(next_reminder_at=next_at))
 
@@ -110,7 +110,7 @@ def post_status_update(rt: Runtime, key: str, caller: Caller, form: views.Status
         incident.id,
         "status_update",
         f"{form.status}: {form.summary}",
-        actor=caller.user_id,
+        actor=actor,
         data={"ts": ts, "next_update_minutes": form.next_update_minutes},
     )
     announce(rt, incident, News.UPDATE, blocks)
@@ -146,7 +146,7 @@ def remind_due(rt: Runtime, at: dt.datetime | None = None) -> int:
         last = max((u.at for u in incident.status_updates), default=incident.created_at)
         minutes = int((at - last).total_seconds() // 60)
         text = (
-            f":alarm_clock: <@{lead}>, {incident.key} has had no stakeholder update for {minutes} minutes. "
+            f":alarm_clock: {views.user(lead)}, {incident.key} has had no stakeholder update for {minutes} minutes. "
             "Please post one: `/rollback update` (the form also lets you set when the next one is due)."
         )
         try:
@@ -154,6 +154,6 @@ def remind_due(rt: Runtime, at: dt.datetime | None = None) -> int:
         except SlackFailure as exc:
             log.warning("reminder for %s failed: %s", incident.key, exc)
             continue
-        record(rt, incident.id, "reminder", f"Reminded <@{lead}> to post an update")
+        record(rt, incident.id, "reminder", f"Reminded {views.user(lead)} to post an update")
         sent += 1
     return sent

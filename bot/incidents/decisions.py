@@ -10,7 +10,7 @@ import dataclasses
 
 from bot.config import ServiceConfig
 from bot.incidents import cards
-from bot.incidents.caller import Caller
+from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, quietly, same_run, still_current, target
 from bot.incidents.events import record
 from bot.incidents.permissions import Action, authorize
@@ -20,7 +20,7 @@ from bot.slack import views
 from bot.slack.views import ActionValue
 from bot.state import plans, runs
 from bot.state.incidents import WrongState, transition
-from bot.state.models import Incident, PlanRow
+from bot.state.models import Incident, PlanRow, RollbackRun
 from bot.strategies.base import Plan, RollbackError, Target, plan_from_json, plan_to_json, planned
 
 STATE_WORDS = {
@@ -33,7 +33,7 @@ STATE_WORDS = {
 }
 
 
-def refuse_state(caller: Caller, incident: Incident | None, what: str) -> None:
+def refuse_state(actor: Actor, incident: Incident | None, what: str) -> None:
     """Tell the person why this cannot be done in the incident's current state."""
     status = incident.status if incident else "gone"
     hint = {
@@ -42,21 +42,21 @@ def refuse_state(caller: Caller, incident: Incident | None, what: str) -> None:
         "dismissed": "Declare a new incident with `/rollback <service> <reason>` if it is back.",
     }.get(status, "Use the buttons on the pinned incident card.")
     key = incident.key if incident else "This incident"
-    caller.error(f"I can't {what} now", f"{key}: {STATE_WORDS.get(status, status)}.", f"Nothing was changed. {hint}")
+    actor.error(f"I can't {what} now", f"{key}: {STATE_WORDS.get(status, status)}.", f"Nothing was changed. {hint}")
 
 
-def _busy(rt: Runtime, service: str, caller: Caller) -> bool:
+def _busy(rt: Runtime, service: str, actor: Actor) -> bool:
     run = runs.active_run(rt.db, service)
     if run is None:
         return False
-    caller.reply(
-        f"A rollback of {service} is already {run.status}, started by <@{run.requested_by}> at "
+    actor.reply(
+        f"A rollback of {service} is already {run.status}, started by {views.user(run.requested_by)} at "
         f"{run.created_at:%H:%M:%S} UTC. Follow it on the incident card; I won't start a second one."
     )
     return True
 
 
-def request_rollback(rt: Runtime, value: ActionValue, caller: Caller, env_only: bool = False) -> Plan | None:
+def request_rollback(rt: Runtime, value: ActionValue, actor: Actor, env_only: bool = False) -> Plan | None:
     """Show the dry-run plan with Confirm / Cancel; nothing changes yet. ``env_only``: the plan that
     restores only the env of the revision and keeps the live image."""
     def action(incident: Incident) -> Action:
@@ -64,21 +64,21 @@ def request_rollback(rt: Runtime, value: ActionValue, caller: Caller, env_only: 
         return Action.CHOOSE_REVISION if chosen else Action.ROLL_BACK
 
     # The card's buttons and pickers carry the run they were posted after; "Revert env only" is on a plan.
-    clicked = still_current(rt, value, caller, action, None if env_only else same_run)
+    clicked = still_current(rt, value, actor, action, None if env_only else same_run)
     if clicked is None:
         return None
     incident, service = clicked.incident, clicked.service
-    if _busy(rt, service.name, caller):
+    if _busy(rt, service.name, actor):
         return None
     try:
         strategy = rt.strategy_for(service)
         plan = with_safety(planned(strategy, _target(service, value.revision, env_only)), service, strategy)
     except RollbackError as exc:
-        caller.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
+        actor.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
         return None
-    row = plans.show(rt.db, incident.id, plan_to_json(plan), caller.user_id)
+    row = plans.show(rt.db, incident.id, plan_to_json(plan), actor.id)
     after_run = clicked.latest.id if clicked.latest else 0
-    blocks = views.plan_confirmation(plan, caller.user_id, service.require_approval, incident.key, row.id, after_run)
+    blocks = views.plan_confirmation(plan, actor.id, service.require_approval, incident.key, row.id, after_run)
     ts = rt.slack.post(incident.channel_id, f"Rollback plan for {service.name}: nothing has changed yet", blocks)
     plans.set_message(rt.db, row.id, ts)
     record(
@@ -86,15 +86,15 @@ def request_rollback(rt: Runtime, value: ActionValue, caller: Caller, env_only: 
         incident.id,
         "plan",
         _plan_summary(plan),
-        actor=caller.user_id,
+        actor=actor,
         data={"plan": plan_to_json(plan), "plan_id": row.id, "ts": ts},
     )
     return plan
 
 
-def request_env_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> Plan | None:
+def request_env_rollback(rt: Runtime, value: ActionValue, actor: Actor) -> Plan | None:
     """*Revert env only*: the runbook's ``FEATURE_FLAG_*`` patch, through the same plan, permission and run."""
-    return request_rollback(rt, value, caller, env_only=True)
+    return request_rollback(rt, value, actor, env_only=True)
 
 
 def _target(service: ServiceConfig, revision: int | None, env_only: bool) -> Target:
@@ -129,98 +129,107 @@ def _close_plan(rt: Runtime, incident: Incident, row: PlanRow, outcome: str) -> 
         quietly(rt.slack.update, incident.channel_id, row.message_ts, outcome, blocks)
 
 
-def _plan_or_explain(rt: Runtime, value: ActionValue, incident: Incident, caller: Caller) -> PlanRow | None:
+def _plan_or_explain(rt: Runtime, value: ActionValue, incident: Incident, actor: Actor) -> PlanRow | None:
     row = plans.get(rt.db, value.plan_id) if value.plan_id else None
     if row is None or row.incident_id != incident.id:
-        caller.error(
+        actor.error(
             "That plan is out of date",
             "I can't match this button to a plan of this incident.",
             "Nothing was changed. Use the buttons on the newest plan, or ask for a fresh one on the card.",
         )
         return None
     if row.status != "shown":
-        _already_decided(caller, row)
+        _already_decided(actor, row)
         return None
     return row
 
 
-def _already_decided(caller: Caller, row: PlanRow) -> None:
+def _already_decided(actor: Actor, row: PlanRow) -> None:
     if row.status == "superseded":
-        caller.reply(
+        actor.reply(
             "That plan is out of date: a newer plan was posted after it. Nothing was changed. "
             "Use the buttons on the newest plan."
         )
         return
-    caller.reply(
-        f"This plan was already {row.status} by <@{row.decided_by}>; nothing was changed now. "
+    actor.reply(
+        f"This plan was already {row.status} by {views.user(row.decided_by)}; nothing was changed now. "
         "To roll back again, use the buttons on the incident card: you will get a fresh plan."
     )
 
 
-def confirm_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+def confirm_rollback(rt: Runtime, value: ActionValue, actor: Actor) -> None:
     """Start the durable run (or ask for the second person's approval); the worker does the rest."""
-    incident = incident_for(rt, value.incident_key, caller)
+    incident = incident_for(rt, value.incident_key, actor)
     configured = rt.catalog.get(incident.service) if incident else None
     action = Action.APPROVE if configured and configured.require_approval else Action.CONFIRM
-    service = incident and authorize(rt, incident, caller, action)
+    service = incident and authorize(rt, incident, actor, action)
     if not service:
         return
-    row = _plan_or_explain(rt, value, incident, caller)
+    row = _plan_or_explain(rt, value, incident, actor)
     if row is None:
         return
     plan = plan_from_json(row.plan)
     if plan.skipped:
-        caller.reply(f"Nothing to roll back: {service.name} is {plan.skipped}.")
+        actor.reply(f"Nothing to roll back: {service.name} is {plan.skipped}.")
         return
-    if service.require_approval and caller.user_id == row.requested_by:
-        caller.reply(
+    if service.require_approval and actor.id == row.requested_by:
+        actor.reply(
             f"{service.name} needs a second person to approve. Ask a teammate to click *Approve* on "
             "the plan; nothing has changed yet."
         )
         return
-    strategy = rt.strategy_for(service)
+    run = _start_run(rt, service, row, plan, actor)
+    if run is not None:
+        _started(rt, incident, service, row, plan, run, actor)
+
+
+def _start_run(rt: Runtime, service: ServiceConfig, row: PlanRow, plan: Plan, actor: Actor) -> RollbackRun | None:
+    """The plan, confirmed, becomes a pending run; None (and why, to the actor) when that is no longer possible."""
     try:
-        run = plans.confirm(
+        return plans.confirm(
             rt.db,
             row.id,
-            caller.user_id,
+            actor.id,
             service=service.name,
             strategy=service.strategy,
             target={"to_revision": plan.desired.number, "image": plan.desired.image},
-            steps=list(strategy.steps),
-            approved_by=caller.user_id if service.require_approval else None,
+            steps=list(rt.strategy_for(service).steps),
+            approved_by=actor.id if service.require_approval else None,
             target_revision=plan.desired.number,
             target_image=plan.desired.image,
         )
     except plans.PlanDecided as exc:
-        _already_decided(caller, exc.plan)
-        return
+        _already_decided(actor, exc.plan)
     except runs.RunAlreadyActive:
-        _busy(rt, service.name, caller)
-        return
+        _busy(rt, service.name, actor)
     except WrongState as exc:
-        refuse_state(caller, exc.incident, "start a rollback")
-        return
+        refuse_state(actor, exc.incident, "start a rollback")
+    return None
+
+
+def _started(
+    rt: Runtime, incident: Incident, service: ServiceConfig, row: PlanRow, plan: Plan, run: RollbackRun, actor: Actor
+) -> None:
+    """Record the decision, close the plan, tell the channel, and wake the worker."""
     what = f"Roll back to {_to_words(plan)}"
     record(
         rt,
         incident.id,
         "decision",
-        f"<@{caller.user_id}> confirmed the rollback to {_to_words(plan)}",
-        actor=caller.user_id,
+        f"{actor.mention} confirmed the rollback to {_to_words(plan)}",
+        actor=actor,
         data={"run_id": run.id, "plan_id": row.id, "plan_decision": "confirmed", "what": what},
     )
     _close_plan(
         rt,
         incident,
         row,
-        f":arrow_forward: Confirmed by <@{caller.user_id}>: rolling back now. "
-        "Progress shows on the pinned incident card.",
+        f":arrow_forward: Confirmed by {actor.mention}: rolling back now. Progress shows on the pinned incident card.",
     )
     quietly(
         rt.slack.post,
         incident.channel_id,
-        f"<@{caller.user_id}> started the rollback of {service.name} to "
+        f"{actor.mention} started the rollback of {service.name} to "
         f"{_to_words(plan) if plan.target.env_only else plan.desired.version}. "
         "Progress shows on the pinned incident card; I will post here when it is verified or if it fails.",
     )
@@ -228,59 +237,59 @@ def confirm_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     rt.wake_worker.set()
 
 
-def cancel_rollback(rt: Runtime, value: ActionValue, caller: Caller) -> None:
-    incident = incident_for(rt, value.incident_key, caller)
-    if not incident or not authorize(rt, incident, caller, Action.CANCEL):
+def cancel_rollback(rt: Runtime, value: ActionValue, actor: Actor) -> None:
+    incident = incident_for(rt, value.incident_key, actor)
+    if not incident or not authorize(rt, incident, actor, Action.CANCEL):
         return
-    row = _plan_or_explain(rt, value, incident, caller)
+    row = _plan_or_explain(rt, value, incident, actor)
     if row is None:
         return
     try:
-        plans.cancel(rt.db, row.id, caller.user_id)
+        plans.cancel(rt.db, row.id, actor.id)
     except plans.PlanDecided as exc:
-        _already_decided(caller, exc.plan)
+        _already_decided(actor, exc.plan)
         return
     record(
         rt,
         incident.id,
         "decision",
-        f"<@{caller.user_id}> cancelled the rollback plan",
-        actor=caller.user_id,
+        f"{actor.mention} cancelled the rollback plan",
+        actor=actor,
         data={"plan_id": row.id, "plan_decision": "cancelled"},
     )
-    _close_plan(rt, incident, row, f":no_entry_sign: Cancelled by <@{caller.user_id}>. Nothing was changed.")
-    caller.reply("Cancelled. Nothing was changed; the incident card still has the rollback buttons.")
+    _close_plan(rt, incident, row, f":no_entry_sign: Cancelled by {actor.mention}. Nothing was changed.")
+    actor.reply("Cancelled. Nothing was changed; the incident card still has the rollback buttons.")
 
 
 def _decide(
-    rt: Runtime, value: ActionValue, caller: Caller, action: Action, move: str, event: str, message: str, **fields
+    rt: Runtime, value: ActionValue, actor: Actor, action: Action, move: str, event: str, message: str, **fields
 ) -> None:
     """A decision without a rollback: check who asks, move the incident, record it, tell the channel."""
-    incident = incident_for(rt, value.incident_key, caller)
-    if not incident or not authorize(rt, incident, caller, action):
+    incident = incident_for(rt, value.incident_key, actor)
+    if not incident or not authorize(rt, incident, actor, action):
         return
     try:
         transition(rt.db, incident.id, move, **fields)
     except WrongState as exc:
-        refuse_state(caller, exc.incident, str(action))
+        refuse_state(actor, exc.incident, str(action))
         return
-    who = f"<@{caller.user_id}>"
+    who = f"{actor.mention}"
     record(
         rt,
         incident.id,
         "decision" if move == "forward_fix" else "dismissed",
         event.format(who=who),
-        actor=caller.user_id,
+        actor=actor,
     )
     quietly(rt.slack.post, incident.channel_id, message.format(who=who, key=incident.key))
     cards.refresh(rt, incident.id)
 
 
-def forward_fix(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+def forward_fix(rt: Runtime, value: ActionValue, actor: Actor) -> None:
     _decide(
         rt,
         value,
-        caller,
+        actor,
         Action.FORWARD_FIX,
         "forward_fix",
         "{who} chose a forward fix instead of a rollback",
@@ -289,11 +298,11 @@ def forward_fix(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     )
 
 
-def dismiss(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+def dismiss(rt: Runtime, value: ActionValue, actor: Actor) -> None:
     _decide(
         rt,
         value,
-        caller,
+        actor,
         Action.DISMISS,
         "dismiss",
         "{who} dismissed the incident",
@@ -302,49 +311,49 @@ def dismiss(rt: Runtime, value: ActionValue, caller: Caller) -> None:
     )
 
 
-def scale_to_zero(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+def scale_to_zero(rt: Runtime, value: ActionValue, actor: Actor) -> None:
     """The failure card's stop button (*Scale to zero*, *All traffic to stable now*): only for the failure it
     was posted for; a stale one must never stop a service a later rollback made healthy."""
-    clicked = still_current(rt, value, caller, Action.SCALE_TO_ZERO, same_run)
+    clicked = still_current(rt, value, actor, Action.SCALE_TO_ZERO, same_run)
     if clicked is None:
         return
     incident, service = clicked.incident, clicked.service
     try:
         rt.strategy_for(service).scale(target(service), 0)
     except RollbackError as exc:
-        caller.error(f"Scaling {service.name} to zero failed", str(exc), "Nothing else was changed.")
+        actor.error(f"Scaling {service.name} to zero failed", str(exc), "Nothing else was changed.")
         return
-    record(rt, incident.id, "emergency", f"<@{caller.user_id}> scaled {service.name} to zero", actor=caller.user_id)
+    record(rt, incident.id, "emergency", f"{actor.mention} scaled {service.name} to zero", actor=actor)
     quietly(
         rt.slack.post,
         incident.channel_id,
-        f":octagonal_sign: <@{caller.user_id}> scaled {service.name} to zero "
+        f":octagonal_sign: {actor.mention} scaled {service.name} to zero "
         "replicas. It serves no traffic now. Scale it back up once a good version is ready.",
     )
 
 
-def page_escalation(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+def page_escalation(rt: Runtime, value: ActionValue, actor: Actor) -> None:
     """Page the service's escalation contact about the failure the button was posted for."""
-    clicked = still_current(rt, value, caller, Action.PAGE_ESCALATION, same_run)
+    clicked = still_current(rt, value, actor, Action.PAGE_ESCALATION, same_run)
     if clicked is None:
         return
     incident, service = clicked.incident, clicked.service
     contact = service.escalation
     if not contact:
-        caller.reply("No escalation contact is configured for this service; page your on-call lead by hand.")
+        actor.reply("No escalation contact is configured for this service; page your on-call lead by hand.")
         return
     refused = rt.slack.invite(incident.channel_id, [contact])
     quietly(
         rt.slack.post,
         incident.channel_id,
         f":rotating_light: <@{contact}>, you are paged for {incident.key} "
-        f"by <@{caller.user_id}>: the rollback of {incident.service} needs help.",
+        f"by {actor.mention}: the rollback of {incident.service} needs help.",
     )
     record(
         rt,
         incident.id,
         "escalated",
-        f"<@{caller.user_id}> paged <@{contact}>",
-        actor=caller.user_id,
+        f"{actor.mention} paged <@{contact}>",
+        actor=actor,
         data={"not_invited": refused},
     )

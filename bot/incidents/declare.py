@@ -4,27 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 from bot.config import ServiceConfig
 from bot.incidents import cards
-from bot.incidents.caller import Caller
+from bot.incidents.actors import Actor
 from bot.incidents.common import quietly, target
 from bot.incidents.comms import News, announce
 from bot.incidents.events import record
 from bot.runtime import Runtime
 from bot.signals.severity import DECLARATIONS, assess
 from bot.slack import views
-from bot.slack.gateway import SlackFailure
+from bot.slack.gateway import Channel, SlackFailure
 from bot.state.incidents import IncidentAlreadyOpen, create_incident, update_incident
 from bot.state.models import Incident
 from bot.strategies.base import RollbackError
 
 
-def service_or_explain(rt: Runtime, name: str, caller: Caller) -> ServiceConfig | None:
+def service_or_explain(rt: Runtime, name: str, actor: Actor) -> ServiceConfig | None:
     service = rt.catalog.get(name)
     if service is None:
         known = ", ".join(f"`{s}`" for s in sorted(rt.catalog.services)) or "none yet"
-        caller.error(
+        actor.error(
             f"I don't know a service called `{name}`",
             f"It is not in the services catalog. Known services: {known}.",
             "Nothing was changed. Check the spelling, or ask the service owners to add it to the catalog.",
@@ -32,17 +33,18 @@ def service_or_explain(rt: Runtime, name: str, caller: Caller) -> ServiceConfig 
     return service
 
 
-def _point_to(existing: Incident, service: str, caller: Caller) -> Incident:
+def _point_to(existing: Incident, service: str, actor: Actor) -> Incident:
     where = f"<#{existing.channel_id}>" if existing.channel_id else "its channel (being opened now)"
-    caller.reply(
+    actor.reply(
         f"{existing.key} is already open for {service} in {where}. Join it there; I did not open a second incident."
     )
     return existing
 
 
-def declare(rt: Runtime, name: str, reason: str, caller: Caller, declared: tuple[str, ...] = ()) -> Incident | None:
-    """Open the incident. Anyone may declare; one open incident per service (the database enforces it)."""
-    service = service_or_explain(rt, name, caller)
+def declare(rt: Runtime, name: str, reason: str, actor: Actor, declared: tuple[str, ...] = ()) -> Incident | None:
+    """Open the incident. Anyone may declare, a person or a system actor; one open incident per service (the
+    database enforces it). A person leads it and is invited; a system's incident has no lead until one is set."""
+    service = service_or_explain(rt, name, actor)
     if service is None:
         return None
     try:
@@ -51,24 +53,37 @@ def declare(rt: Runtime, name: str, reason: str, caller: Caller, declared: tuple
             service.name,
             service.namespace,
             reason,
-            caller.user_id,
+            actor.id,
             declared=declared,
             next_reminder_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=rt.catalog.reminder_minutes),
         )
     except IncidentAlreadyOpen as exc:
-        return _point_to(exc.incident, service.name, caller)
+        return _point_to(exc.incident, service.name, actor)
     said = "".join(f"; declared: {DECLARATIONS[d]}" for d in declared if d in DECLARATIONS)
     record(
         rt,
         incident.id,
         "declared",
         f"Incident declared: {reason or 'no reason given'}{said}",
-        actor=caller.user_id,
+        actor=actor,
         data={"reason": reason, "declared": list(declared)},
     )
-    caller.reply(
-        f"Declared {incident.key} for {service.name}. Opening the incident channel and reading its health now."
-    )
+    actor.reply(f"Declared {incident.key} for {service.name}. Opening the incident channel and reading its health now.")
+    opened = _open_channel(rt, incident, service, reason, actor)
+    if opened.channel is None:
+        return opened.incident
+    return _post_card(rt, opened, actor)
+
+
+class Opened(NamedTuple):
+    incident: Incident  # assessed
+    channel: Channel | None  # None: Slack refused to create it
+    invited: tuple[str, ...] = ()
+    refused: tuple[str, ...] = ()
+
+
+def _open_channel(rt: Runtime, incident: Incident, service: ServiceConfig, reason: str, actor: Actor) -> Opened:
+    """Create the channel, invite the people and set its topic while the health is read."""
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="declare") as pool:
         assessing = pool.submit(assess_incident, rt, incident, service)
         try:
@@ -78,28 +93,33 @@ def declare(rt: Runtime, name: str, reason: str, caller: Caller, declared: tuple
         except SlackFailure as exc:
             incident = assessing.result()
             record(rt, incident.id, "note", f"Could not create the incident channel: {exc.error}")
-            caller.error(
+            actor.error(
                 f"{incident.key} is recorded, but Slack refused to create its channel",
                 exc.error,
                 "Create a channel by hand and invite the owners; `/rollback status` shows the incident "
                 "and I keep its timeline.",
             )
-            return incident
-        incident = update_incident(
-            rt.db, incident.id, channel_id=channel.id, channel_name=channel.name, lead_user_id=caller.user_id
-        )
-        refused = rt.slack.invite(channel.id, [caller.user_id, *service.owners])
+            return Opened(incident, None)
+        lead = actor.id if actor.kind == "slack" else None  # a system's incident waits for a person to lead it
+        update_incident(rt.db, incident.id, channel_id=channel.id, channel_name=channel.name, lead_user_id=lead)
+        invited = tuple(u for u in (lead, *service.owners) if u)
+        refused = tuple(rt.slack.invite(channel.id, invited))
         quietly(
             rt.slack.set_topic,
             channel.id,
             f"{incident.key} · {service.name} · {reason or 'rollback under consideration'}",
         )
-        incident = assessing.result()
+        return Opened(assessing.result(), channel, invited, refused)
+
+
+def _post_card(rt: Runtime, opened: Opened, actor: Actor) -> Incident:
+    """Post and pin the card, record the channel, then announce the incident."""
+    incident, channel = opened.incident, opened.channel
     try:
         card_ts = rt.slack.post(channel.id, *cards.card_message(rt, incident))
     except SlackFailure as exc:
         record(rt, incident.id, "note", f"Could not post the incident card: {exc.error}")
-        caller.error(
+        actor.error(
             f"{incident.key} is open in <#{channel.id}>, but Slack refused its card",
             exc.error,
             "Type `/rollback status` there in a moment; the card is posted again when the incident changes.",
@@ -112,7 +132,7 @@ def declare(rt: Runtime, name: str, reason: str, caller: Caller, declared: tuple
         incident.id,
         "channel",
         f"Incident channel #{channel.name} opened",
-        data={"channel_id": channel.id, "invited": [caller.user_id, *service.owners], "not_invited": refused},
+        data={"channel_id": channel.id, "invited": list(opened.invited), "not_invited": list(opened.refused)},
     )
     announce(rt, incident, News.DECLARED, views.announcement(cards.card_info(rt, incident)))
     return incident

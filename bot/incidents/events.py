@@ -1,4 +1,4 @@
-"""Recording timeline events, with the names of the people in them captured as they act.
+"""Recording timeline events: who acted (a person or a system), with people's names captured as they act.
 
 The postmortem and ``rollback-bot report`` are rendered from the database alone, so the
 display name of everyone who appears in an event is looked up once, when the event is
@@ -11,6 +11,7 @@ import logging
 import re
 from typing import Any
 
+from bot.incidents.actors import Actor, is_system
 from bot.runtime import Runtime
 from bot.state import people, timeline
 from bot.state.models import TimelineEvent
@@ -21,7 +22,7 @@ MENTION = re.compile(r"<@([A-Z0-9_]+)>")
 
 def capture_names(rt: Runtime, *user_ids: str | None) -> None:
     """Make sure each user's display name is stored (one Slack look-up per person, ever)."""
-    wanted = {u for u in user_ids if u and u != "bot"} - rt.known_people
+    wanted = {u for u in user_ids if u and u != "bot" and not is_system(u)} - rt.known_people
     if not wanted:
         return
     stored = people.known(rt.db, wanted)
@@ -34,10 +35,18 @@ def capture_names(rt: Runtime, *user_ids: str | None) -> None:
 
 
 def record(
-    rt: Runtime, incident_id: int, kind: str, text: str, actor: str = "bot", data: dict[str, Any] | None = None
+    rt: Runtime,
+    incident_id: int,
+    kind: str,
+    text: str,
+    actor: Actor | None = None,
+    data: dict[str, Any] | None = None,
 ) -> TimelineEvent:
+    """Append an event by ``actor`` (None: the bot itself); the event's data says which kind of actor it was."""
+    if actor is not None:
+        data = {**(data or {}), "actor": actor.data}
     try:
-        capture_names(rt, actor, *MENTION.findall(text))
+        capture_names(rt, actor.id if actor else None, *MENTION.findall(text))
     except Exception:  # a name is nice to have; the event itself must never be lost for it
         log.exception("could not capture the names in a %s event", kind)
-    return timeline.record(rt.db, incident_id, kind, text, actor=actor, data=data)
+    return timeline.record(rt.db, incident_id, kind, text, actor=actor.id if actor else "bot", data=data)

@@ -3,6 +3,11 @@ privately and audited.
 
 The rule itself (which action is open to whom) lives in the services catalog
 (``bot.config.Action`` / ``ServiceConfig.may``), and README.md shows it as a table.
+
+A system actor (``alertmanager``, ``auto-rollback``: no person behind it) may declare an incident and
+propose a rollback (the dry-run plan, which changes nothing) without the catalog naming it. Anything
+else it may do only where the catalog lists it by id (``system:<name>``) for that action; ``"*"``
+(anyone) means any person, never a system. It never approves: approval is a second person's.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import logging
 
 from bot.config import Action, Kind, ServiceConfig
-from bot.incidents.caller import Caller
+from bot.incidents.actors import Actor
 from bot.incidents.events import capture_names, record
 from bot.runtime import Runtime
 from bot.state import people
@@ -42,35 +47,47 @@ WORDS = {
 READ_COMMANDS = {Action.READ_HISTORY: "/rollback history", Action.READ_CONFIG: "/rollback config"}
 
 
-def authorize(rt: Runtime, incident: Incident, caller: Caller, action: Action) -> ServiceConfig | None:
-    """The incident's service when ``caller`` may do ``action``; otherwise a private answer and an audit event."""
+SYSTEM_MAY = frozenset({Action.DECLARE, Action.ROLL_BACK, Action.CHOOSE_REVISION})  # unless the catalog says more
+
+
+def may(service: ServiceConfig, actor: Actor, action: Action, declared_by: str | None) -> bool:
+    """The rule for a person (the catalog's) and for a system actor (the module's docstring)."""
+    if actor.kind == "slack":
+        return service.may(action, actor.id, declared_by)
+    if action is Action.APPROVE:
+        return False
+    return action in SYSTEM_MAY or actor.id in service.who_may(action, None)
+
+
+def authorize(rt: Runtime, incident: Incident, actor: Actor, action: Action) -> ServiceConfig | None:
+    """The incident's service when ``actor`` may do ``action``; otherwise a private answer and an audit event."""
     words = WORDS[action]
     service = rt.catalog.get(incident.service)
     if service is None:
-        caller.error(
+        actor.error(
             "This service left the catalog",
             f"{incident.service} is no longer configured, so nobody may {words} on it from here.",
             "Nothing was changed. Ask an admin to restore its catalog entry.",
         )
         return None
-    if service.may(action, caller.user_id, incident.declared_by):
+    if may(service, actor, action, incident.declared_by):
         return service
-    _refuse(rt, service, caller, action, incident)
+    _refuse(rt, service, actor, action, incident)
     return None
 
 
-def authorize_read(rt: Runtime, service: ServiceConfig, caller: Caller, action: Action) -> bool:
-    """Whether ``caller`` may see what ``action`` shows of ``service`` (images, change-causes, ConfigMap values).
+def authorize_read(rt: Runtime, service: ServiceConfig, actor: Actor, action: Action) -> bool:
+    """Whether ``actor`` may see what ``action`` shows of ``service`` (images, change-causes, ConfigMap values).
 
     A refusal is answered privately and audited: on the service's open incident, else as a WARNING log line
     (there is no timeline to put it on)."""
-    if service.may(action, caller.user_id, None):
+    if may(service, actor, action, None):
         return True
-    _refuse(rt, service, caller, action, open_incident_for_service(rt.db, service.name))
+    _refuse(rt, service, actor, action, open_incident_for_service(rt.db, service.name))
     return False
 
 
-def _refuse(rt: Runtime, service: ServiceConfig, caller: Caller, action: Action, incident: Incident | None) -> None:
+def _refuse(rt: Runtime, service: ServiceConfig, actor: Actor, action: Action, incident: Incident | None) -> None:
     """Record the refusal (on the incident; with none, a read is logged), then tell the person who may."""
     what = f"{WORDS[action]} of {service.name}" if action.kind is Kind.READ else WORDS[action]
     who = service.who_may(action, incident.declared_by if incident else None)
@@ -83,24 +100,31 @@ def _refuse(rt: Runtime, service: ServiceConfig, caller: Caller, action: Action,
         title = f"You can't {what}"
     else:
         title = f"You can't {what} on {incident.key}"
+    why = "not allowed by the services catalog" if actor.kind == "slack" else "a system actor the catalog does not name"
     if incident is not None:
         record(
             rt,
             incident.id,
             "audit",
-            f"<@{caller.user_id}> was refused: {what} (not allowed by the services catalog)",
-            actor=caller.user_id,
+            f"{actor.mention} was refused: {what} ({why})",
+            actor=actor,
             data={"action": str(action), "allowed": list(who)},
         )
     elif action in READ_COMMANDS:
         log.warning(
             "audit: %s was refused %s %s (not a responder in the services catalog)",
-            caller.user_id,
+            actor.id,
             READ_COMMANDS[action],
             service.name,
         )
-    caller.error(
+    rule = (
+        f"The services catalog lets only {names} {WORDS[action]} for {service.name}."
+        if actor.kind == "slack"
+        else f"A system actor may declare and propose a rollback; to {WORDS[action]} for {service.name} the "
+        f"services catalog must name {actor.id} (approving is always a person's)."
+    )
+    actor.error(
         title,
-        f"The services catalog lets only {names} {WORDS[action]} for {service.name}.",
+        rule,
         "Nothing was changed. Ask one of them, or the service owners, to do it.",
     )

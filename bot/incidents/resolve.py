@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 
 from bot import reports
 from bot.incidents import cards, sync
-from bot.incidents.caller import Caller
+from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view, quietly
 from bot.incidents.comms import News, announce
 from bot.incidents.decisions import refuse_state
@@ -43,32 +44,32 @@ def _when_it_ends(rt: Runtime, incident: Incident) -> str:
     return f"by {by:%H:%M} UTC at the latest"
 
 
-def open_resolve(rt: Runtime, value: ActionValue, caller: Caller) -> None:
-    incident = incident_for(rt, value.incident_key, caller)
-    if incident is None or not authorize(rt, incident, caller, Action.RESOLVE):
+def open_resolve(rt: Runtime, value: ActionValue, actor: Actor) -> None:
+    incident = incident_for(rt, value.incident_key, actor)
+    if incident is None or not authorize(rt, incident, actor, Action.RESOLVE):
         return
     if incident.status == "rolling_back":
-        caller.error(
+        actor.error(
             f"{incident.key} can't be resolved while its rollback runs",
             f"The rollback ends {_when_it_ends(rt, incident)}; the card shows its progress.",
             "Nothing was changed. Resolve it once the card says the rollback is verified or failed.",
         )
         return
     if not incident.is_open:
-        caller.reply(
+        actor.reply(
             f"{incident.key} is already {incident.status}. `rollback-bot report {incident.key}` prints its postmortem."
         )
         return
-    open_view(rt, caller, views.resolve_modal(incident.key), "postmortem")
+    open_view(rt, actor, views.resolve_modal(incident.key), "postmortem")
 
 
-def resolve(rt: Runtime, key: str, caller: Caller, form: views.ResolveForm) -> str | None:
+def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str | None:
     """Close the incident, render the postmortem from the record, store it, upload it; returns its path."""
     incident = get_incident(rt.db, key)
     if incident is None:
-        caller.error("I can't find that incident", f"There is no incident {key}.", "Nothing was changed.")
+        actor.error("I can't find that incident", f"There is no incident {key}.", "Nothing was changed.")
         return None
-    if not authorize(rt, incident, caller, Action.RESOLVE):
+    if not authorize(rt, incident, actor, Action.RESOLVE):
         return None
     capture_names(rt, *(item.owner for item in form.action_items))
 
@@ -90,15 +91,15 @@ def resolve(rt: Runtime, key: str, caller: Caller, form: views.ResolveForm) -> s
         rt.db.transaction(close)
     except WrongState as exc:
         if exc.status and exc.status.value == "rolling_back":
-            caller.error(
+            actor.error(
                 f"{incident.key} can't be resolved while its rollback runs",
                 f"The rollback ends {_when_it_ends(rt, incident)}.",
                 "Nothing was changed. Submit the form again once the card says the rollback ended.",
             )
         else:
-            refuse_state(caller, exc.incident, "resolve it")
+            refuse_state(actor, exc.incident, "resolve it")
         return None
-    record(rt, incident.id, "resolved", f"<@{caller.user_id}> resolved the incident", actor=caller.user_id)
+    record(rt, incident.id, "resolved", f"{actor.mention} resolved the incident", actor=actor)
     markdown = postmortem_markdown(rt, incident.key) or ""
     incident = update_incident(rt.db, incident.id, postmortem=markdown)
     path = _write_copy(rt, incident, markdown)
@@ -174,9 +175,10 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
     def with_names(text: str) -> str:
         return MENTION.sub(lambda m: "@" + name(m.group(1)), text)
 
-    first: dict = {}
-    for event in events:
-        first.setdefault(event.kind, event)
+    def shown(kept: Iterable[TimelineEvent]) -> tuple[reports.Event, ...]:
+        return tuple(reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in kept)
+
+    first = {e.kind: e for e in reversed(events)}  # the first event of each kind
     run = cards.latest_run(rt, incident.id)
     plan = plan_from_json(run.plan) if run else None
     decisions = [e for e in events if e.kind == "decision"]
@@ -184,10 +186,8 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
     decision = (confirmed or decisions or [None])[0]
     started = first.get("rollback_started") or first.get("patched")
     finished = first.get("verified") or first.get("rolled_out")
-    assessment = cards.assessment_from_json(
-        incident.assessment if (incident.assessment or {}).get("severity") else None
-    )
-    audit = [e for e in events if e.kind == "audit"]
+    assessed = incident.assessment if (incident.assessment or {}).get("severity") else None
+    assessment = cards.assessment_from_json(assessed)
     return reports.PostmortemInput(
         incident_key=incident.key,
         service=incident.service,
@@ -215,15 +215,9 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
             *(reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items),
             *_gitops_items(events),
         ),
-        events=tuple(
-            reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in events if e.kind != "audit"
-        ),
+        events=shown(e for e in events if e.kind != "audit"),
         signals=assessment.signals if assessment else (),
-        audit=tuple(reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in audit),
+        audit=shown(e for e in events if e.kind == "audit"),
         plan_changes=plan.changes if plan else (),
-        strategy_steps=tuple(
-            reports.Event(e.at, e.kind, name(e.actor), with_names(e.text))
-            for e in events
-            if e.kind in reports.STRATEGY_EVENTS
-        ),
+        strategy_steps=shown(e for e in events if e.kind in reports.STRATEGY_EVENTS),
     )

@@ -4,7 +4,7 @@ message with *Resume sync*, and turned back on by that button, as it was before 
 from __future__ import annotations
 
 from bot.config import Action
-from bot.incidents.caller import Caller
+from bot.incidents.actors import Actor
 from bot.incidents.common import RUN_WORDS, Clicked, Stale, quietly, still_current
 from bot.incidents.events import record
 from bot.providers.kubernetes import gitops
@@ -50,7 +50,7 @@ def sync_note(rt: Runtime, incident: Incident, run_id: int) -> tuple[str, list[d
     return text, [views.resume_sync_actions(incident.key, run_id, owner.title)]
 
 
-def resume_sync(rt: Runtime, value: ActionValue, caller: Caller) -> None:
+def resume_sync(rt: Runtime, value: ActionValue, caller: Actor) -> None:
     """Turn back on the sync a run suspended, as it was before; recorded, once."""
     clicked = still_current(rt, value, caller, Action.RESUME_SYNC, _sync_still_ours, _still_off)
     if clicked is None:
@@ -73,14 +73,14 @@ def resume_sync(rt: Runtime, value: ActionValue, caller: Caller) -> None:
         rt,
         incident.id,
         RESUMED,
-        f"<@{caller.user_id}> turned sync of the {owner.title} back on",
-        actor=caller.user_id,
+        f"{caller.mention} turned sync of the {owner.title} back on",
+        actor=caller,
         data=owner_data(owner, value.plan_id),
     )
     quietly(
         rt.slack.post,
         incident.channel_id,
-        f":arrows_counterclockwise: <@{caller.user_id}> turned sync of the {owner.title} back on: from now on it "
+        f":arrows_counterclockwise: {caller.mention} turned sync of the {owner.title} back on: from now on it "
         "applies what Git says.",
     )
 

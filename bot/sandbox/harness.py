@@ -34,7 +34,7 @@ class BotHarness:
         self.rt: Runtime = build_runtime(self.settings)
         self.app = create_app(self.settings, self.rt)
         self.server = waitress.server.create_server(
-            wsgi_app(self.app, self.settings.slack_signing_secret),
+            wsgi_app(self.app, self.rt),
             host="127.0.0.1",
             port=0,
             threads=8,

@@ -87,6 +87,21 @@ def test_unsigned_or_forged_requests_still_get_401(world, bot):
     assert requests.post(f"{bot.url}/slack/events", data=b"\xff", headers=stale, timeout=10).status_code == 401
 
 
+def test_the_route_table_answers_unknown_paths_404_and_wrong_methods_405_with_allow(world, bot):
+    """The load balancer's HEAD and GET of /healthz; anything not served is told what is, politely, in plain text."""
+    calls_before = len(world.slack.calls())
+    assert requests.head(f"{bot.url}/healthz", timeout=5).status_code == 200
+    assert requests.get(f"{bot.url}/healthz", timeout=5).json() == {"status": "ok"}
+    missing = requests.post(f"{bot.url}/alerts/nowhere", data=b"{}", timeout=5)
+    assert missing.status_code == 404 and missing.headers["Content-Type"].startswith("text/plain")
+    assert "/alerts/nowhere is not served here" in missing.text and "POST /slack/events" in missing.text
+    for method, path, allow in (("POST", "/healthz", "GET, HEAD"), ("GET", "/slack/events", "POST")):
+        wrong = requests.request(method, f"{bot.url}{path}", timeout=5)
+        assert (wrong.status_code, wrong.headers["Allow"]) == (405, allow), wrong.text
+        assert wrong.text == f"Method not allowed: {path} answers {allow}, not {method}."
+    assert len(world.slack.calls()) == calls_before, "nothing reached Bolt"
+
+
 # ---------------------------------------------------------------- every action id and every view callback
 
 WRONG = {str: (7,), int: ("7",), float: ("7",), bool: ("x",), dict: ("x", None), list: ("x", None), type(None): (7,)}

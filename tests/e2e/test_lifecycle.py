@@ -9,6 +9,7 @@ import pytest
 from kubernetes import client, config
 
 from bot.incidents.cards import incident_in_channel
+from bot.incidents.comms import remind_due
 from bot.providers.kubernetes.locator import k8s_target
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import LEAD, ONCALL
@@ -49,10 +50,9 @@ def test_status_updates_reach_both_channels_and_reminders_ask_the_lead(world, bo
     alice.message_saying(announcements, "Rolling back to v1.2.4", timeout=10)  # posted after the channel's
 
     later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=31)
-    # Three workers (as on three replicas) check at the same moment: one reminder goes out.
-    workers = [bot.worker, Worker(bot.rt, worker_id="replica-b"), Worker(bot.rt, worker_id="replica-c")]
+    # Three workers (as on three replicas) run their reminders job at the same moment: one reminder goes out.
     sent: list[int] = []
-    threads = [threading.Thread(target=lambda w=w: sent.append(w.remind_if_due(now=later))) for w in workers]
+    threads = [threading.Thread(target=lambda: sent.append(remind_due(bot.rt, later))) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -60,8 +60,8 @@ def test_status_updates_reach_both_channels_and_reminders_ask_the_lead(world, bo
     assert sorted(sent) == [0, 0, 1]
     reminder = alice.message_saying(channel.id, "no stakeholder update", timeout=5)
     assert f"<@{ONCALL}>" in reminder["text"] and "/rollback update" in reminder["text"]
-    assert bot.worker.remind_if_due(now=later) == 0, "one reminder per period, not one per loop"
-    assert bot.worker.remind_if_due(now=later + dt.timedelta(minutes=31)) == 1, "and one in the next period"
+    assert remind_due(bot.rt, later) == 0, "one reminder per period, not one per loop"
+    assert remind_due(bot.rt, later + dt.timedelta(minutes=31)) == 1, "and one in the next period"
 
 
 def test_the_update_forms_next_update_choice_sets_the_reminder(world, bot, alice):
@@ -81,8 +81,8 @@ def test_the_update_forms_next_update_choice_sets_the_reminder(world, bot, alice
         return at is not None and at.replace(tzinfo=dt.UTC) <= now + dt.timedelta(minutes=16)
 
     wait_for("the reminder to be stored", reminder_in_15_minutes, timeout=10)
-    assert bot.worker.remind_if_due(now=now + dt.timedelta(minutes=14)) == 0
-    assert bot.worker.remind_if_due(now=now + dt.timedelta(minutes=16)) == 1, "asked for the update in 15 minutes"
+    assert remind_due(bot.rt, now + dt.timedelta(minutes=14)) == 0
+    assert remind_due(bot.rt, now + dt.timedelta(minutes=16)) == 1, "asked for the update in 15 minutes"
 
     alice.type("update", channel_id=channel.id)
     alice.submit(
@@ -95,7 +95,7 @@ def test_the_update_forms_next_update_choice_sets_the_reminder(world, bot, alice
         lambda: incident_in_channel(bot.rt, channel.id).next_reminder_at is None,
         timeout=10,
     )
-    assert bot.worker.remind_if_due(now=now + dt.timedelta(hours=5)) == 0, '"no more updates" means none'
+    assert remind_due(bot.rt, now + dt.timedelta(hours=5)) == 0, '"no more updates" means none'
 
 
 @pytest.fixture

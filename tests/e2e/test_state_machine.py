@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from bot.incidents import decisions
-from bot.incidents.caller import Caller
+from bot.incidents.actors import SlackUser
 from bot.incidents.cards import incident_in_channel
 from bot.incidents.resolve import postmortem_markdown
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
@@ -101,7 +101,7 @@ def test_a_dismissed_incident_takes_no_more_decisions(world, bot):
     key = incident_in_channel(bot.rt, channel.id).key
     # The card lost its buttons; a click that was already on its way (a phone offline for a minute) still lands.
     said: list[str] = []
-    late = Caller(LEAD, channel.id, "", lambda text, blocks=None: said.append(text))
+    late = SlackUser(LEAD, channel.id, "", lambda text, blocks=None: said.append(text))
     decisions.forward_fix(bot.rt, ActionValue(key), late)
     decisions.dismiss(bot.rt, ActionValue(key), late)
     assert len(said) == 2 and all("it was dismissed" in t and "Nothing was changed" in t for t in said), said
@@ -180,11 +180,11 @@ def test_a_postmortem_file_that_cannot_be_written_skips_neither_upload_nor_annou
 
 def test_a_request_whose_work_fails_is_answered(world, bot):
     said: list[str] = []
-    caller = Caller(ONCALL, "", "", lambda text, blocks=None: said.append(text))
+    actor = SlackUser(ONCALL, "", "", lambda text, blocks=None: said.append(text))
 
     def breaks() -> None:
         raise RuntimeError("the database is read-only")
 
-    bot.rt.submit(breaks, answer=caller)
+    bot.rt.submit(breaks, answer=actor)
     wait_for("the person to be told", lambda: said, 10)
     assert "Something went wrong while I handled breaks" in said[0] and "read-only" in said[0]
