@@ -38,12 +38,12 @@ from kubernetes import config
 sys.path.insert(0, str(Path(__file__).parent))  # bench/ is not a package: chaos_play sits beside this file
 from chaos_play import Kube, Player, Target  # noqa: E402
 
+from bot.providers.kubernetes.traffic_patches import subset_of  # noqa: E402
 from bot.sandbox.harness import BotHarness  # noqa: E402
 from bot.sandbox.scenario import load_scenario  # noqa: E402
 from bot.sandbox.world import World  # noqa: E402
 from bot.state import timeline  # noqa: E402
 from bot.state.models import Incident, RollbackRun  # noqa: E402
-from bot.strategies.traffic import subset_of  # noqa: E402
 
 SCENARIOS = Path(__file__).parent.parent / "tests" / "scenarios"
 REQUIRED = ("declared", "assessed", "channel", "plan", "decision", "resolved")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from kubernetes import client
 
+from bot.providers.kubernetes.traffic_patches import subset_of, subset_patch
 from bot.sandbox.harness import BotHarness, OnCall
 from bot.sandbox.k8s.faults import Rule
 from bot.sandbox.scenario import ServiceSpec
@@ -21,7 +22,6 @@ from bot.sandbox.world import ONCALL, World
 from bot.slack.views import RESOLVE_IMPACT, RESOLVE_ROOT_CAUSE, ActionId, CallbackId
 from bot.state import runs
 from bot.state.models import Incident
-from bot.strategies.traffic import subset_of, subset_patch
 
 FAILED_OUTCOMES = ("NOT healthy", "FAILED")
 OUTCOMES = ("and verified", "NOT healthy", "FAILED", "could NOT verify", "did not start")

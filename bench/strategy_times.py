@@ -33,6 +33,7 @@ from kubernetes import client, config
 from bot.config import duration_seconds, load_catalog
 from bot.incidents.cards import incident_in_channel
 from bot.incidents.common import target
+from bot.providers.clients import Clients
 from bot.providers.kubernetes.canary.options import Canary
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import ONCALL, World
@@ -90,7 +91,7 @@ def floor(strategy: str, service: str) -> float:
             break_config(world, db, record)
         else:
             db = None
-        s = registry.spec(strategy).build(BuildContext(str(world.kubeconfig), db))
+        s = registry.spec(strategy).build(BuildContext(Clients(str(world.kubeconfig)), db))
         plan = s.plan(target(svc))
         t = dataclasses.replace(plan.target, to_revision=plan.desired.number)
         started = time.monotonic()

@@ -18,13 +18,13 @@ from pathlib import Path
 from kubernetes import config
 
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
+from bot.providers.kubernetes.locator import k8s_target
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.scenario import load_scenario
-from bot.strategies.base import Target
 
-TARGET = Target("shopping-service", "shopping", "shopping-service", "app")
+TARGET = k8s_target("shopping-service", "shopping", "shopping-service", "app")
 RATIO_TARGET = 0.25  # plan + patch within a quarter of kubectl's own undo
 
 

@@ -16,12 +16,12 @@ import threading
 from kubernetes import client
 
 from bot.config import Catalog, ServiceConfig
+from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
+from bot.providers.kubernetes.env_rules import config_refs
 from bot.state import config_versions
 from bot.state.config_versions import PLAIN, Fingerprints
 from bot.state.db import Database
 from bot.strategies import registry
-from bot.strategies.env_rules import config_refs
-from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
 
 log = logging.getLogger(__name__)
 

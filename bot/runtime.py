@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
+from bot.providers.clients import Clients
 from bot.signals.metrics import MetricsReader
 from bot.slack.gateway import SlackGateway, make_client
 from bot.state.config_versions import SECRETS_NOT_TRACKED, Fingerprints
@@ -34,6 +35,7 @@ class Runtime:
     slack: SlackGateway
     metrics: MetricsReader
     strategy_factories: dict[str, Callable[[], Strategy]]
+    clients: Clients = field(default_factory=Clients)  # every platform client, built once, closed with the runtime
     wake_worker: threading.Event = field(default_factory=threading.Event)
     background: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-work")
@@ -73,6 +75,7 @@ class Runtime:
         if self._tracker is not None:
             self._tracker.stop()
         self.background.shutdown(wait=True)
+        self.clients.close()
         self.db.dispose()
 
     def strategy_for(self, service: ServiceConfig) -> Strategy:
@@ -92,11 +95,10 @@ class Runtime:
     def config_tracker(self) -> ConfigTracker:
         """The recorder of the services' ConfigMap and Secret versions, connected on first use."""
         from bot.config_tracker import ConfigTracker
-        from bot.strategies.factory import kubernetes_client
 
         with self._lock:
             if self._tracker is None:
-                api_client = kubernetes_client(self.settings.kubeconfig)
+                api_client = self.clients.kubernetes()
                 prints = Fingerprints.of(self.settings.config_fingerprint_key)
                 self._tracker = ConfigTracker(self.catalog, self.db, api_client, prints)
             return self._tracker
@@ -111,6 +113,7 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
     for warning in catalog.warnings:  # e.g. anyone may roll back: worth a line at every start
         log.warning("%s", warning)
     prints = Fingerprints.of(settings.config_fingerprint_key)
+    clients = Clients(settings.kubeconfig)
     if not prints.tracks("Secret"):
         log.warning("%s", SECRETS_NOT_TRACKED)
     return Runtime(
@@ -119,5 +122,6 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         db=db,
         slack=SlackGateway(client),
         metrics=MetricsReader(settings.prometheus_url),
-        strategy_factories=strategy_factories(BuildContext(settings.kubeconfig, db, prints)),
+        strategy_factories=strategy_factories(BuildContext(clients, db, prints)),
+        clients=clients,
     )

@@ -21,6 +21,7 @@ from bot.config import ServiceConfig
 from bot.incidents import cards
 from bot.incidents.common import target
 from bot.incidents.events import record
+from bot.incidents.sync import sync_note
 from bot.jobs import Schedule, worker_jobs
 from bot.runtime import Runtime
 from bot.slack import views
@@ -29,7 +30,7 @@ from bot.state import runs
 from bot.state.models import Incident, RollbackRun
 from bot.state.runs import LeaseLost
 from bot.steps import STEPS, RunContext
-from bot.steps.safety import sync_note
+from bot.steps.context import RunEnvironment
 from bot.strategies.base import RollbackError, Strategy, plan_from_json
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ class Worker:
             if service is None:
                 raise RollbackError(f"{run.service} is no longer in the services catalog")
             ctx = RunContext(
-                worker=self,
+                env=RunEnvironment.of(rt, self.id, self.say),
                 run=run,
                 incident=incident,
                 service=service,

@@ -6,10 +6,9 @@ from functools import partial
 
 from slack_bolt import App
 
-from bot.incidents import comms, decisions, resolve, steering
+from bot.incidents import comms, decisions, resolve, steering, sync
 from bot.runtime import Runtime
 from bot.slack.views import ActionId, decode_value
-from bot.steps import safety
 from handlers.common import user_from
 
 
@@ -41,6 +40,6 @@ def register(app: App, rt: Runtime) -> None:
     listen(ActionId.RESUME_STEP_DOWN, partial(steering.steer, control="resume"))
     listen(ActionId.GO_TO_ZERO, partial(steering.steer, control="zero"))
     listen(ActionId.DELETE_RELEASE, steering.delete_release)
-    listen(ActionId.RESUME_SYNC, safety.resume_sync)
+    listen(ActionId.RESUME_SYNC, sync.resume_sync)
     listen(ActionId.REVERT_ENV_ONLY, decisions.request_env_rollback)
     listen(ActionId.FINISH_SWITCH, decisions.request_rollback)

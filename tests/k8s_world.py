@@ -12,11 +12,11 @@ from pathlib import Path
 
 from kubernetes import client, config
 
+from bot.providers.kubernetes.api import Api
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.scenario import load_scenario
-from bot.strategies.k8s_api import Api
 from tests.support import need_binary
 
 SCENARIO = Path(__file__).parent / "scenarios" / "gitops_jobs.yaml"

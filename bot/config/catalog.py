@@ -231,7 +231,7 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
         return None
     errors_before = len(r.errors)
     kwargs: dict[str, Any] = {"name": name}
-    if "namespace" not in spec or r.value(spec["namespace"]) is None:
+    if _on_kubernetes(r, spec) and ("namespace" not in spec or r.value(spec["namespace"]) is None):
         r.error(node, f"{where}.namespace", f"missing ({_SERVICE_KEYS['namespace']})")
     for key, (ok, expected) in _SIMPLE_KEYS.items():
         if key in spec and r.value(spec[key]) is not None:
@@ -245,6 +245,15 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     if len(r.errors) > errors_before:
         return None
     return ServiceConfig(**kwargs)
+
+
+def _on_kubernetes(r: CatalogReader, spec: dict[str, yaml.Node]) -> bool:
+    """Whether the service's strategy runs on Kubernetes, where ``namespace`` is required (an unknown strategy
+    counts as one: its own error says what the strategies are)."""
+    name = r.value(spec["strategy"]) if "strategy" in spec else None
+    found = registry.specs().get(name if isinstance(name, str) else "kubernetes")
+    return found is None or found.provider == "kubernetes"
+
 
 def _read_catalog(r: CatalogReader, root: yaml.Node | None) -> Catalog | None:
     if root is None:

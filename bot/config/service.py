@@ -15,7 +15,7 @@ from bot.strategies.options import BackupJob
 @dataclass(frozen=True)
 class ServiceConfig:
     name: str
-    namespace: str
+    namespace: str = ""  # a Kubernetes strategy's (the catalog requires it there); "" elsewhere
     deployment: str = ""  # "" -> the service name
     container: str | None = None  # None -> the first container
     strategy: str = "kubernetes"

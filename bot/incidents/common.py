@@ -12,6 +12,7 @@ from bot.incidents import cards
 from bot.incidents.actors import Actor
 from bot.incidents.events import record
 from bot.incidents.permissions import WORDS, authorize
+from bot.providers.kubernetes.locator import locator
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.gateway import SlackFailure
@@ -26,11 +27,11 @@ log = logging.getLogger(__name__)
 
 
 def target(service: ServiceConfig, to_revision: int | None = None) -> Target:
+    """What a rollback of ``service`` acts on. Every strategy so far runs on Kubernetes, so the locator is the
+    Kubernetes one; a strategy of another provider will bring its own (from its spec)."""
     return Target(
         service=service.name,
-        namespace=service.namespace,
-        workload=service.deployment,
-        container=service.container or "",
+        locator=locator(service.namespace, service.deployment, service.container or ""),
         to_revision=to_revision,
         options=to_options(service.options),
     )

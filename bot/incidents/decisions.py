@@ -14,13 +14,13 @@ from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, quietly, same_run, still_current, target
 from bot.incidents.events import record
 from bot.incidents.permissions import Action, authorize
+from bot.incidents.plan_notes import with_safety
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.views import ActionValue
 from bot.state import plans, runs
 from bot.state.incidents import WrongState, transition
 from bot.state.models import Incident, PlanRow, RollbackRun
-from bot.steps.safety import with_safety
 from bot.strategies.base import Plan, RollbackError, Target, plan_from_json, plan_to_json, planned
 
 STATE_WORDS = {
@@ -71,7 +71,8 @@ def request_rollback(rt: Runtime, value: ActionValue, actor: Actor, env_only: bo
     if _busy(rt, service.name, actor):
         return None
     try:
-        plan = with_safety(planned(rt.strategy_for(service), _target(service, value.revision, env_only)), service)
+        strategy = rt.strategy_for(service)
+        plan = with_safety(planned(strategy, _target(service, value.revision, env_only)), service, strategy)
     except RollbackError as exc:
         actor.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
         return None

@@ -12,13 +12,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot import reports
-from bot.incidents import cards
+from bot.incidents import cards, sync
 from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view, quietly
 from bot.incidents.comms import News, announce
 from bot.incidents.decisions import refuse_state
 from bot.incidents.events import MENTION, capture_names, record
 from bot.incidents.permissions import Action, authorize
+from bot.providers.kubernetes import gitops
 from bot.reports import render_postmortem
 from bot.runtime import Runtime
 from bot.signals.severity import Severity
@@ -28,8 +29,6 @@ from bot.slack.views import ActionValue
 from bot.state import people, runs, timeline
 from bot.state.incidents import WrongState, get_incident, move, update_incident
 from bot.state.models import ActionItem, Incident, TimelineEvent
-from bot.steps import safety
-from bot.strategies import gitops
 from bot.strategies.base import plan_from_json
 
 log = logging.getLogger(__name__)
@@ -148,11 +147,11 @@ def postmortem_markdown(rt: Runtime, key: str) -> str | None:
 
 def _gitops_items(events: list[TimelineEvent]) -> list[reports.ActionItem]:
     """Every sync a rollback suspended leaves work for the team: Git must get the rollback before sync is on."""
-    resumed = {(e.data or {}).get("run_id") for e in events if e.kind == safety.RESUMED}
+    resumed = {(e.data or {}).get("run_id") for e in events if e.kind == sync.RESUMED}
     items = []
     for e in events:
         d = e.data or {}
-        if e.kind != safety.SUSPENDED:
+        if e.kind != sync.SUSPENDED:
             continue
         title = gitops.owner(d["controller"], d["name"], d["namespace"]).title
         done = d.get("run_id") in resumed

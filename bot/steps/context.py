@@ -1,28 +1,49 @@
-"""What a run's steps share: the run in the hands of one worker, and how a step reports."""
+"""What a run's steps share: the run in the hands of one worker, what they may use of the bot, and how a step
+reports. The worker passes all of it in; the steps never reach back into it."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import Any
 
-from bot.config import ServiceConfig
+from bot.config import ServiceConfig, Settings
 from bot.incidents import cards
 from bot.incidents.events import record
+from bot.runtime import Runtime
+from bot.signals.metrics import MetricsReader
 from bot.state import runs
+from bot.state.db import Database
 from bot.state.models import Incident, RollbackRun
 from bot.state.runs import LeaseLost
 from bot.strategies.base import Plan, Progress, Strategy
 
-if TYPE_CHECKING:
-    from bot.worker import Worker
+
+@dataclass(frozen=True)
+class RunEnvironment:
+    """What the steps use of the bot: where runs are recorded, the settings (the rollout deadline, the scrape
+    interval), the metrics, and how to refresh a card, record on the timeline and tell the channel."""
+
+    db: Database
+    worker_id: str  # every write of the run names it: a worker that lost its lease writes nothing more
+    settings: Settings
+    metrics: MetricsReader
+    refresh_card: Callable[..., None]  # (incident_id, throttle=False)
+    record: Callable[..., Any]  # (incident_id, kind, text, data=None)
+    say: Callable[..., None]  # (incident, text): a message to the incident's channel
+
+    @classmethod
+    def of(cls, rt: Runtime, worker_id: str, say: Callable[..., None]) -> RunEnvironment:
+        return cls(rt.db, worker_id, rt.settings, rt.metrics, partial(cards.refresh, rt), partial(record, rt), say)
 
 
 @dataclass
 class RunContext:
     """One run in the hands of one worker: what was confirmed, and what the steps found so far."""
 
-    worker: Worker
+    env: RunEnvironment
     run: RollbackRun
     incident: Incident
     service: ServiceConfig
@@ -40,12 +61,11 @@ class RunContext:
         """Record a step's state under this worker's lease; a lost lease stops the run here."""
         if self.lost.is_set():
             raise LeaseLost(f"run {self.run.id}: lease lost")
-        runs.step(self.worker.rt.db, self.run.id, name, status, detail, worker_id=self.worker.id)
-        cards.refresh(self.worker.rt, self.incident.id, throttle=status == "running")
+        runs.step(self.env.db, self.run.id, name, status, detail, worker_id=self.env.worker_id)
+        self.env.refresh_card(self.incident.id, throttle=status == "running")
 
     def record(self, kind: str, text: str, **data) -> None:
-        record(self.worker.rt, self.incident.id, kind, text, data=data or None)
-
+        self.env.record(self.incident.id, kind, text, data=data or None)
 
     def progress(self, name: str):
         """A strategy's progress callback: the card shows each state, the timeline each new message once."""
@@ -61,7 +81,7 @@ class RunContext:
 
     @property
     def deadline_seconds(self) -> float:
-        return self.worker.rt.settings.rollback_deadline_seconds
+        return self.env.settings.rollback_deadline_seconds
 
 
 def change_text(plan: Plan) -> str:

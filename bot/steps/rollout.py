@@ -25,8 +25,9 @@ def pre_checks(ctx: RunContext, name: str) -> None:
     else:
         fresh = planned(ctx.strategy, Target(**{**vars(confirmed.target), "to_revision": desired.number}))
         if (fresh.current.number, fresh.current.image) != (confirmed.current.number, confirmed.current.image):
+            what = confirmed.target.locator.get("workload") or confirmed.target.service
             raise RollbackError(
-                f"{confirmed.target.workload} changed after the plan was confirmed: it is now at revision "
+                f"{what} changed after the plan was confirmed: it is now at revision "
                 f"{fresh.current.number} ({fresh.current.version}), not {confirmed.current.number} "
                 f"({confirmed.current.version}). Nothing was rolled back. Review the new state and plan again."
             )
@@ -36,10 +37,8 @@ def pre_checks(ctx: RunContext, name: str) -> None:
                 "Check who changed it and why, then plan the rollback again."
             )
         ctx.plan, ctx.applied = fresh, bool(fresh.skipped)
-    found = (
-        "target exists, deployment not paused"
-        if ctx.strategy.name == "kubernetes"
-        else f"{ctx.plan.desired.title} ({ctx.plan.desired.version}) is there"
+    found = getattr(ctx.strategy, "pre_check_detail", "") or (
+        f"{ctx.plan.desired.title} ({ctx.plan.desired.version}) is there"
     )
     ctx.step(name, "done", "; ".join(ctx.plan.warnings) or found)
 
@@ -103,15 +102,15 @@ def wait_for_rollout(ctx: RunContext, name: str) -> None:
 
 def verify_step(ctx: RunContext, name: str) -> None:
     """An analysis of the traffic served since the rollout completed (``bot.signals.analysis``)."""
-    rt, plan, service = ctx.worker.rt, ctx.plan, ctx.service
+    plan, service = ctx.plan, ctx.service
     a = service.analysis
     ctx.step(name, "running", f"verifying: a check every {a.interval} for {a.bake}")
     result = verify(
         ctx.strategy,
         plan,
         service,
-        rt.metrics,
-        duration_seconds(rt.settings.prometheus_scrape_interval),
+        ctx.env.metrics,
+        duration_seconds(ctx.env.settings.prometheus_scrape_interval),
         progress=lambda line: ctx.step(name, "running", line),
     )
     outcome, version = result.outcome, plan.desired.version

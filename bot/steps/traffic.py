@@ -11,6 +11,7 @@ from bot.signals.analysis import Outcome, window
 from bot.slack import views
 from bot.state import runs
 from bot.steps.context import RunContext
+from bot.strategies.capabilities import Router, capability, skip_reason
 from bot.strategies.options import from_options
 
 HOLD_POLL_SECONDS = 1.0  # how often a paused or held step-down looks at the buttons
@@ -65,7 +66,7 @@ class _Steering:
         self.seen: tuple[str | None, str | None] = (None, None)
 
     def read(self) -> str | None:
-        control, by = runs.control_of(self.ctx.worker.rt.db, self.ctx.run.id)
+        control, by = runs.control_of(self.ctx.env.db, self.ctx.run.id)
         if (control, by) != self.seen and control:
             self.seen = (control, by)
             what = {"hold": "held the step-down", "resume": "resumed the step-down", "zero": "sent the canary to 0%"}
@@ -93,18 +94,22 @@ def step_down(ctx: RunContext, name: str) -> None:
     if ctx.applied or name in ctx.done:
         ctx.step(name, "done", "the canary already gets no traffic")
         return
+    router = capability(strategy, Router)
+    if router is None:
+        ctx.step(name, "skipped", skip_reason(strategy, name))
+        return
     opts: Canary = from_options(Canary, plan.target.options)
     pause = duration_seconds(opts.step_pause or service.analysis.interval)
-    scrape = duration_seconds(ctx.worker.rt.settings.prometheus_scrape_interval)
-    weight = strategy.weight(plan.target)
+    scrape = duration_seconds(ctx.env.settings.prometheus_scrape_interval)
+    weight = router.weight(plan.target)
     steering = _Steering(ctx, name)
     last_5xx: float | None = None
     for to in [w for w in opts.steps if w < weight] or [0]:
         if steering.read() == "zero":
             to = 0
         ctx.step(name, "running", f"canary {weight}% → {to}%")
-        strategy.set_weight(plan.target, to)
-        strategy.settle(plan.target, ctx.progress(name), ctx.deadline_seconds)
+        router.set_weight(plan.target, to)
+        router.settle(plan.target, ctx.progress(name), ctx.deadline_seconds)
         weight = to
         if to == 0:
             ctx.record("canary_step", "Canary at 0% of traffic: all traffic is on the stable release", weight=0)
@@ -117,8 +122,8 @@ def step_down(ctx: RunContext, name: str) -> None:
         rate = reading.data.get("http_5xx_rate")
         rising = rate is not None and last_5xx is not None and rate > last_5xx * 1.5
         if rising and rate > service.thresholds.http_5xx_rate:
-            runs.set_control(ctx.worker.rt.db, ctx.run.id, "hold", "the bot")
-            ctx.worker.say(
+            runs.set_control(ctx.env.db, ctx.run.id, "hold", "the bot")
+            ctx.env.say(
                 ctx.incident,
                 f":pause_button: *The step-down of {service.name} is held at {weight}%:* the 5xx rate rose from "
                 f"{last_5xx:.1%} to {rate:.1%} as traffic moved to the stable release, which may be failing too. "
@@ -142,5 +147,5 @@ class _Reading:
 
 def _reading(ctx: RunContext, since: str) -> _Reading:
     """The 5xx rate and p95 over the pause just spent at this weight (unavailable, never healthy, when unread)."""
-    metrics = ctx.worker.rt.metrics
+    metrics = ctx.env.metrics
     return _Reading({s: metrics.read_one(ctx.service, s, since).value for s in ("http_5xx_rate", "latency_p95")})

@@ -10,10 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from bot.strategies.gitops import GitOpsOwner
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -46,12 +43,15 @@ class Revision:
 
 @dataclass(frozen=True)
 class Target:
-    """What to roll back, and to which revision (``None``: the previous one)."""
+    """What to roll back, and to which revision (``None``: the previous one).
+
+    ``locator`` says where it runs in its provider's words, read only by that provider's code: on Kubernetes
+    ``{"namespace", "workload", "container"}`` (``bot.providers.kubernetes.locator``), an ECS service or a host
+    and a path elsewhere.
+    """
 
     service: str
-    namespace: str
-    workload: str
-    container: str = ""
+    locator: dict
     to_revision: int | None = None
     options: dict = field(default_factory=dict)  # the strategy's own catalog block (blue_green, canary)
     env_only: bool = False  # revert only the containers' env to the revision's, keep the live image
@@ -75,6 +75,7 @@ class Plan:
     # what the change moves to, as the strategy's ``target_print`` read it when the plan was made ({}: nothing
     # to pin); the run's pre-checks read it again and stop when it changed after Confirm
     target_print: dict = field(default_factory=dict, compare=False)
+    skips: tuple[str, ...] = ()  # the run's steps this strategy cannot do here, each with why ("suspend sync: ...")
 
 
 @dataclass(frozen=True)
@@ -116,15 +117,17 @@ RUN_STEPS = ("pre-checks", "backup", "suspend sync", "rollback", "wait for rollo
 
 
 class Strategy(Protocol):
+    """What every strategy does. What only some can do (move traffic by weight, suspend GitOps sync, take a
+    backup) is a capability (``bot.strategies.capabilities``), offered by an optional ``capabilities()``."""
+
     name: str
     steps: tuple[str, ...]  # the run's steps, in order; the worker has one function per step name
+    # optional ``pre_check_detail``: what the pre-checks found, in words, when it says more than "<the revision>
+    # is there" (a Deployment: "target exists, deployment not paused")
 
     def history(self, target: Target) -> list[Revision]: ...
 
     def plan(self, target: Target) -> Plan: ...
-
-    def sync_owner(self, target: Target) -> GitOpsOwner | None:
-        """The Argo CD Application or Flux object that would undo the change on its next sync, if any."""
 
     def target_print(self, plan: Plan) -> dict:
         """What the plan moves traffic (or the workload) to, read live: its image(s) and a hash of its pod
@@ -177,7 +180,7 @@ def plan_to_json(plan: Plan) -> dict:
     """A plan as stored on the timeline and in a run, so a resumed run sees what the user confirmed."""
     return {
         "strategy": plan.strategy,
-        "target": vars(plan.target).copy(),
+        "target": {**vars(plan.target), "locator": dict(plan.target.locator)},
         "current": revision_to_json(plan.current),
         "desired": revision_to_json(plan.desired),
         "changes": list(plan.changes),
@@ -188,6 +191,7 @@ def plan_to_json(plan: Plan) -> dict:
         "summary": plan.summary,
         "env_only_offer": plan.env_only_offer,
         "target_print": plan.target_print,
+        "skips": list(plan.skips),
     }
 
 
@@ -196,7 +200,7 @@ def plan_from_json(data: dict) -> Plan:
     assert current is not None
     return Plan(
         strategy=data["strategy"],
-        target=Target(**data["target"]),
+        target=target_from_json(data["target"]),
         current=current,
         desired=revision_from_json(data.get("desired")),
         changes=tuple(data.get("changes", ())),
@@ -207,7 +211,17 @@ def plan_from_json(data: dict) -> Plan:
         summary=data.get("summary", ""),
         env_only_offer=data.get("env_only_offer", False),
         target_print=data.get("target_print") or {},
+        skips=tuple(data.get("skips", ())),
     )
+
+
+def target_from_json(data: dict) -> Target:
+    """A stored target; one stored before targets had a locator (namespace, workload and container as its
+    own keys) is read as the Kubernetes locator it was."""
+    data = dict(data)
+    if "locator" not in data:
+        data["locator"] = {k: data.pop(k, "") for k in ("namespace", "workload", "container")}
+    return Target(**data)
 
 
 def planned(strategy: Strategy, target: Target) -> Plan:

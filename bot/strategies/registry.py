@@ -11,9 +11,12 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.strategies.base import RUN_STEPS, Strategy
+
+if TYPE_CHECKING:
+    from bot.providers.clients import Clients
 
 GROUP = "rollback_bot.strategies"
 
@@ -53,7 +56,7 @@ class Rule:
 class BuildContext:
     """What a builder may connect with, made once by the runtime."""
 
-    kubeconfig: str | None = None  # None: in-cluster
+    clients: Clients  # the runtime's: a builder takes its API client (or session) from here, never builds one
     db: Any = None  # bot.state.db.Database: a strategy that restores recorded versions reads them here
     prints: Any = None  # bot.state.config_versions.Fingerprints: how those versions were fingerprinted
 

@@ -10,11 +10,11 @@ from kubernetes import client, config
 
 from bot.incidents.cards import incident_in_channel
 from bot.incidents.comms import remind_due
+from bot.providers.kubernetes.locator import k8s_target
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import LEAD, ONCALL
 from bot.slack.views import DECLARE_REASON, DECLARE_SERVICE, UPDATE_NEXT_IN, UPDATE_SUMMARY, ActionId, CallbackId
 from bot.state import runs, timeline
-from bot.strategies.base import Target
 from bot.worker import Worker
 from tests.e2e.conftest import SERVICE, channel_prefix
 
@@ -119,7 +119,7 @@ def test_a_crashed_replicas_run_is_resumed_without_patching_twice(world, bot_wit
     strategy = bot.rt.strategy_for(service)
     runs.step(bot.rt.db, run.id, "pre-checks", "done")
     runs.step(bot.rt.db, run.id, "rollback", "running")
-    strategy.apply(strategy.plan(Target(SERVICE, "shopping", SERVICE, "app", run.target["to_revision"])))
+    strategy.apply(strategy.plan(k8s_target(SERVICE, "shopping", SERVICE, "app", run.target["to_revision"])))
     assert revision_and_image(world) == ("4", "registry.local/shopping-service:v1.2.4")
 
     # Replica B takes the run over once A's lease has run out, and finishes it.

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.incidents.cards import incident_in_channel
+from bot.incidents.sync import SUSPENDED, SUSPENDING
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.scenario import load_scenario
 from bot.sandbox.world import ONCALL, World
@@ -17,8 +18,9 @@ from bot.slack.views import ActionId
 from bot.state import runs, timeline
 from bot.state.models import Incident
 from bot.steps import RunContext
+from bot.steps.context import RunEnvironment
 from bot.steps.rollout import pre_checks
-from bot.steps.safety import SUSPENDED, SUSPENDING, backup, suspend_sync
+from bot.steps.safety import backup, suspend_sync
 from bot.strategies.base import RollbackError, plan_from_json
 from bot.worker import Worker
 from tests.e2e.conftest import QUICK_BAKE
@@ -49,7 +51,7 @@ def crash_after_the_suspend(bot: BotHarness, world: World, resource: str) -> Non
     run = wait_for("the run", lambda: runs.claim(bot.rt.db, "replica-a", lease_seconds=1), 10)
     service = bot.rt.catalog.get(run.service)
     ctx = RunContext(
-        worker=Worker(bot.rt, worker_id="replica-a"),
+        env=RunEnvironment.of(bot.rt, "replica-a", Worker(bot.rt, worker_id="replica-a").say),
         run=run,
         incident=bot.rt.db.transaction(lambda s: s.get(Incident, run.incident_id)),
         service=service,

@@ -11,12 +11,12 @@ import pytest
 from kubernetes import client, config
 
 from bot.incidents.cards import incident_in_channel, latest_run
+from bot.providers.kubernetes.api import Call
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import LEAD, ONCALL, OWNER, World
 from bot.slack.views import RESOLVE_IMPACT, RESOLVE_LESSONS, RESOLVE_ROOT_CAUSE, ActionId, CallbackId
 from bot.state import runs, timeline
 from bot.strategies.base import plan_from_json
-from bot.strategies.k8s_api import Call
 from bot.worker import Worker
 from tests.e2e.conftest import QUICK_BAKE
 from tests.support import need_binary

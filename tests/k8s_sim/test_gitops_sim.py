@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
+from bot.providers.kubernetes import gitops
 from bot.sandbox.clock import SimClock
 from bot.sandbox.k8s import Cluster
 from bot.sandbox.k8s.gitops import DESIRED, INTERVAL
 from bot.sandbox.k8s.resources import BY_PLURAL
 from bot.sandbox.k8s.writes import patch
 from bot.sandbox.scenario import load_scenario
-from bot.strategies import gitops
 from tests.k8s_world import NS, SCENARIO, World, served_world
 
 V1, V2, V3 = (f"registry.local/checkout:{v}" for v in ("v1", "v2", "v3"))

@@ -12,6 +12,7 @@ import pytest
 from kubernetes import client, config
 
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
+from bot.providers.kubernetes.locator import k8s, k8s_target
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s.faults import Faults
@@ -38,7 +39,7 @@ class Sim:
 
     def deployment(self) -> dict:
         return self.api.sanitize_for_serialization(
-            self.apps.read_namespaced_deployment(self.target.workload, self.target.namespace)
+            self.apps.read_namespaced_deployment(k8s(self.target).workload, k8s(self.target).namespace)
         )
 
     def kubectl(self, *args: str) -> str:
@@ -49,7 +50,7 @@ class Sim:
                 "--kubeconfig",
                 str(self.kubeconfig),
                 "-n",
-                self.target.namespace,
+                k8s(self.target).namespace,
                 *args,
             ],
             capture_output=True,
@@ -86,7 +87,7 @@ class Sim:
                 **spec,
             }
         }
-        self.apps.patch_namespaced_deployment(self.target.workload, self.target.namespace, body)
+        self.apps.patch_namespaced_deployment(k8s(self.target).workload, k8s(self.target).namespace, body)
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def make_sim(tmp_path: Path) -> Iterator:
         write_kubeconfig(kubeconfig, server.url, "shopping")
         api = config.new_client_from_config(config_file=str(kubeconfig))
         started.append(api)
-        target = Target("shopping-service", "shopping", "shopping-service", "app")
+        target = k8s_target("shopping-service", "shopping", "shopping-service", "app")
         strategy = KubernetesUndo(api, clock=clock, request_timeout=request_timeout)
         sim = Sim(clock, kubeconfig, api, strategy, target, cluster.faults)
         sim.settle()

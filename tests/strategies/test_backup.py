@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.strategies.backup import job_manifest, job_name, run_backup
+from bot.providers.kubernetes.api import Call
+from bot.providers.kubernetes.backup import job_manifest, job_name, run_backup
 from bot.strategies.base import Progress, RollbackError
-from bot.strategies.k8s_api import Call
 from bot.strategies.options import BackupJob
 from tests.k8s_world import NS, World, served_world
 

@@ -15,17 +15,17 @@ from bot.config import Catalog, ServiceConfig
 from bot.config_tracker import ConfigTracker
 from bot.providers.kubernetes.config.options import ConfigRollback
 from bot.providers.kubernetes.config.strategy import ConfigRestore
+from bot.providers.kubernetes.locator import k8s_target
 from bot.state import config_versions
 from bot.state.config_versions import Fingerprints
 from bot.state.db import Database
 from bot.state.models import ConfigVersion
-from bot.strategies.base import Target
 from bot.strategies.options import to_options
 
 NS = "pricing"
 BLOCK = ConfigRollback("pricing-config", ("pricing-credentials",))
 SERVICE = ServiceConfig(name="pricing", namespace=NS, strategy="config", options=BLOCK)
-TARGET = Target("pricing", NS, "pricing", "app", options=to_options(BLOCK))
+TARGET = k8s_target("pricing", NS, "pricing", "app", options=to_options(BLOCK))
 PRINTS = Fingerprints(b"a-test-fingerprint-key-of-32-chars")
 
 

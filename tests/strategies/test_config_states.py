@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.providers.kubernetes.config_states import config_states
 from bot.state.models import ConfigVersion
-from bot.strategies.config_states import config_states
 
 AT = dt.datetime(2026, 12, 3, 7, 0, tzinfo=dt.UTC)
 

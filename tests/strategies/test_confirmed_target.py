@@ -7,8 +7,9 @@ import dataclasses
 
 from bot.providers.kubernetes.blue_green.strategy import BlueGreenSwitch
 from bot.providers.kubernetes.canary.strategy import CanaryStepDown
+from bot.providers.kubernetes.locator import k8s_target
 from bot.steps.rollout import target_change
-from bot.strategies.base import Plan, Revision, Target, planned
+from bot.strategies.base import Plan, Revision, planned
 from tests.strategies.test_traffic_strategies import bg_target, canary_target
 
 SHOP = "registry.local/shopping-service:"
@@ -65,7 +66,7 @@ def test_canary_pins_the_stable(sim):
 def test_words_for_a_target_that_is_gone_and_for_a_plan_that_pinned_nothing():
     rev = Revision(1, "img:v1", name="storefront-blue", label="blue")
     pinned = {"images": {"app": "img:v1"}, "template": "a"}
-    plan = Plan("blue-green", Target("s", "ns", "s"), rev, rev, target_print=pinned)
+    plan = Plan("blue-green", k8s_target("s", "ns", "s"), rev, rev, target_print=pinned)
     assert target_change(plan, dataclasses.replace(plan, target_print={})) == (
         "blue (storefront-blue), what the rollback moves to, is gone since the plan was confirmed"
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+from bot.providers.kubernetes import env_rules
+from bot.providers.kubernetes.locator import k8s_target
 from bot.sandbox.k8s.patch import json_patch
-from bot.strategies import env_rules
-from bot.strategies.base import Plan, Revision, Target, plan_from_json, plan_to_json
+from bot.strategies.base import Plan, Revision, plan_from_json, plan_to_json
 
 IMAGE = "registry.local/shop:v1.2.5"
 SECRET = {"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "shop-db", "key": "password"}}}
@@ -88,7 +89,7 @@ def test_env_only_plan_lists_the_vars_says_the_image_stays_and_keeps_the_revisio
     rs = {"metadata": {"name": "shop-abc"}, "spec": {"template": target}}
     base = Plan(
         "kubernetes",
-        Target("shop", "shop", "shop", "app", env_only=True),
+        k8s_target("shop", "shop", "shop", "app", env_only=True),
         current=Revision(3, IMAGE),
         desired=Revision(2, "registry.local/shop:v1.2.4", name="shop-abc"),
         guard="42",
@@ -144,7 +145,7 @@ def test_a_literal_credential_is_not_shown_either():
 
 
 def test_the_env_only_choice_survives_the_stored_plan_and_older_plans_still_load():
-    plan = Plan("kubernetes", Target("shop", "shop", "shop", env_only=True), Revision(3, IMAGE), Revision(2, IMAGE))
+    plan = Plan("kubernetes", k8s_target("shop", "shop", "shop", env_only=True), Revision(3, IMAGE), Revision(2, IMAGE))
     stored = plan_to_json(dataclasses.replace(plan, env_only_offer=True))
     assert plan_from_json(stored).target.env_only and plan_from_json(stored).env_only_offer
     del stored["target"]["env_only"], stored["env_only_offer"]  # a plan stored before the feature

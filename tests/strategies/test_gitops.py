@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
-from bot.strategies.base import RollbackError, Target
-from bot.strategies.gitops import GitOpsOwner, detect, resume, suspend
+from bot.providers.kubernetes.gitops import GitOpsOwner, detect, resume, suspend
+from bot.providers.kubernetes.locator import k8s_target
+from bot.strategies.base import RollbackError
 from tests.k8s_world import NS, World, served_world
 
 V1, V2 = "registry.local/checkout:v1", "registry.local/checkout:v2"
@@ -155,8 +156,8 @@ def test_a_failed_resume_says_how_to_turn_sync_on_by_hand(world):
 
 def test_the_plan_warns_about_a_gitops_managed_deployment(world):
     undo = KubernetesUndo(world.client, clock=world.clock, request_timeout=2.0)
-    managed = undo.plan(Target("checkout", NS, "checkout", "app"))
+    managed = undo.plan(k8s_target("checkout", NS, "checkout", "app"))
     assert any("Argo CD Application argocd/checkout" in w for w in managed.warnings)
     assert any(
-        "Flux Kustomization flux-system/cart" in w for w in undo.plan(Target("cart", NS, "cart", "app")).warnings
+        "Flux Kustomization flux-system/cart" in w for w in undo.plan(k8s_target("cart", NS, "cart", "app")).warnings
     )

@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 from kubernetes import client
 
+from bot.providers.kubernetes.locator import with_workload
 from bot.strategies.base import ConcurrentChange, Progress, RollbackError
 
 IMAGE = "registry.local/shopping-service:"
@@ -94,7 +95,7 @@ def test_unknown_revision_and_missing_deployment_are_explained(sim):
         "revision 7 not found in the rollout history of shopping/shopping-service; available: 1, 2, 3"
     )
     with pytest.raises(RollbackError, match="deployment shopping/cart-service not found"):
-        sim.strategy.plan(dataclasses.replace(sim.target, workload="cart-service"))
+        sim.strategy.plan(with_workload(sim.target, "cart-service"))
 
 
 def test_a_paused_deployment_is_refused(sim):

@@ -7,7 +7,7 @@ import copy
 import pytest
 from kubernetes import client
 
-from bot.strategies import rollout
+from bot.providers.kubernetes import rollout_rules
 from bot.strategies.base import RollbackError
 
 IMAGE = "registry.local/shopping-service:"
@@ -32,8 +32,8 @@ def deployment(version: str = "v1.2.5", revision: int = 3, **status) -> dict:
             "resourceVersion": "41",
             "generation": 3,
             "annotations": {
-                rollout.REVISION: str(revision),
-                rollout.CHANGE_CAUSE: f"deploy {version}",
+                rollout_rules.REVISION: str(revision),
+                rollout_rules.CHANGE_CAUSE: f"deploy {version}",
                 "kubectl.kubernetes.io/last-applied-configuration": "{...}",
                 "team": "payments",
             },
@@ -62,9 +62,9 @@ def replicaset(
     created: str = "2026-01-01T00:00:00Z",
     **extra,
 ) -> dict:
-    annotations = {rollout.CHANGE_CAUSE: f"deploy {version}", rollout.REVISION: str(revision), **extra}
+    annotations = {rollout_rules.CHANGE_CAUSE: f"deploy {version}", rollout_rules.REVISION: str(revision), **extra}
     if revision is None:
-        del annotations[rollout.REVISION]
+        del annotations[rollout_rules.REVISION]
     return {
         "metadata": {
             "name": f"shopping-service-{version}",
@@ -90,8 +90,8 @@ def test_only_replicasets_matching_the_selector_and_controlled_by_the_deployment
         replicaset("v8", 8, controller=False),  # an owner, but not the controller
         replicaset("v7", 7, app="billing"),  # controlled, but outside the selector
     ]
-    owned = rollout.owned_replicasets(deployment(), HISTORY + strangers)
-    assert sorted(rollout.revision_of(rs) for rs in owned) == [1, 2, 3]
+    owned = rollout_rules.owned_replicasets(deployment(), HISTORY + strangers)
+    assert sorted(rollout_rules.revision_of(rs) for rs in owned) == [1, 2, 3]
 
 
 def test_match_expressions_are_honoured():
@@ -99,29 +99,29 @@ def test_match_expressions_are_honoured():
     dep["spec"]["selector"] = {
         "matchExpressions": [{"key": "app", "operator": "In", "values": ["shopping-service"]}]
     }
-    assert len(rollout.owned_replicasets(dep, HISTORY + [replicaset("v7", 7, app="billing")])) == 3
+    assert len(rollout_rules.owned_replicasets(dep, HISTORY + [replicaset("v7", 7, app="billing")])) == 3
 
 
 def test_previous_is_the_second_highest_revision_whatever_the_list_order():
-    assert rollout.revision_of(rollout.select_revision(deployment(), HISTORY, None)) == 2
-    assert rollout.revision_of(rollout.select_revision(deployment(), HISTORY, 0)) == 2
+    assert rollout_rules.revision_of(rollout_rules.select_revision(deployment(), HISTORY, None)) == 2
+    assert rollout_rules.revision_of(rollout_rules.select_revision(deployment(), HISTORY, 0)) == 2
 
 
 def test_replicasets_without_a_revision_are_not_history():
-    rs = rollout.select_revision(deployment(), [replicaset("v1.2.4", 2), replicaset("vX", None)], 2)
-    assert rollout.revision_of(rs) == 2
+    rs = rollout_rules.select_revision(deployment(), [replicaset("v1.2.4", 2), replicaset("vX", None)], 2)
+    assert rollout_rules.revision_of(rs) == 2
     with pytest.raises(RollbackError, match="no previous revision"):
-        rollout.select_revision(deployment(), [replicaset("v1.2.4", 2), replicaset("vX", None)], None)
+        rollout_rules.select_revision(deployment(), [replicaset("v1.2.4", 2), replicaset("vX", None)], None)
 
 
 def test_to_revision_picks_that_revision():
-    rs = rollout.select_revision(deployment(), HISTORY, 1)
-    assert rollout.container_image(rollout.rs_template(rs)) == IMAGE + "v1.2.3"
+    rs = rollout_rules.select_revision(deployment(), HISTORY, 1)
+    assert rollout_rules.container_image(rollout_rules.rs_template(rs)) == IMAGE + "v1.2.3"
 
 
 def test_unknown_revision_names_the_ones_available():
     with pytest.raises(RollbackError) as err:
-        rollout.select_revision(deployment(), HISTORY, 7)
+        rollout_rules.select_revision(deployment(), HISTORY, 7)
     assert str(err.value) == (
         "revision 7 not found in the rollout history of shopping/shopping-service; available: 1, 2, 3"
     )
@@ -129,27 +129,27 @@ def test_unknown_revision_names_the_ones_available():
 
 def test_a_single_revision_has_no_previous():
     with pytest.raises(RollbackError, match="shopping/shopping-service has no previous revision"):
-        rollout.select_revision(deployment(), [replicaset("v1.2.5", 3)], None)
+        rollout_rules.select_revision(deployment(), [replicaset("v1.2.5", 3)], None)
 
 
 def test_templates_compare_without_the_hash_label_and_nil_equals_empty():
     live = template("v1.2.5")
     live["spec"]["volumes"] = []
-    assert rollout.equal_ignore_hash(template("v1.2.5", hash_="abc"), live)
-    assert not rollout.equal_ignore_hash(template("v1.2.4", hash_="abc"), live)
+    assert rollout_rules.equal_ignore_hash(template("v1.2.5", hash_="abc"), live)
+    assert not rollout_rules.equal_ignore_hash(template("v1.2.4", hash_="abc"), live)
 
 
 def test_the_new_replicaset_is_the_oldest_with_the_live_template():
     twins = [replicaset("v1.2.5", 5, created="2026-02-01T00:00:00Z"), replicaset("v1.2.5", 3)]
     twins[0]["metadata"]["name"] = "younger"
-    assert rollout.find_new_replicaset(deployment(), twins)["metadata"]["name"] == "shopping-service-v1.2.5"
-    assert rollout.find_new_replicaset(deployment(), [replicaset("v1.2.4", 2)]) is None
+    assert rollout_rules.find_new_replicaset(deployment(), twins)["metadata"]["name"] == "shopping-service-v1.2.5"
+    assert rollout_rules.find_new_replicaset(deployment(), [replicaset("v1.2.4", 2)]) is None
 
 
 def test_patch_tests_the_guard_first_then_replaces_template_and_annotations():
     rs = replicaset("v1.2.4", 2, **{"deployment.kubernetes.io/desired-replicas": "5", "owner-note": "x"})
     before = copy.deepcopy(rs)
-    ops = rollout.rollback_patch(deployment(), rs, "41")
+    ops = rollout_rules.rollback_patch(deployment(), rs, "41")
     assert [(op["op"], op["path"]) for op in ops] == [
         ("test", "/metadata/resourceVersion"),
         ("replace", "/spec/template"),
@@ -160,10 +160,10 @@ def test_patch_tests_the_guard_first_then_replaces_template_and_annotations():
     assert ops[1]["value"]["spec"]["containers"][0]["image"] == IMAGE + "v1.2.4"
     assert ops[2]["value"] == {
         # annotationsToSkip come from the deployment...
-        rollout.REVISION: "3",
+        rollout_rules.REVISION: "3",
         "kubectl.kubernetes.io/last-applied-configuration": "{...}",
         # ...the ReplicaSet's others are copied; the deployment's other annotations are dropped (as kubectl)
-        rollout.CHANGE_CAUSE: "deploy v1.2.4",
+        rollout_rules.CHANGE_CAUSE: "deploy v1.2.4",
         "owner-note": "x",
     }
     assert rs == before  # the RS read from the API is not modified
@@ -172,11 +172,11 @@ def test_patch_tests_the_guard_first_then_replaces_template_and_annotations():
 def test_patch_adds_annotations_when_the_deployment_has_none():
     dep = deployment()
     del dep["metadata"]["annotations"]
-    assert rollout.rollback_patch(dep, replicaset("v1.2.4", 2), "41")[2]["op"] == "add"
+    assert rollout_rules.rollback_patch(dep, replicaset("v1.2.4", 2), "41")[2]["op"] == "add"
 
 
 def test_changes_name_the_image_and_the_revision_it_becomes():
-    lines = rollout.describe_changes(template("v1.2.5"), template("v1.2.4"), 3, 2, 4)
+    lines = rollout_rules.describe_changes(template("v1.2.5"), template("v1.2.4"), 3, 2, 4)
     assert lines == [
         f"image app: {IMAGE}v1.2.5 -> {IMAGE}v1.2.4",
         "revision 3 -> 2 (becomes revision 4)",
@@ -185,8 +185,8 @@ def test_changes_name_the_image_and_the_revision_it_becomes():
 
 def test_migration_warning_from_the_annotation():
     old = replicaset("v1.2.4", 2)
-    live = replicaset("v1.2.5", 3, **{rollout.MIGRATION_ANNOTATION: "0042_payments"})
-    warnings = rollout.migration_warnings(live, template("v1.2.5"), old)
+    live = replicaset("v1.2.5", 3, **{rollout_rules.MIGRATION_ANNOTATION: "0042_payments"})
+    warnings = rollout_rules.migration_warnings(live, template("v1.2.5"), old)
     assert len(warnings) == 1 and "0042_payments" in warnings[0] and "schema" in warnings[0]
 
 
@@ -194,13 +194,13 @@ def test_migration_warning_from_a_schema_env_var():
     old = replicaset("v1.2.4", 2)
     old["spec"]["template"] = template("v1.2.4", env={"DB_SCHEMA_VERSION": "41", "LOG_LEVEL": "info"})
     live = template("v1.2.5", env={"DB_SCHEMA_VERSION": "42", "LOG_LEVEL": "debug"})
-    warnings = rollout.migration_warnings(None, live, old)
+    warnings = rollout_rules.migration_warnings(None, live, old)
     assert len(warnings) == 1 and "app.DB_SCHEMA_VERSION changes 42 -> 41" in warnings[0]
 
 
 def test_no_migration_warning_between_plain_releases():
     assert (
-        rollout.migration_warnings(replicaset("v1.2.5", 3), template("v1.2.5"), replicaset("v1.2.4", 2)) == []
+        rollout_rules.migration_warnings(replicaset("v1.2.5", 3), template("v1.2.5"), replicaset("v1.2.4", 2)) == []
     )
 
 
@@ -259,12 +259,12 @@ def test_no_migration_warning_between_plain_releases():
 def test_rollout_status_branches(status, generation, expected):
     dep = deployment(**status)
     dep["metadata"]["generation"] = generation
-    assert rollout.rollout_status(dep) == expected
+    assert rollout_rules.rollout_status(dep) == expected
 
 
 def test_a_progressing_condition_with_another_reason_is_not_a_failure():
     cond = {"type": "Progressing", "status": "True", "reason": "NewReplicaSetAvailable"}
-    assert rollout.rollout_status(deployment(conditions=[cond]))[0] is True
+    assert rollout_rules.rollout_status(deployment(conditions=[cond]))[0] is True
 
 
 def test_rollout_status_accepts_client_models():
@@ -279,7 +279,7 @@ def test_rollout_status_accepts_client_models():
             observed_generation=3, replicas=3, updated_replicas=3, available_replicas=1
         ),
     )
-    assert rollout.rollout_status(model) == (
+    assert rollout_rules.rollout_status(model) == (
         False,
         'Waiting for deployment "shopping-service" rollout to finish: '
         "1 of 3 updated replicas are available...",
@@ -289,8 +289,8 @@ def test_rollout_status_accepts_client_models():
 
 def test_progress_counts_new_replicas_only():
     mid = deployment(replicas=4, updatedReplicas=2, availableReplicas=3)  # 2 old still counted available
-    progress = rollout.progress_of(mid)
+    progress = rollout_rules.progress_of(mid)
     assert progress.message == "1/3 new replicas available, 2/3 created, 2 old pending termination"
     assert (progress.desired, progress.updated, progress.available, progress.done) == (3, 2, 1, False)
-    assert rollout.progress_of(deployment(availableReplicas=2)).message == "2/3 new replicas available"
-    assert rollout.progress_of(deployment()).done
+    assert rollout_rules.progress_of(deployment(availableReplicas=2)).message == "2/3 new replicas available"
+    assert rollout_rules.progress_of(deployment()).done

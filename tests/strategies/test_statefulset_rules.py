@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.strategies import statefulset_rules as rules
+from bot.providers.kubernetes import statefulset_rules as rules
 from bot.strategies.base import RollbackError
 
 UID = "u-1"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client, config
 
+from bot.providers.kubernetes.locator import k8s_target, with_workload
 from bot.providers.kubernetes.statefulset.strategy import StatefulSetUndo
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
@@ -52,7 +53,7 @@ def sim(tmp_path: Path) -> Iterator[StsSim]:
     server = SandboxServer(make_api(cluster)).start()
     write_kubeconfig(tmp_path / "kubeconfig", server.url, "orders")
     api = config.new_client_from_config(config_file=str(tmp_path / "kubeconfig"))
-    target = Target("orders-db", "orders", "orders-db", "db")
+    target = k8s_target("orders-db", "orders", "orders-db", "db")
     try:
         yield StsSim(clock, api, StatefulSetUndo(api, clock=clock, request_timeout=TIMEOUT), target)
     finally:
@@ -156,7 +157,7 @@ def test_scale_to_zero_removes_every_pod(sim):
 
 def test_missing_statefulset_is_explained(sim):
     with pytest.raises(RollbackError, match="statefulset orders/nope not found; nothing was changed. Check"):
-        sim.strategy.plan(dataclasses.replace(sim.target, workload="nope"))
+        sim.strategy.plan(with_workload(sim.target, "nope"))
 
 
 def test_the_plan_pins_the_controller_revision_it_restores(sim):

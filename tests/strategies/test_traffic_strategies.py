@@ -12,6 +12,7 @@ from bot.providers.kubernetes.blue_green.options import BlueGreen
 from bot.providers.kubernetes.blue_green.strategy import BlueGreenSwitch
 from bot.providers.kubernetes.canary.options import Canary
 from bot.providers.kubernetes.canary.strategy import CanaryStepDown
+from bot.providers.kubernetes.locator import k8s_target
 from bot.strategies.base import RollbackError, Target
 from bot.strategies.options import to_options
 
@@ -25,12 +26,12 @@ CANARY = Canary(stable="checkout-stable", canary="checkout-canary", virtual_serv
 
 def bg_target(**options) -> Target:
     opts = to_options(dataclasses.replace(BG, **options))
-    return Target("storefront", "storefront", "storefront", "app", options=opts)
+    return k8s_target("storefront", "storefront", "storefront", "app", options=opts)
 
 
 def canary_target(**options) -> Target:
     opts = to_options(dataclasses.replace(CANARY, **options))
-    return Target("checkout", "checkout", "checkout", "app", options=opts)
+    return k8s_target("checkout", "checkout", "checkout", "app", options=opts)
 
 
 @pytest.fixture

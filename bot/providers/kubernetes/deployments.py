@@ -7,11 +7,14 @@ from typing import Any
 
 from kubernetes import client
 
+from bot.providers.kubernetes import gitops, rollout_rules
+from bot.providers.kubernetes.api import REQUEST_TIMEOUT, Call, CallFailed, Obj
+from bot.providers.kubernetes.backup import JobBackup
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
+from bot.providers.kubernetes.gitops import GitOpsGuard
+from bot.providers.kubernetes.locator import k8s
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED
-from bot.strategies import gitops, rollout
 from bot.strategies.base import Plan, Target
-from bot.strategies.k8s_api import REQUEST_TIMEOUT, Call, CallFailed, Obj
 
 
 class OnDeployments:
@@ -28,6 +31,10 @@ class OnDeployments:
         """The GitOps owner of what the run changes; by default the catalog's Deployment."""
         return self.deployments.sync_owner(target)
 
+    def capabilities(self) -> tuple[object, ...]:
+        """GitOps sync suspended around the change, a backup Job before it (``bot.strategies.capabilities``)."""
+        return (GitOpsGuard(self.api, self.sync_owner), JobBackup(self.api, self.clock))
+
     def target_print(self, plan: Plan) -> dict:
         """Nothing to pin by default (config restores recorded versions); blue-green and canary pin the
         Deployment traffic moves to with ``_deployment_print``."""
@@ -40,8 +47,8 @@ class OnDeployments:
             return {}
         t = plan.target
         with self.deployments._explained(t, NOTHING_CHANGED):
-            found = self._maybe(Call("get", "deployments", t.namespace, plan.desired.name))
-        return rollout.template_print(rollout.deployment_template(found)) if found else {}
+            found = self._maybe(Call("get", "deployments", k8s(t).namespace, plan.desired.name))
+        return rollout_rules.template_print(rollout_rules.deployment_template(found)) if found else {}
 
     def _maybe(self, call: Call) -> Obj | None:
         """The object, or None when it does not exist."""

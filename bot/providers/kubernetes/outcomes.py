@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.providers.kubernetes.locator import k8s
 from bot.strategies.base import RollbackError, Target
 
 NOTHING_CHANGED = "nothing was changed"
@@ -12,13 +13,13 @@ VERIFY_CONSEQUENCE = "this check of the bake could not see the cluster (the roll
 
 
 def located(target: Target) -> str:
-    return f"{target.namespace}/{target.workload}"
+    return k8s(target).where
 
 
 def deleted(target: Target) -> RollbackError:
     return RollbackError(
         f"{located(target)} was deleted during the rollback; nothing to wait for. Check who deleted it "
-        f"(`kubectl get events -n {target.namespace}`)"
+        f"(`kubectl get events -n {k8s(target).namespace}`)"
     )
 
 

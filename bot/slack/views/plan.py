@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.providers.kubernetes.traffic_patches import FINISHING
 from bot.slack.views.blocks import (
     ActionId,
     _actions,
@@ -15,7 +16,6 @@ from bot.slack.views.blocks import (
     user,
 )
 from bot.strategies.base import Plan
-from bot.strategies.traffic import FINISHING
 
 
 def plan_confirmation(
@@ -33,17 +33,7 @@ def plan_confirmation(
     buttons do: a click after a newer run is refused as stale.
     """
     key = encode_value(incident_key, None, plan_id)
-    current = f"{plan.current.title} · `{escape(plan.current.version)}`"
-    desired = f"{plan.desired.title} · `{escape(plan.desired.version)}`" if plan.desired else "?"
-    if plan.target.env_only and plan.desired:
-        desired = f"the env of {plan.desired.title}, image `{escape(plan.current.version)}` kept"
-    blocks = [
-        _section(
-            f"*Rollback plan for {escape(plan.target.service)}* "
-            f"(namespace `{escape(plan.target.namespace)}`, {escape(plan.strategy)})\n"
-            f"{current} → {desired}"
-        )
-    ]
+    blocks = [_heading(plan)]
     if plan.skipped:
         blocks.append(
             _section(
@@ -56,9 +46,9 @@ def plan_confirmation(
     changes = _lines(escape(c) for c in plan.changes) or "• (no changes listed)"
     blocks.append(_section(f":information_source: *Nothing has changed yet.* This will:\n{changes}"))
     if plan.warnings:
-        blocks.append(
-            _section(":warning: *Before you confirm:*\n" + _lines(escape(w) for w in plan.warnings))
-        )
+        blocks.append(_section(":warning: *Before you confirm:*\n" + _lines(escape(w) for w in plan.warnings)))
+    if plan.skips:
+        blocks.append(_section(":fast_forward: *The run skips:*\n" + _lines(escape(w) for w in plan.skips)))
     value = encode_value(incident_key, plan.desired.number if plan.desired else None, plan_id)
     if require_approval:
         note = (
@@ -87,6 +77,19 @@ def plan_confirmation(
             _button("Revert env only", ActionId.REVERT_ENV_ONLY, encode_value(incident_key, plan.desired.number))
         )
     return blocks + [_context(note), _actions(*buttons)]
+
+
+def _heading(plan: Plan) -> dict:
+    """``*Rollback plan for shop* (namespace `shop`, kubernetes)`` and the move, current → desired."""
+    current = f"{plan.current.title} · `{escape(plan.current.version)}`"
+    desired = f"{plan.desired.title} · `{escape(plan.desired.version)}`" if plan.desired else "?"
+    if plan.target.env_only and plan.desired:
+        desired = f"the env of {plan.desired.title}, image `{escape(plan.current.version)}` kept"
+    namespace = plan.target.locator.get("namespace")  # shown when the provider has namespaces
+    where = f"namespace `{escape(namespace)}`, " if namespace else ""
+    return _section(
+        f"*Rollback plan for {escape(plan.target.service)}* ({where}{escape(plan.strategy)})\n{current} → {desired}"
+    )
 
 
 def plan_decided(plan: Plan, requested_by: str, incident_key: str, outcome: str) -> list[dict]:

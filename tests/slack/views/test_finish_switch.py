@@ -6,8 +6,9 @@ import dataclasses
 
 import pytest
 
+from bot.providers.kubernetes.locator import k8s_target
 from bot.slack import views as v
-from bot.strategies.base import Plan, Revision, Target
+from bot.strategies.base import Plan, Revision
 from tests.slack.views.support import INFO, NOW, action_ids, assert_valid, elements, mrkdwn_text
 
 BLUE = Revision(1, "registry.local/storefront:v2.0.1", label="blue", name="storefront-blue")
@@ -40,7 +41,7 @@ def test_a_plan_that_finishes_a_half_done_switch_offers_the_other_colour_too():
     green = Revision(2, "registry.local/storefront:v2.1.0", label="green", name="storefront-green")
     plan = Plan(
         "blue-green",
-        Target("storefront", "storefront", "storefront", to_revision=1),
+        k8s_target("storefront", "storefront", "storefront", to_revision=1),
         current=green,
         desired=BLUE,
         changes=("switch VirtualService storefront route subset: green → blue",),

@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 
+from bot.providers.kubernetes.locator import k8s_target
 from bot.slack import views as v
-from bot.strategies.base import Plan, Target
+from bot.strategies.base import Plan
 from tests.slack.views.support import V124, V125, action_ids, assert_valid, elements, mrkdwn_text
 
 PLAN = Plan(
     strategy="kubernetes",
-    target=Target("shopping-service", "shopping", "shopping-service"),
+    target=k8s_target("shopping-service", "shopping", "shopping-service"),
     current=V125,
     desired=V124,
     changes=("Deployment shopping/shopping-service: image v1.2.5 -> v1.2.4",),
@@ -74,7 +75,7 @@ def test_an_undo_that_changes_env_too_offers_revert_env_only():
 def test_an_env_only_plan_says_the_image_is_kept():
     plan = dataclasses.replace(
         PLAN,
-        target=Target("shopping-service", "shopping", "shopping-service", env_only=True),
+        target=k8s_target("shopping-service", "shopping", "shopping-service", env_only=True),
         desired=dataclasses.replace(V124, image=V125.image),
         changes=('env FEATURE_FLAG_NEW_CHECKOUT: "true" → "false"', "image app stays v1.2.5"),
         warnings=(),

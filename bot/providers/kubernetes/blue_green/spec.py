@@ -10,9 +10,8 @@ from bot.strategies.registry import BuildContext, Emergency, StrategySpec
 
 def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.kubernetes.blue_green.strategy import BlueGreenSwitch
-    from bot.strategies.factory import kubernetes_client
 
-    return BlueGreenSwitch(kubernetes_client(ctx.kubeconfig))
+    return BlueGreenSwitch(ctx.clients.kubernetes())
 
 
 def _workloads(workload: str, options: BlueGreen) -> tuple[tuple[str, str], ...]:

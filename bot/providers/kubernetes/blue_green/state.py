@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.providers.kubernetes.api import Obj
 from bot.providers.kubernetes.blue_green.options import BlueGreen
 from bot.strategies.base import RollbackError
-from bot.strategies.k8s_api import Obj
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from bot.providers.kubernetes import gitops, rollout_rules, traffic_patches
+from bot.providers.kubernetes.api import Call, CallFailed, explain
 from bot.providers.kubernetes.blue_green.options import BlueGreen
 from bot.providers.kubernetes.blue_green.spec import SPEC
 from bot.providers.kubernetes.blue_green.state import BlueGreenState, ReleaseLive
 from bot.providers.kubernetes.deployments import OnDeployments
+from bot.providers.kubernetes.locator import k8s, with_workload
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, owner_warning
-from bot.strategies import gitops, rollout, traffic
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.k8s_api import Call, CallFailed, explain
 from bot.strategies.options import from_options
 
 
@@ -34,36 +35,37 @@ class BlueGreenSwitch(OnDeployments):
         opts: BlueGreen = from_options(BlueGreen, target.options)
         name = opts.service or target.service
         try:
-            svc = self.api.read(Call("get", "services", target.namespace, name))
+            svc = self.api.read(Call("get", "services", k8s(target).namespace, name))
             deployments = {
-                c: self._maybe(Call("get", "deployments", target.namespace, d)) for c, d in opts.colours.items()
+                c: self._maybe(Call("get", "deployments", k8s(target).namespace, d)) for c, d in opts.colours.items()
             }
             vs = (
-                self._maybe(Call("get", "virtualservices", target.namespace, opts.virtual_service))
+                self._maybe(Call("get", "virtualservices", k8s(target).namespace, opts.virtual_service))
                 if opts.virtual_service
                 else None
             )
         except CallFailed as failed:
             if failed.status == 404 and failed.call.resource == "services":
                 raise RollbackError(
-                    f"service {target.namespace}/{name} not found; {NOTHING_CHANGED}. Check blue_green.service "
+                    f"service {k8s(target).namespace}/{name} not found; {NOTHING_CHANGED}. Check blue_green.service "
                     "in the services catalog."
                 ) from failed
             raise explain(failed, NOTHING_CHANGED) from failed
         if opts.virtual_service and vs is None:
             raise RollbackError(
-                f"VirtualService {target.namespace}/{opts.virtual_service} not found; {NOTHING_CHANGED}. "
+                f"VirtualService {k8s(target).namespace}/{opts.virtual_service} not found; {NOTHING_CHANGED}. "
                 "Check blue_green.virtual_service in the services catalog."
             )
         live = ((svc.get("spec") or {}).get("selector") or {}).get(opts.selector_key)
         if live not in opts.colours:
             raise RollbackError(
-                f"service {target.namespace}/{name} selects {opts.selector_key}={live}, which is none of the "
+                f"service {k8s(target).namespace}/{name} selects {opts.selector_key}={live}, which is none of the "
                 f"catalog's colours ({', '.join(opts.colours)}); {NOTHING_CHANGED}. Check its selector "
-                f"(`kubectl get svc/{name} -n {target.namespace} -o yaml`) and blue_green in the catalog."
+                f"(`kubectl get svc/{name} -n {k8s(target).namespace} -o yaml`) and blue_green in the catalog."
             )
         colours = tuple(opts.colours)
-        routed, routed_all = traffic.subset_of(vs, colours), frozenset(traffic.routed_colours(vs, colours))
+        routed = traffic_patches.subset_of(vs, colours)
+        routed_all = frozenset(traffic_patches.routed_colours(vs, colours))
         return BlueGreenState(opts, svc, live, deployments, vs, routed, routed_all)
 
     def _revision(self, world: BlueGreenState, colour: str, target: Target) -> Revision:
@@ -72,12 +74,12 @@ class BlueGreenSwitch(OnDeployments):
         name = world.options.colours[colour]
         if d is None:
             return Revision(number, "", f"{name} does not exist", name=name, label=colour)
-        template = rollout.deployment_template(d)
+        template = rollout_rules.deployment_template(d)
         return Revision(
             number=number,
-            image=rollout.container_image(template, target.container),
-            change_cause=rollout.annotations(d).get(rollout.CHANGE_CAUSE, "") or f"Deployment {name}",
-            created_at=rollout.parse_time(d["metadata"].get("creationTimestamp")),
+            image=rollout_rules.container_image(template, k8s(target).container),
+            change_cause=rollout_rules.annotations(d).get(rollout_rules.CHANGE_CAUSE, "") or f"Deployment {name}",
+            created_at=rollout_rules.parse_time(d["metadata"].get("creationTimestamp")),
             name=name,
             label=colour,
         )
@@ -108,7 +110,7 @@ class BlueGreenSwitch(OnDeployments):
         current_rev = self._revision(world, leaving, target)
         self._refuse_pointless(world, target, desired, current_rev, desired_rev)
         svc_name = world.service["metadata"]["name"]
-        verb = traffic.FINISHING if world.split else "switching"
+        verb = traffic_patches.FINISHING if world.split else "switching"
         return Plan(
             **common,
             current=current_rev,
@@ -116,7 +118,9 @@ class BlueGreenSwitch(OnDeployments):
             changes=tuple(self._changes(world, desired, leaving)),
             warnings=(*self._split_warning(world, desired, leaving), *owner_warning(self._owner(world))),
             operations=tuple(
-                traffic.selector_patch(world.service, opts.selector_key, desired) if world.live != desired else ()
+                traffic_patches.selector_patch(world.service, opts.selector_key, desired)
+                if world.live != desired
+                else ()
             ),
             summary=f"{verb} {svc_name} to {desired}",
         )
@@ -134,7 +138,7 @@ class BlueGreenSwitch(OnDeployments):
         opts = world.options
         if world.deployments[desired] is None:
             raise RollbackError(
-                f"the {desired} colour's Deployment {target.namespace}/{opts.colours[desired]} does not exist; "
+                f"the {desired} colour's Deployment {k8s(target).namespace}/{opts.colours[desired]} does not exist; "
                 f"{NOTHING_CHANGED}. Deploy the last good release there first, or roll back {current.name} "
                 "itself with kubectl rollout undo."
             )
@@ -200,7 +204,7 @@ class BlueGreenSwitch(OnDeployments):
         leaving = plan.current.label if plan.current.label in world.deployments else world.live
         live = (world.deployments[leaving] or {}).get("spec", {}).get("replicas", 1)
         idle = (world.deployments[colour] or {}).get("spec", {}).get("replicas", 1)
-        colour_target = replace(plan.target, workload=name)
+        colour_target = with_workload(plan.target, name)
         if idle < live:
             self.deployments.scale(colour_target, live)
         self.deployments.wait(colour_target, progress, timeout_seconds)
@@ -224,13 +228,13 @@ class BlueGreenSwitch(OnDeployments):
         t = plan.target
         name = opts.service or t.service
         try:
-            self.api.write(Call("patch", "services", t.namespace, name), [dict(op) for op in plan.operations])
+            self.api.write(Call("patch", "services", k8s(t).namespace, name), [dict(op) for op in plan.operations])
         except CallFailed as failed:
             world = self._read(t)  # what happened: the switch landed after all, or someone changed the Service
             if world.live != colour:
                 if failed.status in (409, 422) or world.service["metadata"].get("resourceVersion") != plan.guard:
                     raise RollbackError(
-                        f"service {t.namespace}/{name} changed after this plan was made (it selects "
+                        f"service {k8s(t).namespace}/{name} changed after this plan was made (it selects "
                         f"{opts.selector_key}={world.live}); nothing was switched. Plan the rollback again."
                     ) from failed
                 raise explain(failed, "nothing was switched (the bot read the Service again to make sure)") from failed
@@ -240,11 +244,11 @@ class BlueGreenSwitch(OnDeployments):
         is whole again, on the old colour), and the error says exactly where traffic is."""
         name = opts.virtual_service
         try:
-            vs = self.api.read(Call("get", "virtualservices", t.namespace, name))
-            ops = traffic.subset_patch(vs, colour, tuple(opts.colours))
+            vs = self.api.read(Call("get", "virtualservices", k8s(t).namespace, name))
+            ops = traffic_patches.subset_patch(vs, colour, tuple(opts.colours))
             if not ops:
                 return
-            self.api.write(Call("patch", "virtualservices", t.namespace, name), ops)
+            self.api.write(Call("patch", "virtualservices", k8s(t).namespace, name), ops)
         except CallFailed as failed:
             try:
                 world: BlueGreenState | None = self._read(t)
@@ -263,7 +267,7 @@ class BlueGreenSwitch(OnDeployments):
                 failed,
                 where,
                 "*Finish the switch* on the incident card plans what is left (you see the plan first), or switch "
-                f"the route by hand: `kubectl edit virtualservice/{name} -n {t.namespace}`.",
+                f"the route by hand: `kubectl edit virtualservice/{name} -n {k8s(t).namespace}`.",
             ) from failed
 
     def _undo_selector(self, t: Target, world: BlueGreenState, colour: str, back: str | None) -> str:
@@ -273,8 +277,8 @@ class BlueGreenSwitch(OnDeployments):
         if back is None or world.live != colour:
             return f"traffic is half-switched: {world.split}" if world.split else f"all traffic is on {world.live}"
         try:
-            ops = traffic.selector_patch(world.service, key, back)
-            self.api.write(Call("patch", "services", t.namespace, name), ops)
+            ops = traffic_patches.selector_patch(world.service, key, back)
+            self.api.write(Call("patch", "services", k8s(t).namespace, name), ops)
         except CallFailed as undo:
             return (
                 f"traffic is half-switched: {world.split}; switching the Service back to {back} failed too "
@@ -302,16 +306,16 @@ class BlueGreenSwitch(OnDeployments):
             if self.deployments._now() >= deadline:
                 raise RollbackError(
                     f"the Service's endpoints did not move to {colour} before the deadline ({state.message}); "
-                    f"check `kubectl get endpoints/{world.service['metadata']['name']} -n {target.namespace}`"
+                    f"check `kubectl get endpoints/{world.service['metadata']['name']} -n {k8s(target).namespace}`"
                 )
             self.clock.sleep(0.5)
 
     def _endpoints(self, target: Target, world: BlueGreenState, colour: str) -> tuple[int, int]:
         name = world.service["metadata"]["name"]
-        ep = self._maybe(Call("get", "endpoints", target.namespace, name)) or {}
+        ep = self._maybe(Call("get", "endpoints", k8s(target).namespace, name)) or {}
         addresses = [a for s in ep.get("subsets") or [] for a in s.get("addresses") or []]
         pods = self.api.read(
-            Call("list", "pods", target.namespace), label_selector=f"{world.options.selector_key}={colour}"
+            Call("list", "pods", k8s(target).namespace), label_selector=f"{world.options.selector_key}={colour}"
         ).get("items") or []
         names = {p["metadata"]["name"] for p in pods}
         on = sum(1 for a in addresses if (a.get("targetRef") or {}).get("name") in names)
@@ -323,7 +327,7 @@ class BlueGreenSwitch(OnDeployments):
             world = self._read(t)
             on, total = self._endpoints(t, world, colour)
             deployment = self.deployments.verify(
-                replace(plan, target=replace(t, workload=world.options.colours[colour]))
+                replace(plan, target=with_workload(t, world.options.colours[colour]))
             )
         except CallFailed as failed:
             raise explain(failed, VERIFY_CONSEQUENCE) from failed
@@ -342,7 +346,7 @@ class BlueGreenSwitch(OnDeployments):
         opts: BlueGreen = from_options(BlueGreen, plan.target.options)
         bad = plan.current.name
         if opts.after_switch == "scale_to_zero":
-            self.deployments.scale(replace(plan.target, workload=bad), 0)
+            self.deployments.scale(with_workload(plan.target, bad), 0)
             return f"{bad} scaled to 0"
         if opts.after_switch == "delete":
             return f"{bad} kept until a second person approves its deletion"
@@ -358,14 +362,16 @@ class BlueGreenSwitch(OnDeployments):
         if serving:
             raise ReleaseLive(f"{name} serves traffic again ({serving}), so it was not deleted")
         d = world.deployments.get(colour)
-        image = rollout.container_image(rollout.deployment_template(d), t.container) if d else plan.current.image
+        image = plan.current.image
+        if d:
+            image = rollout_rules.container_image(rollout_rules.deployment_template(d), k8s(t).container)
         if image != plan.current.image:
             raise ReleaseLive(
                 f"{name} now runs {image}, not the bad release {plan.current.image} this button was for, so it "
                 "was not deleted"
             )
         try:
-            self.api.write(Call("delete", "deployments", t.namespace, name))
+            self.api.write(Call("delete", "deployments", k8s(t).namespace, name))
         except CallFailed as failed:
             if failed.status != 404:
                 raise explain(failed, f"{name} was not deleted") from failed
@@ -373,7 +379,7 @@ class BlueGreenSwitch(OnDeployments):
     def scale(self, target: Target, replicas: int) -> None:
         """Emergency: scale the colour that serves traffic now."""
         world = self._read(target)
-        self.deployments.scale(replace(target, workload=world.options.colours[world.live]), replicas)
+        self.deployments.scale(with_workload(target, world.options.colours[world.live]), replicas)
 
     def target_print(self, plan: Plan) -> dict:
         """What traffic moves to: the pod template of the colour's Deployment, as it is now."""

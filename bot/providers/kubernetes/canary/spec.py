@@ -10,9 +10,8 @@ from bot.strategies.registry import BuildContext, Emergency, StrategySpec
 
 def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.kubernetes.canary.strategy import CanaryStepDown
-    from bot.strategies.factory import kubernetes_client
 
-    return CanaryStepDown(kubernetes_client(ctx.kubeconfig))
+    return CanaryStepDown(ctx.clients.kubernetes())
 
 
 def _workloads(workload: str, options: Canary) -> tuple[tuple[str, str], ...]:

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from bot.providers.kubernetes import gitops, rollout_rules, traffic_patches
+from bot.providers.kubernetes.api import Call, CallFailed, Obj, explain
 from bot.providers.kubernetes.canary.options import Canary
 from bot.providers.kubernetes.canary.spec import SPEC
 from bot.providers.kubernetes.deployments import OnDeployments
+from bot.providers.kubernetes.locator import k8s, with_workload
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, owner_warning
-from bot.strategies import gitops, rollout, traffic
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.k8s_api import Call, CallFailed, Obj, explain
 from bot.strategies.options import from_options
 
 
@@ -47,7 +48,7 @@ class CanaryStepDown(OnDeployments):
 
     def _read(self, target: Target) -> _World:
         opts: Canary = from_options(Canary, target.options)
-        ns = target.namespace
+        ns = k8s(target).namespace
         try:
             stable = self.api.read(Call("get", "deployments", ns, opts.stable))
             canary = self.api.read(Call("get", "deployments", ns, opts.canary))
@@ -65,7 +66,7 @@ class CanaryStepDown(OnDeployments):
         if vs is not None:
             stable_route, canary_route = opts.stable_route or opts.stable, opts.canary_route or opts.canary
             try:
-                weight = traffic.weights_of(vs, stable_route, canary_route)[canary_route]
+                weight = traffic_patches.weights_of(vs, stable_route, canary_route)[canary_route]
             except ValueError as exc:
                 raise RollbackError(f"VirtualService {ns}/{opts.virtual_service}: {exc}; {NOTHING_CHANGED}") from exc
         else:
@@ -76,9 +77,10 @@ class CanaryStepDown(OnDeployments):
     def _revision(self, d: Obj, number: int, label: str, target: Target) -> Revision:
         return Revision(
             number=number,
-            image=rollout.container_image(rollout.deployment_template(d), target.container),
-            change_cause=rollout.annotations(d).get(rollout.CHANGE_CAUSE, "") or f"Deployment {d['metadata']['name']}",
-            created_at=rollout.parse_time(d["metadata"].get("creationTimestamp")),
+            image=rollout_rules.container_image(rollout_rules.deployment_template(d), k8s(target).container),
+            change_cause=rollout_rules.annotations(d).get(rollout_rules.CHANGE_CAUSE, "")
+            or f"Deployment {d['metadata']['name']}",
+            created_at=rollout_rules.parse_time(d["metadata"].get("creationTimestamp")),
             name=d["metadata"]["name"],
             label=label,
         )
@@ -135,6 +137,10 @@ class CanaryStepDown(OnDeployments):
         """Argo CD or Flux managing the VirtualService or either Deployment would put the weights back."""
         return self._owner(self._read(target))
 
+    def capabilities(self) -> tuple[object, ...]:
+        """The canary is its own ``Router`` (Istio weights, or a replica split), besides the common ones."""
+        return (self, *super().capabilities())
+
     def weight(self, target: Target) -> int:
         return self._read(target).weight
 
@@ -143,29 +149,29 @@ class CanaryStepDown(OnDeployments):
         (the stable scaled up before the canary is scaled down, so capacity never drops)."""
         world = self._read(target)
         if world.virtual_service is not None:
-            ops = traffic.weights_patch(world.virtual_service, *world.routes, weight)
+            ops = traffic_patches.weights_patch(world.virtual_service, *world.routes, weight)
             name = world.options.virtual_service
             try:
-                self.api.write(Call("patch", "virtualservices", target.namespace, name), ops)
+                self.api.write(Call("patch", "virtualservices", k8s(target).namespace, name), ops)
             except CallFailed as failed:
                 if self.weight(target) == weight:
                     return
                 raise explain(
                     failed,
                     f"the canary's weight stays at {world.weight}%",
-                    f"Set it by hand: `kubectl edit virtualservice/{name} -n {target.namespace}`.",
+                    f"Set it by hand: `kubectl edit virtualservice/{name} -n {k8s(target).namespace}`.",
                 ) from failed
             return
         total = _replicas(world.stable) + _replicas(world.canary)
-        stable, canary = traffic.replica_split(total, weight)
-        self.deployments.scale(replace(target, workload=world.options.stable), stable)
-        self.deployments.scale(replace(target, workload=world.options.canary), canary)
+        stable, canary = traffic_patches.replica_split(total, weight)
+        self.deployments.scale(with_workload(target, world.options.stable), stable)
+        self.deployments.scale(with_workload(target, world.options.canary), canary)
 
     def settle(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
         """Until the new split serves: nothing to wait for with Istio; the stable's new pods ready without it."""
         opts: Canary = from_options(Canary, target.options)
         if not opts.virtual_service:
-            self.deployments.wait(replace(target, workload=opts.stable), progress, timeout_seconds)
+            self.deployments.wait(with_workload(target, opts.stable), progress, timeout_seconds)
 
     def is_applied(self, plan: Plan) -> bool:
         return self._read(plan.target).weight == 0
@@ -182,7 +188,7 @@ class CanaryStepDown(OnDeployments):
         opts: Canary = from_options(Canary, t.options)
         try:
             world = self._read(t)
-            stable = self.deployments.verify(replace(plan, target=replace(t, workload=opts.stable)))
+            stable = self.deployments.verify(replace(plan, target=with_workload(t, opts.stable)))
         except CallFailed as failed:
             raise explain(failed, VERIFY_CONSEQUENCE) from failed
         return Verification(
@@ -191,10 +197,10 @@ class CanaryStepDown(OnDeployments):
 
     def remove_canary(self, plan: Plan) -> str:
         opts: Canary = from_options(Canary, plan.target.options)
-        t = replace(plan.target, workload=opts.canary)
+        t = with_workload(plan.target, opts.canary)
         if opts.after == "delete":
             try:
-                self.api.write(Call("delete", "deployments", t.namespace, opts.canary))
+                self.api.write(Call("delete", "deployments", k8s(t).namespace, opts.canary))
             except CallFailed as failed:
                 if failed.status != 404:
                     raise explain(failed, f"{opts.canary} was not deleted; it gets no traffic") from failed
@@ -209,7 +215,7 @@ class CanaryStepDown(OnDeployments):
         opts: Canary = from_options(Canary, target.options)
         if replicas == 0:
             self.set_weight(target, 0)
-        self.deployments.scale(replace(target, workload=opts.canary), replicas)
+        self.deployments.scale(with_workload(target, opts.canary), replicas)
 
     def target_print(self, plan: Plan) -> dict:
         """What traffic moves to: the pod template of the stable Deployment, as it is now."""

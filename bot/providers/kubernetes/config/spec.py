@@ -12,10 +12,9 @@ from bot.strategies.registry import SCALE_TO_ZERO, BuildContext, Emergency, Stra
 
 def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.kubernetes.config.strategy import ConfigRestore
-    from bot.strategies.factory import kubernetes_client
 
     prints = {} if ctx.prints is None else {"prints": ctx.prints}
-    return ConfigRestore(kubernetes_client(ctx.kubeconfig), ctx.db, **prints)
+    return ConfigRestore(ctx.clients.kubernetes(), ctx.db, **prints)
 
 
 def _workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:

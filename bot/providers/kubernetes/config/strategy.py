@@ -17,17 +17,18 @@ from typing import Any
 
 from kubernetes import client
 
+from bot.providers.kubernetes import rollout_rules
+from bot.providers.kubernetes.api import REQUEST_TIMEOUT, Call, CallFailed, Obj, explain
 from bot.providers.kubernetes.config.options import ConfigRollback
+from bot.providers.kubernetes.config_secrets import apply_secret, holds, plan_secret, read_secret, secret_check
+from bot.providers.kubernetes.config_states import ConfigState, config_states
 from bot.providers.kubernetes.deployments import OnDeployments
+from bot.providers.kubernetes.locator import k8s
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE
 from bot.state import config_versions
 from bot.state.config_versions import PLAIN, SECRETS_NOT_TRACKED, Fingerprints, data_hash, diff_lines, utc
 from bot.state.db import Database
-from bot.strategies import rollout
 from bot.strategies.base import RUN_STEPS, Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.config_secrets import apply_secret, holds, plan_secret, read_secret, secret_check
-from bot.strategies.config_states import ConfigState, config_states
-from bot.strategies.k8s_api import REQUEST_TIMEOUT, Call, CallFailed, Obj, explain
 from bot.strategies.options import from_options
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -58,11 +59,11 @@ class ConfigRestore(OnDeployments):
     def _configmap(self, target: Target) -> tuple[ConfigRollback, Obj]:
         opts: ConfigRollback = from_options(ConfigRollback, target.options)
         try:
-            return opts, self.api.read(Call("get", "configmaps", target.namespace, opts.configmap))
+            return opts, self.api.read(Call("get", "configmaps", k8s(target).namespace, opts.configmap))
         except CallFailed as failed:
             if failed.status == 404:
                 raise RollbackError(
-                    f"ConfigMap {target.namespace}/{opts.configmap} not found; {NOTHING_CHANGED}. "
+                    f"ConfigMap {k8s(target).namespace}/{opts.configmap} not found; {NOTHING_CHANGED}. "
                     "Check config.configmap in the services catalog."
                 ) from failed
             raise explain(failed, NOTHING_CHANGED) from failed
@@ -72,10 +73,10 @@ class ConfigRestore(OnDeployments):
         has not yet."""
         opts, cm = self._configmap(target)
         config_versions.record(self.db, "ConfigMap", cm)
-        ns = target.namespace
+        ns = k8s(target).namespace
         histories = {("ConfigMap", opts.configmap): config_versions.versions(self.db, ns, "ConfigMap", opts.configmap)}
         for name in opts.secrets if self.prints.tracks("Secret") else ():
-            live = read_secret(self.api, target.namespace, name)
+            live = read_secret(self.api, k8s(target).namespace, name)
             if live is not None:
                 config_versions.record(self.db, "Secret", live, self.prints)
             histories[("Secret", name)] = config_versions.versions(self.db, ns, "Secret", name, self.prints)
@@ -104,7 +105,7 @@ class ConfigRestore(OnDeployments):
         name = cm["metadata"]["name"]
         if cm.get("immutable"):
             raise RollbackError(
-                f"ConfigMap {target.namespace}/{name} is immutable (hash-named, as a kustomize "
+                f"ConfigMap {k8s(target).namespace}/{name} is immutable (hash-named, as a kustomize "
                 "configMapGenerator makes it): it cannot be written back. Roll the Deployment back instead "
                 "(strategy kubernetes): its previous revision refers to the previous ConfigMap. Nothing was changed."
             )
@@ -129,7 +130,7 @@ class ConfigRestore(OnDeployments):
         )
         wanted = dict(state.versions[("ConfigMap", opts.configmap)].data or {})
         secrets = [
-            plan_secret(self.api, self.db, self.prints, target.namespace, s, state.versions.get(("Secret", s)))
+            plan_secret(self.api, self.db, self.prints, k8s(target).namespace, s, state.versions.get(("Secret", s)))
             for s in opts.secrets
         ]
         restores = tuple(p.restore for p in secrets if p.restore)
@@ -141,7 +142,7 @@ class ConfigRestore(OnDeployments):
         changes = [] if same else [f"ConfigMap {name} back to version {number}: {d}" for d in diff_lines(live, wanted)]
         changes += [c for p in secrets for c in p.changes]
         changes.append(
-            f"then `kubectl rollout restart deployment/{target.workload}` (the {RESTARTED_AT} annotation), "
+            f"then `kubectl rollout restart deployment/{k8s(target).workload}` (the {RESTARTED_AT} annotation), "
             "so every pod reads the restored values; the image stays as it is"
         )
         removed = set(live) - set(wanted)
@@ -165,7 +166,7 @@ class ConfigRestore(OnDeployments):
         return wanted is not None and data_hash(dict(cm.get("data") or {})) == data_hash(dict(wanted.data or {}))
 
     def is_applied(self, plan: Plan) -> bool:
-        ns = plan.target.namespace
+        ns = k8s(plan.target).namespace
         return self._configmap_restored(plan) and all(holds(self.api, self.prints, ns, r) for r in _restores(plan))
 
     def apply(self, plan: Plan) -> None:
@@ -173,16 +174,16 @@ class ConfigRestore(OnDeployments):
         t = plan.target
         opts: ConfigRollback = from_options(ConfigRollback, t.options)
         for restore in _restores(plan):  # first: a Secret that cannot be restored stops the run before any change
-            apply_secret(self.api, self.prints, t.namespace, restore)
+            apply_secret(self.api, self.prints, k8s(t).namespace, restore)
         try:
             ops = [dict(op) for op in plan.operations if "op" in op]
             if ops:
-                self.api.write(Call("patch", "configmaps", t.namespace, opts.configmap), ops)
+                self.api.write(Call("patch", "configmaps", k8s(t).namespace, opts.configmap), ops)
         except CallFailed as failed:
             if not self._configmap_restored(plan):
                 if failed.status == 422:
                     raise RollbackError(
-                        f"ConfigMap {t.namespace}/{opts.configmap} changed after this plan was made; nothing was "
+                        f"ConfigMap {k8s(t).namespace}/{opts.configmap} changed after this plan was made; nothing was "
                         "restored. Plan the rollback again."
                     ) from failed
                 again = "nothing was restored (the bot read the ConfigMap again to make sure)"
@@ -195,12 +196,13 @@ class ConfigRestore(OnDeployments):
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: now}}}}}
         try:
-            self.api.write(Call("patch", "deployments", target.namespace, target.workload), body)
+            self.api.write(Call("patch", "deployments", k8s(target).namespace, k8s(target).workload), body)
         except CallFailed as failed:
             raise explain(
                 failed,
                 "the ConfigMap was restored, but the pods were not restarted and may still use the old values",
-                f"Restart them: `kubectl rollout restart deployment/{target.workload} -n {target.namespace}`.",
+                f"Restart them: `kubectl rollout restart deployment/{k8s(target).workload} "
+                f"-n {k8s(target).namespace}`.",
             ) from failed
 
     def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
@@ -210,9 +212,10 @@ class ConfigRestore(OnDeployments):
         try:
             restored = self._configmap_restored(plan)
             deployment = self.deployments._read(plan.target)[0]
-            image = rollout.container_image(rollout.deployment_template(deployment), plan.target.container)
+            template = rollout_rules.deployment_template(deployment)
+            image = rollout_rules.container_image(template, k8s(plan.target).container)
             checks = self.deployments.verify(replace(plan, desired=replace(plan.desired, image=image))).checks
-            secrets = [secret_check(self.api, self.prints, plan.target.namespace, r) for r in _restores(plan)]
+            secrets = [secret_check(self.api, self.prints, k8s(plan.target).namespace, r) for r in _restores(plan)]
         except CallFailed as failed:
             raise explain(failed, VERIFY_CONSEQUENCE) from failed
         return Verification(

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.strategies import rollout
+from bot.providers.kubernetes import rollout_rules
+from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj
 from bot.strategies.base import Check
-from bot.strategies.k8s_api import Api, Call, CallFailed, Obj
 
 
 def label_selector(selector: Obj | None) -> str:
@@ -41,7 +41,7 @@ class PodChecks:
             Call("list", "pods", rs["metadata"]["namespace"]),
             label_selector=label_selector(rs["spec"].get("selector")),
         )
-        return [p for p in found.get("items") or [] if rollout.is_controlled_by(p, rs)]
+        return [p for p in found.get("items") or [] if rollout_rules.is_controlled_by(p, rs)]
 
     def _pods_check(self, rs: Obj, sample_seconds: float = 5.0) -> Check:
         """Pods of the live ReplicaSet all ready; restart counts sampled twice must not climb."""

@@ -12,9 +12,8 @@ from bot.strategies.registry import BuildContext, StrategySpec
 def _build(ctx: BuildContext) -> Strategy:
     # Imported when first needed: the kubernetes client costs start-up time a report does not need.
     from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
-    from bot.strategies.factory import kubernetes_client
 
-    return KubernetesUndo(kubernetes_client(ctx.kubeconfig))
+    return KubernetesUndo(ctx.clients.kubernetes())
 
 
 def _workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:

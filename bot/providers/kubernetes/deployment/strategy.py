@@ -1,7 +1,7 @@
 """Kubernetes Deployment rollback: ``kubectl rollout undo`` semantics plus a resourceVersion guard.
 
 The rules themselves (which ReplicaSets count, which revision is "previous", the patch,
-``rollout status``) are pure functions in ``rollout.py``; the calls themselves (timeouts,
+``rollout status``) are pure functions in ``rollout_rules.py``; the calls themselves (timeouts,
 retries, failures in words) are in ``k8s_api.py``; this module decides what a failure means
 for the user: whether anything changed, and what to do next. Objects are read as raw JSON so
 the patch carries exactly what the API server stored, like kubectl's.
@@ -17,10 +17,14 @@ from typing import Any
 
 from kubernetes import client
 
+from bot.providers.kubernetes import env_rules, gitops, rollout_rules
+from bot.providers.kubernetes.api import REQUEST_TIMEOUT, Api, Call, CallFailed, Obj, explain
+from bot.providers.kubernetes.backup import JobBackup
 from bot.providers.kubernetes.deployment.pods import PodChecks, label_selector
 from bot.providers.kubernetes.deployment.wait import RolloutWait
+from bot.providers.kubernetes.gitops import GitOpsGuard
+from bot.providers.kubernetes.locator import k8s
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, located, owner_warning
-from bot.strategies import env_rules, gitops, rollout
 from bot.strategies.base import (
     RUN_STEPS,
     Check,
@@ -32,7 +36,6 @@ from bot.strategies.base import (
     Target,
     Verification,
 )
-from bot.strategies.k8s_api import REQUEST_TIMEOUT, Api, Call, CallFailed, Obj, explain
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class KubernetesUndo(RolloutWait, PodChecks):
     """
 
     name = "kubernetes"
+    pre_check_detail = "target exists, deployment not paused"  # what the pre-checks found, in words
     steps = RUN_STEPS
     kind, resource = "deployment", "deployments"  # what a subclass for another workload changes
 
@@ -71,7 +75,7 @@ class KubernetesUndo(RolloutWait, PodChecks):
         return real(seconds) if real else seconds
 
     def _workload(self, target: Target, until: float | None = None) -> Obj:
-        return self.api.read(Call("get", self.resource, target.namespace, target.workload), until)
+        return self.api.read(Call("get", self.resource, k8s(target).namespace, k8s(target).workload), until)
 
     def _owned(self, deployment: Obj) -> list[Obj]:
         meta = deployment["metadata"]
@@ -79,7 +83,7 @@ class KubernetesUndo(RolloutWait, PodChecks):
             Call("list", "replicasets", meta["namespace"]),
             label_selector=label_selector(deployment["spec"].get("selector")),
         )
-        return rollout.owned_replicasets(deployment, found.get("items") or [])
+        return rollout_rules.owned_replicasets(deployment, found.get("items") or [])
 
     def _read(self, target: Target) -> tuple[Obj, list[Obj]]:
         deployment = self._workload(target)
@@ -92,16 +96,16 @@ class KubernetesUndo(RolloutWait, PodChecks):
         if plan.desired is None or not plan.desired.name:
             return False
         try:
-            rs = self.api.read(Call("get", "replicasets", t.namespace, plan.desired.name))
+            rs = self.api.read(Call("get", "replicasets", k8s(t).namespace, plan.desired.name))
         except CallFailed as failed:
             if failed.status == 404:
                 return False
             raise
-        template = rollout.deployment_template(live)
+        template = rollout_rules.deployment_template(live)
         if t.env_only:  # the env of the desired revision, and still the image the plan kept
-            image = rollout.container_image(template, t.container)
-            return env_rules.env_equal(template, rollout.rs_template(rs)) and image == plan.desired.image
-        return rollout.equal_ignore_hash(rollout.rs_template(rs), template)
+            image = rollout_rules.container_image(template, k8s(t).container)
+            return env_rules.env_equal(template, rollout_rules.rs_template(rs)) and image == plan.desired.image
+        return rollout_rules.equal_ignore_hash(rollout_rules.rs_template(rs), template)
 
     @contextmanager
     def _explained(self, target: Target, consequence: str, next_step: str = "") -> Iterator[None]:
@@ -110,9 +114,9 @@ class KubernetesUndo(RolloutWait, PodChecks):
             yield
         except CallFailed as failed:
             call = failed.call
-            if failed.status == 404 and (call.resource, call.name) == (self.resource, target.workload):
+            if failed.status == 404 and (call.resource, call.name) == (self.resource, k8s(target).workload):
                 raise RollbackError(
-                    f"{self.kind} {target.namespace}/{target.workload} not found; {consequence}. "
+                    f"{self.kind} {k8s(target).namespace}/{k8s(target).workload} not found; {consequence}. "
                     "Check the service's namespace and workload in the services catalog."
                 ) from failed
             raise explain(failed, consequence, next_step) from failed
@@ -121,10 +125,10 @@ class KubernetesUndo(RolloutWait, PodChecks):
     def _revision(rs: Obj, container: str) -> Revision:
         meta = rs.get("metadata") or {}
         return Revision(
-            number=rollout.revision_of(rs) or 0,
-            image=rollout.container_image(rollout.rs_template(rs), container),
-            change_cause=rollout.annotations(rs).get(rollout.CHANGE_CAUSE, ""),
-            created_at=rollout.parse_time(meta.get("creationTimestamp")),
+            number=rollout_rules.revision_of(rs) or 0,
+            image=rollout_rules.container_image(rollout_rules.rs_template(rs), container),
+            change_cause=rollout_rules.annotations(rs).get(rollout_rules.CHANGE_CAUSE, ""),
+            created_at=rollout_rules.parse_time(meta.get("creationTimestamp")),
             name=meta.get("name", ""),
         )
 
@@ -134,58 +138,58 @@ class KubernetesUndo(RolloutWait, PodChecks):
         """``kubectl rollout history``: one entry per revision of an owned ReplicaSet."""
         with self._explained(target, NOTHING_CHANGED):
             _, owned = self._read(target)
-        by_number = {r.number: r for rs in owned if (r := self._revision(rs, target.container)).number}
+        by_number = {r.number: r for rs in owned if (r := self._revision(rs, k8s(target).container)).number}
         return [by_number[n] for n in sorted(by_number)]
 
     def plan(self, target: Target) -> Plan:
         """``kubectl rollout undo`` as a dry run, in kubectl's order of checks."""
         with self._explained(target, NOTHING_CHANGED):
             deployment, owned = self._read(target)
-        desired_rs = rollout.select_revision(deployment, owned, target.to_revision)
-        where = f"{target.namespace}/{target.workload}"
+        desired_rs = rollout_rules.select_revision(deployment, owned, target.to_revision)
+        where = f"{k8s(target).namespace}/{k8s(target).workload}"
         if deployment["spec"].get("paused"):
             raise RollbackError(
                 f"{where} is paused; resume it first "
-                f"(kubectl rollout resume deployment/{target.workload} -n {target.namespace})"
+                f"(kubectl rollout resume deployment/{k8s(target).workload} -n {k8s(target).namespace})"
             )
-        template = rollout.deployment_template(deployment)
-        live_rs = rollout.find_new_replicaset(deployment, owned)
-        current_number = rollout.revision_of(deployment) or 0
+        template = rollout_rules.deployment_template(deployment)
+        live_rs = rollout_rules.find_new_replicaset(deployment, owned)
+        current_number = rollout_rules.revision_of(deployment) or 0
         current = Revision(
             number=current_number,
-            image=rollout.container_image(template, target.container),
-            change_cause=rollout.annotations(deployment).get(rollout.CHANGE_CAUSE, ""),
-            created_at=rollout.parse_time((live_rs or {}).get("metadata", {}).get("creationTimestamp")),
+            image=rollout_rules.container_image(template, k8s(target).container),
+            change_cause=rollout_rules.annotations(deployment).get(rollout_rules.CHANGE_CAUSE, ""),
+            created_at=rollout_rules.parse_time((live_rs or {}).get("metadata", {}).get("creationTimestamp")),
             name=(live_rs or {}).get("metadata", {}).get("name", ""),
         )
-        desired = self._revision(desired_rs, target.container)
+        desired = self._revision(desired_rs, k8s(target).container)
         guard = deployment["metadata"].get("resourceVersion", "")
         common = dict(strategy=self.name, target=target, current=current, desired=desired, guard=guard)
-        next_number = max([current_number, *(rollout.revision_of(rs) or 0 for rs in owned)]) + 1
+        next_number = max([current_number, *(rollout_rules.revision_of(rs) or 0 for rs in owned)]) + 1
         owner = gitops.detect(deployment)
         if target.env_only:
             plan = Plan(**common)
-            restored = env_rules.env_only_template(template, rollout.rs_template(desired_rs))
+            restored = env_rules.env_only_template(template, rollout_rules.rs_template(desired_rs))
             warnings = (*self._config_warnings(target, template, restored, desired.number), *owner_warning(owner))
             return env_rules.env_only_plan(plan, deployment, desired_rs, next_number, warnings)
-        if rollout.equal_ignore_hash(rollout.rs_template(desired_rs), template):
+        if rollout_rules.equal_ignore_hash(rollout_rules.rs_template(desired_rs), template):
             return Plan(**common, skipped=f"already at revision {desired.number}")
-        restored = rollout.rs_template(desired_rs)
+        restored = rollout_rules.rs_template(desired_rs)
         env = env_rules.env_changes(template, restored)
-        refs = env_rules.ref_lines(env_rules.restored_refs(template, restored), target.namespace)
+        refs = env_rules.ref_lines(env_rules.restored_refs(template, restored), k8s(target).namespace)
         return Plan(
             **common,
             changes=(
-                *rollout.describe_changes(template, restored, current_number, desired.number, next_number),
+                *rollout_rules.describe_changes(template, restored, current_number, desired.number, next_number),
                 *env,
                 *refs,
             ),
             warnings=(
-                *rollout.migration_warnings(live_rs, template, desired_rs),
+                *rollout_rules.migration_warnings(live_rs, template, desired_rs),
                 *self._config_warnings(target, template, restored, desired.number),
                 *owner_warning(owner),
             ),
-            operations=tuple(rollout.rollback_patch(deployment, desired_rs, guard)),
+            operations=tuple(rollout_rules.rollback_patch(deployment, desired_rs, guard)),
             env_only_offer=bool(env) and desired.image != current.image,
         )
 
@@ -199,14 +203,14 @@ class KubernetesUndo(RolloutWait, PodChecks):
             if ref.kind != "ConfigMap" or ref.optional:
                 continue
             try:
-                self.api.read(Call("get", "configmaps", target.namespace, ref.name))
+                self.api.read(Call("get", "configmaps", k8s(target).namespace, ref.name))
             except CallFailed as failed:
                 if failed.status == 404:
-                    warnings.append(env_rules.missing_warning(ref, target.namespace, revision))
+                    warnings.append(env_rules.missing_warning(ref, k8s(target).namespace, revision))
                 else:
                     warnings.append(
                         f"could not check that ConfigMap {ref.name} still exists ({failed.problem}); "
-                        f"check it by hand: `kubectl get configmap {ref.name} -n {target.namespace}`"
+                        f"check it by hand: `kubectl get configmap {ref.name} -n {k8s(target).namespace}`"
                     )
         return warnings
 
@@ -215,15 +219,19 @@ class KubernetesUndo(RolloutWait, PodChecks):
         with self._explained(target, NOTHING_CHANGED):
             return gitops.detect(self._workload(target))
 
+    def capabilities(self) -> tuple[object, ...]:
+        """GitOps sync suspended around the change, a backup Job before it (``bot.strategies.capabilities``)."""
+        return (GitOpsGuard(self.api, self.sync_owner), JobBackup(self.api, self.clock))
+
     def target_print(self, plan: Plan) -> dict:
         """The pod template of the revision the plan restores, as its ReplicaSet holds it now."""
         if plan.desired is None or not plan.desired.name:
             return {}
         with self._explained(plan.target, NOTHING_CHANGED):
-            return rollout.template_print(self._desired_template(plan.target.namespace, plan.desired.name))
+            return rollout_rules.template_print(self._desired_template(k8s(plan.target).namespace, plan.desired.name))
 
     def _desired_template(self, namespace: str, name: str) -> Obj:
-        return rollout.rs_template(self.api.read(Call("get", "replicasets", namespace, name)))
+        return rollout_rules.rs_template(self.api.read(Call("get", "replicasets", namespace, name)))
 
     def is_applied(self, plan: Plan) -> bool:
         """Whether the live Deployment already runs the desired revision's whole pod template (on resume)."""
@@ -240,7 +248,7 @@ class KubernetesUndo(RolloutWait, PodChecks):
         if plan.skipped:
             return None
         t = plan.target
-        call = Call("patch", self.resource, t.namespace, t.workload)
+        call = Call("patch", self.resource, k8s(t).namespace, k8s(t).workload)
         for attempt in range(PATCH_ATTEMPTS):
             try:
                 return self.api.write(call, [dict(op) for op in plan.operations])
@@ -256,13 +264,14 @@ class KubernetesUndo(RolloutWait, PodChecks):
 
     def _after_failed_patch(self, plan: Plan, failed: CallFailed) -> Obj:
         t = plan.target
+        w = k8s(t)
         check = (
-            f"Check with `kubectl rollout history {self.kind}/{t.workload} -n {t.namespace}` before trying again: "
+            f"Check with `kubectl rollout history {self.kind}/{w.workload} -n {w.namespace}` before trying again: "
             "a retry of this plan is refused if it went through."
         )
         if failed.status == 404:
             raise RollbackError(
-                f"{self.kind} {t.namespace}/{t.workload} no longer exists; nothing was rolled back. "
+                f"{self.kind} {k8s(t).namespace}/{k8s(t).workload} no longer exists; nothing was rolled back. "
                 "Check the service's namespace and workload in the services catalog."
             ) from failed
         if failed.status in (400, 401, 403) or not failed.sent:
@@ -298,13 +307,13 @@ class KubernetesUndo(RolloutWait, PodChecks):
 
     def _state_words(self, live: Obj, target: Target) -> str:
         """Where the workload is now, for a ConcurrentChange message."""
-        image = rollout.container_image(rollout.deployment_template(live), target.container)
-        return f"revision {rollout.revision_of(live)}, image {image}"
+        image = rollout_rules.container_image(rollout_rules.deployment_template(live), k8s(target).container)
+        return f"revision {rollout_rules.revision_of(live)}, image {image}"
 
     def _rollout_state(self, obj: Obj, target: Target) -> tuple[Progress, bool, str | None]:
         """(progress, done, failure in words) by ``kubectl rollout status``'s rules for this workload."""
-        state = rollout.progress_of(obj)
-        done, _, failed = rollout.rollout_status(obj)
+        state = rollout_rules.progress_of(obj)
+        done, _, failed = rollout_rules.rollout_status(obj)
         failure = None
         if failed:
             failure = (
@@ -316,19 +325,19 @@ class KubernetesUndo(RolloutWait, PodChecks):
 
     def scale(self, target: Target, replicas: int) -> None:
         """Emergency: set the Deployment's replicas through the scale subresource (``kubectl scale``), once."""
-        call = Call("patch", f"{self.resource}/scale", target.namespace, target.workload)
+        call = Call("patch", f"{self.resource}/scale", k8s(target).namespace, k8s(target).workload)
         try:
             self.api.write(call, {"spec": {"replicas": replicas}})
             return
         except CallFailed as failed:
             if failed.status == 404:
                 raise RollbackError(
-                    f"{self.kind} {target.namespace}/{target.workload} no longer exists; nothing was scaled"
+                    f"{self.kind} {k8s(target).namespace}/{k8s(target).workload} no longer exists; nothing was scaled"
                 ) from failed
             if failed.status in (400, 401, 403) or not failed.sent:
                 raise explain(failed, NOTHING_CHANGED) from failed
             lost = failed
-        check = f"`kubectl get {self.kind}/{target.workload} -n {target.namespace}`"
+        check = f"`kubectl get {self.kind}/{k8s(target).workload} -n {k8s(target).namespace}`"
         try:
             live = self._workload(target)
         except CallFailed:
@@ -351,15 +360,15 @@ class KubernetesUndo(RolloutWait, PodChecks):
     def verify(self, plan: Plan) -> Verification:
         """What the cluster itself shows: image, replicas, the new pods, the Service's endpoints."""
         t = plan.target
-        follow = f"Check it by hand: `kubectl rollout status deployment/{t.workload} -n {t.namespace}`."
+        follow = f"Check it by hand: `kubectl rollout status deployment/{k8s(t).workload} -n {k8s(t).namespace}`."
         with self._explained(t, VERIFY_CONSEQUENCE, follow):
             deployment, owned = self._read(t)
-            template = rollout.deployment_template(deployment)
-            live_rs = rollout.find_new_replicaset(deployment, owned)
+            template = rollout_rules.deployment_template(deployment)
+            live_rs = rollout_rules.find_new_replicaset(deployment, owned)
             pods = self._pods_check(live_rs) if live_rs else Check("pods", False, "no ReplicaSet runs this template")
-            endpoints = self._endpoints_check(t.namespace, template)
+            endpoints = self._endpoints_check(k8s(t).namespace, template)
         spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
-        image = rollout.container_image(template, t.container)
+        image = rollout_rules.container_image(template, k8s(t).container)
         want = plan.desired.image if plan.desired else plan.current.image
         checks = [Check("image", image == want, f"live image {image}" + ("" if image == want else f", wanted {want}"))]
         replicas = spec.get("replicas", 1)

@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
+from bot.providers.kubernetes.locator import k8s
 from bot.providers.kubernetes.outcomes import WAIT_CONSEQUENCE, deleted, located
 from bot.strategies.base import Progress, RollbackError, Target
-from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
 
 log = logging.getLogger(__name__)
 WATCH_SLICE_SECONDS = 5  # longest real wait on one watch before the deadline is checked again
@@ -40,7 +41,8 @@ class RolloutWait:
         """
         deadline = self._now() + timeout_seconds
         where, last = located(target), None
-        follow = f"Follow it with `kubectl rollout status {self.kind}/{target.workload} -n {target.namespace}`."
+        w = k8s(target)
+        follow = f"Follow it with `kubectl rollout status {self.kind}/{w.workload} -n {w.namespace}`."
         failing: CallFailed | None = None  # the last read, when it failed
 
         def observe(obj: Obj) -> bool:
@@ -93,10 +95,10 @@ class RolloutWait:
         it delivered events (a watch worth opening again)."""
         seconds = max(1, min(WATCH_SLICE_SECONDS, math.ceil(real)))
         events = self.api.watch(
-            Call("watch", self.resource, target.namespace),
+            Call("watch", self.resource, k8s(target).namespace),
             seconds,
             min(seconds + self.api.timeout, real),  # silent that long past its own end: hung
-            field_selector=f"metadata.name={target.workload}",
+            field_selector=f"metadata.name={k8s(target).workload}",
         )
         seen = False
         try:

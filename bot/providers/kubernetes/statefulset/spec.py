@@ -11,9 +11,8 @@ from bot.strategies.registry import BuildContext, StrategySpec
 
 def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.kubernetes.statefulset.strategy import StatefulSetUndo
-    from bot.strategies.factory import kubernetes_client
 
-    return StatefulSetUndo(kubernetes_client(ctx.kubeconfig))
+    return StatefulSetUndo(ctx.clients.kubernetes())
 
 
 def _workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:

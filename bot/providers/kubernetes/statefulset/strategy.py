@@ -9,19 +9,21 @@ wait fails on it at once with what to do, instead of running into the deadline.
 
 from __future__ import annotations
 
+from bot.providers.kubernetes import rollout_rules
+from bot.providers.kubernetes import statefulset_rules as rules
+from bot.providers.kubernetes.api import Call, CallFailed, Obj
 from bot.providers.kubernetes.deployment.pods import label_selector
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
+from bot.providers.kubernetes.locator import k8s
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, located
-from bot.strategies import rollout
-from bot.strategies import statefulset_rules as rules
 from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
-from bot.strategies.k8s_api import Call, CallFailed, Obj
 
 
 class StatefulSetUndo(KubernetesUndo):
     """The ``Strategy`` for StatefulSets (RollingUpdate; OnDelete is refused at plan time)."""
 
     name = "statefulset"
+    pre_check_detail = ""  # the generic words: the revision is there
     kind, resource = "statefulset", "statefulsets"
 
     def _owned(self, sts: Obj) -> list[Obj]:
@@ -40,9 +42,9 @@ class StatefulSetUndo(KubernetesUndo):
         meta = cr.get("metadata") or {}
         return Revision(
             number=rules.revision_number(cr) or 0,
-            image=rollout.container_image(rules.revision_template(cr), container),
-            change_cause=rollout.annotations(cr).get(rollout.CHANGE_CAUSE, ""),
-            created_at=rollout.parse_time(meta.get("creationTimestamp")),
+            image=rollout_rules.container_image(rules.revision_template(cr), container),
+            change_cause=rollout_rules.annotations(cr).get(rollout_rules.CHANGE_CAUSE, ""),
+            created_at=rollout_rules.parse_time(meta.get("creationTimestamp")),
             name=meta.get("name", ""),
         )
 
@@ -50,7 +52,7 @@ class StatefulSetUndo(KubernetesUndo):
         """``kubectl rollout history statefulset/...``: one entry per owned ControllerRevision."""
         with self._explained(target, NOTHING_CHANGED):
             _, owned = self._read(target)
-        by_number = {r.number: r for cr in owned if (r := self._revision(cr, target.container)).number}
+        by_number = {r.number: r for cr in owned if (r := self._revision(cr, k8s(target).container)).number}
         return [by_number[n] for n in sorted(by_number)]
 
     def plan(self, target: Target) -> Plan:
@@ -64,11 +66,11 @@ class StatefulSetUndo(KubernetesUndo):
         template = rules.template(sts)
         live_cr = rules.live_revision(sts, owned)
         current = (
-            self._revision(live_cr, target.container)
+            self._revision(live_cr, k8s(target).container)
             if live_cr
-            else Revision(0, rollout.container_image(template, target.container))
+            else Revision(0, rollout_rules.container_image(template, k8s(target).container))
         )
-        desired = self._revision(desired_cr, target.container)
+        desired = self._revision(desired_cr, k8s(target).container)
         guard = sts["metadata"].get("resourceVersion", "")
         common = dict(strategy=self.name, target=target, current=current, desired=desired, guard=guard)
         if rules.matches(desired_cr, sts):
@@ -78,13 +80,15 @@ class StatefulSetUndo(KubernetesUndo):
         return Plan(
             **common,
             changes=tuple(
-                rollout.describe_changes(
+                rollout_rules.describe_changes(
                     template, rules.revision_template(desired_cr), current.number, desired.number, next_number
                 )
             ),
             warnings=(
                 *rules.order_warnings(sts, pods),
-                *rollout.migration_warnings(rules.as_replicaset(live_cr) if live_cr else None, template, desired_like),
+                *rollout_rules.migration_warnings(
+                    rules.as_replicaset(live_cr) if live_cr else None, template, desired_like
+                ),
             ),
             operations=tuple(rules.rollback_patch(sts, desired_cr, guard)),
         )
@@ -99,7 +103,7 @@ class StatefulSetUndo(KubernetesUndo):
         if plan.desired is None or not plan.desired.name:
             return False
         try:
-            cr = self.api.read(Call("get", "controllerrevisions", t.namespace, plan.desired.name))
+            cr = self.api.read(Call("get", "controllerrevisions", k8s(t).namespace, plan.desired.name))
         except CallFailed as failed:
             if failed.status == 404:
                 return False
@@ -107,7 +111,7 @@ class StatefulSetUndo(KubernetesUndo):
         return rules.matches(cr, live)
 
     def _state_words(self, live: Obj, target: Target) -> str:
-        image = rollout.container_image(rules.template(live), target.container)
+        image = rollout_rules.container_image(rules.template(live), k8s(target).container)
         return f"update revision {(live.get('status') or {}).get('updateRevision', '?')}, image {image}"
 
     def _rollout_state(self, obj: Obj, target: Target) -> tuple[Progress, bool, str | None]:
@@ -124,7 +128,7 @@ class StatefulSetUndo(KubernetesUndo):
         if not failing:
             return state, False, None
         pod, reason = failing[0]
-        ns = target.namespace
+        ns = k8s(target).namespace
         labels = next(p["metadata"].get("labels") or {} for p in pods if p["metadata"]["name"] == pod)
         if labels.get(rules.REVISION_LABEL) == status.get("updateRevision"):
             failure = (
@@ -143,13 +147,13 @@ class StatefulSetUndo(KubernetesUndo):
     def verify(self, plan: Plan) -> Verification:
         """What the cluster shows: image, every pod updated and ready, the Service's endpoints."""
         t = plan.target
-        follow = f"Check it by hand: `kubectl rollout status statefulset/{t.workload} -n {t.namespace}`."
+        follow = f"Check it by hand: `kubectl rollout status statefulset/{k8s(t).workload} -n {k8s(t).namespace}`."
         with self._explained(t, VERIFY_CONSEQUENCE, follow):
             sts = self._workload(t)
             pods = self._pods_check(sts)
-            endpoints = self._endpoints_check(t.namespace, rules.template(sts))
+            endpoints = self._endpoints_check(k8s(t).namespace, rules.template(sts))
         spec, status = sts.get("spec") or {}, sts.get("status") or {}
-        image = rollout.container_image(rules.template(sts), t.container)
+        image = rollout_rules.container_image(rules.template(sts), k8s(t).container)
         want = plan.desired.image if plan.desired else plan.current.image
         checks = [Check("image", image == want, f"live image {image}" + ("" if image == want else f", wanted {want}"))]
         replicas = spec.get("replicas", 1)

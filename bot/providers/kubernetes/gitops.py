@@ -8,10 +8,11 @@ rollback is committed to Git.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.strategies.base import RollbackError
-from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
+from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
+from bot.strategies.base import RollbackError, Target
 
 ARGO_INSTANCE, ARGO_TRACKING = "argocd.argoproj.io/instance", "argocd.argoproj.io/tracking-id"
 FLUX = {  # kind -> (label prefix, resource, what people call it)
@@ -145,3 +146,37 @@ def resume(api: Api, owner: GitOpsOwner, saved: dict) -> None:
         f"sync of the {owner.title} is still off",
         f"Turn it back on by hand once Git has the rolled-back version: `{by_hand}`.",
     )
+
+
+def state_words(owner: GitOpsOwner, saved: dict) -> str:
+    """``automated sync on (prune, selfHeal)``, ``already suspended``, ...: the state ``resume`` puts back."""
+    if owner.kind != "argocd":
+        return "already suspended" if saved.get("suspend") is True else "reconciling (not suspended)"
+    automated = saved.get("automated")
+    if automated is None:
+        return "already without automated sync"
+    on = ", ".join(k for k, v in automated.items() if v)
+    return "automated sync on" + (f" ({on})" if on else "")
+
+
+class GitOpsGuard:
+    """The ``SyncGuard`` capability of the Kubernetes strategies: Argo CD and Flux, found by ``find`` (the
+    strategy's ``sync_owner``: the markers on the workload the run changes)."""
+
+    def __init__(self, api: Api, find: Callable[[Target], GitOpsOwner | None]) -> None:
+        self.api, self.find = api, find
+
+    def owner(self, target: Target) -> GitOpsOwner | None:
+        return self.find(target)
+
+    def state(self, owner: GitOpsOwner) -> dict:
+        return sync_state(self.api, owner)
+
+    def describe(self, owner: GitOpsOwner, state: dict) -> str:
+        return state_words(owner, state)
+
+    def suspend(self, owner: GitOpsOwner, state: dict) -> None:
+        suspend(self.api, owner, state)
+
+    def resume(self, owner: GitOpsOwner, saved: dict) -> None:
+        resume(self.api, owner, saved)

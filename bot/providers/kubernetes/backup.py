@@ -12,27 +12,19 @@ import datetime as dt
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.config import duration_seconds
+from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
+from bot.providers.kubernetes.locator import k8s
 from bot.strategies.base import Progress, RollbackError
-from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
+from bot.strategies.capabilities import BackupRequest, BackupResult
 from bot.strategies.options import BackupJob
 
 POLL_SECONDS = 2.0  # clock seconds between reads of the Job
 MAX_NAME = 63  # the job-name label the Job controller adds must fit a label value
 INCIDENT_LABEL, SERVICE_LABEL, RUN_LABEL = "rollback-bot/incident", "rollback-bot/service", "rollback-bot/run"
 REFUSED = "the rollback is refused, as the plan said: it crosses database migrations and needs a backup first"
-
-
-@dataclass(frozen=True)
-class BackupResult:
-    name: str
-    namespace: str
-    succeeded: bool
-    detail: str  # what happened, in words, for the run's step and the timeline
-    logs_hint: str  # `kubectl logs job/<name> -n <ns>`
 
 
 def _slug(text: str) -> str:
@@ -226,3 +218,30 @@ def run_backup(
                     f"the backup's outcome is unknown, so {REFUSED}",
                     f"Check it with `kubectl get job/{name} -n {ns}` and `{hint}`.",
                 ) from failed
+
+
+class JobBackup:
+    """The ``Backup`` capability of the Kubernetes strategies: the service's ``backup_job`` as a Job in the
+    workload's namespace (or the one it names), one per run."""
+
+    def __init__(self, api: Api, clock: Any = time) -> None:
+        self.api, self.clock = api, clock
+
+    def describe(self, request: BackupRequest) -> str:
+        job = request.declared
+        return (
+            f"first, run the backup Job ({job.image}: {' '.join(job.command)}) in "
+            f"{job.namespace or k8s(request.target).namespace} and wait up to {job.deadline}; if it fails or runs "
+            "late, the rollback is refused and nothing else changes"
+        )
+
+    def _manifest(self, request: BackupRequest) -> Obj:
+        namespace = k8s(request.target).namespace
+        return job_manifest(request.service, request.incident, request.run_id, request.declared, namespace)
+
+    def title(self, request: BackupRequest) -> str:
+        return f"backup job {self._manifest(request)['metadata']['name']}"
+
+    def take(self, request: BackupRequest, progress: Callable[[Progress], None]) -> BackupResult:
+        deadline = duration_seconds(request.declared.deadline)
+        return run_backup(self.api, self._manifest(request), self.clock, deadline, progress)

@@ -3,7 +3,7 @@
 A StatefulSet keeps its history in ControllerRevisions (``revision`` field, ``data`` = the pod
 template as a strategic merge patch), not in annotations; its rollout is done when kubectl's
 ``statefulSetStatusViewer`` says so (``kubectl/pkg/polymorphichelpers/rollout_status.go``).
-Free of I/O so each rule is unit-tested on its own; shared rules come from ``rollout.py``.
+Free of I/O so each rule is unit-tested on its own; shared rules come from ``rollout_rules.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from bot.strategies import rollout
+from bot.providers.kubernetes import rollout_rules
 from bot.strategies.base import Progress, RollbackError
 
 Obj = dict[str, Any]
@@ -26,7 +26,7 @@ def revision_number(cr: Obj) -> int | None:
 
 def owned_revisions(sts: Obj, revisions: list[Obj]) -> list[Obj]:
     """history.go controlledHistory: selector match AND controlled by the StatefulSet."""
-    return rollout.owned_replicasets(sts, revisions)
+    return rollout_rules.owned_replicasets(sts, revisions)
 
 
 def revision_template(cr: Obj) -> Obj:
@@ -42,12 +42,12 @@ def as_replicaset(cr: Obj) -> Obj:
 
 
 def template(sts: Obj) -> Obj:
-    return rollout.deployment_template(sts)
+    return rollout_rules.deployment_template(sts)
 
 
 def select_revision(sts: Obj, owned: list[Obj], to_revision: int | None) -> Obj:
     """rollback.go findHistory: ``to_revision``'s revision, or the second-highest one."""
-    return rollout.select_revision(sts, owned, to_revision, number=revision_number)
+    return rollout_rules.select_revision(sts, owned, to_revision, number=revision_number)
 
 
 def live_revision(sts: Obj, owned: list[Obj]) -> Obj | None:
@@ -62,7 +62,7 @@ def live_revision(sts: Obj, owned: list[Obj]) -> Obj | None:
 
 def matches(cr: Obj, sts: Obj) -> bool:
     """rollback.go statefulsetMatch, compared semantically rather than byte for byte."""
-    return rollout.equal_ignore_hash(revision_template(cr), template(sts))
+    return rollout_rules.equal_ignore_hash(revision_template(cr), template(sts))
 
 
 def strategy_type(sts: Obj) -> str:
@@ -87,8 +87,9 @@ def refusal(sts: Obj) -> str | None:
     if strategy_type(sts) != "RollingUpdate":
         meta = sts.get("metadata") or {}
         return (
-            f"{rollout.name_of(sts)} uses the {strategy_type(sts)} update strategy: its pods keep the old template "
-            "until each is deleted by hand, so the bot cannot roll it back and follow it. Switch it to RollingUpdate "
+            f"{rollout_rules.name_of(sts)} uses the {strategy_type(sts)} update strategy: its pods keep the old "
+            "template until each is deleted by hand, so the bot cannot roll it back and follow it. Switch it to "
+            "RollingUpdate "
             f"(`kubectl patch statefulset/{meta.get('name')} -n {meta.get('namespace')} "
             '-p \'{"spec":{"updateStrategy":{"type":"RollingUpdate"}}}\'`), then try again'
         )

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from bot.providers.kubernetes.rollout_rules import CHANGE_CAUSE, Obj, containers, rs_template, template_without_hash
 from bot.strategies.base import Plan
-from bot.strategies.rollout import CHANGE_CAUSE, Obj, containers, rs_template, template_without_hash
 
 ENV_KEYS = ("env", "envFrom")
 # kustomize appends "-" and a hash of the content (10 characters; shorter ones seen in hand-made names).

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
 from bot.state import config_versions
 from bot.state.config_versions import SECRETS_NOT_TRACKED, Fingerprints, utc, values_of, version_diff
 from bot.state.db import Database
 from bot.state.models import ConfigVersion
 from bot.strategies.base import Check, RollbackError
-from bot.strategies.k8s_api import Api, Call, CallFailed, Obj, explain
 
 
 @dataclass(frozen=True)

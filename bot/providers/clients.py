@@ -1,0 +1,67 @@
+"""The one owner of the bot's connections to the platforms it acts on.
+
+Each client is built once, on first use (a report needs no cluster), shared by every strategy and the config
+tracker that need it, and closed with the runtime. Strategies never build their own: two ApiClients for one
+cluster meant two connection pools and two thread pools that nobody closed.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from bot.strategies.base import RollbackError
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+
+class Clients:
+    """The clients of this bot, one per place it connects to, keyed by what tells the places apart.
+
+    - Kubernetes: one ``ApiClient`` per kubeconfig file and context (``None``: the bot's KUBECONFIG, or
+      in-cluster when it has none; the file's current context).
+    - AWS (its own issue): one boto3 ``Session`` per account and region, built here by an ``aws(account,
+      region)`` method, so the ECS strategy and an RDS snapshot backup share it.
+    - SSH (its own issue): one transport per host, built here by an ``ssh(host)`` method, so the steps of a VM
+      release reuse one connection.
+
+    Each kind gets its own dict and method here; ``close`` closes every one of them.
+    """
+
+    def __init__(self, kubeconfig: str | None = None) -> None:
+        self.kubeconfig = kubeconfig  # the default; a service may name another file or context later
+        self._lock = threading.Lock()
+        self._kubernetes: dict[tuple[str | None, str | None], ApiClient] = {}
+
+    def kubernetes(self, kubeconfig: str | None = None, context: str | None = None) -> ApiClient:
+        """The API client of the cluster named by ``kubeconfig`` (default: the bot's) and ``context``;
+        RollbackError, in words, when Kubernetes is not configured."""
+        key = (kubeconfig or self.kubeconfig, context)
+        with self._lock:
+            if key not in self._kubernetes:
+                self._kubernetes[key] = _kubernetes_client(*key)
+            return self._kubernetes[key]
+
+    def close(self) -> None:
+        """Close every client built so far (their connection and thread pools)."""
+        with self._lock:
+            built, self._kubernetes = list(self._kubernetes.values()), {}
+        for api_client in built:
+            api_client.close()
+
+
+def _kubernetes_client(kubeconfig: str | None, context: str | None) -> ApiClient:
+    # Imported when first needed: the kubernetes client costs start-up time a report does not need.
+    from kubernetes import config as k8s_config
+    from kubernetes.client import ApiClient
+
+    try:
+        if kubeconfig:
+            return k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
+        k8s_config.load_incluster_config()
+        return ApiClient()
+    except (k8s_config.ConfigException, OSError) as exc:
+        raise RollbackError(
+            f"Kubernetes is not configured on this bot ({exc}). Set KUBECONFIG, or run the bot in the cluster."
+        ) from exc
