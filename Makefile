@@ -1,6 +1,9 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+# Two pytest workers: most of an end-to-end test is waiting (Prometheus scrapes, bakes), so two share the
+# 2-core machine well; each test file stays on one worker. `make test WORKERS=0` runs in one process.
+WORKERS ?= 2
 
 .PHONY: demo test lint bench chaos clean
 
@@ -15,7 +18,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check bot handlers tests bench
-	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) bench/ack_latency.py

@@ -10,6 +10,7 @@ discovered targets to the scrape manager every 5 s, and no flag shortens that).
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 import time
@@ -27,6 +28,8 @@ START_TIMEOUT = 60.0  # a healthy start takes ~6 s (the first scrape); more only
 class PrometheusError(RuntimeError):
     pass
 
+log = logging.getLogger(__name__)
+
 
 class PrometheusProcess:
     """Prometheus scraping ``targets`` (job/service name -> "127.0.0.1:port")."""
@@ -41,6 +44,7 @@ class PrometheusProcess:
     ) -> None:
         self.targets = dict(targets)
         self.port = port or free_port()
+        self._chosen_port = not port  # a port we picked may be taken by another process before Prometheus binds it
         self.binary = binary or shutil.which("prometheus") or "/usr/bin/prometheus"
         self.scrape_interval = scrape_interval
         self.start_timeout = start_timeout
@@ -68,9 +72,22 @@ class PrometheusProcess:
             ],
         }
 
-    def start(self) -> PrometheusProcess:
+    def start(self, attempts: int = 3) -> PrometheusProcess:
+        """Start and wait until every target is scraped; a port we picked that was taken meanwhile (parallel test
+        workers bind ports too) is picked again."""
         if not Path(self.binary).exists():
             raise PrometheusError(f"prometheus binary not found ({self.binary}); apt-get install prometheus")
+        for _ in range(attempts - 1):
+            try:
+                return self._start_once()
+            except PrometheusError as exc:
+                if not (self._chosen_port and "address already in use" in str(exc)):
+                    raise
+                log.warning("port %d was taken before Prometheus bound it; picking another", self.port)
+                self.port = free_port()
+        return self._start_once()
+
+    def _start_once(self) -> PrometheusProcess:
         self._dir = Path(scratch_dir("sandbox-prometheus-"))
         config = self._dir / "prometheus.yml"
         config.write_text(yaml.safe_dump(self.config(), sort_keys=False))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import kubernetes
@@ -10,7 +11,7 @@ import requests
 from prometheus_api_client import PrometheusConnect
 
 from bot.sandbox.clock import SimClock
-from bot.sandbox.httpserver import SandboxServer, free_port
+from bot.sandbox.httpserver import Response, SandboxServer, free_port
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.prometheus import PrometheusError, PrometheusProcess
 from bot.sandbox.services import start_services
@@ -82,6 +83,20 @@ def test_start_fails_clearly_when_a_target_cannot_be_scraped():
         prom.start()
     with pytest.raises(requests.ConnectionError):  # the process was stopped, not left running
         requests.get(f"{prom.url}/-/ready", timeout=2)
+
+
+def test_a_picked_port_taken_before_prometheus_binds_it_is_picked_again():
+    """Parallel test workers bind ports too: the one Prometheus was given may be gone by the time it starts."""
+    binary = need_binary("prometheus")
+    server = SandboxServer(lambda request: Response(200, b"up 1\n")).start()
+    prom = PrometheusProcess({"svc": f"127.0.0.1:{server.port}"}, binary=binary)
+    taken = prom.port
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", taken))
+        squatter.listen()
+        with prom:
+            assert prom.port != taken and requests.get(f"{prom.url}/-/ready", timeout=2).ok
+    server.stop()
 
 
 def share_5xx(service: str, window: str = "4s") -> str:
