@@ -91,7 +91,8 @@ def floor(strategy: str, service: str) -> float:
             break_config(world, db, record)
         else:
             db = None
-        s = registry.spec(strategy).build(BuildContext(Clients(str(world.kubeconfig)), db))
+        versions = None if db is None else config_versions.RecordedVersions(db)
+        s = registry.spec(strategy).build(BuildContext(Clients(str(world.kubeconfig)), versions))
         plan = s.plan(target(svc))
         t = dataclasses.replace(plan.target, to_revision=plan.desired.number)
         started = time.monotonic()

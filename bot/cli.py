@@ -1,17 +1,19 @@
-"""rollback-bot serve | worker | demo | sandbox | report | check-config."""
+"""rollback-bot serve | worker | demo | sandbox | report | check-config.
+
+The sandbox's commands (demo, sandbox) are added through the ``rollback_bot.commands`` entry points: the
+product never imports the sandbox.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-import signal
 import sys
-import threading
+from importlib.metadata import entry_points
 
 from bot import redact
 from bot.config import ConfigError, Settings, check_config
-from bot.strategies import registry
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -52,51 +54,6 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
-
-    return run_demo(out=sys.stdout, scenario=args.scenario, strategy=args.strategy)
-
-
-def _sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox.scenario import load_scenario
-    from bot.sandbox.world import World
-
-    world = World(
-        load_scenario(args.scenario),
-        clock_scale=args.time_scale,
-        prometheus=None if not args.no_prometheus else False,
-        state_dir=args.state_dir,
-        k8s_port=args.port,
-        kubeconfig=args.kubeconfig,
-    )
-    world.start()
-    print(f"Kubernetes API  {world.k8s_server.url}  (kubeconfig: {world.kubeconfig})")
-    for name, srv in world.services.items():
-        print(f"service         {name}: {srv.url}/metrics  {srv.url}/actuator/health")
-    print(f"Prometheus      {world.prometheus.url if world.prometheus else 'not running (no prometheus binary)'}")
-    print(f"Slack emulator  {world.slack.api_url}")
-    print("Environment for the bot:")
-    for key, value in world.env().items():
-        print(f"  export {key}={value}")  # the sandbox's own fixed token, needed to run the bot against it
-    print(f"Try: kubectl --kubeconfig {world.kubeconfig} rollout history deploy/shopping-service -n shopping")
-    for svc in world.scenario.services:
-        if svc.config_change:  # a config incident starts when someone makes it, once the bot is watching
-            print(f"Break {svc.name}'s config once the bot runs (its config tracker records the change):")
-            for command in world.config_change_commands(svc.name):
-                print(f"  {command}")
-    print("Ctrl-C stops the sandbox.", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        world.stop()
-    return 0
-
-
 def _report(args: argparse.Namespace) -> int:
     from bot.incidents.resolve import postmortem_markdown
     from bot.runtime import build_runtime
@@ -120,11 +77,12 @@ def _check_config(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+COMMANDS = "rollback_bot.commands"  # each: a function that adds its subparser to the ones given
 SLOTS_HELP = "rollbacks this process runs at once; more wait in the queue, never expired (default 4)"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rollback-bot", description=__doc__)
+    parser = argparse.ArgumentParser(prog="rollback-bot", description=__doc__.split("\n\n")[0])
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="run the Slack app (HTTP, or Socket Mode with SLACK_APP_TOKEN)")
@@ -136,23 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("worker", help="run rollbacks, reminders and resumed runs")
     p.add_argument("--slots", type=int, default=4, help=SLOTS_HELP)
     p.set_defaults(func=_worker)
-    p = sub.add_parser("demo", help="play a whole incident against the sandbox world")
-    p.add_argument("--scenario", default=None)
-    p.add_argument(
-        "--strategy",
-        default="kubernetes",
-        choices=registry.available(),
-        help="which strategy's incident to play (default: kubernetes, shopping-service)",
-    )
-    p.set_defaults(func=_demo)
-    p = sub.add_parser("sandbox", help="run the simulated cluster, services, Prometheus and Slack")
-    p.add_argument("--scenario", default=None, help="scenario YAML (default: the shipped one)")
-    p.add_argument("--port", type=int, default=6443, help="Kubernetes API port")
-    p.add_argument("--kubeconfig", default="sandbox.kubeconfig")
-    p.add_argument("--time-scale", type=float, default=None)
-    p.add_argument("--state-dir", default=None)
-    p.add_argument("--no-prometheus", action="store_true")
-    p.set_defaults(func=_sandbox)
+    for point in entry_points(group=COMMANDS):  # the sandbox's demo and sandbox (bot/sandbox/commands.py)
+        point.load()(sub)
     p = sub.add_parser("report", help="print the postmortem markdown of an incident")
     p.add_argument("incident", help="INC-YYYY-NNN")
     p.set_defaults(func=_report)

@@ -19,9 +19,9 @@ from bot.config import Catalog, ServiceConfig
 from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
 from bot.providers.kubernetes.env_rules import config_refs
 from bot.state import config_versions
-from bot.state.config_versions import PLAIN, Fingerprints
 from bot.state.db import Database
 from bot.strategies import registry
+from bot.strategies.versions import PLAIN, Fingerprints
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
 
 from bot.incidents import comms
 from bot.runtime import Runtime
 from bot.strategies.base import RollbackError
-
-if TYPE_CHECKING:
-    from bot.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +29,12 @@ class Job:
     run: Callable[[], object]
 
 
-def worker_jobs(worker: Worker) -> tuple[Job, ...]:
-    """What the worker does besides running rollbacks, one line each."""
-    rt = worker.rt
+def worker_jobs(rt: Runtime, sweep: Callable[[], object]) -> tuple[Job, ...]:
+    """What the worker does besides running rollbacks, one line each (``sweep``: the worker's own, which
+    records what it cancelled as the worker does)."""
     return (
         Job("config tracker", ONCE, partial(start_config_tracker, rt)),
-        Job("sweep", 0, worker.sweep),
+        Job("sweep", 0, sweep),
         Job("reminders", 30, partial(comms.remind_due, rt)),
     )
 

@@ -8,23 +8,32 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
 from bot.providers.clients import Clients
 from bot.signals.metrics import MetricsReader
 from bot.slack.gateway import SlackGateway, make_client
-from bot.state.config_versions import SECRETS_NOT_TRACKED, Fingerprints
+from bot.state.config_versions import RecordedVersions
 from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
 from bot.strategies.factory import strategy_factories
 from bot.strategies.registry import BuildContext
+from bot.strategies.versions import SECRETS_NOT_TRACKED, Fingerprints
 
 if TYPE_CHECKING:
     from bot.config_tracker import ConfigTracker
-    from bot.incidents.actors import Actor
 
 log = logging.getLogger(__name__)
+
+
+class Answerable(Protocol):
+    """Whom ``submit`` tells when a job fails (``bot.incidents.actors.Actor``: the runtime sits below it)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def unexpected(self, what: str, exc: BaseException) -> None: ...
 
 
 @dataclass
@@ -50,7 +59,7 @@ class Runtime:
     def postmortem_dir(self) -> Path:
         return Path(self.settings.postmortem_dir)
 
-    def submit(self, fn: Callable[..., object], *args: object, answer: Actor | None = None) -> None:
+    def submit(self, fn: Callable[..., object], *args: object, answer: Answerable | None = None) -> None:
         """Run a listener's work after its ack, off Bolt's small listener pool, so acks never queue behind it.
 
         A job that raises is logged and, given ``answer``, the person who asked is told.
@@ -122,6 +131,6 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         db=db,
         slack=SlackGateway(client),
         metrics=MetricsReader(settings.prometheus_url),
-        strategy_factories=strategy_factories(BuildContext(clients, db, prints)),
+        strategy_factories=strategy_factories(BuildContext(clients, RecordedVersions(db, prints))),
         clients=clients,
     )

@@ -76,7 +76,7 @@ class Worker:
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.id)
-        schedule = Schedule(worker_jobs(self))
+        schedule = Schedule(worker_jobs(self.rt, self.sweep))
         while not self._stop.is_set():
             schedule.run_due()
             try:

@@ -13,7 +13,6 @@ from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view
 from bot.incidents.events import record
 from bot.incidents.permissions import Action, authorize
-from bot.incidents.states import OPEN
 from bot.reports import render_status_update
 from bot.runtime import Runtime
 from bot.signals.severity import Severity
@@ -22,6 +21,7 @@ from bot.slack.gateway import SlackFailure
 from bot.slack.views import ActionValue
 from bot.state.incidents import get_incident
 from bot.state.models import Incident, StatusUpdate
+from bot.state.states import OPEN
 
 log = logging.getLogger(__name__)
 

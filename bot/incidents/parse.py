@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from bot.config import valid_k8s_name
-from bot.signals.severity import DECLARATIONS
+from bot.signals.severity import DECLARATION_FLAGS, DECLARATIONS
 
 MAX_TEXT = 1000
 MAX_REASON = 500
@@ -14,7 +14,6 @@ _INCIDENT_KEY = re.compile(r"^INC-\d{4}-\d{3,}$", re.IGNORECASE)
 # "--data-loss" anywhere; a phone may turn "--" into an en or em dash.
 _DECLARATION = re.compile(rf"(?<!\S)(?:--|[–—])({'|'.join(map(re.escape, DECLARATIONS))})(?!\S)", re.IGNORECASE)
 _FLAG = re.compile(r"(?<!\S)--[a-z][\w-]*", re.IGNORECASE)
-DECLARATION_FLAGS = " or ".join(f"`--{key}`" for key in DECLARATIONS)  # as help and errors show them
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ _DEADLINE = {Severity.CRITICAL: 0, Severity.HIGH: 10, Severity.MEDIUM: 30, Sever
 
 # What a person may declare (the incident's select), and how reasons name it.
 DECLARATIONS = {"data-loss": "data loss", "security-breach": "security breach"}
+DECLARATION_FLAGS = " or ".join(f"`--{key}`" for key in DECLARATIONS)  # as help and errors show them
 
 
 @dataclass(frozen=True)

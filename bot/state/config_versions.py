@@ -9,10 +9,7 @@ A ConfigMap's values are stored anyway: its hashes are plain SHA-256.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, desc, select
@@ -21,80 +18,12 @@ from sqlalchemy.orm import Session
 
 from bot.state.db import Database
 from bot.state.models import ConfigVersion, utcnow
+from bot.strategies.versions import PLAIN, SECRETS_NOT_TRACKED, Fingerprints, utc, values_of, version_diff
 
 KINDS = ("ConfigMap", "Secret")
-MAX_SHOWN = 80  # characters of a value shown in a diff line
 
 
-def utc(when: dt.datetime) -> dt.datetime:
-    """A stored time as UTC (SQLite gives it back without a zone)."""
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-SECRETS_NOT_TRACKED = (
-    "Secret versions are not tracked because CONFIG_FINGERPRINT_KEY is unset: the bot fingerprints Secret "
-    "values only with a keyed hash, so that its database cannot be used to check a guessed value. To track "
-    "them, set CONFIG_FINGERPRINT_KEY to a random value of at least 32 characters (`openssl rand -hex 32`), "
-    "the same on every replica, and restart the bot: versions are recorded from then on."
-)
 UNKEYED = "unkeyed"  # fingerprint_key of the Secret rows recorded before keyed fingerprints (migration 0004)
-
-
-def _digest(value: str, key: bytes | None) -> str:
-    if key is None:
-        return hashlib.sha256(value.encode()).hexdigest()
-    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
-
-
-def key_hashes(values: dict[str, str], key: bytes | None = None) -> dict[str, str]:
-    """Every key -> a short hash of its value (keyed when ``key`` is given): which keys changed, not a value."""
-    return {k: _digest(v, key)[:12] for k, v in sorted(values.items())}
-
-
-def data_hash(values: dict[str, str], key: bytes | None = None) -> str:
-    """One hash of all the keys and values: two objects with equal data have equal hashes (under one key)."""
-    return _digest(json.dumps(key_hashes(values, key), sort_keys=True), key)
-
-
-@dataclass(frozen=True)
-class Fingerprints:
-    """How the versions of each kind are fingerprinted: a ConfigMap's with SHA-256, a Secret's with
-    HMAC-SHA256 under ``key`` (CONFIG_FINGERPRINT_KEY). No key: Secrets are not tracked at all."""
-
-    key: bytes | None = field(default=None, repr=False)
-
-    @classmethod
-    def of(cls, setting: str | None) -> Fingerprints:
-        return cls(setting.encode() if setting else None)
-
-    def tracks(self, kind: str) -> bool:
-        return kind == "ConfigMap" or self.key is not None
-
-    def key_id(self, kind: str) -> str:
-        """Names the key without revealing it ("" for a ConfigMap): a Secret's versions made under another
-        key (or none) are never compared with these."""
-        if kind == "ConfigMap" or self.key is None:
-            return ""
-        return hmac.new(self.key, b"rollback-bot fingerprint key id", hashlib.sha256).hexdigest()[:16]
-
-    def _key(self, kind: str) -> bytes | None:
-        if not self.tracks(kind):
-            raise ValueError(SECRETS_NOT_TRACKED)
-        return None if kind == "ConfigMap" else self.key
-
-    def key_hashes(self, kind: str, values: dict[str, str]) -> dict[str, str]:
-        return key_hashes(values, self._key(kind))
-
-    def data_hash(self, kind: str, values: dict[str, str]) -> str:
-        return data_hash(values, self._key(kind))
-
-
-PLAIN = Fingerprints()  # no key: ConfigMaps only
-
-
-def values_of(obj: dict[str, Any]) -> dict[str, str]:
-    """Every key's value as text (a ConfigMap's ``binaryData`` and a Secret's ``data`` stay base64)."""
-    return {**(obj.get("data") or {}), **(obj.get("binaryData") or {}), **(obj.get("stringData") or {})}
 
 
 VALUE_FIELDS = ("data", "binaryData", "stringData")  # where a ConfigMap's or a Secret's keys live
@@ -206,33 +135,22 @@ def get(db: Database, version_id: int) -> ConfigVersion | None:
     return db.transaction(lambda s: s.get(ConfigVersion, version_id))
 
 
-def _shown(value: str | None) -> str:
-    if value is None:
-        return "(absent)"
-    text = json.dumps(value)
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 4] + '…"'
+@dataclass(frozen=True)
+class RecordedVersions:
+    """The ``VersionStore`` of ``bot.strategies.versions`` on this database: what the runtime gives a strategy
+    that restores recorded versions (it never reaches the database itself)."""
 
+    db: Database
+    prints: Fingerprints = PLAIN
 
-def diff_lines(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    """``KEY: "old" → "new"`` per changed key, in key order (a ConfigMap's values; never a Secret's)."""
-    return [
-        f"{k}: {_shown(before.get(k))} → {_shown(after.get(k))}"
-        for k in sorted({*before, *after})
-        if before.get(k) != after.get(k)
-    ]
+    def record(self, kind: str, obj: dict[str, Any]) -> ConfigVersion | None:
+        return record(self.db, kind, obj, self.prints)
 
+    def versions(self, namespace: str, kind: str, name: str) -> list[ConfigVersion]:
+        return versions(self.db, namespace, kind, name, self.prints)
 
-def version_diff(before: ConfigVersion | None, version: ConfigVersion) -> list[str]:
-    """What changed in ``version``: values for a ConfigMap, key names only for a Secret."""
-    if version.kind == "ConfigMap" and version.data is not None:
-        return diff_lines(dict(before.data or {}) if before else {}, dict(version.data))
-    old = before.keys if before else {}
-    added = sorted(set(version.keys) - set(old))
-    removed = sorted(set(old) - set(version.keys))
-    changed = sorted(k for k in set(old) & set(version.keys) if old[k] != version.keys[k])
-    parts = [f"{what}: {', '.join(keys)}" for what, keys in (("added", added), ("changed", changed),
-             ("removed", removed)) if keys]
-    return parts or ["no key changed"]
+    def get(self, version_id: int) -> ConfigVersion | None:
+        return get(self.db, version_id)
 
 
 @dataclass(frozen=True)

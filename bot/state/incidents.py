@@ -13,9 +13,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
-from bot.incidents.states import MOVES, IncidentStatus
 from bot.state.db import Database
 from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, utcnow
+from bot.state.states import MOVES, IncidentStatus
 
 KEY_ATTEMPTS = 50
 
@@ -119,7 +119,7 @@ def move(session: Session, incident_id: int, name: str, **fields: Any) -> bool:
 
 
 def transition(db: Database, incident_id: int, name: str, **fields: Any) -> Incident:
-    """Make a move from ``bot.incidents.states.MOVES``; raises :class:`WrongState` when it is not allowed now."""
+    """Make a move from ``bot.state.states.MOVES``; raises :class:`WrongState` when it is not allowed now."""
 
     def change(session: Session) -> Incident:
         moved = move(session, incident_id, name, **fields)

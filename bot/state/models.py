@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from bot.incidents.states import ACTIVE_RUN, CLOSED, IncidentStatus, PlanStatus, RunStatus, StepStatus, sql_in
+from bot.state.states import ACTIVE_RUN, CLOSED, IncidentStatus, PlanStatus, RunStatus, StepStatus, sql_in
 
 INCIDENT_STATUSES = tuple(IncidentStatus)
 CLOSED_INCIDENT_STATUSES = tuple(sorted(CLOSED))

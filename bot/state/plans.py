@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.incidents.states import PlanStatus
 from bot.state.db import Database
 from bot.state.incidents import WrongState, move
 from bot.state.models import Incident, PlanRow, RollbackRun, utcnow
 from bot.state.runs import insert_run, run_once
+from bot.state.states import PlanStatus
 
 
 class PlanDecided(Exception):

@@ -27,7 +27,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.incidents.states import ACTIVE_RUN, FINAL_STEP, RUN_OUTCOME_MOVE, RunStatus
 from bot.state.db import Database, db_now
 from bot.state.incidents import move
 from bot.state.models import (
@@ -40,6 +39,7 @@ from bot.state.models import (
     UTCDateTime,
     utcnow,
 )
+from bot.state.states import ACTIVE_RUN, FINAL_STEP, RUN_OUTCOME_MOVE, RunStatus
 
 LEASE_SECONDS = 30.0  # a worker's default lease; a crashed worker's run is resumed this long after
 

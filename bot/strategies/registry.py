@@ -11,12 +11,10 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from bot.strategies.base import RUN_STEPS, Strategy
-
-if TYPE_CHECKING:
-    from bot.providers.clients import Clients
+from bot.strategies.versions import VersionStore
 
 GROUP = "rollback_bot.strategies"
 
@@ -52,13 +50,20 @@ class Rule:
         return {"apiGroups": list(self.api_groups), "resources": list(self.resources), "verbs": list(self.verbs)}
 
 
+class Connections(Protocol):
+    """The runtime's clients (``bot.providers.clients.Clients``) as a builder sees them; a provider's next kind
+    of client (``aws(account, region)``, ``ssh(host)``) is added here and there."""
+
+    def kubernetes(self, kubeconfig: str | None = None, context: str | None = None) -> Any: ...
+
+
 @dataclass(frozen=True)
 class BuildContext:
-    """What a builder may connect with, made once by the runtime."""
+    """What a builder may connect with, made once by the runtime (the strategies sit below the providers and
+    the state: they get these, never import them)."""
 
-    clients: Clients  # the runtime's: a builder takes its API client (or session) from here, never builds one
-    db: Any = None  # bot.state.db.Database: a strategy that restores recorded versions reads them here
-    prints: Any = None  # bot.state.config_versions.Fingerprints: how those versions were fingerprinted
+    clients: Connections  # a builder takes its API client (or session) from here, never builds one
+    versions: VersionStore | None = None  # the recorded config versions, for a strategy that restores them
 
 
 def _no_workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:

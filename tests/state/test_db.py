@@ -17,9 +17,9 @@ from sqlalchemy import MetaData, Table, inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.state import config_versions, timeline
-from bot.state.config_versions import Fingerprints, key_hashes
 from bot.state.db import MIGRATIONS, Database
 from bot.state.models import Base, TimelineEvent
+from bot.strategies.versions import Fingerprints, key_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = {"incidents", "timeline_events", "rollback_runs", "run_steps", "action_items", "status_updates"}

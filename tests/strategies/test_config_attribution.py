@@ -97,7 +97,7 @@ def test_the_bots_restore_in_the_same_second_as_an_edit_is_recorded_as_the_bots_
                   "-p", json.dumps(edit))
     until(lambda: len(recorded()) == 2)
 
-    restore = ConfigRestore(still.api, db, prints=PRINTS)
+    restore = ConfigRestore(still.api, config_versions.RecordedVersions(db, PRINTS))
     plan = restore.plan(TARGET)
     held = still.cluster.faults.delay(60, after=True, verb="patch", resource="configmaps")  # the answer waits
     writing = threading.Thread(target=restore.apply, args=(plan,), daemon=True)
@@ -120,7 +120,7 @@ def test_a_person_editing_in_the_same_second_as_the_bots_restore_is_named_for_th
     def live() -> dict:
         return json.loads(still.kubectl("get", "configmap", "pricing-config", "-o", "json", "--show-managed-fields"))
 
-    restore = ConfigRestore(still.api, db, prints=PRINTS)
+    restore = ConfigRestore(still.api, config_versions.RecordedVersions(db, PRINTS))
     config_versions.record(db, "ConfigMap", live())
     still.kubectl("patch", "configmap", "pricing-config", "--type", "merge", "--field-manager", "kubectl-edit",
                   "-p", json.dumps({"data": {"PRICE_SOURCE": "legacy-api", "CURRENCY": "USD"}}))

@@ -17,10 +17,10 @@ from bot.providers.kubernetes.config.options import ConfigRollback
 from bot.providers.kubernetes.config.strategy import ConfigRestore
 from bot.providers.kubernetes.locator import k8s_target
 from bot.state import config_versions
-from bot.state.config_versions import Fingerprints
 from bot.state.db import Database
 from bot.state.models import ConfigVersion
 from bot.strategies.options import to_options
+from bot.strategies.versions import Fingerprints
 
 NS = "pricing"
 BLOCK = ConfigRollback("pricing-config", ("pricing-credentials",))
@@ -46,7 +46,7 @@ def tracker(sim, db) -> ConfigTracker:
 
 @pytest.fixture
 def restore(sim, db) -> ConfigRestore:
-    return ConfigRestore(sim.api, db, clock=sim.clock, prints=PRINTS)
+    return ConfigRestore(sim.api, config_versions.RecordedVersions(db, PRINTS), clock=sim.clock)
 
 
 def kubectl(sim, *args: str) -> str:

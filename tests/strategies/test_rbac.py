@@ -12,6 +12,7 @@ from bot.config import load_catalog
 from bot.incidents.common import target
 from bot.providers.clients import Clients
 from bot.sandbox.world import World
+from bot.state.config_versions import RecordedVersions
 from bot.state.db import Database
 from bot.strategies import registry
 from bot.strategies.base import RollbackError
@@ -50,7 +51,7 @@ def calls_of(world: World, strategy: str) -> set[tuple[str, str, str]]:
         service = load_catalog(world.catalog_path).get(SERVICES[strategy])
         db = Database(f"sqlite:///{world.state_dir / 'rbac.db'}")
         db.migrate()
-        s = registry.spec(strategy).build(BuildContext(Clients(str(world.kubeconfig)), db))
+        s = registry.spec(strategy).build(BuildContext(Clients(str(world.kubeconfig)), RecordedVersions(db)))
         s.history(target(service))
         try:
             plan = s.plan(target(service))

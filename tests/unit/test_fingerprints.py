@@ -7,7 +7,7 @@ import hashlib
 import pytest
 
 from bot.config import ConfigError, Settings
-from bot.state.config_versions import PLAIN, SECRETS_NOT_TRACKED, Fingerprints
+from bot.strategies.versions import PLAIN, SECRETS_NOT_TRACKED, Fingerprints
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
 VALUES = {"token": "aHVudGVyMg=="}

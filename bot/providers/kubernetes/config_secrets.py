@@ -15,11 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
-from bot.state import config_versions
-from bot.state.config_versions import SECRETS_NOT_TRACKED, Fingerprints, utc, values_of, version_diff
-from bot.state.db import Database
-from bot.state.models import ConfigVersion
 from bot.strategies.base import Check, RollbackError
+from bot.strategies.versions import (
+    SECRETS_NOT_TRACKED,
+    Fingerprints,
+    RecordedVersion,
+    VersionStore,
+    utc,
+    values_of,
+    version_diff,
+)
 
 
 @dataclass(frozen=True)
@@ -42,10 +47,11 @@ def read_secret(api: Api, namespace: str, name: str) -> Obj | None:
 
 
 def plan_secret(
-    api: Api, db: Database, prints: Fingerprints, namespace: str, name: str, wanted: ConfigVersion | None
+    api: Api, store: VersionStore, namespace: str, name: str, wanted: RecordedVersion | None
 ) -> SecretPlan:
     """The Secret back to the ``wanted`` recorded version, from another Secret that holds those values (equal
     hashes, made with the same key)."""
+    prints = store.prints
     if not prints.tracks("Secret"):
         return SecretPlan(warnings=(f"Secret {name} (config.secrets) is left as it is. {SECRETS_NOT_TRACKED}",))
     live = read_secret(api, namespace, name)
@@ -53,7 +59,7 @@ def plan_secret(
         return SecretPlan(warnings=(f"Secret {name} (config.secrets) does not exist; it is left alone",))
     if wanted is None or wanted.data_hash == prints.data_hash("Secret", values_of(live)):
         return SecretPlan()
-    recorded = config_versions.versions(db, namespace, "Secret", name, prints)
+    recorded = store.versions(namespace, "Secret", name)
     changed = "; ".join(version_diff(recorded[-1], wanted))
     try:
         others = api.read(Call("list", "secrets", namespace)).get("items") or []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.state.models import ConfigVersion
+from bot.strategies.versions import RecordedVersion
 
 Key = tuple[str, str]  # (kind, name)
 
@@ -18,8 +18,8 @@ Key = tuple[str, str]  # (kind, name)
 @dataclass(frozen=True)
 class ConfigState:
     number: int
-    versions: dict[Key, ConfigVersion]  # each object's version in this state
-    change: ConfigVersion | None  # the version that made this state (None for state 1)
+    versions: dict[Key, RecordedVersion]  # each object's version in this state
+    change: RecordedVersion | None  # the version that made this state (None for state 1)
 
     def same_as(self, other: ConfigState) -> bool:
         return {k: v.data_hash for k, v in self.versions.items()} == {
@@ -37,7 +37,7 @@ class ConfigState:
         return what + (f" by {v.changed_by}" if v.changed_by else "")
 
 
-def config_states(histories: dict[Key, list[ConfigVersion]]) -> list[ConfigState]:
+def config_states(histories: dict[Key, list[RecordedVersion]]) -> list[ConfigState]:
     """Oldest first; an object with no recorded version is left out."""
     recorded = {k: vs for k, vs in histories.items() if vs}
     if not recorded:

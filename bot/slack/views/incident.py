@@ -39,7 +39,7 @@ class Step(NamedTuple):
 class RunInfo:
     """A rollback run as the card shows it.
 
-    ``status`` is the run's (bot.incidents.states.RunStatus): pending, running, verified,
+    ``status`` is the run's (bot.state.states.RunStatus): pending, running, verified,
     verification_failed, could_not_verify, failed, cancelled, expired.
     """
 

@@ -7,8 +7,7 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from bot.incidents.parse import DECLARATION_FLAGS
-from bot.signals.severity import Severity
+from bot.signals.severity import DECLARATION_FLAGS, Severity
 from bot.slack.views.blocks import (
     SECTION_TEXT,
     _context,

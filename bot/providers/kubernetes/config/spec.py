@@ -6,15 +6,16 @@ from typing import Any
 
 from bot.providers.kubernetes import rbac
 from bot.providers.kubernetes.config.options import ConfigRollback
-from bot.strategies.base import Strategy
+from bot.strategies.base import RollbackError, Strategy
 from bot.strategies.registry import SCALE_TO_ZERO, BuildContext, Emergency, StrategySpec
 
 
 def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.kubernetes.config.strategy import ConfigRestore
 
-    prints = {} if ctx.prints is None else {"prints": ctx.prints}
-    return ConfigRestore(ctx.clients.kubernetes(), ctx.db, **prints)
+    if ctx.versions is None:
+        raise RollbackError("the config strategy needs the recorded versions of the bot's database; none was given")
+    return ConfigRestore(ctx.clients.kubernetes(), ctx.versions)
 
 
 def _workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:

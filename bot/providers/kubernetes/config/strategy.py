@@ -1,7 +1,7 @@
 """Config rollback: put a service's ConfigMap and Secrets back as they were, then ``rollout restart``.
 
 Kubernetes keeps no history of a ConfigMap or a Secret, so the versions come from the config tracker's
-record (``bot.state.config_versions``), composed into the service's config states (``config_states``:
+record (a ``VersionStore``, given by the runtime), composed into the service's config states (``config_states``:
 every change of the ConfigMap or of a Secret of ``config.secrets`` is one); those are the "revisions"
 on the card. A Secret is put back from another Secret holding its old values (``config_secrets``: the
 bot never holds a Secret value); a hash-named one (``secretGenerator``) is rolled back by the plain undo.
@@ -25,11 +25,9 @@ from bot.providers.kubernetes.config_states import ConfigState, config_states
 from bot.providers.kubernetes.deployments import OnDeployments
 from bot.providers.kubernetes.locator import k8s
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE
-from bot.state import config_versions
-from bot.state.config_versions import PLAIN, SECRETS_NOT_TRACKED, Fingerprints, data_hash, diff_lines, utc
-from bot.state.db import Database
 from bot.strategies.base import RUN_STEPS, Check, Plan, Progress, Revision, RollbackError, Target, Verification
 from bot.strategies.options import from_options
+from bot.strategies.versions import SECRETS_NOT_TRACKED, VersionStore, data_hash, diff_lines, utc
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
@@ -40,7 +38,7 @@ def _restores(plan: Plan) -> list[dict]:
 
 
 class ConfigRestore(OnDeployments):
-    """The ``Strategy`` for ``strategy: config``. ``db``: where the config tracker records the versions."""
+    """The ``Strategy`` for ``strategy: config``. ``versions``: where the config tracker records them."""
 
     name = "config"
     steps = RUN_STEPS
@@ -48,13 +46,12 @@ class ConfigRestore(OnDeployments):
     def __init__(
         self,
         api_client: client.ApiClient,
-        db: Database,
+        versions: VersionStore,
         clock: Any = time,
         request_timeout: float = REQUEST_TIMEOUT,
-        prints: Fingerprints = PLAIN,
     ) -> None:
         super().__init__(api_client, clock, request_timeout)
-        self.db, self.prints = db, prints
+        self.versions = versions
 
     def _configmap(self, target: Target) -> tuple[ConfigRollback, Obj]:
         opts: ConfigRollback = from_options(ConfigRollback, target.options)
@@ -72,14 +69,14 @@ class ConfigRestore(OnDeployments):
         """The live ConfigMap and the service's config states, the live versions recorded now if the tracker
         has not yet."""
         opts, cm = self._configmap(target)
-        config_versions.record(self.db, "ConfigMap", cm)
+        self.versions.record("ConfigMap", cm)
         ns = k8s(target).namespace
-        histories = {("ConfigMap", opts.configmap): config_versions.versions(self.db, ns, "ConfigMap", opts.configmap)}
-        for name in opts.secrets if self.prints.tracks("Secret") else ():
+        histories = {("ConfigMap", opts.configmap): self.versions.versions(ns, "ConfigMap", opts.configmap)}
+        for name in opts.secrets if self.versions.prints.tracks("Secret") else ():
             live = read_secret(self.api, k8s(target).namespace, name)
             if live is not None:
-                config_versions.record(self.db, "Secret", live, self.prints)
-            histories[("Secret", name)] = config_versions.versions(self.db, ns, "Secret", name, self.prints)
+                self.versions.record("Secret", live)
+            histories[("Secret", name)] = self.versions.versions(ns, "Secret", name)
         return opts, cm, config_states(histories)
 
     @staticmethod
@@ -111,7 +108,7 @@ class ConfigRestore(OnDeployments):
             )
         objects = ", ".join([f"ConfigMap {name}", *(f"Secret {s}" for s in opts.secrets)])
         if len(states) < 2 and target.to_revision is None:
-            untracked = f" {SECRETS_NOT_TRACKED}" if opts.secrets and not self.prints.tracks("Secret") else ""
+            untracked = f" {SECRETS_NOT_TRACKED}" if opts.secrets and not self.versions.prints.tracks("Secret") else ""
             raise RollbackError(
                 f"only one version of the config of {target.service} ({objects}) is recorded, so there is nothing "
                 f"to go back to; {NOTHING_CHANGED}. The bot records versions from the moment it runs.{untracked}"
@@ -130,7 +127,7 @@ class ConfigRestore(OnDeployments):
         )
         wanted = dict(state.versions[("ConfigMap", opts.configmap)].data or {})
         secrets = [
-            plan_secret(self.api, self.db, self.prints, k8s(target).namespace, s, state.versions.get(("Secret", s)))
+            plan_secret(self.api, self.versions, k8s(target).namespace, s, state.versions.get(("Secret", s)))
             for s in opts.secrets
         ]
         restores = tuple(p.restore for p in secrets if p.restore)
@@ -162,19 +159,20 @@ class ConfigRestore(OnDeployments):
 
     def _configmap_restored(self, plan: Plan) -> bool:
         _, cm = self._configmap(plan.target)
-        wanted = config_versions.get(self.db, int(plan.desired.name))
+        wanted = self.versions.get(int(plan.desired.name))
         return wanted is not None and data_hash(dict(cm.get("data") or {})) == data_hash(dict(wanted.data or {}))
 
     def is_applied(self, plan: Plan) -> bool:
         ns = k8s(plan.target).namespace
-        return self._configmap_restored(plan) and all(holds(self.api, self.prints, ns, r) for r in _restores(plan))
+        prints = self.versions.prints
+        return self._configmap_restored(plan) and all(holds(self.api, prints, ns, r) for r in _restores(plan))
 
     def apply(self, plan: Plan) -> None:
         """The ConfigMap written back (guarded by its resourceVersion), then the Deployment restarted."""
         t = plan.target
         opts: ConfigRollback = from_options(ConfigRollback, t.options)
         for restore in _restores(plan):  # first: a Secret that cannot be restored stops the run before any change
-            apply_secret(self.api, self.prints, k8s(t).namespace, restore)
+            apply_secret(self.api, self.versions.prints, k8s(t).namespace, restore)
         try:
             ops = [dict(op) for op in plan.operations if "op" in op]
             if ops:
@@ -215,7 +213,8 @@ class ConfigRestore(OnDeployments):
             template = rollout_rules.deployment_template(deployment)
             image = rollout_rules.container_image(template, k8s(plan.target).container)
             checks = self.deployments.verify(replace(plan, desired=replace(plan.desired, image=image))).checks
-            secrets = [secret_check(self.api, self.prints, k8s(plan.target).namespace, r) for r in _restores(plan)]
+            ns = k8s(plan.target).namespace
+            secrets = [secret_check(self.api, self.versions.prints, ns, r) for r in _restores(plan)]
         except CallFailed as failed:
             raise explain(failed, VERIFY_CONSEQUENCE) from failed
         return Verification(
