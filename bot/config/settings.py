@@ -36,7 +36,6 @@ class Settings:
     prometheus_scrape_interval: str = "15s"  # how often Prometheus scrapes the services (analysis windows)
     catalog_path: str = "config/services.yaml"
     port: int = 3000
-    aws_endpoint_url: str | None = None  # moto in the sandbox
     postmortem_dir: str = "postmortems"
     rollback_deadline_seconds: int = 600
     config_fingerprint_key: str | None = field(default=None, repr=False)  # unset: Secrets are not tracked
@@ -83,7 +82,6 @@ class Settings:
             prometheus_scrape_interval=scrape,
             catalog_path=get("ROLLBACK_BOT_CONFIG") or cls.catalog_path,
             port=port,
-            aws_endpoint_url=get("AWS_ENDPOINT_URL"),
             postmortem_dir=get("POSTMORTEM_DIR") or cls.postmortem_dir,
             rollback_deadline_seconds=deadline,
             config_fingerprint_key=fingerprint_key,

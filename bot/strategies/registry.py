@@ -52,9 +52,12 @@ class Rule:
 
 class Connections(Protocol):
     """The runtime's clients (``bot.providers.clients.Clients``) as a builder sees them; a provider's next kind
-    of client (``aws(account, region)``, ``ssh(host)``) is added here and there."""
+    of client (``ssh(host)``) is added here and there."""
 
     def kubernetes(self, kubeconfig: str | None = None, context: str | None = None) -> Any: ...
+
+    def aws(self, account: str | None, region: str) -> Any:
+        """A boto3 session (``bot.providers.aws.session.AwsSession``) of an account and region."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,9 @@ class StrategySpec:
     the step names this strategy adds to the common ones (``bot.steps``) to ``"module:function"``, imported
     when a run first needs them. ``workloads(workload, options)`` gives the (resource, name) pairs whose pod
     templates the config tracker reads; ``watches(options)`` the (kind, name) config objects the options name.
-    ``build`` is None for a planned strategy: the catalog refuses it with "not available yet".
+    ``build`` is None for a planned strategy: the catalog refuses it with "not available yet". ``rbac`` and ``iam``:
+    the Kubernetes rules and the AWS IAM actions its calls need (the least-privilege Role and policy are made
+    from them).
     """
 
     name: str
@@ -98,6 +103,7 @@ class StrategySpec:
     workloads: Callable[[str, Any], tuple[tuple[str, str], ...]] = _no_workloads
     watches: Callable[[Any], frozenset[tuple[str, str]]] = _watches_nothing
     rbac: tuple[Rule, ...] = ()
+    iam: tuple[str, ...] = ()  # the AWS IAM actions its calls need ("ecs:UpdateService"): docs/aws-iam-policy.json
     description: str = ""
     rank: int = 100  # where it is listed (the catalog's errors, ``--strategy``): lower first, then by name
 
