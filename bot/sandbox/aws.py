@@ -65,6 +65,7 @@ class MotoServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> MotoServer:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request at INFO
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         self.port = self._server.get_host_and_port()[1]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +31,11 @@ T = TypeVar("T")
 class BotHarness:
     def __init__(self, world: World, env: dict[str, str] | None = None, worker: bool = True) -> None:
         self.world = world
-        self.settings = Settings.from_env({**world.env(), **(env or {})})
+        merged = {**world.env(), **(env or {})}
+        self.settings = Settings.from_env(merged)
+        # boto3 reads its credentials and AWS_ENDPOINT_URL from the process environment only, as in production
+        self._saved_env = {k: os.environ.get(k) for k in merged if k.startswith("AWS_")}
+        os.environ.update({k: v for k, v in merged.items() if k.startswith("AWS_")})
         self.rt: Runtime = build_runtime(self.settings)
         self.app = create_app(self.settings, self.rt)
         self.server = waitress.server.create_server(
@@ -96,6 +101,11 @@ class BotHarness:
         self.worker.stop()
         self.rt.close()
         self.log.detach()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     def __enter__(self) -> BotHarness:
         return self.start()

@@ -19,7 +19,9 @@ from typing import Any
 import requests
 import yaml
 
+from bot.sandbox.aws import REGION, AwsSandbox
 from bot.sandbox.clock import SimClock
+from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.prometheus import PrometheusProcess
@@ -60,6 +62,8 @@ class World:
         self.k8s_server: SandboxServer | None = None
         self.services: dict[str, SandboxServer] = {}
         self.prometheus: PrometheusProcess | None = None
+        self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
+        self.ecs: EcsDeployments | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -70,7 +74,8 @@ class World:
         self.cluster.start()
         self.k8s_server = SandboxServer(make_api(self.cluster), port=self.k8s_port).start()
         write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=self.scenario.services[0].namespace)
-        self.services = start_services(self.scenario, self.cluster, self.clock)
+        self._start_aws()
+        self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs)
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
             self.prometheus = PrometheusProcess(targets, scrape_interval=SCRAPE_INTERVAL).start()
@@ -78,6 +83,17 @@ class World:
         self.slack.start()
         self.write_catalog()
         return self
+
+    def _start_aws(self) -> None:
+        """moto and its front, with the ECS deployments model, when some scenario service runs on ECS."""
+        on_ecs = [svc for svc in self.scenario.services if svc.ecs]
+        if not on_ecs:
+            return
+        self.aws = AwsSandbox().start()
+        self.ecs = EcsDeployments(self.scenario, self.clock, self.aws.moto.url)
+        self.ecs.install(self.aws.front)
+        for svc in on_ecs:
+            self.ecs.seed(svc)
 
     def _wait_for_rates(self, timeout: float = 30.0, samples: int = 6) -> None:
         """Wait for a few scrapes, so the first read's rates are steady, not two noisy samples."""
@@ -104,6 +120,8 @@ class World:
         return self.catalog_path
 
     def _catalog_entry(self, svc: ServiceSpec) -> dict[str, Any]:
+        if svc.ecs:
+            return self._ecs_entry(svc)
         entry: dict[str, Any] = {
             "namespace": svc.namespace,
             "deployment": svc.name,
@@ -130,6 +148,19 @@ class World:
                 **({"virtual_service": svc.name} if svc.canary.virtual_service else {}),
                 **self.catalog_overrides.get("canary", {}),
             }
+        return {**entry, **svc.catalog, **overrides}
+
+    def _ecs_entry(self, svc: ServiceSpec) -> dict[str, Any]:
+        """An ECS service: its cluster, service and region (no namespace: it is not on Kubernetes)."""
+        entry = {
+            "strategy": "aws-ecs",
+            "health_url": f"{self.services[svc.name].url}/actuator/health",
+            "owners": [OWNER],
+            "rollback_allowed": [ONCALL, OWNER, LEAD],
+            "escalation": LEAD,
+            "options": {"cluster": svc.ecs.cluster, "service": svc.name, "region": REGION},
+        }
+        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
         return {**entry, **svc.catalog, **overrides}
 
     def apply_config_change(self, service: str) -> None:
@@ -173,6 +204,8 @@ class World:
             "POSTMORTEM_DIR": str(self.state_dir / "postmortems"),
             "CONFIG_FINGERPRINT_KEY": self.fingerprint_key,
         }
+        if self.aws:
+            env.update(self.aws.env())  # boto3's default chain and the standard AWS_ENDPOINT_URL
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
             env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
@@ -185,6 +218,7 @@ class World:
             self.prometheus.stop if self.prometheus else None,
             *(srv.stop for srv in self.services.values()),
             self.k8s_server.stop if self.k8s_server else None,
+            self.aws.stop if self.aws else None,
             self.cluster.stop,
         ):
             if stop:

@@ -172,7 +172,7 @@ class Cluster:
     # --- the scenario's world -----------------------------------------------------------------------------
     def _seed(self) -> None:
         now = self.clock.now()
-        services = self.scenario.services
+        services = [s for s in self.scenario.services if s.on_kubernetes]  # ECS services live in moto
         oldest = max((r.age_hours for s in services for r in s.revisions), default=0.0)
         extra = {gitops.namespace_of(s.gitops) for s in services if s.gitops}
         for ns in ["default", "kube-system", "kube-public", *sorted({s.namespace for s in services} | extra)]:
