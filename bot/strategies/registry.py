@@ -28,6 +28,7 @@ class Emergency:
     choose_hint: str
     stop: str
     stop_confirm: str  # may name {service} and {namespace}
+    finish_step: str = ""  # the step whose failure can leave the change half done: the card offers to finish it
 
 
 SCALE_TO_ZERO = Emergency(
@@ -77,6 +78,10 @@ def _watches_nothing(options: Any) -> frozenset[tuple[str, str]]:
     return frozenset()
 
 
+def _nowhere(service: Any) -> dict[str, str]:
+    return {}
+
+
 @dataclass(frozen=True)
 class StrategySpec:
     """Everything the bot knows about one strategy, in one place.
@@ -90,6 +95,10 @@ class StrategySpec:
     ``build`` is None for a planned strategy: the catalog refuses it with "not available yet". ``rbac`` and ``iam``:
     the Kubernetes rules and the AWS IAM actions its calls need (the least-privilege Role and policy are made
     from them).
+    ``locate(service)`` turns a catalog service (``bot.config.ServiceConfig``) into ``Target.locator``: where
+    it runs, in its provider's words. ``check_by_hand`` is the command a person runs to see the rollout when
+    the bot could not verify it, with ``{key}`` fields of the locator. ``env_only``: it can restore only the env
+    of a revision (*Revert env only*); ``restores_config``: it restores recorded ConfigMap / Secret versions.
     """
 
     name: str
@@ -104,6 +113,10 @@ class StrategySpec:
     watches: Callable[[Any], frozenset[tuple[str, str]]] = _watches_nothing
     rbac: tuple[Rule, ...] = ()
     iam: tuple[str, ...] = ()  # the AWS IAM actions its calls need ("ecs:UpdateService"): docs/aws-iam-policy.json
+    locate: Callable[[Any], dict[str, str]] = _nowhere
+    check_by_hand: str = ""
+    env_only: bool = False
+    restores_config: bool = False
     description: str = ""
     rank: int = 100  # where it is listed (the catalog's errors, ``--strategy``): lower first, then by name
 
@@ -175,6 +188,15 @@ def available() -> tuple[str, ...]:
 def planned() -> tuple[str, ...]:
     """Designed but not built: the catalog refuses them rather than fail mid-incident."""
     return tuple(name for name, s in specs().items() if s.planned)
+
+
+def check_by_hand(name: str, locator: Mapping[str, str]) -> str:
+    """The command that shows ``name``'s rollout at ``locator`` ("" when the strategy names none)."""
+    found = specs().get(name)
+    try:
+        return found.check_by_hand.format_map(dict(locator)) if found else ""
+    except (KeyError, ValueError):  # a locator stored before a key was added
+        return ""
 
 
 def emergency(name: str) -> Emergency:

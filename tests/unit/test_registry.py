@@ -163,6 +163,35 @@ def test_each_strategy_has_its_emergency_actions():
 def test_the_rbac_rules_are_role_rules():
     rules = [rule.as_dict() for rule in registry.spec("blue-green").rbac]
     assert {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "patch"]} in rules
-    assert all(set(r) == {"apiGroups", "resources", "verbs"} for name in BUILT_IN for r in (
-        rule.as_dict() for rule in registry.spec(name).rbac
-    ))
+    assert all(
+        set(r) == {"apiGroups", "resources", "verbs"}
+        for name in BUILT_IN
+        for r in (rule.as_dict() for rule in registry.spec(name).rbac)
+    )
+
+
+def test_a_target_is_located_by_its_strategys_spec_never_as_kubernetes_by_default(plugin):
+    from dataclasses import replace
+
+    from bot.config import ServiceConfig
+    from bot.incidents.common import target
+
+    shop = ServiceConfig("shop", "shopping", deployment="shop-web", container="app")
+    assert target(shop).locator == {"namespace": "shopping", "workload": "shop-web", "container": "app"}
+    assert registry.check_by_hand("kubernetes", target(shop).locator) == (
+        "`kubectl rollout status deployment/shop-web -n shopping`"
+    )
+    hosts = replace(
+        FILE_RELEASE,
+        name="host-release",
+        locate=lambda s: {"host": f"{s.name}.internal"},
+        check_by_hand="`ssh {host} readlink /srv/current`",
+    )
+    registry.register(hosts)
+    try:
+        on_hosts = target(ServiceConfig("ledger", "", strategy="host-release"))
+        assert on_hosts.locator == {"host": "ledger.internal"}  # no namespace, no workload
+        assert registry.check_by_hand("host-release", on_hosts.locator) == "`ssh ledger.internal readlink /srv/current`"
+        assert target(ServiceConfig("ledger", "", strategy="file-release")).locator == {}  # a spec that names none
+    finally:
+        registry.unregister("host-release")

@@ -26,6 +26,14 @@ def locator(namespace: str, workload: str, container: str = "") -> dict[str, str
     return {"namespace": namespace, "workload": workload, "container": container}
 
 
+def from_service(service: Any) -> dict[str, str]:
+    """The locator of a catalog service (``bot.config.ServiceConfig``): its namespace, workload, container."""
+    return locator(service.namespace, service.deployment, service.container or "")
+
+
+ROLLOUT_STATUS = "`kubectl rollout status deployment/{workload} -n {namespace}`"  # a spec's ``check_by_hand``
+
+
 def k8s(target: Target) -> Workload:
     """The Kubernetes parts of ``target``'s locator."""
     found = target.locator

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.providers.aws.ecs.options import EcsOptions
 from bot.strategies.base import Strategy
 from bot.strategies.registry import BuildContext, Emergency, StrategySpec
@@ -12,6 +14,12 @@ def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.aws.ecs.strategy import EcsRollback
 
     return EcsRollback(ctx.clients)
+
+
+def _locate(service: Any) -> dict[str, str]:
+    """Where an ECS service runs, in ECS's words: its cluster, its name and its region (no namespace)."""
+    o: EcsOptions = service.options
+    return {"cluster": o.cluster_name, "service": o.service_name, "region": o.region}
 
 
 SPEC = StrategySpec(
@@ -34,6 +42,8 @@ SPEC = StrategySpec(
         "ecs:ListTaskDefinitions",
         "ecs:UpdateService",
     ),
+    locate=_locate,
+    check_by_hand="`aws ecs describe-services --cluster {cluster} --services {service} --region {region}`",
     rank=50,
     description="ECS service back to an earlier task definition revision",
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.providers.kubernetes import rbac
 from bot.providers.kubernetes.canary.options import Canary
+from bot.providers.kubernetes.locator import ROLLOUT_STATUS, from_service
 from bot.strategies.base import Strategy
 from bot.strategies.registry import BuildContext, Emergency, StrategySpec
 
@@ -34,6 +35,8 @@ SPEC = StrategySpec(
     ),
     workloads=_workloads,
     rbac=(*rbac.RUN, *rbac.TRAFFIC_DEPLOYMENTS, *rbac.VIRTUAL_SERVICES),
+    locate=from_service,
+    check_by_hand=ROLLOUT_STATUS,
     rank=3,
     description="step the canary's traffic down to 0",
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.providers.kubernetes import rbac
+from bot.providers.kubernetes.locator import ROLLOUT_STATUS, from_service
 from bot.strategies.base import Strategy
 from bot.strategies.registry import BuildContext, StrategySpec
 
@@ -26,6 +27,9 @@ SPEC = StrategySpec(
     build=_build,
     workloads=_workloads,
     rbac=(*rbac.RUN, *rbac.DEPLOYMENT),
+    locate=from_service,
+    check_by_hand=ROLLOUT_STATUS,
+    env_only=True,
     rank=0,
     description="Deployment rollout undo",
 )
