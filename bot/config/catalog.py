@@ -146,7 +146,7 @@ def _read_strategy(r: CatalogReader, spec: dict[str, yaml.Node], where: str, kwa
     if "strategy" not in spec or r.value(spec["strategy"]) is None:
         return
     available, planned = registry.available(), registry.planned()
-    expected = f"{' or '.join(available)} (not available yet: {', '.join(planned)})"
+    expected = " or ".join(available) + (f" (not available yet: {', '.join(planned)})" if planned else "")
     name = r.check(spec["strategy"], f"{where}.strategy", lambda v: v in available or v in planned, expected)
     kwargs["strategy"] = name
     if name in planned:

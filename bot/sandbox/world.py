@@ -71,10 +71,10 @@ class World:
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._start_aws()  # before the kubeconfig is written: `rollback-bot sandbox`'s readers wait for that file
         self.cluster.start()
         self.k8s_server = SandboxServer(make_api(self.cluster), port=self.k8s_port).start()
         write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=self.scenario.services[0].namespace)
-        self._start_aws()
         self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs)
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}

@@ -69,10 +69,15 @@ def test_check_config_names_file_line_and_field(tmp_path):
 
 def test_check_config_warns_but_passes_when_anyone_may_roll_back(tmp_path):
     path = tmp_path / "services.yaml"
-    path.write_text("services:\n  cart:\n    namespace: shop\n  shop:\n    namespace: shop\n    strategy: aws-ecs\n")
+    path.write_text(
+        "services:\n  cart:\n    namespace: shop\n  shop:\n    strategy: aws-ecs\n    options:\n"
+        "      cluster: arn:aws:ecs:eu-west-1:123456789012:cluster/shop\n      service: web\n      region: eu-west-1a\n"
+    )
     refused = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True)
     assert refused.returncode == 1 and "OK" not in refused.stdout
-    assert f"{path}:6: services.shop.strategy: the aws-ecs strategy is not available yet" in refused.stderr
+    assert f"{path}:9: services.shop.options.region: expected an AWS region such as eu-west-1, got 'eu-west-1a'" in (
+        refused.stderr
+    )
     assert f"{path}:3: warning: services.cart.rollback_allowed: anyone in the workspace" in refused.stderr
     path.write_text("services:\n  cart:\n    namespace: shop\n")
     warned = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True)

@@ -15,7 +15,8 @@ from bot.strategies import registry
 from bot.strategies.registry import SCALE_TO_ZERO, StrategySpec, UnknownStrategy
 from tests.plugins.file_release import SPEC as FILE_RELEASE
 
-BUILT_IN = ("kubernetes", "statefulset", "blue-green", "canary", "config")
+ON_KUBERNETES = ("kubernetes", "statefulset", "blue-green", "canary", "config")
+BUILT_IN = (*ON_KUBERNETES, "aws-ecs")
 
 
 @pytest.fixture
@@ -40,8 +41,9 @@ def errors_of(path: Path) -> list[str]:
 def test_the_built_in_strategies_register_through_the_entry_point_group():
     names = {point.name for point in entry_points(group=registry.GROUP)}
     assert set(BUILT_IN) <= names
-    assert registry.available() == BUILT_IN and registry.planned() == ("aws-ecs",)
-    assert all(registry.spec(name).provider == "kubernetes" for name in BUILT_IN)
+    assert registry.available() == BUILT_IN and registry.planned() == ()
+    assert all(registry.spec(name).provider == "kubernetes" for name in ON_KUBERNETES)
+    assert registry.spec("aws-ecs").provider == "aws" and registry.spec("aws-ecs").iam
 
 
 def test_an_unknown_strategy_is_an_error_naming_the_available_ones():
@@ -165,7 +167,7 @@ def test_the_rbac_rules_are_role_rules():
     assert {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "patch"]} in rules
     assert all(
         set(r) == {"apiGroups", "resources", "verbs"}
-        for name in BUILT_IN
+        for name in ON_KUBERNETES
         for r in (rule.as_dict() for rule in registry.spec(name).rbac)
     )
 
