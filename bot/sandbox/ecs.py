@@ -5,7 +5,8 @@ tasks, or stop a deployment with the circuit breaker. ``EcsDeployments`` does, t
 - ``UpdateService`` goes to moto first (it checks the cluster, the service and the task definition); when moto
   took it and it names another task definition (or forces a new deployment), a new PRIMARY deployment starts
   and the previous ones stay ACTIVE until it is steady; a new desired count moves the PRIMARY's;
-- ``DescribeServices`` is moto's answer with the deployments, counts, task definition and events laid over it.
+- ``DescribeServices`` is moto's answer with the deployments, counts, task definition and events laid over it;
+- ``DescribeTaskDefinition`` gets the ``registeredAt`` of the scenario's release (moto has none).
 
 A deployment moves with the world's SimClock, by how the scenario says its image behaves: its tasks start one a
 second after ``ready_after``; once every one runs, the old deployments are drained and it is COMPLETED (event
@@ -81,6 +82,7 @@ class EcsDeployments:
         self._moto = client_for(moto_url, "ecs")  # moto directly: what the model reads is not the bot's call
         self._services: dict[str, _Service] = {}  # ECS service name -> its model
         self._definitions: dict[str, list[dict]] = {}  # task definition ARN -> containerDefinitions
+        self._registered: dict[str, float] = {}  # ARN -> when the scenario says it was registered (moto: never)
         self._lock = threading.RLock()
 
     def set_breaker(self, name: str, enable: bool, rollback: bool = False) -> None:
@@ -95,6 +97,7 @@ class EcsDeployments:
     def install(self, front: AwsFront) -> None:
         front.hooks["ecs:UpdateService"] = self._update_service
         front.hooks["ecs:DescribeServices"] = self._describe_services
+        front.hooks["ecs:DescribeTaskDefinition"] = self._describe_task_definition
 
     # -- the scenario's services -------------------------------------------------------------------
 
@@ -112,6 +115,7 @@ class EcsDeployments:
             registered = ecs.register_task_definition(family=spec.name, containerDefinitions=[container],
                                                       **({"tags": tags} if tags else {}))
             arns.append(registered["taskDefinition"]["taskDefinitionArn"])
+            self._registered[arns[-1]] = self.clock.now() - rev.age_hours * 3600
         breaker = {"enable": cfg.circuit_breaker, "rollback": cfg.rollback}
         ecs.create_service(cluster=cfg.cluster, serviceName=spec.name, taskDefinition=arns[-1],
                            desiredCount=spec.replicas,
@@ -210,6 +214,17 @@ class EcsDeployments:
             self._event(svc, f"has stopped tasks: {desired} running.")
         elif primary.rollout == "COMPLETED":
             primary.rollout, primary.started, primary.floor = "IN_PROGRESS", self.clock.now(), primary.running
+
+    def _describe_task_definition(self, req: Request, forward) -> Response:
+        """moto's answer with ``registeredAt`` as long ago as the scenario's release is old."""
+        answer = forward(req)
+        if answer.status != 200:
+            return answer
+        body = json.loads(answer.body)
+        definition = body.get("taskDefinition") or {}
+        if definition.get("taskDefinitionArn") in self._registered:
+            definition["registeredAt"] = self._registered[definition["taskDefinitionArn"]]
+        return Response(answer.status, json.dumps(body).encode(), answer.headers)
 
     def _describe_services(self, req: Request, forward) -> Response:
         answer = forward(req)
