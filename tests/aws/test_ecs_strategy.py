@@ -33,8 +33,8 @@ def test_the_plan_shows_the_image_and_env_diff_and_changes_nothing(world, ecs_st
     changes = "\n".join(plan.changes)
     assert "update ECS service shop/orders (us-east-1) to task definition orders:2 (was orders:3)" in changes
     assert "container app: image registry.local/orders:v2.5.0 → registry.local/orders:v2.4.0" in changes
-    assert "container app: env PAYMENT_TIMEOUT_MS: 500 → 2000" in changes
-    assert "container app: env RECEIPTS: receipts-api → email" in changes
+    assert 'container app: env PAYMENT_TIMEOUT_MS: "500" → "2000"' in changes
+    assert 'container app: env RECEIPTS: "receipts-api" → "email"' in changes
     assert "LOOKUP_CACHE" not in changes  # the same in both
     assert plan.target_print["images"] == {"app": "registry.local/orders:v2.4.0"}
     assert not plan.warnings  # the circuit breaker is on, nothing is deploying

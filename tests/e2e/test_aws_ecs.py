@@ -53,7 +53,7 @@ def test_an_ecs_service_is_rolled_back_to_its_previous_task_definition_and_verif
     assert "Nothing has changed yet" in plan
     assert "update ECS service shop/orders (us-east-1) to task definition orders:2 (was orders:3)" in plan
     assert "container app: image registry.local/orders:v2.5.0 → registry.local/orders:v2.4.0" in plan
-    assert "container app: env RECEIPTS: receipts-api → email" in plan
+    assert 'container app: env RECEIPTS: "receipts-api" → "email"' in plan
     assert "namespace" not in plan and "kubectl" not in plan
     assert live_task_definition(world) == "orders:3"
 

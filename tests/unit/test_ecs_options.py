@@ -65,21 +65,22 @@ def test_the_previous_revision_is_the_newest_older_one():
     assert rules.family_revision("arn:aws:ecs:eu-west-1:123456789012:task-definition/orders:12") == ("orders", 12)
 
 
-def test_the_diff_names_images_env_and_secrets_by_reference_only():
+def test_the_diff_names_images_and_env_but_never_a_secret_or_credential_value():
     live = {"containerDefinitions": [{"name": "app", "image": "r/orders:v2", "environment": [
-        {"name": "A", "value": "1"}, {"name": "GONE", "value": "x"}],
+        {"name": "A", "value": "1"}, {"name": "GONE", "value": "x"}, {"name": "API_TOKEN", "value": "t-2"}],
         "secrets": [{"name": "DB", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-v2"}]}]}
     desired = {"containerDefinitions": [{"name": "app", "image": "r/orders:v1", "environment": [
-        {"name": "A", "value": "2"}, {"name": "NEW", "value": "y"}],
+        {"name": "A", "value": "2"}, {"name": "NEW", "value": "y"}, {"name": "API_TOKEN", "value": "t-1"}],
         "secrets": [{"name": "DB", "valueFrom": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-v1"}]}]}
     lines = rules.changes(live, desired, "orders:2", "orders:1")
     assert lines == [
         "container app: image r/orders:v2 → r/orders:v1",
-        "container app: env A: 1 → 2",
-        "container app: env DB: (secret from arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-v2) → "
-        "(secret from arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-v1)",
-        "container app: env GONE removed (was x)",
-        "container app: env NEW added: y",
+        "container app: env A: \"1\" → \"2\"",
+        "container app: env API_TOKEN: (a literal value, not shown) → (a literal value, not shown)",
+        "container app: env DB: from arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-v2 → "
+        "from arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-v1",
+        "container app: env GONE removed (was \"x\")",
+        "container app: env NEW added: \"y\"",
     ]
 
 

@@ -3,10 +3,12 @@ has reached a steady state or failed, read from ``describe_services`` as ECS rep
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from bot.strategies.base import Progress
+from bot.strategies.versions import CREDENTIAL
 
 Obj = dict[str, Any]
 
@@ -36,11 +38,20 @@ def previous(current: int, revisions: list[int]) -> int | None:
     return max(older) if older else None
 
 
-def _env(c: Obj) -> dict[str, str]:
-    """A container's env: literal values, and a secret only as where it comes from (never its value)."""
-    values = {e.get("name", ""): str(e.get("value", "")) for e in c.get("environment") or []}
-    refs = {s.get("name", ""): f"(secret from {s.get('valueFrom', '')})" for s in c.get("secrets") or []}
+def _env(c: Obj) -> dict[str, tuple[str, bool]]:
+    """A container's env: name -> (value, from a secret). A secret is named only by where it comes from."""
+    values = {e.get("name", ""): (str(e.get("value", "")), False) for e in c.get("environment") or []}
+    refs = {s.get("name", ""): (f"from {s.get('valueFrom', '')}", True) for s in c.get("secrets") or []}
     return {**values, **refs}
+
+
+def _words(name: str, entry: tuple[str, bool], hide: bool) -> str:
+    """``"email"``, ``from arn:…`` for a secret; a literal never when its name says it is a credential or it is
+    a secret in the other revision."""
+    value, secret = entry
+    if secret:
+        return value
+    return "(a literal value, not shown)" if hide or CREDENTIAL.search(name) else json.dumps(value)
 
 
 def changes(live: Obj, desired: Obj, live_rev: str, desired_rev: str) -> list[str]:
@@ -58,12 +69,13 @@ def changes(live: Obj, desired: Obj, live_rev: str, desired_rev: str) -> list[st
         old_env, new_env = _env(was), _env(will)
         for key in sorted(set(old_env) | set(new_env)):
             before, after = old_env.get(key), new_env.get(key)
+            hide = any(e and e[1] for e in (before, after))
             if before is None:
-                lines.append(f"container {name}: env {key} added: {after}")
+                lines.append(f"container {name}: env {key} added: {_words(key, after, hide)}")
             elif after is None:
-                lines.append(f"container {name}: env {key} removed (was {before})")
+                lines.append(f"container {name}: env {key} removed (was {_words(key, before, hide)})")
             elif before != after:
-                lines.append(f"container {name}: env {key}: {before} → {after}")
+                lines.append(f"container {name}: env {key}: {_words(key, before, hide)} → {_words(key, after, hide)}")
     for key in ("cpu", "memory", "taskRoleArn", "executionRoleArn"):
         if live.get(key) != desired.get(key):
             lines.append(f"task {key}: {live.get(key) or 'none'} → {desired.get(key) or 'none'} ({live_rev} → "
