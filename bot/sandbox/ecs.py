@@ -147,7 +147,7 @@ class EcsDeployments:
             primary.failed_tasks = primary.desired * int(elapsed // max(behaviour.restart_every, 0.1))
             threshold = min(200, max(3, math.ceil(primary.desired / 2)))
             if svc.breaker.get("enable") and primary.failed_tasks >= threshold:
-                self._trip(svc, primary, threshold)
+                self._trip(svc, primary)
             return
         started = 0 if elapsed < behaviour.ready_after else int((elapsed - behaviour.ready_after) // TASK_STAGGER) + 1
         primary.running = min(primary.desired, primary.floor + started)
@@ -157,11 +157,10 @@ class EcsDeployments:
             svc.deployments = [primary]
             self._event(svc, "has reached a steady state.")
 
-    def _trip(self, svc: _Service, failed: Deployment, threshold: int) -> None:
+    def _trip(self, svc: _Service, failed: Deployment) -> None:
         rollback = svc.breaker.get("rollback")
         failed.rollout, failed.status = "FAILED", "ACTIVE" if rollback else "PRIMARY"
-        failed.reason = (f"ECS deployment circuit breaker: tasks failed to start ({failed.failed_tasks} failed, "
-                         f"threshold {threshold}).")
+        failed.reason = "ECS deployment circuit breaker: tasks failed to start."  # ECS's own words
         self._event(svc, f"deployment {failed.id} deployment failed: tasks failed to start.")
         if rollback and svc.completed:
             back = Deployment(svc.completed, self._containers(svc.completed), failed.desired, self.clock.now())
@@ -209,7 +208,11 @@ class EcsDeployments:
     def _scale(self, svc: _Service, primary: Deployment, desired: int) -> None:
         """A new desired count: fewer tasks stop at once; more start as a deployment's do."""
         primary.desired = desired
-        if desired <= primary.running:
+        if desired == 0:  # every task stops, the old deployments' too: nothing is left to roll
+            primary.running, primary.rollout = 0, "COMPLETED"
+            svc.deployments = [primary]
+            self._event(svc, "has stopped every task: desired count 0.")
+        elif desired <= primary.running:
             primary.running = desired
             self._event(svc, f"has stopped tasks: {desired} running.")
         elif primary.rollout == "COMPLETED":

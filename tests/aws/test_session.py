@@ -19,6 +19,13 @@ def aws(monkeypatch):
         yield sandbox
 
 
+@pytest.fixture
+def ecs(aws):
+    clients = Clients()
+    yield clients.aws(None, "us-east-1").client("ecs")
+    clients.close()
+
+
 def test_one_session_per_account_and_region_and_one_client_each(aws):
     clients = Clients()
     try:
@@ -36,46 +43,28 @@ def test_one_session_per_account_and_region_and_one_client_each(aws):
         clients.close()
 
 
-def test_access_denied_from_aws_names_the_permission(aws):
-    clients = Clients()
-    try:
-        ecs = clients.aws(None, "us-east-1").client("ecs")
-        aws.front.fail("ecs:DescribeServices", "AccessDeniedException")
-        with pytest.raises(AwsError) as caught:
-            call(ecs, "describe_services", "ECS service shop/web", "nothing was changed", cluster="shop",
-                 services=["web"])
-        assert caught.value.kind == "denied"
-        text = str(caught.value)
-        assert "AWS refused ecs:DescribeServices on ECS service shop/web" in text
-        assert "not authorized to perform: ecs:DescribeServices" in text  # what AWS said, kept
-        assert "Grant `ecs:DescribeServices`" in text
-    finally:
-        clients.close()
+def test_access_denied_from_aws_names_the_permission(aws, ecs):
+    aws.front.fail("ecs:DescribeServices", "AccessDeniedException")
+    with pytest.raises(AwsError) as caught:
+        call(ecs, "describe_services", "ECS service shop/web", "nothing was changed", cluster="shop", services=["web"])
+    assert caught.value.kind == "denied"
+    text = str(caught.value)
+    assert "AWS refused ecs:DescribeServices on ECS service shop/web" in text
+    assert "not authorized to perform: ecs:DescribeServices" in text  # what AWS said, kept
+    assert "Grant `ecs:DescribeServices`" in text
 
 
-def test_throttling_is_retried_in_standard_mode_then_told(aws):
-    clients = Clients()
-    try:
-        ecs = clients.aws(None, "us-east-1").client("ecs")
-        aws.front.fail("ecs:ListTaskDefinitions", "ThrottlingException")
-        with pytest.raises(AwsError) as caught:
-            call(ecs, "list_task_definitions", "task definition family web", "nothing was changed",
-                 familyPrefix="web")
-        assert caught.value.kind == "throttled"
-        assert aws.front.calls.count("ecs:ListTaskDefinitions") == 3  # standard mode: 3 attempts in all
-        assert "after 2 retries" in str(caught.value)
-    finally:
-        clients.close()
+def test_throttling_is_retried_in_standard_mode_then_told(aws, ecs):
+    aws.front.fail("ecs:ListTaskDefinitions", "ThrottlingException")
+    with pytest.raises(AwsError) as caught:
+        call(ecs, "list_task_definitions", "task definition family web", "nothing was changed", familyPrefix="web")
+    assert caught.value.kind == "throttled"
+    assert aws.front.calls.count("ecs:ListTaskDefinitions") == 3  # standard mode: 3 attempts in all
+    assert "after 2 retries" in str(caught.value)
 
 
-def test_a_missing_cluster_is_named(aws):
-    clients = Clients()
-    try:
-        ecs = clients.aws(None, "us-east-1").client("ecs")
-        with pytest.raises(AwsError) as caught:
-            call(ecs, "describe_services", "ECS service nope/web", "nothing was changed", cluster="nope",
-                 services=["web"])
-        assert caught.value.kind == "missing"
-        assert "ECS service nope/web: the cluster was not found in AWS" in str(caught.value)
-    finally:
-        clients.close()
+def test_a_missing_cluster_is_named(ecs):
+    with pytest.raises(AwsError) as caught:
+        call(ecs, "describe_services", "ECS service nope/web", "nothing was changed", cluster="nope", services=["web"])
+    assert caught.value.kind == "missing"
+    assert "ECS service nope/web: the cluster was not found in AWS" in str(caught.value)

@@ -111,7 +111,7 @@ def deployment_state(service: Obj, desired_arn: str) -> State:
         back = primary.get("taskDefinition") != desired_arn and primary
         after = (f"ECS rolled the service back to revision {family_revision(back['taskDefinition'])[1]}"
                  if back else "the service stays on what still runs")
-        reason = failed.get("rolloutStateReason") or "tasks failed to start"
+        reason = (failed.get("rolloutStateReason") or "tasks failed to start").rstrip(".")
         return State(progress, False, f"the ECS deployment circuit breaker stopped the deployment of revision "
                                       f"{want} ({reason}; {failed.get('failedTasks') or 0} tasks failed); {after}")
     if primary.get("taskDefinition") != desired_arn:
