@@ -69,7 +69,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     path = args.path or os.environ.get("ROLLBACK_BOT_CONFIG", "config/services.yaml")
-    errors, warnings = check_config(path)
+    errors, warnings = check_config(path, os.environ.get("KUBECONFIG"))
     for line in errors + warnings:
         print(line, file=sys.stderr)
     if not errors:

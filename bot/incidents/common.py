@@ -31,7 +31,7 @@ def target(service: ServiceConfig, to_revision: int | None = None) -> Target:
     Kubernetes one; a strategy of another provider will bring its own (from its spec)."""
     return Target(
         service=service.name,
-        locator=locator(service.namespace, service.deployment, service.container or ""),
+        locator=locator(service.namespace, service.deployment, service.container or "", service.cluster),
         to_revision=to_revision,
         options=to_options(service.options),
     )
