@@ -109,8 +109,8 @@ def test_missing_settings_are_named(tmp_path):
 
 def test_check_config_names_a_cluster_the_kubeconfig_has_no_context_for(tmp_path):
     path, kubeconfig = tmp_path / "services.yaml", tmp_path / "kubeconfig"
-    path.write_text("services:\n  cart:\n    namespace: shop\n    cluster: prod-eu\n    rollback_allowed: [U0ONCALL1]\n"
-                    )
+    path.write_text("services:\n  cart:\n    namespace: shop\n    cluster: prod-eu\n"
+                    "    rollback_allowed: [U0ONCALL1]\n")
     kubeconfig.write_text("contexts:\n- name: prod-us\n  context: {cluster: us}\n")
     env = {"PATH": "/usr/bin:/bin", "KUBECONFIG": str(kubeconfig)}
     result = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True, env=env)
