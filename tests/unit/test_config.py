@@ -655,3 +655,9 @@ def test_a_bad_cluster_is_an_error_naming_the_line(tmp_path):
     errors = errors_of(path)
     assert any(e.startswith(f"{path}:2: services.cart.cluster: expected the name of a context") for e in errors)
     assert f"{path}:3: services.ecs.cluster: only a strategy on Kubernetes runs in a kubeconfig context" in errors
+
+
+def test_socket_mode_needs_an_app_level_token():
+    assert Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xapp-1-A1-x"}).slack_app_token == "xapp-1-A1-x"
+    with pytest.raises(ConfigError, match=r"SLACK_APP_TOKEN: expected an app-level token \(xapp-"):
+        Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xoxb-the-bot-token"})
