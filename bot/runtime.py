@@ -84,6 +84,7 @@ class Runtime:
         if self._tracker is not None:
             self._tracker.stop()
         self.background.shutdown(wait=True)
+        self.slack.close()
         self.clients.close()
         self.db.dispose()
 
