@@ -26,12 +26,11 @@ def _serve(args: argparse.Namespace) -> int:
     app = create_app(settings, rt)
     if not args.no_worker:
         Worker(rt, max_parallel=args.slots).start_thread()
-    if settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    if settings.slack_app_token:  # Slack over the WebSocket; the port still serves the probes (GET /healthz)
+        from bot.socket_mode import socket_mode
 
-        logging.info("Socket Mode: connecting to Slack")
-        SocketModeHandler(app, settings.slack_app_token).start()
-        return 0
+        socket_mode(app, settings.slack_app_token).connect()
+        logging.info("Socket Mode: connected to Slack")
     import waitress
 
     logging.info("serving POST /slack/events and GET /healthz on port %s", settings.port)
@@ -69,7 +68,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _check_config(args: argparse.Namespace) -> int:
     path = args.path or os.environ.get("ROLLBACK_BOT_CONFIG", "config/services.yaml")
-    errors, warnings = check_config(path)
+    errors, warnings = check_config(path, os.environ.get("KUBECONFIG"))
     for line in errors + warnings:
         print(line, file=sys.stderr)
     if not errors:

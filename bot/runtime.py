@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
 from bot.providers.clients import Clients
@@ -17,7 +17,7 @@ from bot.slack.gateway import SlackGateway, make_client
 from bot.state.config_versions import RecordedVersions
 from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
-from bot.strategies.factory import strategy_factories
+from bot.strategies.factory import Factory, strategy_factories
 from bot.strategies.registry import BuildContext
 from bot.strategies.versions import SECRETS_NOT_TRACKED, Fingerprints
 
@@ -43,7 +43,7 @@ class Runtime:
     db: Database
     slack: SlackGateway
     metrics: MetricsReader
-    strategy_factories: dict[str, Callable[[], Strategy]]
+    strategy_factories: dict[str, Factory]
     clients: Clients = field(default_factory=Clients)  # every platform client, built once, closed with the runtime
     wake_worker: threading.Event = field(default_factory=threading.Event)
     background: ThreadPoolExecutor = field(
@@ -51,7 +51,7 @@ class Runtime:
     )
     card_updated_at: dict[int, float] = field(default_factory=dict)  # incident id -> monotonic time (throttle)
     known_people: set[str] = field(default_factory=set)  # user ids whose display name is stored
-    _strategies: dict[str, Strategy] = field(default_factory=dict)
+    _strategies: dict[tuple[str, str | None], Strategy] = field(default_factory=dict)  # (name, cluster)
     _tracker: ConfigTracker | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,11 +84,13 @@ class Runtime:
         if self._tracker is not None:
             self._tracker.stop()
         self.background.shutdown(wait=True)
+        self.slack.close()
         self.clients.close()
         self.db.dispose()
 
     def strategy_for(self, service: ServiceConfig) -> Strategy:
-        """The service's strategy, connected on first use (a report needs no cluster)."""
+        """The service's strategy for its cluster (one per strategy and cluster), connected on first use (a report
+        needs no cluster)."""
         name = service.strategy
         if name not in self.strategy_factories:
             raise RollbackError(
@@ -96,10 +98,13 @@ class Runtime:
                 f"(available: {', '.join(sorted(self.strategy_factories))})."
             )
         with self._lock:
-            if name not in self._strategies:
-                self._strategies[name] = self.strategy_factories[name]()
-            return self._strategies[name]
+            key = (name, service.cluster)
+            if key not in self._strategies:
+                self._strategies[key] = self.strategy_factories[name](service.cluster)
+            return self._strategies[key]
 
+    def _kubernetes(self, cluster: str | None) -> Any:
+        return self.clients.kubernetes(context=cluster)
 
     def config_tracker(self) -> ConfigTracker:
         """The recorder of the services' ConfigMap and Secret versions, connected on first use."""
@@ -107,9 +112,8 @@ class Runtime:
 
         with self._lock:
             if self._tracker is None:
-                api_client = self.clients.kubernetes()
                 prints = Fingerprints.of(self.settings.config_fingerprint_key)
-                self._tracker = ConfigTracker(self.catalog, self.db, api_client, prints)
+                self._tracker = ConfigTracker(self.catalog, self.db, self._kubernetes, prints)
             return self._tracker
 
 

@@ -63,6 +63,10 @@ class Settings:
         scrape = get("PROMETHEUS_SCRAPE_INTERVAL") or cls.prometheus_scrape_interval
         if not DURATION.fullmatch(scrape):
             errors.append(f"PROMETHEUS_SCRAPE_INTERVAL: expected a duration such as 15s, got {scrape!r}")
+        app_token = get("SLACK_APP_TOKEN")
+        if app_token is not None and not app_token.startswith("xapp-"):
+            errors.append("SLACK_APP_TOKEN: expected an app-level token (xapp-..., with the connections:write scope) "
+                          "for Socket Mode; the bot token (xoxb-) cannot open it. Unset it to serve HTTP")
         fingerprint_key = get("CONFIG_FINGERPRINT_KEY")
         if fingerprint_key is not None and len(fingerprint_key) < MIN_FINGERPRINT_KEY:
             errors.append(
@@ -75,7 +79,7 @@ class Settings:
             slack_bot_token=get("SLACK_BOT_TOKEN") or "",
             slack_signing_secret=get("SLACK_SIGNING_SECRET") or "",
             slack_api_url=get("SLACK_API_URL") or cls.slack_api_url,
-            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_app_token=app_token,
             database_url=get("DATABASE_URL") or cls.database_url,
             kubeconfig=get("KUBECONFIG"),
             prometheus_url=get("PROMETHEUS_URL"),

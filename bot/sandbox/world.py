@@ -35,6 +35,24 @@ SANDBOX_BOT_TOKEN = "xoxb-sandbox"
 SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 SCRAPE_INTERVAL = "1s"  # the sandbox's Prometheus scrapes every second; the bot is told so
 ONCALL, OWNER, LEAD, VIEWER = "U_ONCALL", "U_OWNER", "U_LEAD", "U_VIEWER"
+EAST = "sandbox-east"  # the second cluster's kubeconfig context (World(second_cluster=True))
+
+
+@dataclasses.dataclass
+class SecondCluster:
+    """Another Kubernetes API simulator running the same scenario (the same names), its context ``EAST`` in the
+    world's kubeconfig; each scenario service is in the catalog again as ``<name>-east`` with ``cluster: EAST``."""
+
+    cluster: Cluster
+    server: SandboxServer | None = None
+    services: dict[str, SandboxServer] = dataclasses.field(default_factory=dict)
+
+    def stop(self) -> None:
+        for srv in self.services.values():
+            srv.stop()
+        if self.server:
+            self.server.stop()
+        self.cluster.stop()
 
 
 class World:
@@ -47,9 +65,11 @@ class World:
         k8s_port: int = 0,
         kubeconfig: str | Path | None = None,
         catalog_overrides: Mapping[str, Any] | None = None,
+        second_cluster: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
-        ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy."""
+        ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
+        ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -58,6 +78,7 @@ class World:
         self.want_prometheus = prometheus
         self.cluster = Cluster(self.scenario, self.clock)
         self.k8s_faults = self.cluster.faults  # make the Kubernetes API fail on demand (tests, chaos bench)
+        self.east = SecondCluster(Cluster(self.scenario, self.clock)) if second_cluster else None
         self.slack = SlackEmulator(bot_token=SANDBOX_BOT_TOKEN)
         self.k8s_server: SandboxServer | None = None
         self.services: dict[str, SandboxServer] = {}
@@ -74,7 +95,14 @@ class World:
         self._start_aws()  # before the kubeconfig is written: `rollback-bot sandbox`'s readers wait for that file
         self.cluster.start()
         self.k8s_server = SandboxServer(make_api(self.cluster), port=self.k8s_port).start()
-        write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=self.scenario.services[0].namespace)
+        others = {}
+        if self.east:
+            self.east.cluster.start()
+            self.east.server = SandboxServer(make_api(self.east.cluster)).start()
+            self.east.services = start_services(self.scenario, self.east.cluster, self.clock)
+            others[EAST] = self.east.server.url
+        namespace = self.scenario.services[0].namespace
+        write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=namespace, others=others)
         self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs)
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
@@ -116,6 +144,11 @@ class World:
             "reminder_minutes": 30,
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
+        if self.east:
+            for svc in self.scenario.services:
+                health = f"{self.east.services[svc.name].url}/actuator/health"
+                entry = {**self._catalog_entry(svc), "cluster": EAST, "health_url": health}
+                catalog["services"][f"{svc.name}-east"] = entry
         self.catalog_path.write_text(yaml.safe_dump(catalog, sort_keys=False))
         return self.catalog_path
 
@@ -220,6 +253,7 @@ class World:
             self.k8s_server.stop if self.k8s_server else None,
             self.aws.stop if self.aws else None,
             self.cluster.stop,
+            self.east.stop if self.east else None,
         ):
             if stop:
                 try:

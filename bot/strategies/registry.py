@@ -68,6 +68,7 @@ class BuildContext:
 
     clients: Connections  # a builder takes its API client (or session) from here, never builds one
     versions: VersionStore | None = None  # the recorded config versions, for a strategy that restores them
+    cluster: str | None = None  # where the strategy acts: a kubeconfig context (None: the current one)
 
 
 def _no_workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:

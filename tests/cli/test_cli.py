@@ -110,3 +110,17 @@ def test_missing_settings_are_named(tmp_path):
     result = subprocess.run([*CLI, "worker"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is not set" in result.stderr
+
+
+def test_check_config_names_a_cluster_the_kubeconfig_has_no_context_for(tmp_path):
+    path, kubeconfig = tmp_path / "services.yaml", tmp_path / "kubeconfig"
+    path.write_text("services:\n  cart:\n    namespace: shop\n    cluster: prod-eu\n"
+                    "    rollback_allowed: [U0ONCALL1]\n")
+    kubeconfig.write_text("contexts:\n- name: prod-us\n  context: {cluster: us}\n")
+    env = {"PATH": "/usr/bin:/bin", "KUBECONFIG": str(kubeconfig)}
+    result = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert f"{path}:4: services.cart.cluster: the kubeconfig has no context 'prod-eu'" in result.stderr
+    kubeconfig.write_text("contexts:\n- name: prod-eu\n  context: {cluster: eu}\n")
+    result = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True, env=env)
+    assert result.returncode == 0 and result.stdout.strip() == f"{path}: OK", result.stderr

@@ -63,3 +63,16 @@ def test_is_member_reads_every_page_and_cannot_answer_for_a_channel_the_bot_is_n
     with pytest.raises(SlackFailure) as refused:
         slack.is_member(hidden, "U_OWNER")
     assert refused.value.error == "channel_not_found"
+
+
+def test_a_private_answer_goes_through_the_response_url_and_a_used_up_one_is_a_failure(emulator):
+    slack = gateway(emulator)
+    url = emulator.issue_response_url("U_ONCALL", "C1")
+    for n in range(5):  # Slack takes five posts per response_url, on one kept-alive connection here
+        slack.respond(url, f"answer {n}", [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{n}*"}}])
+    shown = emulator.ephemerals("U_ONCALL")
+    assert [e["text"] for e in shown] == [f"answer {n}" for n in range(5)]
+    assert all(r["response_type"] == "ephemeral" and r["replace_original"] is False for r in emulator.responses())
+    with pytest.raises(SlackFailure, match="response_url.*HTTP 404"):
+        slack.respond(url, "a sixth")
+    slack.close()

@@ -612,3 +612,51 @@ def test_templated_overrides_are_escaped_too():
     assert literals(svc.query("memory")) == ['x",a="']
     sneaky = ServiceConfig(name="svc", namespace="$window", queries={"memory": 'up{ns="$namespace"}'})
     assert sneaky.query("memory", "1m") == 'up{ns="$window"}', "a substituted value is never substituted again"
+
+
+# -------------------------------------------------------------------------- clusters
+
+
+def test_a_service_names_its_cluster_and_check_config_knows_the_kubeconfig_contexts(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart: {namespace: shop, cluster: prod-eu, rollback_allowed: [U0ONCALL1]}
+          shop: {namespace: shop, rollback_allowed: [U0ONCALL1]}
+        """,
+    )
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("contexts:\n- name: prod-us\n  context: {cluster: us}\n")
+    catalog = load_catalog(path)
+    assert catalog.services["cart"].cluster == "prod-eu" and catalog.services["shop"].cluster is None
+    errors, warnings = check_config(path, str(kubeconfig))
+    assert errors == [
+        f"{path}:2: services.cart.cluster: the kubeconfig has no context 'prod-eu' (its contexts: prod-us); "
+        "add it, or fix the name"
+    ]
+    assert any("namespace 'shop' is used in more than one cluster" in w for w in warnings), warnings
+    kubeconfig.write_text("contexts:\n- name: prod-us\n- name: prod-eu\n")
+    assert check_config(path, str(kubeconfig))[0] == []
+    unchecked = check_config(path)[1]
+    assert any("KUBECONFIG is not set, so no context was checked" in w for w in unchecked), unchecked
+
+
+def test_a_bad_cluster_is_an_error_naming_the_line(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart: {namespace: shop, cluster: "prod eu"}
+          ecs: {namespace: shop, strategy: aws-ecs, cluster: prod}
+        """,
+    )
+    errors = errors_of(path)
+    assert any(e.startswith(f"{path}:2: services.cart.cluster: expected the name of a context") for e in errors)
+    assert f"{path}:3: services.ecs.cluster: only a strategy on Kubernetes runs in a kubeconfig context" in errors
+
+
+def test_socket_mode_needs_an_app_level_token():
+    assert Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xapp-1-A1-x"}).slack_app_token == "xapp-1-A1-x"
+    with pytest.raises(ConfigError, match=r"SLACK_APP_TOKEN: expected an app-level token \(xapp-"):
+        Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xoxb-the-bot-token"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.providers.kubernetes import rbac
 from bot.providers.kubernetes.blue_green.options import BlueGreen
-from bot.providers.kubernetes.locator import ROLLOUT_STATUS, from_service
+from bot.providers.kubernetes.locator import ROLLOUT_STATUS, api_client, from_service
 from bot.strategies.base import Strategy
 from bot.strategies.registry import BuildContext, Emergency, StrategySpec
 
@@ -12,7 +12,7 @@ from bot.strategies.registry import BuildContext, Emergency, StrategySpec
 def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.kubernetes.blue_green.strategy import BlueGreenSwitch
 
-    return BlueGreenSwitch(ctx.clients.kubernetes())
+    return BlueGreenSwitch(api_client(ctx))
 
 
 def _workloads(workload: str, options: BlueGreen) -> tuple[tuple[str, str], ...]:
