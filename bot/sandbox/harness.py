@@ -78,6 +78,7 @@ class BotHarness:
         serving = threading.Thread(target=self._serve, name="bot-http", daemon=True)
         serving.start()
         self._threads = [serving, *([self.worker.start_thread()] if self.with_worker else [])]
+        self.world.scrape_bot(self.url.removeprefix("http://"))  # the bot's own /metrics, as in a cluster
         return self
 
     def _serve(self) -> None:
@@ -89,6 +90,7 @@ class BotHarness:
 
     def stop(self) -> None:
         self._closing = True
+        self.world.scrape_bot(self.url.removeprefix("http://"), scraped=False)
         # Its threads first (or every harness leaves 8 behind): a thread finishing a response still pulls
         # the server's trigger, and closing the server first closes that pipe under it (EBADF, a traceback).
         self.server.task_dispatcher.shutdown(timeout=5)

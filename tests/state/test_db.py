@@ -22,20 +22,20 @@ from bot.state.models import Base, TimelineEvent
 from bot.strategies.versions import Fingerprints, key_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"incidents", "timeline_events", "rollback_runs", "run_steps", "action_items", "status_updates"}
+TABLES = {"incidents", "timeline_events", "rollback_runs", "run_steps", "action_items", "status_updates", "workers"}
 
 
 def test_migrate_creates_the_tables_and_is_idempotent(fresh_url: str) -> None:
     db = Database(fresh_url)
     assert not TABLES & set(inspect(db.engine).get_table_names())
     db.migrate()
-    db.migrate()  # every bot start calls it: the second time is a no-op
+    db.migrate()  # every deploy's `rollback-bot migrate` calls it: the second time is a no-op
     inspector = inspect(db.engine)
     assert TABLES | {"alembic_version"} <= set(inspector.get_table_names())
     indexes = {ix["name"]: ix for ix in inspector.get_indexes("rollback_runs")}
     assert indexes["uq_rollback_runs_active_service"]["unique"]
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
     db.dispose()
 
 
