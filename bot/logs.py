@@ -75,15 +75,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def configure(log_format: str = "text", verbose: bool = False, stream: IO[str] | None = None) -> logging.Handler:
-    """The root logger's one handler, in ``log_format``, with the context and the secrets filters."""
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
-    handler.addFilter(ContextFilter())
-    handler.addFilter(redact.RedactingFilter())
+def handler(log_format: str = "text", stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing ``log_format`` to ``stream`` (stderr), with the context and the secrets filters."""
+    made = logging.StreamHandler(stream or sys.stderr)
+    made.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT))
+    made.addFilter(ContextFilter())
+    made.addFilter(redact.RedactingFilter())
+    return made
+
+
+def configure(log_format: str = "text", verbose: bool = False) -> logging.Handler:
+    """The root logger's one handler (``handler``), at INFO or, ``verbose``, DEBUG."""
+    made = handler(log_format)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
-    root.addHandler(handler)
+    root.addHandler(made)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    return handler
+    return made
