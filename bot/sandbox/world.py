@@ -182,6 +182,7 @@ class World:
             "DATABASE_URL": f"sqlite:///{self.state_dir / 'rollback-bot.db'}",
             "POSTMORTEM_DIR": str(self.state_dir / "postmortems"),
             "CONFIG_FINGERPRINT_KEY": self.fingerprint_key,
+            "MIGRATE_ON_START": "true",  # a throw-away database: no separate `rollback-bot migrate` step
         }
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
