@@ -18,13 +18,14 @@ _lock = threading.Lock()
 
 
 def remember(*values: str | None) -> None:
-    """Mask these exact values from now on, wherever they appear (a URL's password given as its URL)."""
+    """Mask these exact values from now on, wherever they appear; of a URL, its password (plain and decoded)."""
     found: set[str] = set()
     for value in values:
         if not value:
             continue
-        found.add(value)
-        if "://" in value:
+        if "://" not in value:
+            found.add(value)
+        else:  # a URL: only its password is secret (a database's path or host helps whoever reads the log)
             try:
                 password = urlsplit(value).password
             except ValueError:

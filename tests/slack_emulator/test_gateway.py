@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.sandbox.slack import SlackEmulator
 from bot.slack.gateway import SlackFailure, SlackGateway, make_client
@@ -63,3 +64,17 @@ def test_is_member_reads_every_page_and_cannot_answer_for_a_channel_the_bot_is_n
     with pytest.raises(SlackFailure) as refused:
         slack.is_member(hidden, "U_OWNER")
     assert refused.value.error == "channel_not_found"
+
+
+def _errors(kind: str) -> float:
+    return REGISTRY.get_sample_value("rollback_bot_call_errors_total", {"system": "slack", "kind": kind}) or 0.0
+
+
+def test_each_refused_call_is_counted_by_slack_error_on_the_bots_metrics(emulator):
+    gw = gateway(emulator)
+    channel = gw.create_channel("inc-counted")
+    before = _errors("not_authed")
+    emulator.fail_next("conversations.setTopic", "not_authed")
+    with pytest.raises(SlackFailure):
+        gw.set_topic(channel.id, "topic")
+    assert _errors("not_authed") - before == 1
