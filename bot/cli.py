@@ -1,4 +1,4 @@
-"""rollback-bot serve | worker | demo | sandbox | report | check-config.
+"""rollback-bot serve | worker | migrate | demo | sandbox | report | check-config.
 
 The sandbox's commands (demo, sandbox) are added through the ``rollback_bot.commands`` entry points: the
 product never imports the sandbox.
@@ -12,17 +12,26 @@ import os
 import sys
 from importlib.metadata import entry_points
 
-from bot import redact
+from bot import logs, redact
 from bot.config import ConfigError, Settings, check_config
+from bot.state.db import SchemaBehind
+
+DEFAULT_DATABASE_URL = Settings.database_url
+
+
+def _runtime(settings: Settings):  # type: ignore[no-untyped-def]
+    """The runtime of ``serve`` and ``worker``: the schema migrated only with MIGRATE_ON_START, else checked."""
+    from bot.runtime import build_runtime
+
+    return build_runtime(settings, schema="migrate" if settings.migrate_on_start else "check")
 
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.app import create_app, wsgi_app
-    from bot.runtime import build_runtime
     from bot.worker import Worker
 
     settings = Settings.from_env()
-    rt = build_runtime(settings)
+    rt = _runtime(settings)
     app = create_app(settings, rt)
     if not args.no_worker:
         Worker(rt, max_parallel=args.slots).start_thread()
@@ -33,7 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         logging.info("Socket Mode: connected to Slack")
     import waitress
 
-    logging.info("serving POST /slack/events and GET /healthz on port %s", settings.port)
+    logging.info("serving POST /slack/events, GET /healthz, /readyz and /metrics on port %s", settings.port)
     waitress.serve(
         wsgi_app(app, rt),
         host=args.host,
@@ -46,10 +55,41 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from bot.runtime import build_runtime
+    import threading
+
+    import waitress.server
+
+    from bot.routes import probes, router
     from bot.worker import Worker
 
-    Worker(build_runtime(Settings.from_env()), max_parallel=args.slots).run_forever()
+    settings = Settings.from_env()
+    rt = _runtime(settings)
+    server = waitress.server.create_server(
+        router(probes(rt)), host=args.host, port=settings.metrics_port, threads=2, ident="rollback-bot-worker"
+    )
+    threading.Thread(target=server.run, name="worker-http", daemon=True).start()
+    logging.info("worker: GET /metrics, /healthz and /readyz on port %s", server.effective_port)
+    Worker(rt, max_parallel=args.slots).run_forever()
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    """Only the database: no Slack tokens needed, so an init container or a release step can run it."""
+    from bot.state.db import Database
+
+    url = os.environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    redact.remember(url)
+    db = Database(url)
+    try:
+        before, head = db.revisions()
+        db.migrate()
+    finally:
+        db.dispose()
+    where = redact.redact(url)
+    if before == head:
+        print(f"{where}: the schema is at revision {head} already; nothing to do.")
+    else:
+        print(f"{where}: migrated the schema from {before or 'nothing (a new database)'} to revision {head}.")
     return 0
 
 
@@ -57,7 +97,7 @@ def _report(args: argparse.Namespace) -> int:
     from bot.incidents.resolve import postmortem_markdown
     from bot.runtime import build_runtime
 
-    rt = build_runtime(Settings.from_env(), migrate=False)
+    rt = build_runtime(Settings.from_env(), schema="skip")
     markdown = postmortem_markdown(rt, args.incident)
     if markdown is None:
         print(f"No incident {args.incident} in {redact.redact(rt.settings.database_url)}.", file=sys.stderr)
@@ -90,9 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-worker", action="store_true", help="do not run rollbacks in this process")
     p.add_argument("--slots", type=int, default=4, help=SLOTS_HELP)
     p.set_defaults(func=_serve)
-    p = sub.add_parser("worker", help="run rollbacks, reminders and resumed runs")
+    p = sub.add_parser("worker", help="run rollbacks, reminders and resumed runs (GET /metrics on METRICS_PORT)")
     p.add_argument("--slots", type=int, default=4, help=SLOTS_HELP)
+    p.add_argument("--host", default="0.0.0.0", help="where its /metrics, /healthz and /readyz listen")
     p.set_defaults(func=_worker)
+    p = sub.add_parser("migrate", help="upgrade the database schema to this release's (once per deploy)")
+    p.set_defaults(func=_migrate)
     for point in entry_points(group=COMMANDS):  # the sandbox's demo and sandbox (bot/sandbox/commands.py)
         point.load()(sub)
     p = sub.add_parser("report", help="print the postmortem markdown of an incident")
@@ -102,14 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("path", nargs="?")
     p.set_defaults(func=_check_config)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
-    )
-    redact.install()
+    log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
+    logs.configure("json" if log_format == "json" else "text", verbose=args.verbose)
     try:
         return args.func(args)
     except ConfigError as exc:
         print(f"configuration error: {redact.redact(str(exc))}", file=sys.stderr)
+        return 2
+    except SchemaBehind as exc:
+        print(f"cannot start: {exc}", file=sys.stderr)
         return 2
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot import redact, telemetry
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
 from bot.providers.clients import Clients
 from bot.signals.metrics import MetricsReader
@@ -62,10 +64,12 @@ class Runtime:
     def submit(self, fn: Callable[..., object], *args: object, answer: Answerable | None = None) -> None:
         """Run a listener's work after its ack, off Bolt's small listener pool, so acks never queue behind it.
 
-        A job that raises is logged and, given ``answer``, the person who asked is told.
+        A job that raises is logged and, given ``answer``, the person who asked is told. The job runs in a copy
+        of the caller's context (``bot.logs``' incident and run), so what it binds never leaks to the next job.
         """
 
         def logged() -> None:
+            telemetry.QUEUE.dec()
             try:
                 fn(*args)
             except Exception as exc:  # Bolt's error handler no longer sees it
@@ -77,7 +81,8 @@ class Runtime:
                     except Exception:
                         log.exception("could not tell %s that %s failed", answer.id, what)
 
-        self.background.submit(logged)
+        telemetry.QUEUE.inc()
+        self.background.submit(contextvars.copy_context().run, logged)
 
     def close(self) -> None:
         """Finish the work in hand (a reply half sent is worse than a slow stop)."""
@@ -86,6 +91,7 @@ class Runtime:
         self.background.shutdown(wait=True)
         self.slack.close()
         self.clients.close()
+        self.metrics.close()
         self.db.dispose()
 
     def strategy_for(self, service: ServiceConfig) -> Strategy:
@@ -117,10 +123,20 @@ class Runtime:
             return self._tracker
 
 
-def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
+SCHEMA = ("migrate", "check", "skip")  # what build_runtime does with the database's schema
+
+
+def build_runtime(settings: Settings, schema: str = "migrate") -> Runtime:
+    """``schema``: ``migrate`` it (tests, the sandbox, MIGRATE_ON_START), ``check`` it is at this code's revision
+    (``serve`` and ``worker``: raises ``SchemaBehind``, saying to run ``rollback-bot migrate``), or ``skip``."""
+    if schema not in SCHEMA:
+        raise ValueError(f"schema: expected one of {SCHEMA}, got {schema!r}")
+    redact.remember(*settings.secrets())
     db = Database(settings.database_url)
-    if migrate:
+    if schema == "migrate":
         db.migrate()
+    elif schema == "check":
+        db.check_schema()
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     catalog = load_catalog(settings.catalog_path)
     for warning in catalog.warnings:  # e.g. anyone may roll back: worth a line at every start
@@ -134,7 +150,7 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         catalog=catalog,
         db=db,
         slack=SlackGateway(client),
-        metrics=MetricsReader(settings.prometheus_url),
+        metrics=MetricsReader(settings.prometheus_url, auth=settings.prometheus_auth),
         strategy_factories=strategy_factories(BuildContext(clients, RecordedVersions(db, prints))),
         clients=clients,
     )

@@ -25,6 +25,35 @@ MIN_FINGERPRINT_KEY = 32  # characters: a short key would let a copy of the data
 
 
 @dataclass(frozen=True)
+class PrometheusAuth:
+    """How the bot proves itself to ``PROMETHEUS_URL`` (Grafana Cloud: basic auth; a proxy: a bearer token)."""
+
+    bearer_token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # a PEM bundle that signed the server's certificate (unset: the system's CAs)
+
+    @classmethod
+    def from_env(cls, get, errors: list[str]) -> PrometheusAuth:
+        auth = cls(
+            bearer_token=get("PROMETHEUS_BEARER_TOKEN"),
+            username=get("PROMETHEUS_USERNAME"),
+            password=get("PROMETHEUS_PASSWORD"),
+            ca_file=get("PROMETHEUS_CA_FILE"),
+        )
+        if auth.bearer_token and (auth.username or auth.password):
+            errors.append("PROMETHEUS_BEARER_TOKEN and PROMETHEUS_USERNAME/PASSWORD: set one way to log in, not both")
+        if bool(auth.username) != bool(auth.password):
+            errors.append("PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD: basic auth needs both")
+        if auth.ca_file and not os.path.isfile(auth.ca_file):
+            errors.append(f"PROMETHEUS_CA_FILE: no such file {auth.ca_file!r}")
+        return auth
+
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
 class Settings:
     slack_bot_token: str = field(repr=False)
     slack_signing_secret: str = field(repr=False)
@@ -39,6 +68,18 @@ class Settings:
     postmortem_dir: str = "postmortems"
     rollback_deadline_seconds: int = 600
     config_fingerprint_key: str | None = field(default=None, repr=False)  # unset: Secrets are not tracked
+    prometheus_auth: PrometheusAuth = field(default_factory=PrometheusAuth)
+    log_format: str = "text"  # json: one JSON object per line
+    migrate_on_start: bool = False  # serve/worker migrate the schema themselves (dev, the sandbox); else check it
+    metrics_port: int = 9464  # the worker's own /metrics, /healthz and /readyz
+
+    def secrets(self) -> tuple[str | None, ...]:
+        """Every secret value in the settings: masked in every log line (``bot.redact.remember``)."""
+        auth = self.prometheus_auth
+        return (
+            self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.database_url,
+            self.config_fingerprint_key, auth.bearer_token, auth.password,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -73,6 +114,11 @@ class Settings:
                 f"CONFIG_FINGERPRINT_KEY: expected at least {MIN_FINGERPRINT_KEY} characters of random text "
                 f"(`openssl rand -hex 32`), got {len(fingerprint_key)}"
             )
+        prometheus_auth = PrometheusAuth.from_env(get, errors)
+        metrics_port = positive_int("METRICS_PORT", 9464)
+        log_format = (get("LOG_FORMAT") or "text").lower()
+        if log_format not in LOG_FORMATS:
+            errors.append(f"LOG_FORMAT: expected text or json, got {log_format!r}")
         if errors:
             raise ConfigError(errors)
         return cls(
@@ -89,4 +135,8 @@ class Settings:
             postmortem_dir=get("POSTMORTEM_DIR") or cls.postmortem_dir,
             rollback_deadline_seconds=deadline,
             config_fingerprint_key=fingerprint_key,
+            prometheus_auth=prometheus_auth,
+            log_format=log_format,
+            migrate_on_start=(get("MIGRATE_ON_START") or "").lower() in ("1", "true", "yes"),
+            metrics_port=metrics_port,
         )

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import NamedTuple
 
+from bot import logs
 from bot.config import Action, ServiceConfig
 from bot.incidents import cards
 from bot.incidents.actors import Actor
@@ -42,6 +43,8 @@ def incident_for(rt: Runtime, key: str, actor: Actor) -> Incident | None:
     incident = get_incident(rt.db, key) if key else None
     if incident is None and actor.channel_id:
         incident = cards.incident_in_channel(rt, actor.channel_id)
+    if incident is not None:
+        logs.bind(incident=incident.key)  # this listener job's own context (Runtime.submit)
     if incident is None:
         actor.error(
             "I can't find that incident",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from bot import telemetry
 from bot.config import ServiceConfig
 from bot.incidents import cards
 from bot.incidents.actors import Actor
@@ -213,6 +214,7 @@ def _started(
     rt: Runtime, incident: Incident, service: ServiceConfig, row: PlanRow, plan: Plan, run: RollbackRun, actor: Actor
 ) -> None:
     """Record the decision, close the plan, tell the channel, and wake the worker."""
+    telemetry.decided(incident.created_at, "rollback")
     what = f"Roll back to {_to_words(plan)}"
     record(
         rt,
@@ -275,6 +277,7 @@ def _decide(
     except WrongState as exc:
         refuse_state(actor, exc.incident, str(action))
         return
+    telemetry.decided(incident.created_at, move)
     who = f"{actor.mention}"
     record(
         rt,

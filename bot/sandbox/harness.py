@@ -98,6 +98,7 @@ class BotHarness:
             self.socket = socket_mode(self.app, self.settings.slack_app_token)
             self.socket.connect()
             self.world.slack.socket_mode.wait_connected()
+        self.world.scrape_bot(self.url.removeprefix("http://"))  # the bot's own /metrics, as in a cluster
         return self
 
     def _serve(self) -> None:
@@ -111,6 +112,7 @@ class BotHarness:
         self._closing = True
         if self.socket is not None:
             self.socket.close()
+        self.world.scrape_bot(self.url.removeprefix("http://"), scraped=False)
         # Its threads first (or every harness leaves 8 behind): a thread finishing a response still pulls
         # the server's trigger, and closing the server first closes that pipe under it (EBADF, a traceback).
         self.server.task_dispatcher.shutdown(timeout=5)

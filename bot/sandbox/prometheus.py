@@ -9,9 +9,11 @@ discovered targets to the scrape manager every 5 s, and no flag shortens that).
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -31,8 +33,15 @@ class PrometheusError(RuntimeError):
 log = logging.getLogger(__name__)
 
 
+BOT_JOB = "rollback-bot"  # the bot's own /metrics, its targets added once it listens (``scrape_bot``)
+
+
 class PrometheusProcess:
-    """Prometheus scraping ``targets`` (job/service name -> "127.0.0.1:port")."""
+    """Prometheus scraping ``targets`` (job/service name -> "127.0.0.1:port"), and the bot once it is told where.
+
+    ``web_config``: Prometheus' ``--web.config.file`` (TLS, basic auth), for the tests of the bot's auth; the
+    process's own probes then log in with ``probe_auth`` (user, password) and trust ``probe_ca``.
+    """
 
     def __init__(
         self,
@@ -41,6 +50,9 @@ class PrometheusProcess:
         binary: str | None = None,
         scrape_interval: str = "1s",
         start_timeout: float = START_TIMEOUT,
+        web_config: dict | None = None,
+        probe_auth: tuple[str, str] | None = None,
+        probe_ca: str | None = None,
     ) -> None:
         self.targets = dict(targets)
         self.port = port or free_port()
@@ -52,10 +64,21 @@ class PrometheusProcess:
         self._targets_seen: dict[str, str] = {}  # scrape pool -> "up" / "down <last error>", for the start error
         self._proc: subprocess.Popen | None = None
         self._log = None
+        self.web_config = web_config
+        self._probe_auth, self._probe_ca = probe_auth, probe_ca
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        tls = bool((self.web_config or {}).get("tls_server_config"))
+        return f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+
+    def scrape_bot(self, addresses: list[str]) -> None:
+        """Scrape the bot's ``/metrics`` at these "host:port"s too (file discovery: read within seconds)."""
+        if self._dir is None:  # stopped (the world is closing): nothing scrapes anything
+            return
+        bot_targets = self._dir / "bot-targets.json"
+        bot_targets.with_suffix(".tmp").write_text(json.dumps([{"targets": addresses}]))
+        bot_targets.with_suffix(".tmp").replace(bot_targets)  # whole, never half written
 
     def config(self) -> dict:
         """Scrape each target as its own job; honor_labels keeps the simulator's service/namespace labels."""
@@ -69,6 +92,13 @@ class PrometheusProcess:
                     "static_configs": [{"targets": [address], "labels": {"service": name}}],
                 }
                 for name, address in self.targets.items()
+            ]
+            + [
+                {
+                    "job_name": BOT_JOB,
+                    "scrape_timeout": self.scrape_interval,
+                    "file_sd_configs": [{"files": [str(self._dir / "bot-targets.json")], "refresh_interval": "1s"}],
+                }
             ],
         }
 
@@ -91,6 +121,11 @@ class PrometheusProcess:
         self._dir = Path(scratch_dir("sandbox-prometheus-"))
         config = self._dir / "prometheus.yml"
         config.write_text(yaml.safe_dump(self.config(), sort_keys=False))
+        (self._dir / "bot-targets.json").write_text("[]")  # no bot yet: scrape_bot adds it
+        web = []
+        if self.web_config is not None:
+            (self._dir / "web.yml").write_text(yaml.safe_dump(self.web_config, sort_keys=False))
+            web = [f"--web.config.file={self._dir / 'web.yml'}"]
         self._log = open(self._dir / "prometheus.log", "wb")  # noqa: SIM115 - closed in stop()
         self._proc = subprocess.Popen(
             [
@@ -100,6 +135,7 @@ class PrometheusProcess:
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--storage.tsdb.retention.time=1h",
                 "--log.level=warn",
+                *web,
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -113,8 +149,13 @@ class PrometheusProcess:
         return self
 
     def _get(self, path: str) -> tuple[int, bytes]:
+        request = urllib.request.Request(self.url + path)
+        if self._probe_auth:
+            token = base64.b64encode(":".join(self._probe_auth).encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
+        context = ssl.create_default_context(cafile=self._probe_ca) if self._probe_ca else None
         try:
-            with urllib.request.urlopen(self.url + path, timeout=2) as resp:
+            with urllib.request.urlopen(request, timeout=2, context=context) as resp:
                 return resp.status, resp.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()

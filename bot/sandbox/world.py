@@ -89,6 +89,7 @@ class World:
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
         self.fingerprint_key = secrets.token_hex(32)  # the bot's CONFIG_FINGERPRINT_KEY: one per world
+        self.bot_addresses: list[str] = []  # the bots' /metrics that Prometheus scrapes ("host:port")
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -221,6 +222,15 @@ class World:
             f"kubectl rollout restart deployment/{svc.name} {flags}",
         ]
 
+    def scrape_bot(self, address: str, scraped: bool = True) -> None:
+        """Prometheus scrapes (or, ``scraped=False``, stops scraping) a bot's ``/metrics`` at ``address``."""
+        if scraped and address not in self.bot_addresses:
+            self.bot_addresses.append(address)
+        elif not scraped and address in self.bot_addresses:
+            self.bot_addresses.remove(address)
+        if self.prometheus:
+            self.prometheus.scrape_bot(self.bot_addresses)
+
     def mark_image(self, image: str, **behaviour: object) -> None:
         """Change how an image behaves from now on (e.g. ``crashloop=True``): new pods follow it."""
         self.scenario.images[image] = dataclasses.replace(self.scenario.behaviour(image), **behaviour)
@@ -236,6 +246,7 @@ class World:
             "DATABASE_URL": f"sqlite:///{self.state_dir / 'rollback-bot.db'}",
             "POSTMORTEM_DIR": str(self.state_dir / "postmortems"),
             "CONFIG_FINGERPRINT_KEY": self.fingerprint_key,
+            "MIGRATE_ON_START": "true",  # a throw-away database: no separate `rollback-bot migrate` step
         }
         if self.aws:
             env.update(self.aws.env())  # boto3's default chain and the standard AWS_ENDPOINT_URL

@@ -27,6 +27,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot import telemetry
+
 log = logging.getLogger(__name__)
 
 MAX_CHANNEL_NAME = 80
@@ -96,6 +98,7 @@ class SlackGateway:
                 return call(**params).data  # type: ignore[return-value]
             except SlackApiError as exc:
                 error = str(exc.response.get("error", "unknown_error"))
+                telemetry.call_failed("slack", error)
                 if error == "not_in_channel" and not joined and params.get("channel"):
                     joined = True
                     try:
@@ -109,6 +112,7 @@ class SlackGateway:
                     continue
                 raise SlackFailure(method, error, uncertain=exc.response.status_code >= 500) from exc
             except (SlackRequestError, OSError) as exc:
+                telemetry.call_failed("slack", "unreachable")
                 raise SlackFailure(method, f"Slack could not be reached ({exc})", uncertain=True) from exc
         raise SlackFailure(method, "retries exhausted")
 
@@ -262,6 +266,8 @@ class SlackGateway:
                 channel=channel, filename=filename, content=content, title=title, initial_comment=comment
             )
         except SlackApiError as exc:
+            telemetry.call_failed("slack", str(exc.response.get("error", "unknown_error")))
             raise SlackFailure("files.upload", str(exc.response.get("error"))) from exc
         except (SlackRequestError, OSError) as exc:
+            telemetry.call_failed("slack", "unreachable")
             raise SlackFailure("files.upload", f"Slack could not be reached ({exc})") from exc

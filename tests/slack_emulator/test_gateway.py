@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.sandbox.slack import SlackEmulator
 from bot.slack.gateway import SlackFailure, SlackGateway, make_client
@@ -76,3 +77,17 @@ def test_a_private_answer_goes_through_the_response_url_and_a_used_up_one_is_a_f
     with pytest.raises(SlackFailure, match="response_url.*HTTP 404"):
         slack.respond(url, "a sixth")
     slack.close()
+
+
+def _errors(kind: str) -> float:
+    return REGISTRY.get_sample_value("rollback_bot_call_errors_total", {"system": "slack", "kind": kind}) or 0.0
+
+
+def test_each_refused_call_is_counted_by_slack_error_on_the_bots_metrics(emulator):
+    gw = gateway(emulator)
+    channel = gw.create_channel("inc-counted")
+    before = _errors("not_authed")
+    emulator.fail_next("conversations.setTopic", "not_authed")
+    with pytest.raises(SlackFailure):
+        gw.set_topic(channel.id, "topic")
+    assert _errors("not_authed") - before == 1
