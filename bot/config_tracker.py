@@ -22,6 +22,7 @@ from bot.providers.kubernetes.env_rules import config_refs
 from bot.state import config_versions
 from bot.state.db import Database
 from bot.strategies import registry
+from bot.strategies.base import RollbackError
 from bot.strategies.versions import PLAIN, Fingerprints
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,11 @@ class ConfigTracker:
                     "config tracker: %s %s in %s: %s; trying again in %.0f s",
                     failed.call.verb, kind, _named(where), failed, pause,
                 )
+                self._stop.wait(pause)
+            except RollbackError as exc:  # no client for that cluster (no kubeconfig, an unknown context)
+                failures += 1
+                pause = min(self.retry_seconds * 2 ** (failures - 1), MAX_RETRY_SECONDS)
+                log.warning("config tracker: %s in %s: %s; trying again in %.0f s", kind, _named(where), exc, pause)
                 self._stop.wait(pause)
 
     def _watch(self, where: Where, kind: str, since: str, tracked: set[tuple[str, str]]) -> None:
