@@ -132,7 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--slots", type=int, default=4, help=SLOTS_HELP)
     p.set_defaults(func=_worker)
     for point in entry_points(group=COMMANDS):  # the sandbox's demo and sandbox (bot/sandbox/commands.py)
-        point.load()(sub)
+        try:
+            add = point.load()
+        except ModuleNotFoundError as exc:  # its package is not installed: the container image has no sandbox
+            if exc.name and point.module.startswith(exc.name):
+                continue
+            raise
+        add(sub)
     p = sub.add_parser("report", help="print the postmortem markdown of an incident")
     p.add_argument("incident", help="INC-YYYY-NNN")
     p.set_defaults(func=_report)
