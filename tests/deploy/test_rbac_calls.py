@@ -27,7 +27,7 @@ from bot.state import config_versions
 from bot.strategies.versions import Fingerprints
 from tests.e2e.conftest import QUICK_BAKE
 from tests.e2e.test_backup_gitops import first_option
-from tests.e2e.test_strategies import OUTCOMES, prefix
+from tests.e2e.test_strategies import OUTCOMES, kinds, prefix
 from tests.support import need_binary
 
 EXTRA = Path(__file__).parent.parent / "scenarios" / "rbac_gitops.yaml"
@@ -88,6 +88,8 @@ def calls(world) -> list[Logged]:
         bot.wait_for("the rotation", lambda: _recorded(bot, "Secret", "pricing-credentials") >= 2 or None)
         channel, outcome = roll_back(alice, "pricing")
         assert "copied from Secret pricing-credentials-old" in world.slack.transcript(channel), outcome
+        ended = ("verified", "verification_failed", "could_not_verify", "rollback_failed")
+        bot.wait_for("the first run's end", lambda: set(kinds(bot, channel)) & set(ended) or None, 150)
         # then the ConfigMap too, from the failure card's other versions
         alice.click(channel, ActionId.CHOOSE_REVISION, first_option(alice, channel, ActionId.CHOOSE_REVISION))
         alice.message_with(channel, ActionId.CONFIRM_ROLLBACK)
