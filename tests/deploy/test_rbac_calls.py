@@ -26,12 +26,14 @@ from bot.slack.views import ActionId
 from bot.state import config_versions
 from bot.strategies.versions import Fingerprints
 from tests.e2e.conftest import QUICK_BAKE
-from tests.e2e.test_backup_gitops import first_option
-from tests.e2e.test_strategies import OUTCOMES, kinds, prefix
+from tests.e2e.test_strategies import OUTCOMES, prefix
 from tests.support import need_binary
 
 EXTRA = Path(__file__).parent.parent / "scenarios" / "rbac_gitops.yaml"
 TEST_AGENT = "rbac-test"
+# Granted, and not called here: pricing goes back one version, the Secret's rotation, so its ConfigMap is not
+# written (tests/e2e/test_strategies.py plays that restore). Listed so the test fails when that changes too.
+NOT_PLAYED = {("", "configmaps", "patch")}
 GITOPS = roles.Options(argocd_namespace="argocd", flux_namespace="flux-system")
 
 
@@ -88,13 +90,6 @@ def calls(world) -> list[Logged]:
         bot.wait_for("the rotation", lambda: _recorded(bot, "Secret", "pricing-credentials") >= 2 or None)
         channel, outcome = roll_back(alice, "pricing")
         assert "copied from Secret pricing-credentials-old" in world.slack.transcript(channel), outcome
-        ended = ("verified", "verification_failed", "could_not_verify", "rollback_failed")
-        bot.wait_for("the first run's end", lambda: set(kinds(bot, channel)) & set(ended) or None, 150)
-        # then the ConfigMap too, from the failure card's other versions
-        alice.click(channel, ActionId.CHOOSE_REVISION, first_option(alice, channel, ActionId.CHOOSE_REVISION))
-        alice.message_with(channel, ActionId.CONFIRM_ROLLBACK)
-        alice.click(channel, ActionId.CONFIRM_ROLLBACK)
-        bot.wait_for("the ConfigMap restored", lambda: _price_source(world) == "catalog-api" or None, 120)
     return [c for c in world.cluster.requests.entries() if c.user_agent != TEST_AGENT]
 
 
@@ -125,6 +120,6 @@ def test_every_call_is_granted_by_the_role_of_its_namespace(world, calls):
 def test_every_granted_verb_is_used(world, calls):
     granted = roles.grants(load_catalog(world.catalog_path), GITOPS)
     used = {c.grant for c in calls}
-    unused = sorted(set().union(*granted.values()) - used)
-    assert unused == [], f"granted, never called: {unused}"
+    unused = set().union(*granted.values()) - used
+    assert unused == NOT_PLAYED, f"granted, never called: {sorted(unused - NOT_PLAYED)}"
     assert {c.namespace for c in calls} == set(granted), "a Role in each namespace the bot calls, and only there"
