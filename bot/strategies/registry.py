@@ -39,13 +39,20 @@ SCALE_TO_ZERO = Emergency(
 )
 
 
+WORKLOAD, BACKUP_JOB, ARGO_CD, FLUX = "workload", "backup", "argocd", "flux"  # where a Rule is granted
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One Kubernetes RBAC rule the strategy's calls need (a Role is generated from every spec's rules)."""
+    """One Kubernetes RBAC rule the strategy's calls need (``rollback-bot rbac`` makes the Roles of a catalog
+    from every spec's rules). ``where``: the namespace it is granted in: ``workload`` (the service's),
+    ``backup`` (its ``backup_job``'s; only for a service that has one), ``argocd`` / ``flux`` (where those
+    controllers keep their objects; only when ``rollback-bot rbac`` is told that namespace)."""
 
     api_groups: tuple[str, ...]
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
+    where: str = WORKLOAD
 
     def as_dict(self) -> dict[str, list[str]]:
         return {"apiGroups": list(self.api_groups), "resources": list(self.resources), "verbs": list(self.verbs)}
