@@ -18,7 +18,7 @@ from pathlib import Path
 from kubernetes import config
 
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
-from bot.providers.kubernetes.locator import k8s_target
+from bot.providers.kubernetes.locator import k8s, k8s_target
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
@@ -44,12 +44,12 @@ def main(rounds: int = 20) -> int:
     server = SandboxServer(make_api(cluster)).start()
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
-        write_kubeconfig(kubeconfig, server.url, TARGET.namespace)
+        write_kubeconfig(kubeconfig, server.url, k8s(TARGET).namespace)
         api = config.new_client_from_config(config_file=str(kubeconfig))
         undo = KubernetesUndo(api, clock=clock)
         settle = lambda: undo.wait(TARGET, lambda p: None, 600)  # noqa: E731
-        kubectl = [kubectl_path(), "--kubeconfig", str(kubeconfig), "-n", TARGET.namespace,
-                   "rollout", "undo", f"deployment/{TARGET.workload}"]
+        kubectl = [kubectl_path(), "--kubeconfig", str(kubeconfig), "-n", k8s(TARGET).namespace,
+                   "rollout", "undo", f"deployment/{k8s(TARGET).workload}"]
         ours: list[float] = []
         theirs: list[float] = []
         try:

@@ -146,7 +146,7 @@ class World:
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
         if self.east:
-            for svc in self.scenario.services:
+            for svc in (s for s in self.scenario.services if s.ecs is None):  # a cluster holds no ECS service
                 health = f"{self.east.services[svc.name].url}/actuator/health"
                 entry = {**self._catalog_entry(svc), "cluster": EAST, "health_url": health}
                 catalog["services"][f"{svc.name}-east"] = entry
