@@ -35,14 +35,12 @@ from bot.config import duration_seconds, load_catalog
 from bot.incidents.cards import incident_in_channel
 from bot.incidents.common import target
 from bot.providers.clients import Clients
-from bot.providers.kubernetes.canary.options import Canary
 from bot.sandbox.harness import BotHarness, OnCall, wait_for
 from bot.sandbox.world import ONCALL, World
 from bot.slack.views import ActionId
 from bot.state import config_versions, timeline
 from bot.state.db import Database
 from bot.strategies import registry
-from bot.strategies.options import from_options
 from bot.strategies.registry import BuildContext
 
 TARGET = 1.2
@@ -101,9 +99,9 @@ def floor(strategy: str, service: str) -> float:
         t = dataclasses.replace(plan.target, to_revision=plan.desired.number)
         started = time.monotonic()
         if strategy == "canary":
-            opts: Canary = from_options(Canary, t.options)
-            pause = duration_seconds(opts.step_pause or svc.analysis.interval)
-            for weight in [w for w in opts.steps if w < s.weight(t)]:
+            steps, step_pause = s.schedule(t)
+            pause = duration_seconds(step_pause or svc.analysis.interval)
+            for weight in [w for w in steps if w < s.weight(t)]:
                 s.set_weight(t, weight)
                 s.settle(t, lambda p: None, 600)
                 if weight:
