@@ -1,4 +1,4 @@
-"""rollback-bot serve | worker | demo | sandbox | report | check-config.
+"""rollback-bot serve | worker | demo | sandbox | report | check-config | alert-rules.
 
 The sandbox's commands (demo, sandbox) are added through the ``rollback_bot.commands`` entry points: the
 product never imports the sandbox.
@@ -77,6 +77,18 @@ def _check_config(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _alert_rules(args: argparse.Namespace) -> int:
+    from bot.config import load_catalog
+    from bot.config.alert_rules import rules_yaml, watched
+
+    if args.defaults:
+        sys.stdout.write(rules_yaml())
+        return 0
+    path = args.path or os.environ.get("ROLLBACK_BOT_CONFIG", "config/services.yaml")
+    sys.stdout.write(rules_yaml(watched(load_catalog(path))))
+    return 0
+
+
 COMMANDS = "rollback_bot.commands"  # each: a function that adds its subparser to the ones given
 SLOTS_HELP = "rollbacks this process runs at once; more wait in the queue, never expired (default 4)"
 
@@ -102,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("check-config", help="validate the services catalog")
     p.add_argument("path", nargs="?")
     p.set_defaults(func=_check_config)
+    p = sub.add_parser("alert-rules", help="print the Prometheus alerting rules of the catalog's triggers")
+    p.add_argument("path", nargs="?", help="the catalog (default: ROLLBACK_BOT_CONFIG)")
+    p.add_argument("--defaults", action="store_true", help="the default thresholds only (deploy/prometheus/)")
+    p.set_defaults(func=_alert_rules)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
