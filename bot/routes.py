@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import health, slack_events
+from handlers import alertmanager, health, slack_events
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
@@ -32,6 +32,7 @@ def table(app: App, rt: Runtime) -> tuple[Route, ...]:
     return (
         Route("/slack/events", ("POST",), slack_events.handler(app, rt.settings.slack_signing_secret)),
         Route("/healthz", ("GET", "HEAD"), health.healthz),
+        Route("/alerts/alertmanager", ("POST",), alertmanager.handler(rt)),
     )
 
 

@@ -49,21 +49,48 @@ def triggers(t: Thresholds, window: str, matcher: str = "") -> tuple[Trigger, ..
 
     svc = "{{ $labels.service }}"
     return (
-        Trigger("HighErrorRate", "error_rate", share('code=~"[45].."'), f"> {t.error_rate:g}", t.error_rate_for,
-                svc + ": {{ $value | humanizePercentage }} of requests fail (4xx/5xx)"),
-        Trigger("LowSuccessRate", "success_rate", share('code!~"5.."'), f"< {t.success_rate:g}", t.success_rate_for,
-                svc + ": only {{ $value | humanizePercentage }} of requests succeed (no 5xx)"),
-        Trigger("HighLatencyP95", "latency_p95",
-                f"histogram_quantile(0.95, sum by ({GROUP_BY}, le) "
-                f"(rate(http_request_duration_seconds_bucket{sel}[{window}])))",
-                f"> {t.latency_p95:g}", t.latency_p95_for, svc + ": p95 latency {{ $value | humanize }}s"),
-        Trigger("HighMemory", "memory",
-                f"max by ({GROUP_BY}) ({per_pod('container_memory_working_set_bytes')}"
-                f" / {per_pod('container_spec_memory_limit_bytes')})",
-                f"> {t.memory:g}", t.memory_for, svc + ": memory at {{ $value | humanizePercentage }} of the limit"),
-        Trigger("FrequentRestarts", "restarts",
-                f"sum by ({GROUP_BY}) (increase(kube_pod_container_status_restarts_total{sel}[{t.restarts_window}]))",
-                f"> {t.restarts}", "0s", svc + ": {{ $value | humanize }} container restarts in " + t.restarts_window),
+        Trigger(
+            "HighErrorRate",
+            "error_rate",
+            share('code=~"[45].."'),
+            f"> {t.error_rate:g}",
+            t.error_rate_for,
+            svc + ": {{ $value | humanizePercentage }} of requests fail (4xx/5xx)",
+        ),
+        Trigger(
+            "LowSuccessRate",
+            "success_rate",
+            share('code!~"5.."'),
+            f"< {t.success_rate:g}",
+            t.success_rate_for,
+            svc + ": only {{ $value | humanizePercentage }} of requests succeed (no 5xx)",
+        ),
+        Trigger(
+            "HighLatencyP95",
+            "latency_p95",
+            f"histogram_quantile(0.95, sum by ({GROUP_BY}, le) "
+            f"(rate(http_request_duration_seconds_bucket{sel}[{window}])))",
+            f"> {t.latency_p95:g}",
+            t.latency_p95_for,
+            svc + ": p95 latency {{ $value | humanize }}s",
+        ),
+        Trigger(
+            "HighMemory",
+            "memory",
+            f"max by ({GROUP_BY}) ({per_pod('container_memory_working_set_bytes')}"
+            f" / {per_pod('container_spec_memory_limit_bytes')})",
+            f"> {t.memory:g}",
+            t.memory_for,
+            svc + ": memory at {{ $value | humanizePercentage }} of the limit",
+        ),
+        Trigger(
+            "FrequentRestarts",
+            "restarts",
+            f"sum by ({GROUP_BY}) (increase(kube_pod_container_status_restarts_total{sel}[{t.restarts_window}]))",
+            f"> {t.restarts}",
+            "0s",
+            svc + ": {{ $value | humanize }} container restarts in " + t.restarts_window,
+        ),
     )
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.config.names import DURATION
+
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 class ConfigError(Exception):
@@ -40,6 +43,9 @@ class Settings:
     postmortem_dir: str = "postmortems"
     rollback_deadline_seconds: int = 600
     config_fingerprint_key: str | None = field(default=None, repr=False)  # unset: Secrets are not tracked
+    alertmanager_token: str | None = field(default=None, repr=False)  # unset: POST /alerts/alertmanager answers 401
+    alertmanager_username: str = "alertmanager"  # basic auth's user name (the token is its password)
+    alertmanager_service_label: str = "service"  # the alert label naming the catalog service
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -70,6 +76,9 @@ class Settings:
                 f"CONFIG_FINGERPRINT_KEY: expected at least {MIN_FINGERPRINT_KEY} characters of random text "
                 f"(`openssl rand -hex 32`), got {len(fingerprint_key)}"
             )
+        label = get("ALERTMANAGER_SERVICE_LABEL") or cls.alertmanager_service_label
+        if not LABEL_NAME.fullmatch(label):
+            errors.append(f"ALERTMANAGER_SERVICE_LABEL: expected a label name such as service, got {label!r}")
         if errors:
             raise ConfigError(errors)
         return cls(
@@ -87,4 +96,7 @@ class Settings:
             postmortem_dir=get("POSTMORTEM_DIR") or cls.postmortem_dir,
             rollback_deadline_seconds=deadline,
             config_fingerprint_key=fingerprint_key,
+            alertmanager_token=get("ALERTMANAGER_TOKEN"),
+            alertmanager_username=get("ALERTMANAGER_USERNAME") or cls.alertmanager_username,
+            alertmanager_service_label=label,
         )

@@ -64,6 +64,7 @@ class World:
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
         self.fingerprint_key = secrets.token_hex(32)  # the bot's CONFIG_FINGERPRINT_KEY: one per world
+        self.alertmanager_token = secrets.token_hex(16)  # the bot's ALERTMANAGER_TOKEN, which Alertmanager sends
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -172,6 +173,7 @@ class World:
             "DATABASE_URL": f"sqlite:///{self.state_dir / 'rollback-bot.db'}",
             "POSTMORTEM_DIR": str(self.state_dir / "postmortems"),
             "CONFIG_FINGERPRINT_KEY": self.fingerprint_key,
+            "ALERTMANAGER_TOKEN": self.alertmanager_token,
         }
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
