@@ -78,6 +78,7 @@ class BotHarness:
         serving = threading.Thread(target=self._serve, name="bot-http", daemon=True)
         serving.start()
         self._threads = [serving, *([self.worker.start_thread()] if self.with_worker else [])]
+        self.world.connect_alerts(self.url)
         return self
 
     def _serve(self) -> None:

@@ -19,6 +19,9 @@ from typing import Any
 import requests
 import yaml
 
+from bot.config import load_catalog
+from bot.config.alert_rules import rules_yaml, watched
+from bot.sandbox.alertmanager import AlertmanagerProcess
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
@@ -45,9 +48,13 @@ class World:
         k8s_port: int = 0,
         kubeconfig: str | Path | None = None,
         catalog_overrides: Mapping[str, Any] | None = None,
+        alerting: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
-        ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy."""
+        ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
+        ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
+        ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
+        posts to the bot once ``connect_alerts`` names it."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -60,6 +67,8 @@ class World:
         self.k8s_server: SandboxServer | None = None
         self.services: dict[str, SandboxServer] = {}
         self.prometheus: PrometheusProcess | None = None
+        self.want_alerting = alerting
+        self.alertmanager: AlertmanagerProcess | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -72,13 +81,28 @@ class World:
         self.k8s_server = SandboxServer(make_api(self.cluster), port=self.k8s_port).start()
         write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=self.scenario.services[0].namespace)
         self.services = start_services(self.scenario, self.cluster, self.clock)
-        if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
-            targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
-            self.prometheus = PrometheusProcess(targets, scrape_interval=SCRAPE_INTERVAL).start()
-            self._wait_for_rates()
-        self.slack.start()
         self.write_catalog()
+        if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
+            self._start_prometheus()
+        self.slack.start()
         return self
+
+    def _start_prometheus(self) -> None:
+        targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
+        rules = None
+        if self.want_alerting:
+            self.alertmanager = AlertmanagerProcess().start()
+            rules = rules_yaml(watched(load_catalog(self.catalog_path)))
+        alertmanager = self.alertmanager.url if self.alertmanager else None
+        self.prometheus = PrometheusProcess(
+            targets, scrape_interval=SCRAPE_INTERVAL, rules=rules, alertmanager=alertmanager
+        ).start()
+        self._wait_for_rates()
+
+    def connect_alerts(self, bot_url: str) -> None:
+        """Alertmanager's webhook posts to the bot at ``bot_url`` from now on (no Alertmanager: nothing)."""
+        if self.alertmanager:
+            self.alertmanager.send_to(f"{bot_url}/alerts/alertmanager", self.alertmanager_token)
 
     def _wait_for_rates(self, timeout: float = 30.0, samples: int = 6) -> None:
         """Wait for a few scrapes, so the first read's rates are steady, not two noisy samples."""
@@ -185,6 +209,7 @@ class World:
             self.k8s_faults.clear,  # first: the k8s server's close waits for requests a fault stalls
             self.slack.stop,
             self.prometheus.stop if self.prometheus else None,
+            self.alertmanager.stop if self.alertmanager else None,
             *(srv.stop for srv in self.services.values()),
             self.k8s_server.stop if self.k8s_server else None,
             self.cluster.stop,

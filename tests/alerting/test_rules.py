@@ -10,6 +10,7 @@ import yaml
 
 from bot.config.alert_rules import Watched, rules, rules_yaml
 from bot.config.queries import Thresholds
+from bot.sandbox.alertmanager import AlertmanagerProcess
 from tests.support import need_binary
 
 RULES = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
@@ -66,3 +67,16 @@ def test_a_service_with_its_own_thresholds_gets_its_own_group_and_the_default_gr
     path.write_text(yaml.safe_dump(rules((own, same))))
     done = promtool("check", "rules", str(path), cwd=tmp_path)
     assert done.returncode == 0 and "SUCCESS: 10 rules found" in done.stdout, done.stdout + done.stderr
+
+
+def test_the_alertmanager_example_and_the_sandbox_config_pass_amtool(tmp_path):
+    amtool = need_binary("amtool")
+    example = RULES.parent / "alertmanager" / "alertmanager.yml"
+    sandbox = AlertmanagerProcess()
+    sandbox.webhook_url, sandbox.token = "http://127.0.0.1:3000/alerts/alertmanager", "t0ken"
+    (tmp_path / "sandbox.yml").write_text(yaml.safe_dump(sandbox.config()))
+    for path in (example, tmp_path / "sandbox.yml"):
+        done = subprocess.run([amtool, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0 and "SUCCESS" in done.stdout, done.stdout + done.stderr
+    text = example.read_text()
+    assert "/alerts/alertmanager" in text and "send_resolved: true" in text
