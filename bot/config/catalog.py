@@ -71,6 +71,12 @@ _SERVICE_KEYS = {
     "queries": "",
     "thresholds": "",
     "analysis": "",
+    "watch_minutes": "",
+    "watch_failures": "",
+    "auto_rollback": "",
+    "auto_rollback_grace": "",
+    "min_good_minutes": "",
+    "flap_guard": "",
     "options": "",  # the strategy's own settings (older names: each spec's aliases, such as blue_green)
 }
 _SIMPLE_KEYS = {
@@ -84,7 +90,14 @@ _SIMPLE_KEYS = {
     "db_migrations": BOOL,
     "migration_runbook": URL,
     "window": DURATION_CHECK,
+    "watch_minutes": (is_positive_int, "a positive whole number of minutes"),
+    "watch_failures": (is_positive_int, "a positive whole number"),
+    "auto_rollback_grace": DURATION_CHECK,
+    "min_good_minutes": COUNT,
+    "flap_guard": DURATION_CHECK,
 }
+AUTO_ROLLBACK_MODES = ("off", "propose", "execute")
+AUTO_ROLLBACK_ACTOR = "system:auto-rollback"
 _ANALYSIS_CHECKS = {
     "interval": DURATION_CHECK,
     "bake": DURATION_CHECK,
@@ -225,6 +238,27 @@ def _read_signals(r: CatalogReader, spec: dict[str, yaml.Node], where: str, kwar
         kwargs["analysis"] = _read_analysis(r, spec["analysis"], f"{where}.analysis")
 
 
+def _read_auto_rollback(r: CatalogReader, spec: dict[str, yaml.Node], where: str, kwargs: dict) -> None:
+    """``auto_rollback: off|propose|execute`` (YAML reads a bare off as false: that is off too); execute runs the
+    rollback as ``system:auto-rollback``, so ``rollback_allowed`` must name it."""
+    node = spec.get("auto_rollback")
+    if node is None or r.value(node) is None:
+        return
+    value = "off" if r.value(node) is False else r.value(node)
+    mode = r.check(node, f"{where}.auto_rollback", lambda v: value in AUTO_ROLLBACK_MODES, "off, propose or execute")
+    if mode is INVALID:
+        return
+    kwargs["auto_rollback"] = value
+    allowed = kwargs.get("rollback_allowed", (ANYONE,))
+    if value == "execute" and allowed is not INVALID and AUTO_ROLLBACK_ACTOR not in allowed:
+        r.error(
+            node,
+            f"{where}.auto_rollback",
+            f"execute rolls back as {AUTO_ROLLBACK_ACTOR}; add it to rollback_allowed (\"*\" means people only), "
+            "or use propose",
+        )
+
+
 def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> ServiceConfig | None:
     spec = r.mapping(node, where, service_keys())
     if spec is None:
@@ -238,6 +272,7 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
             kwargs[key] = r.check(spec[key], f"{where}.{key}", ok, expected)
     _read_strategy(r, spec, where, kwargs)
     _read_people(r, spec, node, where, kwargs)
+    _read_auto_rollback(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
     if "backup_job" in spec:
