@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from bot.incidents import comms
+from bot.incidents.watch import DeployWatch
 from bot.runtime import Runtime
 from bot.strategies.base import RollbackError
 
@@ -36,6 +37,7 @@ def worker_jobs(rt: Runtime, sweep: Callable[[], object]) -> tuple[Job, ...]:
         Job("config tracker", ONCE, partial(start_config_tracker, rt)),
         Job("sweep", 0, sweep),
         Job("reminders", 30, partial(comms.remind_due, rt)),
+        Job("watch after deploy", rt.settings.deploy_watch_seconds, DeployWatch(rt).run),
     )
 
 

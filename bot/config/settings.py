@@ -46,6 +46,7 @@ class Settings:
     alertmanager_token: str | None = field(default=None, repr=False)  # unset: POST /alerts/alertmanager answers 401
     alertmanager_username: str = "alertmanager"  # basic auth's user name (the token is its password)
     alertmanager_service_label: str = "service"  # the alert label naming the catalog service
+    deploy_watch_seconds: int = 30  # how often the watch after a deploy reads histories and checks the triggers
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -67,6 +68,7 @@ class Settings:
 
         port = positive_int("PORT", 3000)
         deadline = positive_int("ROLLBACK_DEADLINE_SECONDS", 600)
+        watch_every = positive_int("DEPLOY_WATCH_SECONDS", cls.deploy_watch_seconds)
         scrape = get("PROMETHEUS_SCRAPE_INTERVAL") or cls.prometheus_scrape_interval
         if not DURATION.fullmatch(scrape):
             errors.append(f"PROMETHEUS_SCRAPE_INTERVAL: expected a duration such as 15s, got {scrape!r}")
@@ -99,4 +101,5 @@ class Settings:
             alertmanager_token=get("ALERTMANAGER_TOKEN"),
             alertmanager_username=get("ALERTMANAGER_USERNAME") or cls.alertmanager_username,
             alertmanager_service_label=label,
+            deploy_watch_seconds=watch_every,
         )
