@@ -15,6 +15,7 @@ import threading
 from collections import defaultdict
 from dataclasses import dataclass
 
+from bot.incidents import auto_rollback
 from bot.incidents.actors import SystemActor
 from bot.incidents.alert_payload import Alert, Notification
 from bot.incidents.declare import declare
@@ -87,6 +88,8 @@ def handle(rt: Runtime, service: str, group_key: str, alerts: tuple[Alert, ...])
             incident = declare(rt, service, reason(firing), ALERTMANAGER)
             if incident is None:
                 return
+            if incident.declared_by == ALERTMANAGER.id:
+                auto_rollback.begin(rt, incident, rt.catalog.get(service))
         seen = {_key(e.data) for e in timeline.events(rt.db, incident.id) if e.kind == EVENT and e.data}
         new = list({a.key: a for a in alerts if a.key not in seen}.values())
         for alert in new:
