@@ -73,7 +73,11 @@ def test_three_failed_checks_after_a_deploy_declare_an_incident_that_starts_at_t
     assert "v1.2.7" in incident.reason and "failed 3 checks in a row" in incident.reason
     OnCall(bot, ONCALL).message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)
 
-    events = timeline.events(bot.rt.db, incident.id)
+    def with_the_deploy():
+        found = timeline.events(bot.rt.db, incident.id)
+        return found if any(e.kind == "deploy" for e in found) and [e.kind for e in found].count("watch") == 3 else None
+
+    events = bot.wait_for("the deploy and the failed checks on the timeline", with_the_deploy)
     kinds = [e.kind for e in events]
     assert kinds[0] == "deploy" and kinds[1:4] == ["watch"] * 3 and "declared" in kinds[4:], kinds
     started = events[0].at.replace(tzinfo=dt.UTC)
