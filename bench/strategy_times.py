@@ -2,7 +2,7 @@
 
 For each strategy of the default scenario (kubernetes: shopping-service, statefulset: ledger, blue-green: storefront,
 canary: checkout, config: pricing, whose ConfigMap is first edited and its pods restarted while the config
-versions are recorded), in the same process:
+versions are recorded, aws-ecs: orders in moto, its deployment rolled by the sandbox's model), in the same process:
 
 - the floor: a fresh sandbox world of the same kind as the bot's (Prometheus scraping the services when installed:
   it costs the simulated pods time too) where the same change is made by calling the strategy's own operations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import statistics
 import sys
 import time
@@ -51,6 +52,7 @@ CASES = (
     ("blue-green", "storefront", 30),
     ("canary", "checkout", 300),
     ("config", "pricing", 120),
+    ("aws-ecs", "orders", 120),  # no runbook figure of its own: the rollback deploy procedure's 2 min
 )
 
 
@@ -78,6 +80,8 @@ def floor(strategy: str, service: str) -> float:
     """The change made by the strategy's own operations, without the bot."""
     with World() as world:
         svc = load_catalog(world.catalog_path).get(service)
+        if world.aws:  # boto3's default chain reads the process environment, as the bot's does
+            os.environ.update(world.aws.env())
         api = config.new_client_from_config(config_file=str(world.kubeconfig))
         if strategy == "config":
             db = Database(f"sqlite:///{world.state_dir / 'floor.db'}")

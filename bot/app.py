@@ -17,6 +17,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> App:
         signing_secret=settings.slack_signing_secret,
         client=rt.slack.client,
         name="rollback-bot",
+        # handlers/slack_events.py checks every HTTP request's signature (raw bytes, replay window) before Bolt
+        # sees it; Bolt's own check would repeat the HMAC on every ack. Socket Mode has no signature.
+        request_verification_enabled=False,
     )
     for module in (commands, actions, views, events):
         module.register(app, rt)

@@ -1,7 +1,7 @@
 """The config tracker: records every version of the ConfigMaps and Secrets the catalog's services read.
 
 Kubernetes keeps no history of a ConfigMap or a Secret, so the bot keeps one, from a list and then a
-watch per namespace and kind; ``bot.state.config_versions`` stores each version (a Secret as key names
+watch per cluster, namespace and kind; ``bot.state.config_versions`` stores each version (a Secret as key names
 and keyed hashes only; without CONFIG_FINGERPRINT_KEY no Secret is tracked, and the bot says so). Tracked
 are the objects a catalog entry's strategy options name (``options.configmap``, ``options.secrets``) and those its pod
 templates reference (envFrom, env valueFrom, volumes), read again at every re-list. It runs with the
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from kubernetes import client
 
@@ -21,6 +22,7 @@ from bot.providers.kubernetes.env_rules import config_refs
 from bot.state import config_versions
 from bot.state.db import Database
 from bot.strategies import registry
+from bot.strategies.base import RollbackError
 from bot.strategies.versions import PLAIN, Fingerprints
 
 log = logging.getLogger(__name__)
@@ -41,14 +43,23 @@ def named_in_catalog(service: ServiceConfig) -> set[tuple[str, str]]:
     return set(registry.spec(service.strategy).watches(service.options))
 
 
+Where = tuple[str | None, str]  # (cluster: a kubeconfig context, None the current one; namespace)
+
+
 class ConfigTracker:
+    """``connect(cluster)``: the runtime's ``ApiClient`` of that kubeconfig context (one per context)."""
+
     def __init__(
-        self, catalog: Catalog, db: Database, api_client: client.ApiClient, prints: Fingerprints = PLAIN
+        self,
+        catalog: Catalog,
+        db: Database,
+        connect: Callable[[str | None], client.ApiClient],
+        prints: Fingerprints = PLAIN,
     ) -> None:
         self.catalog, self.db, self.prints = catalog, db, prints
-        # A connection per open watch (a namespace's ConfigMaps, its Secrets), and some for the reads.
-        api_client.configuration.connection_pool_maxsize = 4 + 2 * len(self.namespaces())
-        self.api = Api(api_client)
+        self._connect = connect
+        self._apis: dict[str | None, Api] = {}
+        self._api_lock = threading.Lock()
         self.retry_seconds = RETRY_SECONDS
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -59,8 +70,19 @@ class ConfigTracker:
         """The services on Kubernetes (a strategy of another provider has no ConfigMaps to record)."""
         return [s for s in self.catalog.services.values() if registry.spec(s.strategy).provider == "kubernetes"]
 
-    def services_in(self, namespace: str) -> list[ServiceConfig]:
-        return [s for s in self.services() if s.namespace == namespace]
+    def services_in(self, where: Where) -> list[ServiceConfig]:
+        return [s for s in self.services() if (s.cluster, s.namespace) == where]
+
+    def api(self, cluster: str | None) -> Api:
+        """The cluster's API, its pool sized for a connection per open watch (a namespace's ConfigMaps, its
+        Secrets) and some for the reads."""
+        with self._api_lock:
+            if cluster not in self._apis:
+                api_client = self._connect(cluster)
+                watched = sum(1 for c, _ in self.places() if c == cluster)
+                api_client.configuration.connection_pool_maxsize = 4 + 2 * watched
+                self._apis[cluster] = Api(api_client)
+            return self._apis[cluster]
 
     def objects_of(self, service: ServiceConfig) -> set[tuple[str, str]]:
         """(kind, name) of the ConfigMaps and Secrets the service reads. A workload that cannot be read adds
@@ -68,15 +90,15 @@ class ConfigTracker:
         found = named_in_catalog(service)
         for resource, name in workloads(service):
             try:
-                workload = self.api.read(Call("get", resource, service.namespace, name))
+                workload = self.api(service.cluster).read(Call("get", resource, service.namespace, name))
             except CallFailed as failed:
                 log.info("config tracker: cannot read %s %s/%s: %s", resource, service.namespace, name, failed)
                 continue
             found |= {(ref.kind, ref.name) for ref in config_refs((workload.get("spec") or {}).get("template") or {})}
         return found
 
-    def tracked(self, namespace: str) -> set[tuple[str, str]]:
-        return set().union(*(self.objects_of(s) for s in self.services_in(namespace)))
+    def tracked(self, where: Where) -> set[tuple[str, str]]:
+        return set().union(*(self.objects_of(s) for s in self.services_in(where)))
 
     def record(self, kind: str, obj: Obj, tracked: set[tuple[str, str]]) -> None:
         if (kind, (obj.get("metadata") or {}).get("name")) in tracked:
@@ -84,37 +106,43 @@ class ConfigTracker:
 
     # ------------------------------------------------------------------------ list, then watch
 
-    def sync(self, namespace: str, kind: str) -> tuple[str, set[tuple[str, str]]]:
+    def sync(self, where: Where, kind: str) -> tuple[str, set[tuple[str, str]]]:
         """Record the tracked objects of one kind as they are now: the list's resourceVersion to watch from,
         and what is tracked."""
-        tracked = self.tracked(namespace)
-        listed = self.api.read(Call("list", KINDS[kind], namespace))
+        tracked = self.tracked(where)
+        listed = self.api(where[0]).read(Call("list", KINDS[kind], where[1]))
         for obj in listed.get("items") or []:
             self.record(kind, obj, tracked)
         return (listed.get("metadata") or {}).get("resourceVersion", ""), tracked
 
-    def follow(self, namespace: str, kind: str) -> None:
+    def follow(self, where: Where, kind: str) -> None:
         """List, then watch from there, over and over until stopped."""
         failures = 0
         while not self._stop.is_set():
             try:
-                since, tracked = self.sync(namespace, kind)
+                since, tracked = self.sync(where, kind)
                 failures = 0
-                self._watch(namespace, kind, since, tracked)
+                self._watch(where, kind, since, tracked)
             except CallFailed as failed:
                 failures += 1
                 pause = min(self.retry_seconds * 2 ** (failures - 1), MAX_RETRY_SECONDS)
                 log.warning(
                     "config tracker: %s %s in %s: %s; trying again in %.0f s",
-                    failed.call.verb, kind, namespace, failed, pause,
+                    failed.call.verb, kind, _named(where), failed, pause,
                 )
                 self._stop.wait(pause)
+            except RollbackError as exc:  # no client for that cluster (no kubeconfig, an unknown context)
+                failures += 1
+                pause = min(self.retry_seconds * 2 ** (failures - 1), MAX_RETRY_SECONDS)
+                log.warning("config tracker: %s in %s: %s; trying again in %.0f s", kind, _named(where), exc, pause)
+                self._stop.wait(pause)
 
-    def _watch(self, namespace: str, kind: str, since: str, tracked: set[tuple[str, str]]) -> None:
-        events = self.api.watch(
-            Call("watch", KINDS[kind], namespace),
+    def _watch(self, where: Where, kind: str, since: str, tracked: set[tuple[str, str]]) -> None:
+        api = self.api(where[0])
+        events = api.watch(
+            Call("watch", KINDS[kind], where[1]),
             WATCH_SECONDS,
-            WATCH_SECONDS + self.api.timeout,  # silent that long past its own end: hung
+            WATCH_SECONDS + api.timeout,  # silent that long past its own end: hung
             resource_version=since,
         )
         for event in events:
@@ -127,20 +155,21 @@ class ConfigTracker:
 
     # ------------------------------------------------------------------------ threads
 
-    def namespaces(self) -> list[str]:
-        return sorted({s.namespace for s in self.services()})
+    def places(self) -> list[Where]:
+        """Each (cluster, namespace) a service runs in."""
+        return sorted({(s.cluster, s.namespace) for s in self.services()}, key=lambda w: (w[0] or "", w[1]))
 
     def kinds(self) -> list[str]:
         return [k for k in KINDS if self.prints.tracks(k)]
 
     def start(self) -> None:
-        """A thread per namespace and tracked kind (once, however often it is called)."""
+        """A thread per cluster, namespace and tracked kind (once, however often it is called)."""
         if self._threads:
             return
-        for namespace in self.namespaces():
+        for where in self.places():
             for kind in self.kinds():
                 thread = threading.Thread(
-                    target=self.follow, args=(namespace, kind), name=f"config-{kind}-{namespace}", daemon=True
+                    target=self.follow, args=(where, kind), name=f"config-{kind}-{_named(where)}", daemon=True
                 )
                 thread.start()
                 self._threads.append(thread)
@@ -160,7 +189,7 @@ class ConfigTracker:
                 present.append((kind, name))
                 continue
             try:
-                obj = self.api.read(Call("get", KINDS[kind], service.namespace, name))
+                obj = self.api(service.cluster).read(Call("get", KINDS[kind], service.namespace, name))
             except CallFailed as failed:
                 if failed.status == 404:
                     continue
@@ -176,3 +205,7 @@ class ConfigTracker:
             config_versions.history(self.db, service.namespace, kind, name, self.prints)
             for kind, name in self.record_now(service)
         ]
+
+
+def _named(where: Where) -> str:
+    return f"{where[0]}/{where[1]}" if where[0] else where[1]

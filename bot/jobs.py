@@ -30,10 +30,13 @@ class Job:
     run: Callable[[], object]
 
 
-def worker_jobs(rt: Runtime, sweep: Callable[[], object]) -> tuple[Job, ...]:
+def worker_jobs(
+    rt: Runtime, sweep: Callable[[], object], beat: Callable[[], object], beat_every: float
+) -> tuple[Job, ...]:
     """What the worker does besides running rollbacks, one line each (``sweep``: the worker's own, which
-    records what it cancelled as the worker does)."""
+    records what it cancelled as the worker does; ``beat``: its heartbeat, ``beat_every`` seconds)."""
     return (
+        Job("heartbeat", beat_every, beat),
         Job("config tracker", ONCE, partial(start_config_tracker, rt)),
         Job("sweep", 0, sweep),
         Job("reminders", 30, partial(comms.remind_due, rt)),

@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import alertmanager, health, slack_events
+from handlers import alertmanager, health, metrics, slack_events
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
@@ -31,8 +31,17 @@ def table(app: App, rt: Runtime) -> tuple[Route, ...]:
     """Every endpoint the bot serves, one line each."""
     return (
         Route("/slack/events", ("POST",), slack_events.handler(app, rt.settings.slack_signing_secret)),
-        Route("/healthz", ("GET", "HEAD"), health.healthz),
         Route("/alerts/alertmanager", ("POST",), alertmanager.handler(rt)),
+        *probes(rt),
+    )
+
+
+def probes(rt: Runtime) -> tuple[Route, ...]:
+    """What the platform asks of every process, the worker's own port (``METRICS_PORT``) included."""
+    return (
+        Route("/healthz", ("GET", "HEAD"), health.healthz),
+        Route("/readyz", ("GET", "HEAD"), health.readyz(rt)),
+        Route("/metrics", ("GET", "HEAD"), metrics.metrics),
     )
 
 

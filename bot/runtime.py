@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
+from bot import redact, telemetry
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
 from bot.providers.clients import Clients
 from bot.signals.metrics import MetricsReader
@@ -17,7 +19,7 @@ from bot.slack.gateway import SlackGateway, make_client
 from bot.state.config_versions import RecordedVersions
 from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
-from bot.strategies.factory import strategy_factories
+from bot.strategies.factory import Factory, strategy_factories
 from bot.strategies.registry import BuildContext
 from bot.strategies.versions import SECRETS_NOT_TRACKED, Fingerprints
 
@@ -43,7 +45,7 @@ class Runtime:
     db: Database
     slack: SlackGateway
     metrics: MetricsReader
-    strategy_factories: dict[str, Callable[[], Strategy]]
+    strategy_factories: dict[str, Factory]
     clients: Clients = field(default_factory=Clients)  # every platform client, built once, closed with the runtime
     wake_worker: threading.Event = field(default_factory=threading.Event)
     background: ThreadPoolExecutor = field(
@@ -51,7 +53,7 @@ class Runtime:
     )
     card_updated_at: dict[int, float] = field(default_factory=dict)  # incident id -> monotonic time (throttle)
     known_people: set[str] = field(default_factory=set)  # user ids whose display name is stored
-    _strategies: dict[str, Strategy] = field(default_factory=dict)
+    _strategies: dict[tuple[str, str | None], Strategy] = field(default_factory=dict)  # (name, cluster)
     _tracker: ConfigTracker | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -62,10 +64,12 @@ class Runtime:
     def submit(self, fn: Callable[..., object], *args: object, answer: Answerable | None = None) -> None:
         """Run a listener's work after its ack, off Bolt's small listener pool, so acks never queue behind it.
 
-        A job that raises is logged and, given ``answer``, the person who asked is told.
+        A job that raises is logged and, given ``answer``, the person who asked is told. The job runs in a copy
+        of the caller's context (``bot.logs``' incident and run), so what it binds never leaks to the next job.
         """
 
         def logged() -> None:
+            telemetry.QUEUE.dec()
             try:
                 fn(*args)
             except Exception as exc:  # Bolt's error handler no longer sees it
@@ -77,18 +81,22 @@ class Runtime:
                     except Exception:
                         log.exception("could not tell %s that %s failed", answer.id, what)
 
-        self.background.submit(logged)
+        telemetry.QUEUE.inc()
+        self.background.submit(contextvars.copy_context().run, logged)
 
     def close(self) -> None:
         """Finish the work in hand (a reply half sent is worse than a slow stop)."""
         if self._tracker is not None:
             self._tracker.stop()
         self.background.shutdown(wait=True)
+        self.slack.close()
         self.clients.close()
+        self.metrics.close()
         self.db.dispose()
 
     def strategy_for(self, service: ServiceConfig) -> Strategy:
-        """The service's strategy, connected on first use (a report needs no cluster)."""
+        """The service's strategy for its cluster (one per strategy and cluster), connected on first use (a report
+        needs no cluster)."""
         name = service.strategy
         if name not in self.strategy_factories:
             raise RollbackError(
@@ -96,10 +104,13 @@ class Runtime:
                 f"(available: {', '.join(sorted(self.strategy_factories))})."
             )
         with self._lock:
-            if name not in self._strategies:
-                self._strategies[name] = self.strategy_factories[name]()
-            return self._strategies[name]
+            key = (name, service.cluster)
+            if key not in self._strategies:
+                self._strategies[key] = self.strategy_factories[name](service.cluster)
+            return self._strategies[key]
 
+    def _kubernetes(self, cluster: str | None) -> Any:
+        return self.clients.kubernetes(context=cluster)
 
     def config_tracker(self) -> ConfigTracker:
         """The recorder of the services' ConfigMap and Secret versions, connected on first use."""
@@ -107,16 +118,25 @@ class Runtime:
 
         with self._lock:
             if self._tracker is None:
-                api_client = self.clients.kubernetes()
                 prints = Fingerprints.of(self.settings.config_fingerprint_key)
-                self._tracker = ConfigTracker(self.catalog, self.db, api_client, prints)
+                self._tracker = ConfigTracker(self.catalog, self.db, self._kubernetes, prints)
             return self._tracker
 
 
-def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
+SCHEMA = ("migrate", "check", "skip")  # what build_runtime does with the database's schema
+
+
+def build_runtime(settings: Settings, schema: str = "migrate") -> Runtime:
+    """``schema``: ``migrate`` it (tests, the sandbox, MIGRATE_ON_START), ``check`` it is at this code's revision
+    (``serve`` and ``worker``: raises ``SchemaBehind``, saying to run ``rollback-bot migrate``), or ``skip``."""
+    if schema not in SCHEMA:
+        raise ValueError(f"schema: expected one of {SCHEMA}, got {schema!r}")
+    redact.remember(*settings.secrets())
     db = Database(settings.database_url)
-    if migrate:
+    if schema == "migrate":
         db.migrate()
+    elif schema == "check":
+        db.check_schema()
     client = make_client(settings.slack_bot_token, settings.slack_api_url)
     catalog = load_catalog(settings.catalog_path)
     for warning in catalog.warnings:  # e.g. anyone may roll back: worth a line at every start
@@ -130,7 +150,7 @@ def build_runtime(settings: Settings, migrate: bool = True) -> Runtime:
         catalog=catalog,
         db=db,
         slack=SlackGateway(client),
-        metrics=MetricsReader(settings.prometheus_url),
+        metrics=MetricsReader(settings.prometheus_url, auth=settings.prometheus_auth),
         strategy_factories=strategy_factories(BuildContext(clients, RecordedVersions(db, prints))),
         clients=clients,
     )

@@ -9,6 +9,7 @@ nothing more is written. The steps come from the strategy; each has one function
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import os
@@ -17,6 +18,7 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
+from bot import logs, telemetry
 from bot.config import ServiceConfig
 from bot.incidents import cards
 from bot.incidents.common import target
@@ -26,7 +28,7 @@ from bot.jobs import Schedule, worker_jobs
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.gateway import SlackFailure
-from bot.state import runs
+from bot.state import runs, workers
 from bot.state.models import Incident, RollbackRun
 from bot.state.runs import LeaseLost
 from bot.steps import STEPS, RunContext
@@ -58,6 +60,7 @@ class Worker:
         self._slots = threading.Semaphore(max_parallel)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.renewals = telemetry.Renewals(lease_seconds)  # the lease lag of /metrics
 
     # ------------------------------------------------------------------------ loop
 
@@ -73,10 +76,19 @@ class Worker:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._pool.shutdown(wait=True)
+        try:
+            workers.leave(self.rt.db, self.id)
+        except Exception:  # its row grows old instead: readiness notices within a lease
+            log.exception("could not remove worker %s's heartbeat", self.id)
+
+    def beat(self) -> None:
+        """This worker is alive (``GET /readyz`` of every replica reads it)."""
+        workers.beat(self.rt.db, self.id, self.lease_seconds)
+        self.renewals.renewed("heartbeat")
 
     def run_forever(self) -> None:
         log.info("worker %s started", self.id)
-        schedule = Schedule(worker_jobs(self.rt, self.sweep))
+        schedule = Schedule(worker_jobs(self.rt, self.sweep, self.beat, self.lease_seconds / 3))
         while not self._stop.is_set():
             schedule.run_due()
             try:
@@ -100,7 +112,8 @@ class Worker:
 
     def _execute_and_release(self, run: RollbackRun) -> None:
         try:
-            self.execute(run)
+            with logs.bound(run=run.id):
+                self.execute(run)
         finally:
             self._slots.release()
             self.rt.wake_worker.set()  # a slot is free: the next queued run starts now, not at the next poll
@@ -118,6 +131,7 @@ class Worker:
         """Runs that must not start: cancelled (incident closed) or expired (no worker ran to start them)."""
         for run in runs.sweep(self.rt.db, self.pending_for, self.lease_seconds):
             incident = self.rt.db.transaction(lambda s, i=run.incident_id: s.get(Incident, i))
+            telemetry.run_ended(run.strategy, run.status)
             record(self.rt, incident.id, "rollback_" + run.status, f"Rollback {run.status}: {run.error}")
             if run.status == "expired":
                 self.say(
@@ -133,8 +147,12 @@ class Worker:
     def execute(self, run: RollbackRun) -> None:
         rt = self.rt
         incident = rt.db.transaction(lambda s: s.get(Incident, run.incident_id))
+        logs.bind(incident=incident.key)
         lost = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(run.id, lost), daemon=True)
+        self.renewals.renewed(f"run {run.id}")  # the claim took the lease
+        beat = threading.Thread(
+            target=contextvars.copy_context().run, args=(self._heartbeat, run.id, lost), daemon=True
+        )
         beat.start()
         try:
             service = rt.catalog.get(run.service)
@@ -166,12 +184,15 @@ class Worker:
         finally:
             lost.set()
             beat.join(timeout=5)
+            self.renewals.released(f"run {run.id}")
 
     def _heartbeat(self, run_id: int, lost: threading.Event) -> None:
         while not lost.wait(self.lease_seconds / 3):
             try:
                 if not runs.heartbeat(self.rt.db, run_id, self.id, self.lease_seconds):
                     lost.set()
+                else:
+                    self.renewals.renewed(f"run {run_id}")
             except Exception:  # cannot renew: another worker may take the run soon, so stop writing now
                 log.exception("heartbeat of run %s failed; giving the run up", run_id)
                 lost.set()
@@ -179,6 +200,9 @@ class Worker:
     def _finish(self, ctx: RunContext) -> None:
         if not runs.finish(self.rt.db, ctx.run.id, ctx.outcome, worker_id=self.id):
             raise LeaseLost(f"run {ctx.run.id}")
+        telemetry.run_ended(ctx.run.strategy, ctx.outcome)
+        if ctx.outcome == "verified":
+            telemetry.mitigated(ctx.incident.created_at)
         self._reread(ctx.incident, ctx.service, ctx.strategy)
         note, buttons = sync_note(self.rt, ctx.incident, ctx.run.id)
         blocks = [*(ctx.outcome_blocks or []), *buttons]
@@ -206,6 +230,7 @@ class Worker:
                 return
         except LeaseLost:
             return
+        telemetry.run_ended(run.strategy, "failed")
         record(
             rt,
             incident.id,

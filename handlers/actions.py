@@ -20,9 +20,9 @@ def _value(body: dict) -> str:
 def register(app: App, rt: Runtime) -> None:
     def listen(action_id: ActionId, fn) -> None:
         @app.action(action_id.value)
-        def listener(ack, body, respond):
+        def listener(ack, body):
             ack()
-            actor = user_from(body, respond)
+            actor = user_from(rt, body)
             rt.submit(fn, rt, decode_value(_value(body)), actor, answer=actor)
 
     listen(ActionId.ROLLBACK_PREVIOUS, decisions.request_rollback)

@@ -11,7 +11,7 @@ from handlers.common import user_from
 
 def register(app: App, rt: Runtime) -> None:
     @app.command("/rollback")
-    def rollback(ack, body, respond):
+    def rollback(ack, body):
         ack()
-        actor = user_from(body, respond)
+        actor = user_from(rt, body)
         rt.submit(on_command, rt, body.get("text", ""), actor, answer=actor)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from bot.incidents.actors import SlackUser
 from bot.runtime import Runtime
@@ -12,13 +11,18 @@ from bot.slack.gateway import SlackFailure
 log = logging.getLogger(__name__)
 
 
-def user_from(body: dict, respond: Callable[..., object]) -> SlackUser:
-    """The person behind a command or click, with an ephemeral reply channel."""
+def user_from(rt: Runtime, body: dict) -> SlackUser:
+    """The person behind a command or click, answered privately through its response_url (the gateway's
+    kept-alive connections; a failed answer is logged, there is nowhere else to tell them)."""
     user = body.get("user_id") or (body.get("user") or {}).get("id", "")
     channel = body.get("channel_id") or (body.get("channel") or {}).get("id", "")
+    response_url = body.get("response_url", "")
 
     def reply(text: str, blocks: list[dict] | None = None) -> None:
-        respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+        try:
+            rt.slack.respond(response_url, text, blocks)
+        except SlackFailure as exc:
+            log.warning("could not answer %s: %s", user, exc)
 
     return SlackUser(id=user, channel_id=channel, trigger_id=body.get("trigger_id", ""), reply=reply)
 

@@ -31,24 +31,25 @@ def signed(body: bytes, timestamp: str, signature: str, secret: bytes, now: floa
 
 
 def handler(app: App, signing_secret: str) -> Callable[[dict, Callable[..., object]], Iterable[bytes]]:
-    """The WSGI handler of Slack's requests to ``app`` (no check when no secret is set: tests of Bolt alone)."""
+    """The WSGI handler of Slack's requests to ``app``: the one signature check (the app's own is off)."""
+    if not signing_secret:
+        raise ValueError("SLACK_SIGNING_SECRET is empty: no request could be checked")
     slack = SlackRequestHandler(app, path=PATH)
     secret = signing_secret.encode()
 
     def events(environ: dict, start_response: Callable[..., object]) -> Iterable[bytes]:
-        if secret:
-            length = int(environ.get("CONTENT_LENGTH") or 0)
-            body = environ["wsgi.input"].read(length) if length > 0 else b""
-            environ["wsgi.input"] = io.BytesIO(body)
-            timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
-            if not signed(body, timestamp, environ.get("HTTP_X_SLACK_SIGNATURE", ""), secret):
-                start_response("401 Unauthorized", [("Content-Type", "text/plain")])
-                return [b"Unauthorized: the request is not signed by Slack, or it is too old"]
-            why = malformed(body, environ.get("CONTENT_TYPE", ""))
-            if why:
-                log.warning("400 for a signed request: %s", why)
-                start_response("400 Bad Request", [("Content-Type", "text/plain")])
-                return [f"Bad request: {why}".encode()]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        if not signed(body, timestamp, environ.get("HTTP_X_SLACK_SIGNATURE", ""), secret):
+            start_response("401 Unauthorized", [("Content-Type", "text/plain")])
+            return [b"Unauthorized: the request is not signed by Slack, or it is too old"]
+        why = malformed(body, environ.get("CONTENT_TYPE", ""))
+        if why:
+            log.warning("400 for a signed request: %s", why)
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [f"Bad request: {why}".encode()]
         return slack(environ, start_response)
 
     return events

@@ -9,7 +9,7 @@ from bot.config.names import duration_seconds, promql_string, valid_k8s_name
 from bot.config.permissions import ACTIONS_BY_KIND, ANYONE, Action, Kind
 from bot.config.queries import SIGNALS, Analysis, Thresholds, default_queries
 from bot.config.service import Catalog, ServiceConfig
-from bot.config.settings import MIN_FINGERPRINT_KEY, ConfigError, Settings
+from bot.config.settings import MIN_FINGERPRINT_KEY, ConfigError, PrometheusAuth, Settings
 
 __all__ = [
     "ACTIONS_BY_KIND",
@@ -21,6 +21,7 @@ __all__ = [
     "Catalog",
     "ConfigError",
     "Kind",
+    "PrometheusAuth",
     "ServiceConfig",
     "Settings",
     "Thresholds",

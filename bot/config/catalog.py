@@ -15,11 +15,13 @@ from typing import Any
 
 import yaml
 
+from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
 from bot.config.permissions import ANYONE
 from bot.config.queries import SIGNALS, Analysis, Thresholds
 from bot.config.reader import (
     BOOL,
+    CONTEXT,
     COUNT,
     DURATION_CHECK,
     INVALID,
@@ -54,6 +56,7 @@ _THRESHOLD_CHECKS = {
 
 _SERVICE_KEYS = {
     "namespace": "required: the Kubernetes namespace the service runs in",
+    "cluster": "the kubeconfig context of the cluster it runs in (default: the kubeconfig's current context)",
     "deployment": "",
     "container": "",
     "strategy": "",
@@ -81,6 +84,7 @@ _SERVICE_KEYS = {
 }
 _SIMPLE_KEYS = {
     "namespace": K8S,
+    "cluster": CONTEXT,
     "deployment": K8S,
     "container": K8S,
     "health_url": URL,
@@ -96,8 +100,6 @@ _SIMPLE_KEYS = {
     "min_good_minutes": COUNT,
     "flap_guard": DURATION_CHECK,
 }
-AUTO_ROLLBACK_MODES = ("off", "propose", "execute")
-AUTO_ROLLBACK_ACTOR = "system:auto-rollback"
 _ANALYSIS_CHECKS = {
     "interval": DURATION_CHECK,
     "bake": DURATION_CHECK,
@@ -159,7 +161,7 @@ def _read_strategy(r: CatalogReader, spec: dict[str, yaml.Node], where: str, kwa
     if "strategy" not in spec or r.value(spec["strategy"]) is None:
         return
     available, planned = registry.available(), registry.planned()
-    expected = f"{' or '.join(available)} (not available yet: {', '.join(planned)})"
+    expected = " or ".join(available) + (f" (not available yet: {', '.join(planned)})" if planned else "")
     name = r.check(spec["strategy"], f"{where}.strategy", lambda v: v in available or v in planned, expected)
     kwargs["strategy"] = name
     if name in planned:
@@ -238,27 +240,6 @@ def _read_signals(r: CatalogReader, spec: dict[str, yaml.Node], where: str, kwar
         kwargs["analysis"] = _read_analysis(r, spec["analysis"], f"{where}.analysis")
 
 
-def _read_auto_rollback(r: CatalogReader, spec: dict[str, yaml.Node], where: str, kwargs: dict) -> None:
-    """``auto_rollback: off|propose|execute`` (YAML reads a bare off as false: that is off too); execute runs the
-    rollback as ``system:auto-rollback``, so ``rollback_allowed`` must name it."""
-    node = spec.get("auto_rollback")
-    if node is None or r.value(node) is None:
-        return
-    value = "off" if r.value(node) is False else r.value(node)
-    mode = r.check(node, f"{where}.auto_rollback", lambda v: value in AUTO_ROLLBACK_MODES, "off, propose or execute")
-    if mode is INVALID:
-        return
-    kwargs["auto_rollback"] = value
-    allowed = kwargs.get("rollback_allowed", (ANYONE,))
-    if value == "execute" and allowed is not INVALID and AUTO_ROLLBACK_ACTOR not in allowed:
-        r.error(
-            node,
-            f"{where}.auto_rollback",
-            f"execute rolls back as {AUTO_ROLLBACK_ACTOR}; add it to rollback_allowed (\"*\" means people only), "
-            "or use propose",
-        )
-
-
 def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> ServiceConfig | None:
     spec = r.mapping(node, where, service_keys())
     if spec is None:
@@ -270,9 +251,11 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     for key, (ok, expected) in _SIMPLE_KEYS.items():
         if key in spec and r.value(spec[key]) is not None:
             kwargs[key] = r.check(spec[key], f"{where}.{key}", ok, expected)
+    if "cluster" in spec and not _on_kubernetes(r, spec):
+        r.error(spec["cluster"], f"{where}.cluster", "only a strategy on Kubernetes runs in a kubeconfig context")
     _read_strategy(r, spec, where, kwargs)
     _read_people(r, spec, node, where, kwargs)
-    _read_auto_rollback(r, spec, where, kwargs)
+    read_auto_rollback(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
     if "backup_job" in spec:
@@ -290,7 +273,28 @@ def _on_kubernetes(r: CatalogReader, spec: dict[str, yaml.Node]) -> bool:
     return found is None or found.provider == "kubernetes"
 
 
-def _read_catalog(r: CatalogReader, root: yaml.Node | None) -> Catalog | None:
+def _check_clusters(r: CatalogReader, nodes: dict[str, yaml.Node], services: dict[str, ServiceConfig],
+                    contexts: frozenset[str] | None) -> None:
+    """Each ``cluster:`` a context of the kubeconfig (when one is given); a warning for one namespace in two
+    clusters (the recorded ConfigMap / Secret versions are told apart by namespace and name only)."""
+    clusters: dict[str, set[str | None]] = {}
+    for name, service in services.items():
+        clusters.setdefault(service.namespace, set()).add(service.cluster)
+        if contexts is None or service.cluster is None or service.cluster in contexts:
+            continue
+        known = ", ".join(sorted(contexts)) or "none"
+        node = next((v for k, v in nodes[name].value if k.value == "cluster"), nodes[name])
+        r.error(node, f"services.{name}.cluster",
+                f"the kubeconfig has no context {service.cluster!r} (its contexts: {known}); add it, or fix the name")
+    for namespace, where in clusters.items():
+        if namespace and len(where) > 1:
+            first = next(n for n, s in services.items() if s.namespace == namespace)
+            r.warn(nodes[first], f"services.{first}.namespace",
+                   f"namespace {namespace!r} is used in more than one cluster: the config versions the bot records "
+                   "are told apart by namespace and name, so keep ConfigMap and Secret names distinct across them")
+
+
+def _read_catalog(r: CatalogReader, root: yaml.Node | None, contexts: frozenset[str] | None = None) -> Catalog | None:
     if root is None:
         r.errors.append(f"{r.path}:1: (top level): the file is empty; expected a 'services' mapping")
         return None
@@ -309,6 +313,7 @@ def _read_catalog(r: CatalogReader, root: yaml.Node | None) -> Catalog | None:
             top["reminder_minutes"], "reminder_minutes", is_positive_int, expected
         )
     services: dict[str, ServiceConfig] = {}
+    nodes: dict[str, yaml.Node] = {}
     if "services" not in top:
         r.error(root, "services", "missing (a mapping of service name to its settings)")
     else:
@@ -319,13 +324,16 @@ def _read_catalog(r: CatalogReader, root: yaml.Node | None) -> Catalog | None:
                 continue
             service = _read_service(r, name, node, where)
             if service is not None:
-                services[name] = service
+                services[name], nodes[name] = service, node
+    _check_clusters(r, nodes, services, contexts)
     if r.errors:
         return None
     return Catalog(services=services, warnings=tuple(r.warnings), **kwargs)
 
 
-def _read_file(path: str | os.PathLike[str]) -> tuple[Catalog | None, list[str], list[str]]:
+def _read_file(
+    path: str | os.PathLike[str], contexts: frozenset[str] | None = None
+) -> tuple[Catalog | None, list[str], list[str]]:
     """The catalog (None when there are errors), its error lines and its warning lines, each in file order."""
     r = CatalogReader(str(path))
     try:
@@ -338,7 +346,7 @@ def _read_file(path: str | os.PathLike[str]) -> tuple[Catalog | None, list[str],
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         return None, [f"{path}:{line}: (yaml): {exc.problem or exc}"], []
-    catalog = _read_catalog(r, root)
+    catalog = _read_catalog(r, root, contexts)
 
     def in_file_order(lines: list[str]) -> list[str]:  # as an editor shows them: each starts "<path>:<line>: "
         return sorted(lines, key=lambda e: int(e[len(r.path) + 1 :].split(":", 1)[0]))
@@ -354,7 +362,30 @@ def load_catalog(path: str | os.PathLike[str]) -> Catalog:
     return catalog
 
 
-def check_config(path: str | os.PathLike[str]) -> tuple[list[str], list[str]]:
-    """The catalog's error and warning lines (both empty when it is fine), for ``rollback-bot check-config``."""
-    _, errors, warnings = _read_file(path)
-    return errors, warnings
+def kubeconfig_contexts(kubeconfig: str | None) -> tuple[frozenset[str] | None, list[str]]:
+    """The context names of a KUBECONFIG (``:``-separated files, merged as kubectl does; None: no kubeconfig,
+    nothing to check against), and the lines that say why a file could not be read."""
+    if not kubeconfig:
+        return None, []
+    found: set[str] = set()
+    problems = []
+    for file in filter(None, kubeconfig.split(os.pathsep)):
+        try:
+            data = yaml.safe_load(Path(file).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(f"{file}: cannot read the kubeconfig: {getattr(exc, 'strerror', None) or exc}")
+            continue
+        contexts = data.get("contexts") if isinstance(data, dict) else None
+        found |= {c["name"] for c in contexts or [] if isinstance(c, dict) and isinstance(c.get("name"), str)}
+    return frozenset(found), problems
+
+
+def check_config(path: str | os.PathLike[str], kubeconfig: str | None = None) -> tuple[list[str], list[str]]:
+    """The catalog's error and warning lines (both empty when it is fine), for ``rollback-bot check-config``;
+    with ``kubeconfig``, each service's ``cluster:`` must be one of its contexts."""
+    contexts, problems = kubeconfig_contexts(kubeconfig)
+    catalog, errors, warnings = _read_file(path, contexts)
+    if contexts is None and catalog and any(s.cluster for s in catalog.services.values()):
+        warnings.append(f"{path}: warning: cluster: KUBECONFIG is not set, so no context was checked (without a "
+                        "kubeconfig the bot reaches only the cluster it runs in)")
+    return problems + errors, warnings

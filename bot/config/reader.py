@@ -114,6 +114,11 @@ def is_positive_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool) and v > 0
 
 
+def is_context(v: Any) -> bool:
+    """A kubeconfig context name: any printable text without spaces (``gke_proj_zone_name``, an EKS ARN)."""
+    return isinstance(v, str) and re.fullmatch(r"[^\s]{1,253}", v) is not None and v.isprintable()
+
+
 def is_label_value(v: Any) -> bool:
     return isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", v) is not None
 
@@ -128,4 +133,5 @@ COUNT: Check = (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >
 BOOL: Check = (lambda v: isinstance(v, bool), "true or false")
 USER: Check = (is_user, "a Slack user id such as U0123ABCD")
 URL: Check = (is_url, "an http:// or https:// URL")
+CONTEXT: Check = (is_context, "the name of a context of the bot's kubeconfig (no spaces)")
 

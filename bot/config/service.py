@@ -16,6 +16,7 @@ from bot.strategies.options import BackupJob
 class ServiceConfig:
     name: str
     namespace: str = ""  # a Kubernetes strategy's (the catalog requires it there); "" elsewhere
+    cluster: str | None = None  # the kubeconfig context it runs in; None: the kubeconfig's current one
     deployment: str = ""  # "" -> the service name
     container: str | None = None  # None -> the first container
     strategy: str = "kubernetes"

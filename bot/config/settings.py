@@ -28,6 +28,35 @@ MIN_FINGERPRINT_KEY = 32  # characters: a short key would let a copy of the data
 
 
 @dataclass(frozen=True)
+class PrometheusAuth:
+    """How the bot proves itself to ``PROMETHEUS_URL`` (Grafana Cloud: basic auth; a proxy: a bearer token)."""
+
+    bearer_token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None  # a PEM bundle that signed the server's certificate (unset: the system's CAs)
+
+    @classmethod
+    def from_env(cls, get, errors: list[str]) -> PrometheusAuth:
+        auth = cls(
+            bearer_token=get("PROMETHEUS_BEARER_TOKEN"),
+            username=get("PROMETHEUS_USERNAME"),
+            password=get("PROMETHEUS_PASSWORD"),
+            ca_file=get("PROMETHEUS_CA_FILE"),
+        )
+        if auth.bearer_token and (auth.username or auth.password):
+            errors.append("PROMETHEUS_BEARER_TOKEN and PROMETHEUS_USERNAME/PASSWORD: set one way to log in, not both")
+        if bool(auth.username) != bool(auth.password):
+            errors.append("PROMETHEUS_USERNAME and PROMETHEUS_PASSWORD: basic auth needs both")
+        if auth.ca_file and not os.path.isfile(auth.ca_file):
+            errors.append(f"PROMETHEUS_CA_FILE: no such file {auth.ca_file!r}")
+        return auth
+
+
+LOG_FORMATS = ("text", "json")
+
+
+@dataclass(frozen=True)
 class Settings:
     slack_bot_token: str = field(repr=False)
     slack_signing_secret: str = field(repr=False)
@@ -39,7 +68,6 @@ class Settings:
     prometheus_scrape_interval: str = "15s"  # how often Prometheus scrapes the services (analysis windows)
     catalog_path: str = "config/services.yaml"
     port: int = 3000
-    aws_endpoint_url: str | None = None  # moto in the sandbox
     postmortem_dir: str = "postmortems"
     rollback_deadline_seconds: int = 600
     config_fingerprint_key: str | None = field(default=None, repr=False)  # unset: Secrets are not tracked
@@ -47,6 +75,18 @@ class Settings:
     alertmanager_username: str = "alertmanager"  # basic auth's user name (the token is its password)
     alertmanager_service_label: str = "service"  # the alert label naming the catalog service
     deploy_watch_seconds: int = 30  # how often the watch after a deploy reads histories and checks the triggers
+    prometheus_auth: PrometheusAuth = field(default_factory=PrometheusAuth)
+    log_format: str = "text"  # json: one JSON object per line
+    migrate_on_start: bool = False  # serve/worker migrate the schema themselves (dev, the sandbox); else check it
+    metrics_port: int = 9464  # the worker's own /metrics, /healthz and /readyz
+
+    def secrets(self) -> tuple[str | None, ...]:
+        """Every secret value in the settings: masked in every log line (``bot.redact.remember``)."""
+        auth = self.prometheus_auth
+        return (
+            self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.database_url,
+            self.config_fingerprint_key, self.alertmanager_token, auth.bearer_token, auth.password,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -72,34 +112,59 @@ class Settings:
         scrape = get("PROMETHEUS_SCRAPE_INTERVAL") or cls.prometheus_scrape_interval
         if not DURATION.fullmatch(scrape):
             errors.append(f"PROMETHEUS_SCRAPE_INTERVAL: expected a duration such as 15s, got {scrape!r}")
+        app_token = get("SLACK_APP_TOKEN")
+        if app_token is not None and not app_token.startswith("xapp-"):
+            errors.append("SLACK_APP_TOKEN: expected an app-level token (xapp-..., with the connections:write scope) "
+                          "for Socket Mode; the bot token (xoxb-) cannot open it. Unset it to serve HTTP")
         fingerprint_key = get("CONFIG_FINGERPRINT_KEY")
         if fingerprint_key is not None and len(fingerprint_key) < MIN_FINGERPRINT_KEY:
             errors.append(
                 f"CONFIG_FINGERPRINT_KEY: expected at least {MIN_FINGERPRINT_KEY} characters of random text "
                 f"(`openssl rand -hex 32`), got {len(fingerprint_key)}"
             )
-        label = get("ALERTMANAGER_SERVICE_LABEL") or cls.alertmanager_service_label
-        if not LABEL_NAME.fullmatch(label):
-            errors.append(f"ALERTMANAGER_SERVICE_LABEL: expected a label name such as service, got {label!r}")
+        prometheus_auth = PrometheusAuth.from_env(get, errors)
+        metrics_port = positive_int("METRICS_PORT", 9464)
+        alerting = _alertmanager(get, errors)
+        log_format = _log_format(get, errors)
         if errors:
             raise ConfigError(errors)
         return cls(
             slack_bot_token=get("SLACK_BOT_TOKEN") or "",
             slack_signing_secret=get("SLACK_SIGNING_SECRET") or "",
             slack_api_url=get("SLACK_API_URL") or cls.slack_api_url,
-            slack_app_token=get("SLACK_APP_TOKEN"),
+            slack_app_token=app_token,
             database_url=get("DATABASE_URL") or cls.database_url,
             kubeconfig=get("KUBECONFIG"),
             prometheus_url=get("PROMETHEUS_URL"),
             prometheus_scrape_interval=scrape,
             catalog_path=get("ROLLBACK_BOT_CONFIG") or cls.catalog_path,
             port=port,
-            aws_endpoint_url=get("AWS_ENDPOINT_URL"),
             postmortem_dir=get("POSTMORTEM_DIR") or cls.postmortem_dir,
             rollback_deadline_seconds=deadline,
             config_fingerprint_key=fingerprint_key,
-            alertmanager_token=get("ALERTMANAGER_TOKEN"),
-            alertmanager_username=get("ALERTMANAGER_USERNAME") or cls.alertmanager_username,
-            alertmanager_service_label=label,
+            **alerting,
             deploy_watch_seconds=watch_every,
+            prometheus_auth=prometheus_auth,
+            log_format=log_format,
+            migrate_on_start=(get("MIGRATE_ON_START") or "").lower() in ("1", "true", "yes"),
+            metrics_port=metrics_port,
         )
+
+
+def _alertmanager(get, errors: list[str]) -> dict[str, str | None]:
+    """The webhook's settings: ``POST /alerts/alertmanager``'s credentials and the label naming the service."""
+    label = get("ALERTMANAGER_SERVICE_LABEL") or Settings.alertmanager_service_label
+    if not LABEL_NAME.fullmatch(label):
+        errors.append(f"ALERTMANAGER_SERVICE_LABEL: expected a label name such as service, got {label!r}")
+    return {
+        "alertmanager_token": get("ALERTMANAGER_TOKEN"),
+        "alertmanager_username": get("ALERTMANAGER_USERNAME") or Settings.alertmanager_username,
+        "alertmanager_service_label": label,
+    }
+
+
+def _log_format(get, errors: list[str]) -> str:
+    log_format = (get("LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        errors.append(f"LOG_FORMAT: expected text or json, got {log_format!r}")
+    return log_format

@@ -15,6 +15,7 @@ from bot.slack.gateway import SlackFailure
 from bot.state import runs, timeline
 from bot.state.incidents import update_incident
 from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, RollbackRun
+from bot.strategies import registry
 from bot.strategies.base import Check, Revision, Verification, plan_from_json, revision_from_json, revision_to_json
 
 log = logging.getLogger(__name__)
@@ -142,7 +143,16 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         run=run_info(run, latest_verification(rt, incident.id), _queued_behind(rt, run)) if run else None,
         history=history,
         channel_id=incident.channel_id or "",
+        check_by_hand=_check_by_hand(rt, incident.service),
     )
+
+
+def _check_by_hand(rt: Runtime, name: str) -> str:
+    """The command that shows the service's rollout (its strategy's words; "" for a service no longer listed)."""
+    service = rt.catalog.services.get(name)
+    if service is None:
+        return ""
+    return registry.check_by_hand(service.strategy, registry.spec(service.strategy).locate(service))
 
 
 def card_message(rt: Runtime, incident: Incident) -> tuple[str, list[dict]]:

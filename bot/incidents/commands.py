@@ -17,6 +17,7 @@ from bot.slack import views
 from bot.slack.gateway import SlackFailure
 from bot.slack.views import ActionValue
 from bot.state.models import Incident
+from bot.strategies import registry
 from bot.strategies.base import RollbackError
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,10 @@ def show_config(rt: Runtime, name: str, actor: Actor) -> None:
     except RollbackError as exc:
         actor.error(f"I could not read the config of {name}", str(exc), "Nothing was changed. Try again shortly.")
         return
-    actor.reply(f"Config versions of {name}", views.config_history_blocks(name, histories, service.strategy))
+    restorers = [n for n, s in registry.specs().items() if s.restores_config and not s.planned]
+    actor.reply(
+        f"Config versions of {name}", views.config_history_blocks(name, histories, service.strategy, restorers)
+    )
 
 
 def on_mention(rt: Runtime, channel: str, ts: str) -> None:

@@ -7,12 +7,12 @@ import logging
 from collections.abc import Callable
 from typing import NamedTuple
 
+from bot import logs
 from bot.config import Action, ServiceConfig
 from bot.incidents import cards
 from bot.incidents.actors import Actor
 from bot.incidents.events import record
 from bot.incidents.permissions import WORDS, authorize
-from bot.providers.kubernetes.locator import locator
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.gateway import SlackFailure
@@ -20,6 +20,7 @@ from bot.slack.views import ActionValue
 from bot.state import runs, timeline
 from bot.state.incidents import get_incident
 from bot.state.models import Incident, RollbackRun
+from bot.strategies import registry
 from bot.strategies.base import Target
 from bot.strategies.options import to_options
 
@@ -27,11 +28,11 @@ log = logging.getLogger(__name__)
 
 
 def target(service: ServiceConfig, to_revision: int | None = None) -> Target:
-    """What a rollback of ``service`` acts on. Every strategy so far runs on Kubernetes, so the locator is the
-    Kubernetes one; a strategy of another provider will bring its own (from its spec)."""
+    """What a rollback of ``service`` acts on: where it runs, in its strategy's provider's words (its spec's
+    ``locate``)."""
     return Target(
         service=service.name,
-        locator=locator(service.namespace, service.deployment, service.container or ""),
+        locator=registry.spec(service.strategy).locate(service),
         to_revision=to_revision,
         options=to_options(service.options),
     )
@@ -42,6 +43,8 @@ def incident_for(rt: Runtime, key: str, actor: Actor) -> Incident | None:
     incident = get_incident(rt.db, key) if key else None
     if incident is None and actor.channel_id:
         incident = cards.incident_in_channel(rt, actor.channel_id)
+    if incident is not None:
+        logs.bind(incident=incident.key)  # this listener job's own context (Runtime.submit)
     if incident is None:
         actor.error(
             "I can't find that incident",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from bot import telemetry
 from bot.config import ServiceConfig
 from bot.incidents import cards
 from bot.incidents.actors import Actor
@@ -21,6 +22,7 @@ from bot.slack.views import ActionValue
 from bot.state import plans, runs
 from bot.state.incidents import WrongState, transition
 from bot.state.models import Incident, PlanRow, RollbackRun
+from bot.strategies import registry
 from bot.strategies.base import Plan, RollbackError, Target, plan_from_json, plan_to_json, planned
 
 STATE_WORDS = {
@@ -98,9 +100,10 @@ def request_env_rollback(rt: Runtime, value: ActionValue, actor: Actor) -> Plan 
 
 
 def _target(service: ServiceConfig, revision: int | None, env_only: bool) -> Target:
-    if env_only and service.strategy != "kubernetes":
+    if env_only and not registry.spec(service.strategy).env_only:
+        able = ", ".join(n for n, s in registry.specs().items() if s.env_only and not s.planned)
         raise RollbackError(
-            f"an env-only rollback is offered for Deployments (strategy kubernetes); {service.name} uses "
+            f"an env-only rollback is offered only by the {able} strategy; {service.name} uses "
             f"{service.strategy}. Use the plan's *Confirm rollback*, or patch the env by hand."
         )
     return dataclasses.replace(target(service, revision), env_only=env_only)
@@ -211,6 +214,7 @@ def _started(
     rt: Runtime, incident: Incident, service: ServiceConfig, row: PlanRow, plan: Plan, run: RollbackRun, actor: Actor
 ) -> None:
     """Record the decision, close the plan, tell the channel, and wake the worker."""
+    telemetry.decided(incident.created_at, "rollback")
     what = f"Roll back to {_to_words(plan)}"
     record(
         rt,
@@ -273,6 +277,7 @@ def _decide(
     except WrongState as exc:
         refuse_state(actor, exc.incident, str(action))
         return
+    telemetry.decided(incident.created_at, move)
     who = f"{actor.mention}"
     record(
         rt,

@@ -6,9 +6,10 @@ import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+from bot import logs, telemetry
 from bot.config import ServiceConfig
 from bot.incidents import cards
-from bot.incidents.actors import Actor
+from bot.incidents.actors import Actor, is_system
 from bot.incidents.common import quietly, target
 from bot.incidents.comms import News, announce
 from bot.incidents.events import record
@@ -59,6 +60,7 @@ def declare(rt: Runtime, name: str, reason: str, actor: Actor, declared: tuple[s
         )
     except IncidentAlreadyOpen as exc:
         return _point_to(exc.incident, service.name, actor)
+    logs.bind(incident=incident.key)
     said = "".join(f"; declared: {DECLARATIONS[d]}" for d in declared if d in DECLARATIONS)
     record(
         rt,
@@ -70,6 +72,7 @@ def declare(rt: Runtime, name: str, reason: str, actor: Actor, declared: tuple[s
     )
     actor.reply(f"Declared {incident.key} for {service.name}. Opening the incident channel and reading its health now.")
     opened = _open_channel(rt, incident, service, reason, actor)
+    telemetry.incident_declared(opened.incident.severity, system=is_system(actor.id))
     if opened.channel is None:
         return opened.incident
     return _post_card(rt, opened, actor)

@@ -19,7 +19,6 @@ from bot.incidents.comms import News, announce
 from bot.incidents.decisions import refuse_state
 from bot.incidents.events import MENTION, capture_names, record
 from bot.incidents.permissions import Action, authorize
-from bot.providers.kubernetes import gitops
 from bot.reports import render_postmortem
 from bot.runtime import Runtime
 from bot.signals.severity import Severity
@@ -153,7 +152,7 @@ def _gitops_items(events: list[TimelineEvent]) -> list[reports.ActionItem]:
         d = e.data or {}
         if e.kind != sync.SUSPENDED:
             continue
-        title = gitops.owner(d["controller"], d["name"], d["namespace"]).title
+        title = sync.recorded_owner(d).title
         done = d.get("run_id") in resumed
         text = f"Revert the change in Git, then re-enable sync of the {title}"
         if done:

@@ -10,13 +10,12 @@ from bot.incidents.actors import Actor
 from bot.incidents.common import RUN_WORDS, Clicked, Stale, incident_for, quietly, same_run, still_current
 from bot.incidents.events import record
 from bot.incidents.permissions import Action, authorize
-from bot.providers.kubernetes.blue_green.state import ReleaseLive
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.views import ActionValue
 from bot.state import runs
 from bot.state.models import Incident
-from bot.strategies.base import RollbackError, plan_from_json
+from bot.strategies.base import ReleaseLive, RollbackError, plan_from_json
 
 SAID = {
     "hold": ":pause_button: {who} held the canary step-down of {service} at its current weight. "

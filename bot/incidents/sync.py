@@ -3,11 +3,12 @@ message with *Resume sync*, and turned back on by that button, as it was before 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bot.config import Action
 from bot.incidents.actors import Actor
 from bot.incidents.common import RUN_WORDS, Clicked, Stale, quietly, still_current
 from bot.incidents.events import record
-from bot.providers.kubernetes import gitops
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.views import ActionValue
@@ -20,9 +21,31 @@ SUSPENDED, RESUMED = "gitops_suspended", "gitops_resumed"  # timeline kinds
 SUSPENDING = "gitops_suspending"  # what sync was, recorded before the bot turns it off
 
 
+@dataclass(frozen=True)
+class RecordedOwner:
+    """A ``SyncOwner`` as the timeline recorded it; the strategy's ``SyncGuard`` acts on it by its fields."""
+
+    kind: str
+    name: str
+    namespace: str
+    title: str
+
+
 def owner_data(owner: SyncOwner, run_id: int | None) -> dict:
     """How the timeline names a suspension: the run and the controller object."""
-    return {"run_id": run_id, "controller": owner.kind, "name": owner.name, "namespace": owner.namespace}
+    return {
+        "run_id": run_id,
+        "controller": owner.kind,
+        "name": owner.name,
+        "namespace": owner.namespace,
+        "title": owner.title,
+    }
+
+
+def recorded_owner(data: dict) -> RecordedOwner:
+    """The controller object of a recorded suspension (one recorded before titles were: in its own words)."""
+    kind, name, namespace = data["controller"], data["name"], data["namespace"]
+    return RecordedOwner(kind, name, namespace, data.get("title") or f"{kind} {namespace}/{name}")
 
 
 def suspended(rt: Runtime, incident_id: int, run_id: int | None = None) -> tuple[TimelineEvent, SyncOwner] | None:
@@ -32,7 +55,7 @@ def suspended(rt: Runtime, incident_id: int, run_id: int | None = None) -> tuple
     for e in reversed(events):
         data = e.data or {}
         if e.kind == SUSPENDED and data.get("run_id") not in resumed and run_id in (None, data.get("run_id")):
-            return e, gitops.owner(data["controller"], data["name"], data["namespace"])
+            return e, recorded_owner(data)
     return None
 
 

@@ -5,14 +5,16 @@ live revision starts a watch of ``watch_minutes``: each pass reads the signals a
 triggers (the catalog's ``thresholds``); ``watch_failures`` failed checks in a row declare an incident as the
 ``deploy-watch`` system actor, whose timeline starts at the deploy and lists the failed checks. A service with an
 open incident is not watched (its incident is the place for what happens next), and a revision seen when the
-worker starts counts as a deploy only when it rolled out less than ``watch_minutes`` ago.
+worker starts counts as a deploy only when it rolled out less than ``watch_minutes`` ago. Only services on
+Kubernetes in the kubeconfig's current context are watched (``watched``): another provider's or another
+cluster's history is not read every pass; Alertmanager still declares for them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from bot.config import ServiceConfig
@@ -24,6 +26,7 @@ from bot.signals.severity import triggered
 from bot.state import timeline
 from bot.state.incidents import open_incident_for_service
 from bot.state.models import Incident
+from bot.strategies import registry
 from bot.strategies.base import Revision, RollbackError
 
 log = logging.getLogger(__name__)
@@ -38,6 +41,11 @@ class Watching:
     deployed_at: dt.datetime
     until: dt.datetime
     failed: list[tuple[dt.datetime, tuple[str, ...]]] = field(default_factory=list)  # the failed checks in a row
+
+
+def watched(services: Iterable[ServiceConfig]) -> list[ServiceConfig]:
+    """The services the watch reads: on Kubernetes (``StrategySpec.provider``), with no ``cluster:``."""
+    return [s for s in services if s.cluster is None and registry.spec(s.strategy).provider == "kubernetes"]
 
 
 def identity(revision: Revision) -> tuple[int, str, str]:
@@ -56,7 +64,7 @@ class DeployWatch:
 
     def run(self) -> None:
         """One pass over the catalog; a service whose history or signals cannot be read is tried next pass."""
-        for service in self.rt.catalog.services.values():
+        for service in watched(self.rt.catalog.services.values()):
             try:
                 self.check(service)
             except Exception:

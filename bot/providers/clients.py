@@ -15,14 +15,18 @@ from bot.strategies.base import RollbackError
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
+    from bot.providers.aws.session import AwsSession
+
 
 class Clients:
     """The clients of this bot, one per place it connects to, keyed by what tells the places apart.
 
     - Kubernetes: one ``ApiClient`` per kubeconfig file and context (``None``: the bot's KUBECONFIG, or
       in-cluster when it has none; the file's current context).
-    - AWS (its own issue): one boto3 ``Session`` per account and region, built here by an ``aws(account,
-      region)`` method, so the ECS strategy and an RDS snapshot backup share it.
+    - AWS: one boto3 ``Session`` per account and region (``aws(account, region)``), so the ECS strategy and an
+      RDS snapshot backup share it and its clients. Credentials come from boto3's default chain (environment,
+      profile, IRSA web identity on EKS, instance role); the standard ``AWS_ENDPOINT_URL`` points it elsewhere
+      (moto in the sandbox). Every client retries in botocore's ``standard`` mode.
     - SSH (its own issue): one transport per host, built here by an ``ssh(host)`` method, so the steps of a VM
       release reuse one connection.
 
@@ -33,6 +37,7 @@ class Clients:
         self.kubeconfig = kubeconfig  # the default; a service may name another file or context later
         self._lock = threading.Lock()
         self._kubernetes: dict[tuple[str | None, str | None], ApiClient] = {}
+        self._aws: dict[tuple[str | None, str], AwsSession] = {}
 
     def kubernetes(self, kubeconfig: str | None = None, context: str | None = None) -> ApiClient:
         """The API client of the cluster named by ``kubeconfig`` (default: the bot's) and ``context``;
@@ -43,12 +48,26 @@ class Clients:
                 self._kubernetes[key] = _kubernetes_client(*key)
             return self._kubernetes[key]
 
+    def aws(self, account: str | None, region: str) -> AwsSession:
+        """The boto3 session of ``account`` (a named profile that reaches it; ``None``: the default credential
+        chain) in ``region``, built once; ``session.client("ecs")`` gives its clients, also built once."""
+        from bot.providers.aws.session import AwsSession  # boto3 costs start-up time a report does not need
+
+        key = (account, region)
+        with self._lock:
+            if key not in self._aws:
+                self._aws[key] = AwsSession(account, region)
+            return self._aws[key]
+
     def close(self) -> None:
         """Close every client built so far (their connection and thread pools)."""
         with self._lock:
             built, self._kubernetes = list(self._kubernetes.values()), {}
+            sessions, self._aws = list(self._aws.values()), {}
         for api_client in built:
             api_client.close()
+        for session in sessions:
+            session.close()
 
 
 def _kubernetes_client(kubeconfig: str | None, context: str | None) -> ApiClient:

@@ -79,6 +79,15 @@ STORIES = {
         "Review ConfigMap changes like code; canary a config change like a release.",
         "Move pricing-config into Git with review",
     ),
+    "aws-ecs": Story(
+        "orders",
+        "payment errors after deploy",
+        "Task definition orders:3 (v2.5.0) sent receipts to a receipts API that timed out, with a 500 ms payment "
+        "timeout.",
+        "About 35% of order requests failed for 30 minutes.",
+        "Turn on the ECS deployment circuit breaker's rollback; canary task definitions behind the ALB.",
+        "Enable circuit breaker rollback on orders",
+    ),
     "canary": Story(
         "checkout",
         "tax errors on the canary",
@@ -144,7 +153,7 @@ def run_demo(
     def say(text: str) -> None:
         print(f"\n>>> {text}", file=out, flush=True)
 
-    say("Starting the sandbox: Kubernetes API simulator, service simulator, Prometheus, Slack emulator")
+    say("Starting the sandbox: Kubernetes API simulator, moto (AWS), service simulator, Prometheus, Slack emulator")
     with World(load_scenario(scenario), state_dir=state / "world") as world, BotHarness(world) as bot:
         print(
             f"    Prometheus: {world.prometheus.url if world.prometheus else 'not installed (signals unavailable)'}",

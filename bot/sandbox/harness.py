@@ -1,7 +1,8 @@
 """The bot running against a sandbox World, in one process: the demo and the tests share it.
 
 The bot is served over real HTTP by waitress (as in production) and driven by the
-Slack driver's signed requests; its worker runs in a thread like ``rollback-bot serve``.
+Slack driver's signed requests, or, with ``socket_mode``, connected to the emulator's Socket Mode WebSocket
+and driven by envelopes on it; its worker runs in a thread like ``rollback-bot serve``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +22,7 @@ from bot.app import create_app, wsgi_app
 from bot.config import Settings
 from bot.redact import RedactingFilter
 from bot.runtime import Runtime, build_runtime
-from bot.sandbox.slack import SlackDriver
+from bot.sandbox.slack import SlackDriver, SocketModeDriver
 from bot.sandbox.world import SANDBOX_SIGNING_SECRET, World
 from bot.worker import Worker
 
@@ -28,9 +30,16 @@ T = TypeVar("T")
 
 
 class BotHarness:
-    def __init__(self, world: World, env: dict[str, str] | None = None, worker: bool = True) -> None:
+    def __init__(
+        self, world: World, env: dict[str, str] | None = None, worker: bool = True, socket_mode: bool = False
+    ) -> None:
         self.world = world
-        self.settings = Settings.from_env({**world.env(), **(env or {})})
+        app_token = {"SLACK_APP_TOKEN": world.slack.app_token} if socket_mode else {}
+        merged = {**world.env(), **app_token, **(env or {})}
+        self.settings = Settings.from_env(merged)
+        # boto3 reads its credentials and AWS_ENDPOINT_URL from the process environment only, as in production
+        self._saved_env = {k: os.environ.get(k) for k in merged if k.startswith("AWS_")}
+        os.environ.update({k: v for k, v in merged.items() if k.startswith("AWS_")})
         self.rt: Runtime = build_runtime(self.settings)
         self.app = create_app(self.settings, self.rt)
         self.server = waitress.server.create_server(
@@ -42,7 +51,12 @@ class BotHarness:
         )
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
         self.worker = Worker(self.rt, lease_seconds=10, poll_seconds=0.2)
-        self.driver = SlackDriver(world.slack, f"{self.url}/slack/events", SANDBOX_SIGNING_SECRET)
+        self.socket = None  # the bot's Socket Mode connection, opened by start()
+        self.driver: SlackDriver = (
+            SocketModeDriver(world.slack)
+            if socket_mode
+            else SlackDriver(world.slack, f"{self.url}/slack/events", SANDBOX_SIGNING_SECRET)
+        )
         self._threads: list[threading.Thread] = []
         self._closing = False
         self.with_worker = worker
@@ -78,6 +92,13 @@ class BotHarness:
         serving = threading.Thread(target=self._serve, name="bot-http", daemon=True)
         serving.start()
         self._threads = [serving, *([self.worker.start_thread()] if self.with_worker else [])]
+        if self.settings.slack_app_token:  # as `serve` does: Slack over the WebSocket, the port for the probes
+            from bot.socket_mode import socket_mode
+
+            self.socket = socket_mode(self.app, self.settings.slack_app_token)
+            self.socket.connect()
+            self.world.slack.socket_mode.wait_connected()
+        self.world.scrape_bot(self.url.removeprefix("http://"))  # the bot's own /metrics, as in a cluster
         self.world.connect_alerts(self.url)
         return self
 
@@ -90,6 +111,9 @@ class BotHarness:
 
     def stop(self) -> None:
         self._closing = True
+        if self.socket is not None:
+            self.socket.close()
+        self.world.scrape_bot(self.url.removeprefix("http://"), scraped=False)
         # Its threads first (or every harness leaves 8 behind): a thread finishing a response still pulls
         # the server's trigger, and closing the server first closes that pipe under it (EBADF, a traceback).
         self.server.task_dispatcher.shutdown(timeout=5)
@@ -97,6 +121,11 @@ class BotHarness:
         self.worker.stop()
         self.rt.close()
         self.log.detach()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
     def __enter__(self) -> BotHarness:
         return self.start()

@@ -65,6 +65,16 @@ class CanarySpec:
 
 
 @dataclass(frozen=True)
+class EcsSpec:
+    """A service on ECS (in moto, ``bot/sandbox/ecs.py`` rolls its deployments): its task definitions are the
+    service's ``revisions`` (family: the service's name), the last one live."""
+
+    cluster: str
+    circuit_breaker: bool = True  # ECS's deployment circuit breaker stops a deployment whose tasks never start
+    rollback: bool = False  # ... and rolls the service back to its last steady deployment
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     namespace: str
@@ -77,7 +87,8 @@ class ServiceSpec:
     blue_green: BlueGreenSpec | None = None
     canary: CanarySpec | None = None
     gitops: str | None = None  # "argocd", "flux" or "flux-helm": seeded with the controller's labels and object
-    kind: str = "Deployment"  # or "StatefulSet": the workload the cluster seeds for this service
+    kind: str = "Deployment"  # or "StatefulSet": the workload the cluster seeds; "ECSService": none (``ecs``)
+    ecs: EcsSpec | None = None
     catalog: dict[str, Any] = field(default_factory=dict)  # extra keys of its services-catalog entry
     configmaps: dict[str, dict[str, str]] = field(default_factory=dict)  # seeded in its namespace: name -> data
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> values (stored base64, as Secrets are)
@@ -86,8 +97,15 @@ class ServiceSpec:
     config_change: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("Deployment", "StatefulSet"):
-            raise ValueError(f"service {self.name}: kind must be Deployment or StatefulSet, not {self.kind!r}")
+        if self.kind not in ("Deployment", "StatefulSet", "ECSService"):
+            raise ValueError(f"service {self.name}: kind must be Deployment, StatefulSet or ECSService, "
+                             f"not {self.kind!r}")
+        if (self.kind == "ECSService") != (self.ecs is not None):
+            raise ValueError(f"service {self.name}: kind ECSService and an ecs block go together")
+
+    @property
+    def on_kubernetes(self) -> bool:
+        return self.ecs is None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -97,6 +115,8 @@ class ServiceSpec:
     def strategy(self) -> str:
         if self.kind == "StatefulSet":
             return "statefulset"
+        if self.ecs:
+            return "aws-ecs"
         return "blue-green" if self.blue_green else "canary" if self.canary else "kubernetes"
 
 
@@ -147,8 +167,8 @@ def _behaviour(spec: dict) -> ImageBehaviour:
 
 
 def _service(svc: dict) -> ServiceSpec:
-    special = ("revisions", "blue_green", "canary")
-    bg, canary = svc.get("blue_green"), svc.get("canary")
+    special = ("revisions", "blue_green", "canary", "ecs")
+    bg, canary, ecs = svc.get("blue_green"), svc.get("canary"), svc.get("ecs")
     return ServiceSpec(
         **{k: v for k, v in svc.items() if k not in special},
         revisions=tuple(Revision(**r) for r in svc.get("revisions", [])),
@@ -158,4 +178,5 @@ def _service(svc: dict) -> ServiceSpec:
         canary=CanarySpec(
             **{**canary, "stable": Revision(**canary["stable"]), "canary": Revision(**canary["canary"])}
         ) if canary else None,
+        ecs=EcsSpec(**ecs) if ecs else None,
     )

@@ -22,7 +22,9 @@ import yaml
 from bot.config import load_catalog
 from bot.config.alert_rules import rules_yaml, watched
 from bot.sandbox.alertmanager import AlertmanagerProcess
+from bot.sandbox.aws import REGION, AwsSandbox
 from bot.sandbox.clock import SimClock
+from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.prometheus import PrometheusProcess
@@ -36,6 +38,24 @@ SANDBOX_BOT_TOKEN = "xoxb-sandbox"
 SANDBOX_SIGNING_SECRET = "sandbox-signing-secret"
 SCRAPE_INTERVAL = "1s"  # the sandbox's Prometheus scrapes every second; the bot is told so
 ONCALL, OWNER, LEAD, VIEWER = "U_ONCALL", "U_OWNER", "U_LEAD", "U_VIEWER"
+EAST = "sandbox-east"  # the second cluster's kubeconfig context (World(second_cluster=True))
+
+
+@dataclasses.dataclass
+class SecondCluster:
+    """Another Kubernetes API simulator running the same scenario (the same names), its context ``EAST`` in the
+    world's kubeconfig; each scenario service is in the catalog again as ``<name>-east`` with ``cluster: EAST``."""
+
+    cluster: Cluster
+    server: SandboxServer | None = None
+    services: dict[str, SandboxServer] = dataclasses.field(default_factory=dict)
+
+    def stop(self) -> None:
+        for srv in self.services.values():
+            srv.stop()
+        if self.server:
+            self.server.stop()
+        self.cluster.stop()
 
 
 class World:
@@ -49,12 +69,14 @@ class World:
         kubeconfig: str | Path | None = None,
         catalog_overrides: Mapping[str, Any] | None = None,
         alerting: bool = False,
+        second_cluster: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
         ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
         ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
-        posts to the bot once ``connect_alerts`` names it."""
+        posts to the bot once ``connect_alerts`` names it.
+        ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -63,24 +85,36 @@ class World:
         self.want_prometheus = prometheus
         self.cluster = Cluster(self.scenario, self.clock)
         self.k8s_faults = self.cluster.faults  # make the Kubernetes API fail on demand (tests, chaos bench)
+        self.east = SecondCluster(Cluster(self.scenario, self.clock)) if second_cluster else None
         self.slack = SlackEmulator(bot_token=SANDBOX_BOT_TOKEN)
         self.k8s_server: SandboxServer | None = None
         self.services: dict[str, SandboxServer] = {}
         self.prometheus: PrometheusProcess | None = None
         self.want_alerting = alerting
         self.alertmanager: AlertmanagerProcess | None = None
+        self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
+        self.ecs: EcsDeployments | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
         self.fingerprint_key = secrets.token_hex(32)  # the bot's CONFIG_FINGERPRINT_KEY: one per world
         self.alertmanager_token = secrets.token_hex(16)  # the bot's ALERTMANAGER_TOKEN, which Alertmanager sends
+        self.bot_addresses: list[str] = []  # the bots' /metrics that Prometheus scrapes ("host:port")
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._start_aws()  # before the kubeconfig is written: `rollback-bot sandbox`'s readers wait for that file
         self.cluster.start()
         self.k8s_server = SandboxServer(make_api(self.cluster), port=self.k8s_port).start()
-        write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=self.scenario.services[0].namespace)
-        self.services = start_services(self.scenario, self.cluster, self.clock)
+        others = {}
+        if self.east:
+            self.east.cluster.start()
+            self.east.server = SandboxServer(make_api(self.east.cluster)).start()
+            self.east.services = start_services(self.scenario, self.east.cluster, self.clock)
+            others[EAST] = self.east.server.url
+        namespace = self.scenario.services[0].namespace
+        write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=namespace, others=others)
+        self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs)
         self.write_catalog()
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             self._start_prometheus()
@@ -104,6 +138,17 @@ class World:
         if self.alertmanager:
             self.alertmanager.send_to(f"{bot_url}/alerts/alertmanager", self.alertmanager_token)
 
+    def _start_aws(self) -> None:
+        """moto and its front, with the ECS deployments model, when some scenario service runs on ECS."""
+        on_ecs = [svc for svc in self.scenario.services if svc.ecs]
+        if not on_ecs:
+            return
+        self.aws = AwsSandbox().start()
+        self.ecs = EcsDeployments(self.scenario, self.clock, self.aws.moto.url)
+        self.ecs.install(self.aws.front)
+        for svc in on_ecs:
+            self.ecs.seed(svc)
+
     def _wait_for_rates(self, timeout: float = 30.0, samples: int = 6) -> None:
         """Wait for a few scrapes, so the first read's rates are steady, not two noisy samples."""
         deadline = time.monotonic() + timeout
@@ -125,10 +170,17 @@ class World:
             "reminder_minutes": 30,
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
+        if self.east:
+            for svc in self.scenario.services:
+                health = f"{self.east.services[svc.name].url}/actuator/health"
+                entry = {**self._catalog_entry(svc), "cluster": EAST, "health_url": health}
+                catalog["services"][f"{svc.name}-east"] = entry
         self.catalog_path.write_text(yaml.safe_dump(catalog, sort_keys=False))
         return self.catalog_path
 
     def _catalog_entry(self, svc: ServiceSpec) -> dict[str, Any]:
+        if svc.ecs:
+            return self._ecs_entry(svc)
         entry: dict[str, Any] = {
             "namespace": svc.namespace,
             "deployment": svc.name,
@@ -157,6 +209,19 @@ class World:
             }
         return {**entry, **svc.catalog, **overrides}
 
+    def _ecs_entry(self, svc: ServiceSpec) -> dict[str, Any]:
+        """An ECS service: its cluster, service and region (no namespace: it is not on Kubernetes)."""
+        entry = {
+            "strategy": "aws-ecs",
+            "health_url": f"{self.services[svc.name].url}/actuator/health",
+            "owners": [OWNER],
+            "rollback_allowed": [ONCALL, OWNER, LEAD],
+            "escalation": LEAD,
+            "options": {"cluster": svc.ecs.cluster, "service": svc.name, "region": REGION},
+        }
+        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
+        return {**entry, **svc.catalog, **overrides}
+
     def apply_config_change(self, service: str) -> None:
         """Make the scenario's ``config_change`` of ``service``, as a person would: write the ConfigMap (under
         the change's field manager, e.g. ``kubectl-edit``), then ``kubectl rollout restart`` its Deployment."""
@@ -182,6 +247,15 @@ class World:
             f"kubectl rollout restart deployment/{svc.name} {flags}",
         ]
 
+    def scrape_bot(self, address: str, scraped: bool = True) -> None:
+        """Prometheus scrapes (or, ``scraped=False``, stops scraping) a bot's ``/metrics`` at ``address``."""
+        if scraped and address not in self.bot_addresses:
+            self.bot_addresses.append(address)
+        elif not scraped and address in self.bot_addresses:
+            self.bot_addresses.remove(address)
+        if self.prometheus:
+            self.prometheus.scrape_bot(self.bot_addresses)
+
     def mark_image(self, image: str, **behaviour: object) -> None:
         """Change how an image behaves from now on (e.g. ``crashloop=True``): new pods follow it."""
         self.scenario.images[image] = dataclasses.replace(self.scenario.behaviour(image), **behaviour)
@@ -198,7 +272,10 @@ class World:
             "POSTMORTEM_DIR": str(self.state_dir / "postmortems"),
             "CONFIG_FINGERPRINT_KEY": self.fingerprint_key,
             "ALERTMANAGER_TOKEN": self.alertmanager_token,
+            "MIGRATE_ON_START": "true",  # a throw-away database: no separate `rollback-bot migrate` step
         }
+        if self.aws:
+            env.update(self.aws.env())  # boto3's default chain and the standard AWS_ENDPOINT_URL
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
             env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
@@ -212,7 +289,9 @@ class World:
             self.alertmanager.stop if self.alertmanager else None,
             *(srv.stop for srv in self.services.values()),
             self.k8s_server.stop if self.k8s_server else None,
+            self.aws.stop if self.aws else None,
             self.cluster.stop,
+            self.east.stop if self.east else None,
         ):
             if stop:
                 try:

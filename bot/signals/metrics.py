@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -18,7 +19,8 @@ from prometheus_api_client import PrometheusConnect
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
-from bot.config import SIGNALS, ServiceConfig
+from bot import telemetry
+from bot.config import SIGNALS, PrometheusAuth, ServiceConfig
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +40,15 @@ class Reading:
 
 
 class MetricsReader:
-    def __init__(self, url: str | None, timeout: float = 3.0) -> None:
+    def __init__(self, url: str | None, timeout: float = 3.0, auth: PrometheusAuth | None = None) -> None:
         self.url = url.rstrip("/") if url else None
         self.timeout = timeout
+        self.auth = auth or PrometheusAuth()
+        self._client = _client(self.url, timeout, self.auth) if self.url else None
 
-    def _client(self) -> PrometheusConnect:
-        """One client per query: requests sessions are not meant to be shared across threads.
-
-        No retries: a read happens during an incident and must answer within ``timeout``.
-        """
-        return PrometheusConnect(url=self.url, retry=Retry(total=0), timeout=self.timeout)
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
 
     def _query(self, service: ServiceConfig, signal: str, window: str | None = None) -> Reading:
         query = service.query(signal, window)
@@ -56,20 +57,37 @@ class MetricsReader:
             return Reading(error=f"no query for {signal}")
         try:
             # Prometheus' own timeout too, so a heavy query is abandoned server-side as well.
-            result = self._client().custom_query(query, params={"timeout": f"{self.timeout:g}s"})
+            result = self._client.custom_query(query, params={"timeout": f"{self.timeout:g}s"})
         except Exception as exc:  # any failure is an answer ("error"), never a crash mid-incident
             log.warning("prometheus read of %s for %s failed: %s", signal, service.name, exc)
-            return Reading(error=self._describe(exc))
-        return _reading(result, signal, service.name)
+            kind, words = self._describe(exc)
+            telemetry.call_failed("prometheus", kind)
+            return Reading(error=words)
+        reading = _reading(result, signal, service.name)
+        if reading.error:
+            telemetry.call_failed("prometheus", "bad_answer")
+        return reading
 
-    def _describe(self, exc: Exception) -> str:
-        """What went wrong, short enough for a message to people."""
+    def _describe(self, exc: Exception) -> tuple[str, str]:
+        """The failure's kind (for the bot's metrics) and what went wrong, short enough for a message to people."""
         reason = getattr(exc.args[0] if exc.args else None, "reason", None)  # urllib3's, under requests'
         if isinstance(exc, requests.Timeout) or isinstance(reason, ReadTimeoutError):
-            return f"{self.url} did not answer within {self.timeout:g} s"
+            return "timeout", f"{self.url} did not answer within {self.timeout:g} s"
+        if isinstance(exc, requests.exceptions.SSLError):
+            return "tls", (
+                f"cannot verify the TLS certificate of {self.url}: set PROMETHEUS_CA_FILE to the CA that signed it"
+            )
         if isinstance(exc, requests.ConnectionError):
-            return f"cannot connect to {self.url}"
-        return f"{type(exc).__name__}: {exc}"[:300]
+            return "connect", f"cannot connect to {self.url}"
+        status = re.search(r"HTTP Status Code (\d{3})", str(exc))
+        if status and status.group(1) in ("401", "403"):
+            return f"http_{status.group(1)}", (
+                f"{self.url} refused the bot's credentials (HTTP {status.group(1)}): check PROMETHEUS_USERNAME "
+                "and PROMETHEUS_PASSWORD, or PROMETHEUS_BEARER_TOKEN"
+            )
+        if status:
+            return f"http_{status.group(1)}", f"{type(exc).__name__}: {exc}"[:300]
+        return "error", f"{type(exc).__name__}: {exc}"[:300]
 
     def read_one(self, service: ServiceConfig, signal: str, window: str | None = None) -> Reading:
         """One signal over ``window`` (default: the service's window), e.g. for verification."""
@@ -94,6 +112,19 @@ class MetricsReader:
         for future in late:
             log.warning("prometheus read of %s for %s timed out", futures[future], service.name)
         return values
+
+
+def _client(url: str, timeout: float, auth: PrometheusAuth) -> PrometheusConnect:
+    """One client for every read (its session pools the connections; urllib3's pool is thread-safe).
+
+    No retries: a read happens during an incident and must answer within ``timeout``.
+    """
+    session = requests.Session()
+    session.verify = auth.ca_file or True
+    if auth.username:
+        session.auth = (auth.username, auth.password or "")
+    headers = {"Authorization": f"Bearer {auth.bearer_token}"} if auth.bearer_token else None
+    return PrometheusConnect(url=url, headers=headers, session=session, retry=Retry(total=0), timeout=timeout)
 
 
 def _reading(result: object, signal: str, service: str) -> Reading:

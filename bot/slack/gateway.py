@@ -10,6 +10,7 @@ as :class:`SlackFailure` with a message a person can act on.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import urllib3
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.http_retry.builtin_handlers import (
@@ -24,6 +26,8 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+
+from bot import telemetry
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +83,9 @@ class SlackGateway:
         self._once = make_client(client.token or "", client.base_url, client.timeout, repeatable=False)
         self._sleep = sleep
         self._channel_ids: dict[str, str] = {}  # "#incidents" -> id: one conversations.list, not one per post
+        # response_url posts over kept-alive connections (one pool per host, as many as the listeners' pool):
+        # a new TLS connection per answer cost more than the answer, on the replica's CPU that acks Slack
+        self._hooks = urllib3.PoolManager(num_pools=4, maxsize=8, retries=False, timeout=client.timeout)
 
     def _call(self, method: str, **params) -> dict:
         """Call ``method``; retry what is transient, join on ``not_in_channel``."""
@@ -91,6 +98,7 @@ class SlackGateway:
                 return call(**params).data  # type: ignore[return-value]
             except SlackApiError as exc:
                 error = str(exc.response.get("error", "unknown_error"))
+                telemetry.call_failed("slack", error)
                 if error == "not_in_channel" and not joined and params.get("channel"):
                     joined = True
                     try:
@@ -104,6 +112,7 @@ class SlackGateway:
                     continue
                 raise SlackFailure(method, error, uncertain=exc.response.status_code >= 500) from exc
             except (SlackRequestError, OSError) as exc:
+                telemetry.call_failed("slack", "unreachable")
                 raise SlackFailure(method, f"Slack could not be reached ({exc})", uncertain=True) from exc
         raise SlackFailure(method, "retries exhausted")
 
@@ -211,6 +220,24 @@ class SlackGateway:
                 return message["ts"]
         return None
 
+    def respond(self, response_url: str, text: str, blocks: list[dict] | None = None) -> None:
+        """A private answer to a command or a click through its ``response_url`` (ephemeral, the message it came
+        from kept). Not repeated: a lost answer may have been shown."""
+        body = {"text": text, "response_type": "ephemeral", "replace_original": False}
+        if blocks:
+            body["blocks"] = blocks
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        try:
+            answer = self._hooks.request("POST", response_url, body=json.dumps(body).encode(), headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
+            raise SlackFailure("response_url", f"Slack could not be reached ({exc})", uncertain=True) from exc
+        if answer.status != 200:
+            error = f"HTTP {answer.status} {answer.data[:120].decode(errors='replace')}"
+            raise SlackFailure("response_url", error, uncertain=answer.status >= 500)
+
+    def close(self) -> None:
+        self._hooks.clear()
+
     def update(self, channel: str, ts: str, text: str, blocks: list[dict] | None = None) -> None:
         self._call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
 
@@ -239,6 +266,8 @@ class SlackGateway:
                 channel=channel, filename=filename, content=content, title=title, initial_comment=comment
             )
         except SlackApiError as exc:
+            telemetry.call_failed("slack", str(exc.response.get("error", "unknown_error")))
             raise SlackFailure("files.upload", str(exc.response.get("error"))) from exc
         except (SlackRequestError, OSError) as exc:
+            telemetry.call_failed("slack", "unreachable")
             raise SlackFailure("files.upload", f"Slack could not be reached ({exc})") from exc

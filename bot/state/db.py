@@ -147,13 +147,16 @@ class Database:
         """The database's clock (aware UTC): the one clock of leases, whatever this replica's says."""
         return self.transaction(lambda session: session.scalar(select(db_now())))
 
-    def migrate(self) -> None:
-        """Upgrade the schema to the newest revision; safe when several replicas start at once."""
-        from alembic import command  # imported here: alembic costs ~1 s of start-up otherwise
-        from alembic.config import Config
+    def ping(self) -> None:
+        """One ``SELECT 1``, not retried: a readiness probe wants the answer now, not after the backoff."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
 
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS))
+    def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to ``revision`` (the newest); safe when several processes run it at once."""
+        from alembic import command  # imported here: alembic costs ~1 s of start-up otherwise
+
+        config = _alembic_config()
 
         def upgrade() -> None:
             with self.engine.begin() as connection:
@@ -161,12 +164,61 @@ class Database:
                     # Held until this transaction commits: a second replica waits, then finds head.
                     connection.execute(MIGRATION_LOCK)
                 config.attributes["connection"] = connection
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
 
         retry_transient(upgrade, attempts=self.retry_attempts)
 
+    def revisions(self) -> tuple[str | None, str]:
+        """(the database's schema revision (None: never migrated), the newest this code knows)."""
+        from alembic.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        head = ScriptDirectory.from_config(_alembic_config()).get_current_head() or ""
+
+        def current() -> str | None:
+            with self.engine.connect() as connection:
+                return MigrationContext.configure(connection).get_current_revision()
+
+        return retry_transient(current, attempts=self.retry_attempts), head
+
+    def check_schema(self) -> None:
+        """Raise :class:`SchemaBehind` when the schema is older than this code; a newer one (this bot was
+        rolled back past a migration) is only logged: migrations keep the previous release working."""
+        from alembic.script import ScriptDirectory
+
+        current, head = self.revisions()
+        if current == head:
+            return
+        known = {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+        if current is not None and current not in known:
+            log.warning("the database schema is at revision %s, newer than this bot knows (%s): "
+                        "an older release runs on a newer schema", current, head)
+            return
+        raise SchemaBehind(current, head)
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class SchemaBehind(Exception):
+    """The database's schema is older than the code: the deploy's ``rollback-bot migrate`` has not run."""
+
+    def __init__(self, current: str | None, head: str) -> None:
+        self.current, self.head = current, head
+        where = f"at revision {current}" if current else "empty (never migrated)"
+        super().__init__(
+            f"the database schema is {where}; this bot needs revision {head}. Run `rollback-bot migrate` once "
+            "(the deploy's init container or release step does), or set MIGRATE_ON_START=true for a single "
+            "instance or a development database."
+        )
+
+
+def _alembic_config():  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -293,3 +294,15 @@ class ConfigVersion(Base):
     changed_by: Mapped[str] = mapped_column(String(128), default="")  # the managedFields manager, if any
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkerBeat(Base):
+    """A running worker and its last heartbeat (the database's clock): ``/readyz`` asks for one younger than
+    its lease. A worker deletes its row when it stops; a crashed one's row just grows old."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    lease_seconds: Mapped[float] = mapped_column(Float)

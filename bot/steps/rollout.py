@@ -10,6 +10,7 @@ from bot.signals.analysis import Outcome
 from bot.signals.verification import verify
 from bot.slack import views
 from bot.steps.context import RunContext, change_text
+from bot.strategies import registry
 from bot.strategies.base import Plan, RollbackError, Target, planned
 
 
@@ -138,8 +139,7 @@ def verify_step(ctx: RunContext, name: str) -> None:
     else:
         ctx.outcome_text, ctx.outcome_blocks = views.could_not_verify_message(
             service.name,
-            service.namespace,
-            service.deployment,
+            registry.check_by_hand(service.strategy, ctx.plan.target.locator),
             service.health_url,
             version,
             result.reason,

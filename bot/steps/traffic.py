@@ -6,13 +6,11 @@ from __future__ import annotations
 import time
 
 from bot.config import duration_seconds
-from bot.providers.kubernetes.canary.options import Canary
 from bot.signals.analysis import Outcome, window
 from bot.slack import views
 from bot.state import runs
 from bot.steps.context import RunContext
 from bot.strategies.capabilities import Router, capability, skip_reason
-from bot.strategies.options import from_options
 
 HOLD_POLL_SECONDS = 1.0  # how often a paused or held step-down looks at the buttons
 
@@ -48,12 +46,7 @@ def after_switch(ctx: RunContext, name: str) -> None:
 
 def remove_canary(ctx: RunContext, name: str) -> None:
     """Canary: at 0 % the canary is scaled to zero, or deleted (only once the stable is verified)."""
-    opts: Canary = from_options(Canary, ctx.plan.target.options)
-    if opts.after == "delete" and ctx.outcome != Outcome.VERIFIED.value:
-        ctx.strategy.scale(ctx.plan.target, 0)
-        detail = f"{opts.canary} scaled to 0, not deleted: the stable release was not verified"
-    else:
-        detail = ctx.strategy.remove_canary(ctx.plan)
+    detail = ctx.strategy.remove_canary(ctx.plan, verified=ctx.outcome == Outcome.VERIFIED.value)
     ctx.step(name, "done", detail)
     ctx.record("canary_removed", detail)
 
@@ -98,13 +91,13 @@ def step_down(ctx: RunContext, name: str) -> None:
     if router is None:
         ctx.step(name, "skipped", skip_reason(strategy, name))
         return
-    opts: Canary = from_options(Canary, plan.target.options)
-    pause = duration_seconds(opts.step_pause or service.analysis.interval)
+    steps, step_pause = router.schedule(plan.target)
+    pause = duration_seconds(step_pause or service.analysis.interval)
     scrape = duration_seconds(ctx.env.settings.prometheus_scrape_interval)
     weight = router.weight(plan.target)
     steering = _Steering(ctx, name)
     last_5xx: float | None = None
-    for to in [w for w in opts.steps if w < weight] or [0]:
+    for to in [w for w in steps if w < weight] or [0]:
         if steering.read() == "zero":
             to = 0
         ctx.step(name, "running", f"canary {weight}% → {to}%")

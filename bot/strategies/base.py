@@ -76,6 +76,7 @@ class Plan:
     # to pin); the run's pre-checks read it again and stop when it changed after Confirm
     target_print: dict = field(default_factory=dict, compare=False)
     skips: tuple[str, ...] = ()  # the run's steps this strategy cannot do here, each with why ("suspend sync: ...")
+    half_done: bool = False  # it finishes a change left half done (a split switch): it may be finished either way
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,10 @@ class Verification:
 
 class RollbackError(Exception):
     """A rollback could not be planned or applied; the message is shown to the user as is."""
+
+
+class ReleaseLive(RollbackError):
+    """The release a *Delete* button names serves traffic again (or runs another image): nothing is deleted."""
 
 
 class ConcurrentChange(RollbackError):
@@ -192,6 +197,7 @@ def plan_to_json(plan: Plan) -> dict:
         "env_only_offer": plan.env_only_offer,
         "target_print": plan.target_print,
         "skips": list(plan.skips),
+        "half_done": plan.half_done,
     }
 
 
@@ -212,6 +218,7 @@ def plan_from_json(data: dict) -> Plan:
         env_only_offer=data.get("env_only_offer", False),
         target_print=data.get("target_print") or {},
         skips=tuple(data.get("skips", ())),
+        half_done=data.get("half_done", False),
     )
 
 

@@ -27,6 +27,10 @@ class Router(Protocol):
     def settle(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
         """Until the new weight is served (pods scaled and ready, routes applied)."""
 
+    def schedule(self, target: Target) -> tuple[tuple[int, ...], str]:
+        """The weights to step down through, ending with 0 (``(0,)``: all at once), and the pause between the
+        steps as a duration ("": the analysis interval): from the strategy's options."""
+
 
 @dataclass(frozen=True)
 class BackupRequest:

@@ -28,6 +28,7 @@ class Emergency:
     choose_hint: str
     stop: str
     stop_confirm: str  # may name {service} and {namespace}
+    finish_step: str = ""  # the step whose failure can leave the change half done: the card offers to finish it
 
 
 SCALE_TO_ZERO = Emergency(
@@ -38,13 +39,20 @@ SCALE_TO_ZERO = Emergency(
 )
 
 
+WORKLOAD, BACKUP_JOB, ARGO_CD, FLUX = "workload", "backup", "argocd", "flux"  # where a Rule is granted
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One Kubernetes RBAC rule the strategy's calls need (a Role is generated from every spec's rules)."""
+    """One Kubernetes RBAC rule the strategy's calls need (``rollback-bot rbac`` makes the Roles of a catalog
+    from every spec's rules). ``where``: the namespace it is granted in: ``workload`` (the service's),
+    ``backup`` (its ``backup_job``'s; only for a service that has one), ``argocd`` / ``flux`` (where those
+    controllers keep their objects; only when ``rollback-bot rbac`` is told that namespace)."""
 
     api_groups: tuple[str, ...]
     resources: tuple[str, ...]
     verbs: tuple[str, ...]
+    where: str = WORKLOAD
 
     def as_dict(self) -> dict[str, list[str]]:
         return {"apiGroups": list(self.api_groups), "resources": list(self.resources), "verbs": list(self.verbs)}
@@ -52,9 +60,12 @@ class Rule:
 
 class Connections(Protocol):
     """The runtime's clients (``bot.providers.clients.Clients``) as a builder sees them; a provider's next kind
-    of client (``aws(account, region)``, ``ssh(host)``) is added here and there."""
+    of client (``ssh(host)``) is added here and there."""
 
     def kubernetes(self, kubeconfig: str | None = None, context: str | None = None) -> Any: ...
+
+    def aws(self, account: str | None, region: str) -> Any:
+        """A boto3 session (``bot.providers.aws.session.AwsSession``) of an account and region."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,7 @@ class BuildContext:
 
     clients: Connections  # a builder takes its API client (or session) from here, never builds one
     versions: VersionStore | None = None  # the recorded config versions, for a strategy that restores them
+    cluster: str | None = None  # where the strategy acts: a kubeconfig context (None: the current one)
 
 
 def _no_workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:
@@ -72,6 +84,10 @@ def _no_workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:
 
 def _watches_nothing(options: Any) -> frozenset[tuple[str, str]]:
     return frozenset()
+
+
+def _nowhere(service: Any) -> dict[str, str]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -84,7 +100,13 @@ class StrategySpec:
     the step names this strategy adds to the common ones (``bot.steps``) to ``"module:function"``, imported
     when a run first needs them. ``workloads(workload, options)`` gives the (resource, name) pairs whose pod
     templates the config tracker reads; ``watches(options)`` the (kind, name) config objects the options name.
-    ``build`` is None for a planned strategy: the catalog refuses it with "not available yet".
+    ``build`` is None for a planned strategy: the catalog refuses it with "not available yet". ``rbac`` and ``iam``:
+    the Kubernetes rules and the AWS IAM actions its calls need (the least-privilege Role and policy are made
+    from them).
+    ``locate(service)`` turns a catalog service (``bot.config.ServiceConfig``) into ``Target.locator``: where
+    it runs, in its provider's words. ``check_by_hand`` is the command a person runs to see the rollout when
+    the bot could not verify it, with ``{key}`` fields of the locator. ``env_only``: it can restore only the env
+    of a revision (*Revert env only*); ``restores_config``: it restores recorded ConfigMap / Secret versions.
     """
 
     name: str
@@ -98,6 +120,11 @@ class StrategySpec:
     workloads: Callable[[str, Any], tuple[tuple[str, str], ...]] = _no_workloads
     watches: Callable[[Any], frozenset[tuple[str, str]]] = _watches_nothing
     rbac: tuple[Rule, ...] = ()
+    iam: tuple[str, ...] = ()  # the AWS IAM actions its calls need ("ecs:UpdateService"): docs/aws-iam-policy.json
+    locate: Callable[[Any], dict[str, str]] = _nowhere
+    check_by_hand: str = ""
+    env_only: bool = False
+    restores_config: bool = False
     description: str = ""
     rank: int = 100  # where it is listed (the catalog's errors, ``--strategy``): lower first, then by name
 
@@ -169,6 +196,15 @@ def available() -> tuple[str, ...]:
 def planned() -> tuple[str, ...]:
     """Designed but not built: the catalog refuses them rather than fail mid-incident."""
     return tuple(name for name, s in specs().items() if s.planned)
+
+
+def check_by_hand(name: str, locator: Mapping[str, str]) -> str:
+    """The command that shows ``name``'s rollout at ``locator`` ("" when the strategy names none)."""
+    found = specs().get(name)
+    try:
+        return found.check_by_hand.format_map(dict(locator)) if found else ""
+    except (KeyError, ValueError):  # a locator stored before a key was added
+        return ""
 
 
 def emergency(name: str) -> Emergency:

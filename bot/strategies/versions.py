@@ -12,9 +12,13 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+# An env var whose name says it holds a credential: a plan never shows its literal value (any provider's).
+CREDENTIAL = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 
 MAX_SHOWN = 80  # characters of a value shown in a diff line
 

@@ -69,10 +69,15 @@ def test_check_config_names_file_line_and_field(tmp_path):
 
 def test_check_config_warns_but_passes_when_anyone_may_roll_back(tmp_path):
     path = tmp_path / "services.yaml"
-    path.write_text("services:\n  cart:\n    namespace: shop\n  shop:\n    namespace: shop\n    strategy: aws-ecs\n")
+    path.write_text(
+        "services:\n  cart:\n    namespace: shop\n  shop:\n    strategy: aws-ecs\n    options:\n"
+        "      cluster: arn:aws:ecs:eu-west-1:123456789012:cluster/shop\n      service: web\n      region: eu-west-1a\n"
+    )
     refused = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True)
     assert refused.returncode == 1 and "OK" not in refused.stdout
-    assert f"{path}:6: services.shop.strategy: the aws-ecs strategy is not available yet" in refused.stderr
+    assert f"{path}:9: services.shop.options.region: expected an AWS region such as eu-west-1, got 'eu-west-1a'" in (
+        refused.stderr
+    )
     assert f"{path}:3: warning: services.cart.rollback_allowed: anyone in the workspace" in refused.stderr
     path.write_text("services:\n  cart:\n    namespace: shop\n")
     warned = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True)
@@ -105,3 +110,73 @@ def test_missing_settings_are_named(tmp_path):
     result = subprocess.run([*CLI, "worker"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN is not set" in result.stderr
+
+
+def test_check_config_names_a_cluster_the_kubeconfig_has_no_context_for(tmp_path):
+    path, kubeconfig = tmp_path / "services.yaml", tmp_path / "kubeconfig"
+    path.write_text("services:\n  cart:\n    namespace: shop\n    cluster: prod-eu\n"
+                    "    rollback_allowed: [U0ONCALL1]\n")
+    kubeconfig.write_text("contexts:\n- name: prod-us\n  context: {cluster: us}\n")
+    env = {"PATH": "/usr/bin:/bin", "KUBECONFIG": str(kubeconfig)}
+    result = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True, env=env)
+    assert result.returncode == 1
+    assert f"{path}:4: services.cart.cluster: the kubeconfig has no context 'prod-eu'" in result.stderr
+    kubeconfig.write_text("contexts:\n- name: prod-eu\n  context: {cluster: eu}\n")
+    result = subprocess.run([*CLI, "check-config", str(path)], capture_output=True, text=True, env=env)
+    assert result.returncode == 0 and result.stdout.strip() == f"{path}: OK", result.stderr
+
+
+def _env(tmp_path, **extra: str) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": "xoxb-x",
+        "SLACK_SIGNING_SECRET": "s",
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "ROLLBACK_BOT_CONFIG": "config/services.example.yaml",
+        "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        **extra,
+    }
+
+
+def test_serve_refuses_an_unmigrated_database_until_migrate_ran_once(tmp_path):
+    env, root = _env(tmp_path), Path(__file__).parents[2]
+    refused = subprocess.run([*CLI, "serve"], capture_output=True, text=True, env=env, cwd=root, timeout=60)
+    assert refused.returncode == 2
+    assert "cannot start: the database schema is empty (never migrated); this bot needs revision 0005. " \
+        "Run `rollback-bot migrate` once" in refused.stderr
+    no_slack = {k: v for k, v in env.items() if not k.startswith("SLACK_")}  # an init container needs no tokens
+    first = subprocess.run([*CLI, "migrate"], capture_output=True, text=True, env=no_slack, cwd=root, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "migrated the schema from nothing (a new database) to revision 0005" in first.stdout
+    again = subprocess.run([*CLI, "migrate"], capture_output=True, text=True, env=no_slack, cwd=root, timeout=60)
+    assert "the schema is at revision 0005 already; nothing to do" in again.stdout
+
+
+def test_the_worker_serves_its_metrics_and_readiness_and_logs_json(tmp_path):
+    import json
+
+    import requests
+
+    port = free_port()
+    env = _env(tmp_path, METRICS_PORT=str(port), LOG_FORMAT="json", MIGRATE_ON_START="true")
+    proc = subprocess.Popen(
+        [*CLI, "worker"], env=env, cwd=Path(__file__).parents[2], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline, ready = time.monotonic() + 30, None
+        while time.monotonic() < deadline and ready is None:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                ready = answer if answer.status_code == 200 else None
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        assert ready is not None and ready.json() == {"status": "ready"}, "its own heartbeat makes it ready"
+        metrics = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+        assert "rollback_bot_worker_lease_seconds 30.0" in metrics
+        assert "rollback_bot_worker_lease_lag_seconds" in metrics
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert any(line["message"].startswith("worker: GET /metrics, /healthz and /readyz on port") for line in lines)

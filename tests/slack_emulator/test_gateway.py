@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.sandbox.slack import SlackEmulator
 from bot.slack.gateway import SlackFailure, SlackGateway, make_client
@@ -63,3 +64,30 @@ def test_is_member_reads_every_page_and_cannot_answer_for_a_channel_the_bot_is_n
     with pytest.raises(SlackFailure) as refused:
         slack.is_member(hidden, "U_OWNER")
     assert refused.value.error == "channel_not_found"
+
+
+def test_a_private_answer_goes_through_the_response_url_and_a_used_up_one_is_a_failure(emulator):
+    slack = gateway(emulator)
+    url = emulator.issue_response_url("U_ONCALL", "C1")
+    for n in range(5):  # Slack takes five posts per response_url, on one kept-alive connection here
+        slack.respond(url, f"answer {n}", [{"type": "section", "text": {"type": "mrkdwn", "text": f"*{n}*"}}])
+    shown = emulator.ephemerals("U_ONCALL")
+    assert [e["text"] for e in shown] == [f"answer {n}" for n in range(5)]
+    assert all(r["response_type"] == "ephemeral" and r["replace_original"] is False for r in emulator.responses())
+    with pytest.raises(SlackFailure, match="response_url.*HTTP 404"):
+        slack.respond(url, "a sixth")
+    slack.close()
+
+
+def _errors(kind: str) -> float:
+    return REGISTRY.get_sample_value("rollback_bot_call_errors_total", {"system": "slack", "kind": kind}) or 0.0
+
+
+def test_each_refused_call_is_counted_by_slack_error_on_the_bots_metrics(emulator):
+    gw = gateway(emulator)
+    channel = gw.create_channel("inc-counted")
+    before = _errors("not_authed")
+    emulator.fail_next("conversations.setTopic", "not_authed")
+    with pytest.raises(SlackFailure):
+        gw.set_topic(channel.id, "topic")
+    assert _errors("not_authed") - before == 1

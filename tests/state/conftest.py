@@ -16,7 +16,7 @@ from bot.state.db import Database
 from bot.state.incidents import create_incident
 from bot.state.models import Incident
 
-TABLES = "incidents, timeline_events, plans, rollback_runs, run_steps, action_items, status_updates, people"
+TABLES = "incidents, timeline_events, plans, rollback_runs, run_steps, action_items, status_updates, people, workers"
 
 
 @pytest.fixture(scope="session")

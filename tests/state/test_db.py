@@ -16,26 +16,27 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, Table, inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from bot.state import config_versions, timeline
-from bot.state.db import MIGRATIONS, Database
+from bot.state import config_versions, runs, timeline, workers
+from bot.state.db import MIGRATIONS, Database, SchemaBehind
+from bot.state.incidents import create_incident
 from bot.state.models import Base, TimelineEvent
 from bot.strategies.versions import Fingerprints, key_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"incidents", "timeline_events", "rollback_runs", "run_steps", "action_items", "status_updates"}
+TABLES = {"incidents", "timeline_events", "rollback_runs", "run_steps", "action_items", "status_updates", "workers"}
 
 
 def test_migrate_creates_the_tables_and_is_idempotent(fresh_url: str) -> None:
     db = Database(fresh_url)
     assert not TABLES & set(inspect(db.engine).get_table_names())
     db.migrate()
-    db.migrate()  # every bot start calls it: the second time is a no-op
+    db.migrate()  # every deploy's `rollback-bot migrate` calls it: the second time is a no-op
     inspector = inspect(db.engine)
     assert TABLES | {"alembic_version"} <= set(inspector.get_table_names())
     indexes = {ix["name"]: ix for ix in inspector.get_indexes("rollback_runs")}
     assert indexes["uq_rollback_runs_active_service"]["unique"]
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
     db.dispose()
 
 
@@ -179,4 +180,58 @@ def test_migration_0004_erases_the_plain_secret_hashes_and_the_keyed_history_sta
     assert first is not None and first.data_hash != "0" * 64 and first.keys["token"] != plain["token"]
     assert [e.number for e in config_versions.history(db, "pricing", "Secret", "pricing-credentials", prints)
             .entries] == [1], "a keyed history of its own, never compared with the unkeyed row"
+    db.dispose()
+
+
+def _contents(db: Database) -> dict[str, list[tuple]]:
+    """Every row of every table but alembic's, in id order: what an upgrade must not lose."""
+    with db.engine.connect() as conn:
+        names = sorted(set(inspect(conn).get_table_names()) - {"alembic_version"})
+        return {
+            name: [tuple(row) for row in conn.execute(text(f"SELECT * FROM {name} ORDER BY 1"))] for name in names
+        }
+
+
+def test_an_upgrade_from_the_previous_revision_keeps_every_incident_and_run(fresh_url: str) -> None:
+    """What `rollback-bot migrate` does at a deploy: the database of the release before, with its incidents."""
+    db = Database(fresh_url)
+    current, head = db.revisions()
+    assert current is None and head == "0005"
+    db.migrate("0004")  # the schema of the previous release
+    incident = create_incident(db, "shopping-service", "shop", "5xx spike", declared_by="U_ALICE")
+    timeline.record(db, incident.id, "declared", "Incident declared: 5xx spike", actor="U_ALICE")
+    run = runs.start_run(
+        db, incident.id, "shopping-service", "kubernetes", {"to_revision": 3}, {"steps": []}, "U_ALICE",
+        ["pre_checks", "apply"],
+    )
+    runs.claim(db, "old-worker", 30)
+    before = _contents(db)
+    assert before["incidents"] and before["timeline_events"] and before["rollback_runs"] and before["run_steps"]
+    with pytest.raises(SchemaBehind, match=r"at revision 0004; this bot needs revision 0005\. Run `rollback-bot "):
+        db.check_schema()  # what serve and worker say before the deploy's migrate ran
+
+    db.migrate()
+    assert db.revisions() == ("0005", "0005")
+    db.check_schema()
+    after = _contents(db)
+    assert after.pop("workers") == []
+    assert after == before, "nothing lost, nothing changed"
+    assert runs.get_run(db, run.id).lease_owner == "old-worker"
+    workers.beat(db, "new-worker", 30)  # the new table works
+    assert workers.live(db) == 1
+    db.dispose()
+
+
+def test_the_schema_check_names_a_new_database_and_lets_an_older_release_run_on_a_newer_schema(
+    fresh_url: str, caplog
+) -> None:
+    db = Database(fresh_url)
+    with pytest.raises(SchemaBehind, match=r"empty \(never migrated\); this bot needs revision 0005"):
+        db.check_schema()
+    db.migrate()
+    with db.engine.begin() as conn:  # what a newer release's migration leaves behind, seen by this (older) one
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with caplog.at_level(logging.WARNING, logger="bot.state.db"):
+        db.check_schema()  # a rolled-back bot must start: migrations keep the previous release working
+    assert "revision 0099, newer than this bot knows (0005)" in caplog.text
     db.dispose()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import pytest
 from kubernetes import client
+from prometheus_client import REGISTRY
 
 from bot.providers.kubernetes.deployment.strategy import KubernetesUndo
 from bot.sandbox.httpserver import free_port
@@ -267,6 +268,19 @@ def test_reads_recover_from_one_transient_failure(sim, status, verb, resource):
         rule = sim.faults.add(status, verb=verb, resource=resource, times=1)
     assert sim.strategy.history(sim.target) == expected
     assert rule.hits == 1
+
+
+def test_every_failed_attempt_is_counted_by_kind_on_the_bots_metrics(sim):
+    def errors(kind: str) -> float:
+        return REGISTRY.get_sample_value("rollback_bot_call_errors_total", {"system": "kubernetes", "kind": kind}) or 0
+
+    before = errors("http_503"), errors("http_403")
+    sim.faults.add(503, verb="get", resource="deployments", times=1)
+    sim.strategy.history(sim.target)  # recovered on the second try: the failure still shows
+    sim.faults.add(403, verb="get", resource="deployments")
+    with pytest.raises(RollbackError):
+        sim.strategy.history(sim.target)  # refused: not retried
+    assert (errors("http_503") - before[0], errors("http_403") - before[1]) == (1, 1)
 
 
 def test_verify_recovers_from_one_transient_failure_of_each_read(sim):

@@ -84,8 +84,8 @@ def until(condition: Callable[[], object], timeout: float = 30.0) -> None:
 def test_the_bots_restore_in_the_same_second_as_an_edit_is_recorded_as_the_bots_even_before_its_answer(
     still, db
 ):
-    tracker = ConfigTracker(Catalog(services={"pricing": SERVICE}), db, still.api, PRINTS)
-    threading.Thread(target=tracker.follow, args=(NS, "ConfigMap"), daemon=True).start()
+    tracker = ConfigTracker(Catalog(services={"pricing": SERVICE}), db, lambda _: still.api, PRINTS)
+    threading.Thread(target=tracker.follow, args=((None, NS), "ConfigMap"), daemon=True).start()
 
     def recorded() -> list:
         return config_versions.versions(db, NS, "ConfigMap", "pricing-config")

@@ -39,7 +39,7 @@ def db(tmp_path) -> Database:
 
 @pytest.fixture
 def tracker(sim, db) -> ConfigTracker:
-    t = ConfigTracker(Catalog(services={"pricing": SERVICE}), db, sim.api, PRINTS)
+    t = ConfigTracker(Catalog(services={"pricing": SERVICE}), db, lambda _: sim.api, PRINTS)
     yield t
     t.stop()
 
@@ -76,8 +76,8 @@ def pod_sources(sim) -> set[str]:
 
 
 def test_the_tracker_records_every_version_with_who_changed_it_and_never_a_secret_value(sim, db, tracker):
-    follow = threading.Thread(target=tracker.follow, args=(NS, "ConfigMap"), daemon=True)
-    follow_secrets = threading.Thread(target=tracker.follow, args=(NS, "Secret"), daemon=True)
+    follow = threading.Thread(target=tracker.follow, args=((None, NS), "ConfigMap"), daemon=True)
+    follow_secrets = threading.Thread(target=tracker.follow, args=((None, NS), "Secret"), daemon=True)
     follow.start()
     follow_secrets.start()
     sim.until(lambda: len(stored(db)) == 2)  # the ConfigMap and the Secret as they are
@@ -183,6 +183,6 @@ def test_without_a_secret_holding_the_old_values_the_plan_says_so_and_leaves_it(
 def test_the_tracker_keeps_trying_when_the_api_refuses_and_records_once_it_can(sim, db, tracker):
     refused = sim.faults.add(403, verb="list", resource="configmaps", times=2)
     tracker.retry_seconds = 0.05
-    threading.Thread(target=tracker.follow, args=(NS, "ConfigMap"), daemon=True).start()
+    threading.Thread(target=tracker.follow, args=((None, NS), "ConfigMap"), daemon=True).start()
     sim.until(lambda: config_versions.versions(db, NS, "ConfigMap", "pricing-config"))
     assert refused.hits == 2

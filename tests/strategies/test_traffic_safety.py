@@ -9,8 +9,7 @@ import json
 
 import pytest
 
-from bot.providers.kubernetes.blue_green.state import ReleaseLive
-from bot.strategies.base import RollbackError, Target
+from bot.strategies.base import ReleaseLive, RollbackError, Target
 from tests.strategies.test_traffic_strategies import bg, bg_target, canary, canary_target, kubectl_json  # noqa: F401
 
 NS = "storefront"

@@ -135,7 +135,7 @@ def test_canary_weights_move_and_kubectl_sees_them(canary, sim):
         assert [r["weight"] for r in vs["spec"]["http"][0]["route"]] == [100 - weight, weight]
     plan = canary.plan(t)
     assert plan.skipped == "the canary already gets no traffic"
-    assert canary.remove_canary(dataclasses.replace(plan, target=t)) == "checkout-canary scaled to 0"
+    assert canary.remove_canary(dataclasses.replace(plan, target=t), verified=True) == "checkout-canary scaled to 0"
     assert kubectl_json(sim, "checkout", "get", "deploy/checkout-canary")["spec"]["replicas"] == 0
 
 

@@ -56,7 +56,8 @@ def test_settings_defaults_from_a_minimal_environment():
     assert s.database_url == "sqlite:///rollback-bot.db"
     assert s.catalog_path == "config/services.yaml"
     assert (s.port, s.rollback_deadline_seconds, s.postmortem_dir) == (3000, 600, "postmortems")
-    assert s.slack_app_token is s.kubeconfig is s.prometheus_url is s.aws_endpoint_url is None
+    assert s.slack_app_token is s.kubeconfig is s.prometheus_url is None
+    assert not hasattr(s, "aws_endpoint_url")  # boto3 reads the standard AWS_ENDPOINT_URL itself
 
 
 def test_settings_read_every_variable():
@@ -69,7 +70,6 @@ def test_settings_read_every_variable():
         "PROMETHEUS_URL": "http://127.0.0.1:9090",
         "ROLLBACK_BOT_CONFIG": "/etc/bot/services.yaml",
         "PORT": "8080",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
         "POSTMORTEM_DIR": "/tmp/pm",
         "ROLLBACK_DEADLINE_SECONDS": "120",
     }
@@ -78,7 +78,7 @@ def test_settings_read_every_variable():
     assert s.database_url.startswith("postgresql") and s.kubeconfig == "/tmp/kc"
     assert s.prometheus_url == "http://127.0.0.1:9090" and s.catalog_path == "/etc/bot/services.yaml"
     assert (s.port, s.rollback_deadline_seconds) == (8080, 120)
-    assert s.aws_endpoint_url == "http://127.0.0.1:5000" and s.postmortem_dir == "/tmp/pm"
+    assert s.postmortem_dir == "/tmp/pm"
 
 
 def test_the_prometheus_scrape_interval_sets_the_shortest_verification_window():
@@ -295,8 +295,7 @@ def test_an_unknown_strategy_lists_the_available_ones(tmp_path):
     path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n    strategy: helm\n")
     [error] = errors_of(path)
     assert error.endswith(
-        "services.cart.strategy: expected kubernetes or statefulset or blue-green or canary or config "
-        "(not available yet: aws-ecs), "
+        "services.cart.strategy: expected kubernetes or statefulset or blue-green or canary or config or aws-ecs, "
         "got 'helm'"
     )
 
@@ -672,3 +671,51 @@ def test_bad_detection_and_auto_rollback_settings_name_their_line(tmp_path):
         f"{path}:12: services.shop.auto_rollback: execute rolls back as system:auto-rollback; add it to "
         'rollback_allowed ("*" means people only), or use propose',
     ]
+
+
+# -------------------------------------------------------------------------- clusters
+
+
+def test_a_service_names_its_cluster_and_check_config_knows_the_kubeconfig_contexts(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart: {namespace: shop, cluster: prod-eu, rollback_allowed: [U0ONCALL1]}
+          shop: {namespace: shop, rollback_allowed: [U0ONCALL1]}
+        """,
+    )
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("contexts:\n- name: prod-us\n  context: {cluster: us}\n")
+    catalog = load_catalog(path)
+    assert catalog.services["cart"].cluster == "prod-eu" and catalog.services["shop"].cluster is None
+    errors, warnings = check_config(path, str(kubeconfig))
+    assert errors == [
+        f"{path}:2: services.cart.cluster: the kubeconfig has no context 'prod-eu' (its contexts: prod-us); "
+        "add it, or fix the name"
+    ]
+    assert any("namespace 'shop' is used in more than one cluster" in w for w in warnings), warnings
+    kubeconfig.write_text("contexts:\n- name: prod-us\n- name: prod-eu\n")
+    assert check_config(path, str(kubeconfig))[0] == []
+    unchecked = check_config(path)[1]
+    assert any("KUBECONFIG is not set, so no context was checked" in w for w in unchecked), unchecked
+
+
+def test_a_bad_cluster_is_an_error_naming_the_line(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart: {namespace: shop, cluster: "prod eu"}
+          ecs: {namespace: shop, strategy: aws-ecs, cluster: prod}
+        """,
+    )
+    errors = errors_of(path)
+    assert any(e.startswith(f"{path}:2: services.cart.cluster: expected the name of a context") for e in errors)
+    assert f"{path}:3: services.ecs.cluster: only a strategy on Kubernetes runs in a kubeconfig context" in errors
+
+
+def test_socket_mode_needs_an_app_level_token():
+    assert Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xapp-1-A1-x"}).slack_app_token == "xapp-1-A1-x"
+    with pytest.raises(ConfigError, match=r"SLACK_APP_TOKEN: expected an app-level token \(xapp-"):
+        Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xoxb-the-bot-token"})

@@ -14,7 +14,7 @@ IMAGE = "registry.local/shop:v1.2.5"
 def test_a_deployment_gets_the_env_only_target_and_others_are_told_why_not():
     assert _target(ServiceConfig("shop", "shop"), 2, True).env_only
     assert not _target(ServiceConfig("shop", "shop"), 2, False).env_only
-    with pytest.raises(RollbackError, match="env-only rollback is offered for Deployments .* ledger uses statefulset"):
+    with pytest.raises(RollbackError, match="offered only by the kubernetes strategy; ledger uses statefulset"):
         _target(ServiceConfig("ledger", "ledger", strategy="statefulset"), 2, True)
 
 

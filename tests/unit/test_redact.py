@@ -58,3 +58,11 @@ def test_the_cli_never_prints_the_database_password(pg_schema_url, tmp_path):
     shown = done.stdout + done.stderr
     assert "No incident INC-2026-999 in postgresql+psycopg://postgres:***@" in shown
     assert "pa55word" not in shown and "SECRET" not in shown
+
+
+def test_remembered_secrets_are_masked_and_a_urls_password_too():
+    from bot.redact import remember
+
+    remember("signing-secret-9f8e7d", "postgresql+psycopg://bot:p%40ss-w0rd@db:5432/bot", None, "")
+    line = redact("secret signing-secret-9f8e7d, password p@ss-w0rd or p%40ss-w0rd, nothing else")
+    assert line == "secret ***, password *** or ***, nothing else"

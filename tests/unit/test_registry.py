@@ -15,7 +15,8 @@ from bot.strategies import registry
 from bot.strategies.registry import SCALE_TO_ZERO, StrategySpec, UnknownStrategy
 from tests.plugins.file_release import SPEC as FILE_RELEASE
 
-BUILT_IN = ("kubernetes", "statefulset", "blue-green", "canary", "config")
+ON_KUBERNETES = ("kubernetes", "statefulset", "blue-green", "canary", "config")
+BUILT_IN = (*ON_KUBERNETES, "aws-ecs")
 
 
 @pytest.fixture
@@ -40,8 +41,9 @@ def errors_of(path: Path) -> list[str]:
 def test_the_built_in_strategies_register_through_the_entry_point_group():
     names = {point.name for point in entry_points(group=registry.GROUP)}
     assert set(BUILT_IN) <= names
-    assert registry.available() == BUILT_IN and registry.planned() == ("aws-ecs",)
-    assert all(registry.spec(name).provider == "kubernetes" for name in BUILT_IN)
+    assert registry.available() == BUILT_IN and registry.planned() == ()
+    assert all(registry.spec(name).provider == "kubernetes" for name in ON_KUBERNETES)
+    assert registry.spec("aws-ecs").provider == "aws" and registry.spec("aws-ecs").iam
 
 
 def test_an_unknown_strategy_is_an_error_naming_the_available_ones():
@@ -163,6 +165,35 @@ def test_each_strategy_has_its_emergency_actions():
 def test_the_rbac_rules_are_role_rules():
     rules = [rule.as_dict() for rule in registry.spec("blue-green").rbac]
     assert {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "patch"]} in rules
-    assert all(set(r) == {"apiGroups", "resources", "verbs"} for name in BUILT_IN for r in (
-        rule.as_dict() for rule in registry.spec(name).rbac
-    ))
+    assert all(
+        set(r) == {"apiGroups", "resources", "verbs"}
+        for name in ON_KUBERNETES
+        for r in (rule.as_dict() for rule in registry.spec(name).rbac)
+    )
+
+
+def test_a_target_is_located_by_its_strategys_spec_never_as_kubernetes_by_default(plugin):
+    from dataclasses import replace
+
+    from bot.config import ServiceConfig
+    from bot.incidents.common import target
+
+    shop = ServiceConfig("shop", "shopping", deployment="shop-web", container="app")
+    assert target(shop).locator == {"namespace": "shopping", "workload": "shop-web", "container": "app"}
+    assert registry.check_by_hand("kubernetes", target(shop).locator) == (
+        "`kubectl rollout status deployment/shop-web -n shopping`"
+    )
+    hosts = replace(
+        FILE_RELEASE,
+        name="host-release",
+        locate=lambda s: {"host": f"{s.name}.internal"},
+        check_by_hand="`ssh {host} readlink /srv/current`",
+    )
+    registry.register(hosts)
+    try:
+        on_hosts = target(ServiceConfig("ledger", "", strategy="host-release"))
+        assert on_hosts.locator == {"host": "ledger.internal"}  # no namespace, no workload
+        assert registry.check_by_hand("host-release", on_hosts.locator) == "`ssh ledger.internal readlink /srv/current`"
+        assert target(ServiceConfig("ledger", "", strategy="file-release")).locator == {}  # a spec that names none
+    finally:
+        registry.unregister("host-release")

@@ -173,6 +173,20 @@ def strategy_imports(mods: list[Module]) -> list[str]:
     )
 
 
+NEUTRAL = ("incidents", "slack", "steps", "reports", "worker", "jobs")
+
+
+def neutral_imports(mods: list[Module]) -> list[str]:
+    """The use cases, the views, the steps and the worker know strategies only through the registry and the
+    capabilities: a new provider's strategy needs no edit there."""
+    return _forbidden(
+        mods,
+        lambda m: m.name.split(".")[:2][-1] in NEUTRAL and m.name.startswith("bot."),
+        ("bot.providers",),
+        "the use cases, views and steps import no provider (ask the registry or a capability)",
+    )
+
+
 def sizes(mods: list[Module]) -> list[str]:
     found = [f"{m.path}:1: a module has at most {MAX_LINES} lines: {m.lines}" for m in mods if m.lines > MAX_LINES]
     for m in mods:
@@ -190,6 +204,7 @@ RULES = {
     "handlers": handler_imports,
     "sandbox": sandbox_imports,
     "strategies": strategy_imports,
+    "neutral": neutral_imports,
     "sizes": sizes,
 }
 
@@ -233,6 +248,8 @@ BREAKS = {
         "bot/providers/aws/ecs/strategy.py:1",
     ),
     "strategies ": ({"bot/strategies/base.py": "import sqlalchemy.orm\n"}, "bot/strategies/base.py:1"),
+    "neutral": ({"bot/steps/__init__.py": "", "bot/steps/traffic.py": "\nfrom bot.providers.kubernetes import api\n"},
+                "bot/steps/traffic.py:2"),
     "sizes": ({"bot/big.py": "x = 1\n" * (MAX_LINES + 1)}, "bot/big.py:1"),
     "sizes ": ({"bot/long.py": "\n" + LONG_FUNCTION}, "bot/long.py:2"),
 }

@@ -20,6 +20,7 @@ from kubernetes import client, watch
 from kubernetes.client import rest
 from kubernetes.client.exceptions import ApiException
 
+from bot import telemetry
 from bot.strategies.base import RollbackError
 
 Obj = dict[str, Any]
@@ -118,6 +119,13 @@ class CallFailed(Exception):
         return self.status in TRANSIENT or self.status is None
 
     @property
+    def kind(self) -> str:
+        """The failure in the bot's metrics: ``http_<status>``, ``timeout``, ``unreachable``, ``dropped``."""
+        if self.status is not None:
+            return f"http_{self.status}"
+        return "timeout" if self.timed_out else "dropped" if self.sent else "unreachable"
+
+    @property
     def uncertain(self) -> bool:
         """For a write: the server may have carried it out, or may still."""
         return self.sent and (self.timed_out or self.status in (None, 504))
@@ -175,7 +183,7 @@ class Api:
         try:
             yield from stream
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as exc:
-            raise self._failed(call, exc, timeout) from exc
+            raise self._counted(call, exc, timeout) from exc
 
     def _method(self, call: Call):
         api, method = METHODS[(call.verb, call.resource)]
@@ -191,7 +199,12 @@ class Api:
             response = self._method(call)(*args, _preload_content=False, _request_timeout=timeout, **kwargs)
             return json.loads(response.data)
         except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            raise self._failed(call, exc, timeout) from exc
+            raise self._counted(call, exc, timeout) from exc
+
+    def _counted(self, call: Call, exc: Exception, timeout: float) -> CallFailed:
+        failed = self._failed(call, exc, timeout)
+        telemetry.call_failed("kubernetes", failed.kind)
+        return failed
 
     def _failed(self, call: Call, exc: Exception, timeout: float) -> CallFailed:
         """What went wrong, in words (never a Python repr)."""

@@ -17,10 +17,10 @@ from typing import NamedTuple
 
 from bot.providers.kubernetes.rollout_rules import CHANGE_CAUSE, Obj, containers, rs_template, template_without_hash
 from bot.strategies.base import Plan
+from bot.strategies.versions import CREDENTIAL
 
 ENV_KEYS = ("env", "envFrom")
 # kustomize appends "-" and a hash of the content (10 characters; shorter ones seen in hand-made names).
-CREDENTIAL = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 HASH_SUFFIX = re.compile(r"^(?P<base>.+)-(?P<hash>[a-z0-9]{5,10})$")
 
 

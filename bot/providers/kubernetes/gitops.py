@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from bot.providers.kubernetes.api import Api, Call, CallFailed, Obj, explain
 from bot.strategies.base import RollbackError, Target
+from bot.strategies.capabilities import SyncOwner
 
 ARGO_INSTANCE, ARGO_TRACKING = "argocd.argoproj.io/instance", "argocd.argoproj.io/tracking-id"
 FLUX = {  # kind -> (label prefix, resource, what people call it)
@@ -178,5 +179,6 @@ class GitOpsGuard:
     def suspend(self, owner: GitOpsOwner, state: dict) -> None:
         suspend(self.api, owner, state)
 
-    def resume(self, owner: GitOpsOwner, saved: dict) -> None:
-        resume(self.api, owner, saved)
+    def resume(self, recorded: SyncOwner, saved: dict) -> None:
+        """``recorded``: the owner as the timeline has it, rebuilt from its kind, name and namespace."""
+        resume(self.api, owner(recorded.kind, recorded.name, recorded.namespace), saved)

@@ -42,6 +42,7 @@ def make_api(cluster: Cluster) -> App:
                 return special
             res, namespace, name, sub = _parse(path)
             call = Call(_verb(req, name), res, namespace, name, sub)
+            cluster.requests.record(call, req.headers.get("user-agent") or "")
             return cluster.faults.serve(call, lambda: _route(cluster, req, res, namespace, name, sub))
         except errors.ApiError as exc:
             return Response.json(exc.status(), exc.code, exc.headers())

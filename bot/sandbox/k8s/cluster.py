@@ -14,6 +14,7 @@ from ..scenario import Revision, Scenario, ServiceSpec
 from . import controller, gitops, jobs, pods, statefulsets, topologies, writes
 from . import objects as o
 from .faults import Faults
+from .requests import RequestLog
 from .resources import BY_PLURAL, Resource
 from .selectors import label_matcher
 from .store import Store
@@ -32,6 +33,7 @@ class Cluster:
         self.rand = random.Random()
         self.stopped = threading.Event()  # set by stop(): open watches end
         self.faults = Faults(self.stopped)  # errors, stalls and hung watches on demand
+        self.requests = RequestLog()  # every resource request served, for RBAC tests
         self._frozen: float | None = None  # simulated "now" while replaying the scenario's history
         self._thread: threading.Thread | None = None
         self.self_heal = gitops.SelfHeal()  # Argo CD / Flux putting back what Git says
@@ -172,9 +174,10 @@ class Cluster:
     # --- the scenario's world -----------------------------------------------------------------------------
     def _seed(self) -> None:
         now = self.clock.now()
-        services = self.scenario.services
+        services = [s for s in self.scenario.services if s.on_kubernetes]  # ECS services live in moto
         oldest = max((r.age_hours for s in services for r in s.revisions), default=0.0)
         extra = {gitops.namespace_of(s.gitops) for s in services if s.gitops}
+        extra |= {ns for s in services if (ns := ((s.catalog or {}).get("backup_job") or {}).get("namespace"))}
         for ns in ["default", "kube-system", "kube-public", *sorted({s.namespace for s in services} | extra)]:
             if self.store.get(NS, None, ns) is None:
                 self.create(

@@ -19,6 +19,7 @@ from bot.sandbox.slack.emulator import SlackEmulator
 from bot.sandbox.slack.registry import METHODS, SlackError
 
 RETRY_AFTER = 1  # seconds; the emulator keeps this promise (see _rate_limited)
+APP_LEVEL = {"apps.connections.open"}  # methods that take the app-level token (xapp-), and only it
 
 
 def parse_params(req: Request) -> dict[str, Any]:
@@ -78,7 +79,10 @@ def _dispatch(emu: SlackEmulator, name: str, token: str | None, params: dict) ->
         return 200, {"ok": False, "error": "unknown_method", "req_method": name}, {}
     if not token:
         return 200, {"ok": False, "error": "not_authed"}, {}
-    if token != emu.bot_token:
+    expected, other = (emu.app_token, emu.bot_token) if name in APP_LEVEL else (emu.bot_token, emu.app_token)
+    if token == other:
+        return 200, {"ok": False, "error": "not_allowed_token_type"}, {}
+    if token != expected:
         return 200, {"ok": False, "error": "invalid_auth"}, {}
     with emu.lock:
         failure = emu.failures[name].popleft() if emu.failures[name] else None

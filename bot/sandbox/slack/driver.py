@@ -24,6 +24,7 @@ from bot.sandbox.slack.emulator import SlackEmulator
 from bot.sandbox.slack.methods_misc import checked_view, store_view
 from bot.sandbox.slack.registry import SlackError
 
+FORM = "application/x-www-form-urlencoded"
 _MULTI = {"multi_static_select", "multi_external_select", "checkboxes"}
 _SINGLE_OPTION = {"static_select", "external_select", "radio_buttons", "overflow"}
 _SELECTED = {  # element type -> the state key Slack fills with a plain value
@@ -118,8 +119,17 @@ class SlackDriver:
         )
 
     def _interaction(self, payload: dict, **sign: Any) -> requests.Response:
-        body = urlencode({"payload": json.dumps(payload)})
-        return self.send(body, "application/x-www-form-urlencoded", **sign)
+        return self.deliver("interactive", payload, **sign)
+
+    def deliver(self, kind: str, data: dict, **sign: Any) -> requests.Response:
+        """What Slack sends for ``kind`` (Socket Mode's envelope types: ``slash_commands``, ``interactive``,
+        ``events_api``), as HTTP: a form, a form whose ``payload`` is JSON, JSON; signed. ``SocketModeDriver``
+        sends the same dicts in envelopes instead."""
+        if kind == "slash_commands":
+            return self.send(urlencode(data), FORM, **sign)
+        if kind == "interactive":
+            return self.send(urlencode({"payload": json.dumps(data)}), FORM, **sign)
+        return self.send(json.dumps(data), "application/json", **sign)
 
     def _user(self, user_id: str) -> dict:
         user = self.emulator.users.get(user_id)
@@ -172,7 +182,7 @@ class SlackDriver:
             "response_url": emu.issue_response_url(user_id, channel.id),
             "trigger_id": emu.issue_trigger(user_id),
         }
-        return self.send(urlencode(form), "application/x-www-form-urlencoded", **sign)
+        return self.deliver("slash_commands", form, **sign)
 
     def click(
         self,
@@ -347,7 +357,7 @@ class SlackDriver:
             "is_ext_shared_channel": False,
             "event_context": "4-" + secrets.token_hex(8),
         }
-        return self.send(json.dumps(envelope), "application/json", **sign)
+        return self.deliver("events_api", envelope, **sign)
 
     def url_verification(self, challenge: str = "sandbox-challenge", **sign: Any) -> requests.Response:
         body = {"token": self.emulator.verification_token, "challenge": challenge, "type": "url_verification"}

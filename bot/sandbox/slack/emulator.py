@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from bot.sandbox.clock import SimClock
 from bot.sandbox.httpserver import App, SandboxServer
 from bot.sandbox.slack.blocks import render_blocks
+from bot.sandbox.slack.socket_mode import SocketModeServer
 
 DEFAULT_USERS: dict[str, dict] = {
     "U_ONCALL": {
@@ -117,9 +118,13 @@ class SlackEmulator:
     """One Slack workspace with the bot installed; see ``api.py`` for the Web API it serves."""
 
     def __init__(
-        self, bot_token: str = "xoxb-sandbox", users: dict | None = None, clock: SimClock | None = None
+        self,
+        bot_token: str = "xoxb-sandbox",
+        users: dict | None = None,
+        clock: SimClock | None = None,
+        app_token: str = "xapp-sandbox",
     ) -> None:
-        self.bot_token = bot_token
+        self.bot_token, self.app_token = bot_token, app_token  # the app-level token opens Socket Mode
         self.clock = clock or SimClock()
         self.team_id, self.team_domain, self.app_id = TEAM_ID, TEAM_DOMAIN, APP_ID
         self.bot_user_id, self.bot_id = BOT_USER_ID, BOT_ID
@@ -158,6 +163,7 @@ class SlackEmulator:
         )
         self.add_channel("incidents", creator=BOT_USER_ID, members=[*humans, BOT_USER_ID])
         self._server: SandboxServer | None = None
+        self.socket_mode = SocketModeServer(APP_ID)  # apps.connections.open's WebSocket (socket_mode.py)
 
     # ---- set-up ---------------------------------------------------------------------------------------
 
@@ -285,9 +291,11 @@ class SlackEmulator:
     def start(self, port: int = 0) -> str:
         self._server = SandboxServer(self.app, port=port).start()
         self.base_url = self._server.url
+        self.socket_mode.start()
         return self.base_url
 
     def stop(self) -> None:
+        self.socket_mode.stop()
         if self._server:
             self._server.stop()
             self._server = None

@@ -42,6 +42,12 @@ def auth_test(emu: SlackEmulator, params: dict) -> dict:
     }
 
 
+@method("apps.connections.open")
+def apps_connections_open(emu: SlackEmulator, params: dict) -> dict:
+    """Socket Mode: a single-use WebSocket URL (the app-level token was checked by the dispatcher)."""
+    return {"url": emu.socket_mode.open_url()}
+
+
 @method("users.info")
 def users_info(emu: SlackEmulator, params: dict) -> dict:
     user = emu.users.get(str(params.get("user") or ""))

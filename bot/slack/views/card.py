@@ -68,7 +68,7 @@ def _card_top(info: CardInfo, now: dt.datetime | None) -> list[dict]:
         _section("\n".join(lines)),
         _context(
             f"Declared by {user(info.declared_by)} {ago(info.created_at, now)} · "
-            f"lead {user(info.lead)} · namespace `{escape(info.namespace)}`"
+            f"lead {user(info.lead)}" + (f" · namespace `{escape(info.namespace)}`" if info.namespace else "")
         ),
     ]
     if info.assessment is None:

@@ -80,7 +80,7 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
         blocks += verification_blocks(run.verification)
     e = registry.emergency(run.strategy)
     choose = _revision_select(info, e.choose) if e.choose else []
-    finish = _finish_switch(run)
+    finish = _finish_switch(run, e.finish_step)
     blocks.append(
         _section(
             "*What you can do now:* "
@@ -113,12 +113,13 @@ def _emergency_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
     return blocks
 
 
-def _finish_switch(run: RunInfo) -> str:
-    """A blue-green run that failed at the switch itself (its two writes, the selector and the route, may be
-    half done): the label of the button that plans the switch to the same colour again, from what is live
-    then; "" for any other failure."""
-    cut_short = any(s.name == "Switch traffic" and s.status == "failed" for s in run.steps)
-    if run.strategy != "blue-green" or not cut_short or run.to_revision is None:
+def _finish_switch(run: RunInfo, finish_step: str) -> str:
+    """A run that failed at the step its strategy names as able to leave the change half done (blue-green's
+    switch: its two writes, the selector and the route): the label of the button that plans the switch to the
+    same side again, from what is live then; "" for any other failure."""
+    wanted = finish_step.lower()
+    cut_short = bool(wanted) and any(s.name.lower() == wanted and s.status == "failed" for s in run.steps)
+    if not cut_short or run.to_revision is None:
         return ""
     return f"Finish the switch to {run.to_revision.title}"
 
@@ -138,8 +139,8 @@ def _unverified_blocks(info: CardInfo, run: RunInfo) -> list[dict]:
     blocks.append(
         _section(
             "*Check by hand:* the service's 5xx rate and p95 latency on your dashboards, "
-            f"`kubectl rollout status deployment/{escape(info.service)} -n {escape(info.namespace)}`, and its "
-            "health URL. Then click *Resolve* if it is healthy, or choose another revision."
+            + (f"{escape(info.check_by_hand)}, " if info.check_by_hand else "")
+            + "and its health URL. Then click *Resolve* if it is healthy, or choose another revision."
         )
     )
     key = info.incident_key

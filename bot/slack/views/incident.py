@@ -78,6 +78,7 @@ class CardInfo:
     run: RunInfo | None = None
     history: tuple[Revision, ...] = ()  # for "Choose revision…"
     channel_id: str = ""  # the incident channel
+    check_by_hand: str = ""  # the command that shows the rollout, in its provider's words (the strategy's spec)
 
 
 # ---------------------------------------------------------------- severity and signals

@@ -127,9 +127,12 @@ def history_blocks(service: str, revisions: Sequence[Revision], now: dt.datetime
 MAX_VERSIONS_SHOWN = 8  # per object, newest first
 
 
-def config_history_blocks(service: str, histories: Sequence[ConfigHistory], strategy: str) -> list[dict]:
+def config_history_blocks(
+    service: str, histories: Sequence[ConfigHistory], strategy: str, restorers: Sequence[str] = ("config",)
+) -> list[dict]:
     """``/rollback config``: per ConfigMap and Secret, its versions newest first with what changed (a Secret:
-    key names only; its values are never stored or shown)."""
+    key names only; its values are never stored or shown). ``restorers``: the strategies that restore a
+    recorded version (``StrategySpec.restores_config``), which the advice at the end names."""
     if not histories:
         return [
             _section(
@@ -156,9 +159,9 @@ def config_history_blocks(service: str, histories: Sequence[ConfigHistory], stra
     how = (
         f"To restore an earlier version: `/rollback {escape(service)} <reason>`, then *Choose revision…*; "
         "the plan shows every change before anything is written."
-        if strategy == "config"
+        if strategy in restorers
         else f"{escape(service)} rolls back with the `{escape(strategy)}` strategy; to restore a ConfigMap by "
-        "itself, give it `strategy: config` in the services catalog."
+        f"itself, give it `strategy: {escape(restorers[0] if restorers else 'config')}` in the services catalog."
     )
     blocks.append(_context(f"Versions are recorded from the moment the bot watches them. {how}"))
     return _finish(blocks)
@@ -198,8 +201,7 @@ def fallback_text(subject: CardInfo | Plan | Progress | Verification | str) -> s
 
 def could_not_verify_message(
     service: str,
-    namespace: str,
-    deployment: str,
+    check_by_hand: str,
     health_url: str | None,
     version: str,
     reason: str,
@@ -211,8 +213,8 @@ def could_not_verify_message(
         f":warning: *{escape(service)} is back on {escape(version)}, but I could NOT verify that it is "
         f"healthy:* {escape(clip(reason, 500))}.\n"
         "*Check by hand:* its dashboards (5xx rate and p95 latency since the rollback), "
-        f"`kubectl rollout status deployment/{escape(deployment)} -n {escape(namespace)}`, "
-        f"and the health URL {url}.\n"
+        + (f"{escape(check_by_hand)}, " if check_by_hand else "")
+        + f"and the health URL {url}.\n"
         "*Next:* nothing happens automatically. When it looks healthy, type `/rollback resolve` here; "
         "if it does not, choose another revision or click *Page escalation* on the card."
     )

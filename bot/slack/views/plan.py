@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bot.providers.kubernetes.traffic_patches import FINISHING
 from bot.slack.views.blocks import (
     ActionId,
     _actions,
@@ -63,7 +62,7 @@ def plan_confirmation(
         )
         label, action = "Confirm rollback", ActionId.CONFIRM_ROLLBACK
     buttons = [_button(label, action, value, style="primary"), _button("Cancel", ActionId.CANCEL_ROLLBACK, key)]
-    if plan.strategy == "blue-green" and plan.summary.startswith(FINISHING):
+    if plan.half_done:
         other = plan.current.title  # a half-done switch can be finished to the colour traffic would leave, too
         note += f" Or *Finish the switch to {escape(other)} instead*: you will see that plan first."
         value = encode_value(incident_key, plan.current.number, after_run)

@@ -58,6 +58,7 @@ INFO = v.CardInfo(
     assessment=ASSESSMENT,
     history=(V125, V124, V123),
     channel_id="C0INC1",
+    check_by_hand="`kubectl rollout status deployment/shopping-service -n shopping`",
 )
 
 STEPS = (

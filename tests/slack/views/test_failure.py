@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.slack import views as v
@@ -43,6 +45,13 @@ def test_a_rollback_that_could_not_be_verified_is_never_shown_as_healthy():
     assert "could NOT verify" in text and "Verification passed" not in text
     assert "kubectl rollout status deployment/shopping-service -n shopping" in text
     assert action_ids(blocks) == ["resolve", "choose_revision", "post_update"]
+
+
+def test_the_check_by_hand_is_the_strategys_own_and_absent_when_it_names_none():
+    info = dataclasses.replace(with_run("could_not_verify", verification=UNKNOWN), check_by_hand="", namespace="")
+    text = mrkdwn_text(v.incident_card(info, now=NOW))
+    assert "kubectl" not in text and "namespace `" not in text
+    assert "*Check by hand:* the service's 5xx rate and p95 latency on your dashboards, and its health URL." in text
 
 
 def test_progress_and_verification():

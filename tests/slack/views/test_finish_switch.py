@@ -46,11 +46,12 @@ def test_a_plan_that_finishes_a_half_done_switch_offers_the_other_colour_too():
         desired=BLUE,
         changes=("switch VirtualService storefront route subset: green → blue",),
         summary="finishing the switch of storefront to blue",
+        half_done=True,
     )
     blocks = v.plan_confirmation(plan, "U0BOB", False, "INC-2026-001", 9, after_run=4)
     assert_valid(blocks)
     assert action_ids(blocks) == ["confirm_rollback", "cancel_rollback", "finish_switch"]
     other = elements(blocks)[2]
     assert other["text"]["text"] == "Finish the switch to green instead" and other["value"] == "INC-2026-001|2|4"
-    whole = v.plan_confirmation(dataclasses.replace(plan, summary="switching storefront to blue"), "U0BOB", False, "K")
+    whole = v.plan_confirmation(dataclasses.replace(plan, half_done=False), "U0BOB", False, "K")
     assert "finish_switch" not in action_ids(whole)

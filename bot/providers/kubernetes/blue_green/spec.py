@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.providers.kubernetes import rbac
 from bot.providers.kubernetes.blue_green.options import BlueGreen
+from bot.providers.kubernetes.locator import ROLLOUT_STATUS, api_client, from_service
 from bot.strategies.base import Strategy
 from bot.strategies.registry import BuildContext, Emergency, StrategySpec
 
@@ -11,7 +12,7 @@ from bot.strategies.registry import BuildContext, Emergency, StrategySpec
 def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.kubernetes.blue_green.strategy import BlueGreenSwitch
 
-    return BlueGreenSwitch(ctx.clients.kubernetes())
+    return BlueGreenSwitch(api_client(ctx))
 
 
 def _workloads(workload: str, options: BlueGreen) -> tuple[tuple[str, str], ...]:
@@ -45,9 +46,12 @@ SPEC = StrategySpec(
         "switch the traffic to the other colour (*Switch to another colour…*)",
         "Scale live colour to zero",
         "The colour that serves *{service}* now stops: the service is DOWN until someone scales it back up.",
+        finish_step="Switch traffic",
     ),
     workloads=_workloads,
     rbac=(*rbac.RUN, *rbac.TRAFFIC_DEPLOYMENTS, *rbac.SERVICE_SELECTOR, *rbac.VIRTUAL_SERVICES),
+    locate=from_service,
+    check_by_hand=ROLLOUT_STATUS,
     rank=2,
     description="switch the Service's selector back to the other colour",
 )

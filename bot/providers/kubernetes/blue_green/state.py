@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from bot.providers.kubernetes.api import Obj
 from bot.providers.kubernetes.blue_green.options import BlueGreen
-from bot.strategies.base import RollbackError
 
 
 @dataclass(frozen=True)
@@ -46,5 +45,3 @@ class BlueGreenState:
         return None
 
 
-class ReleaseLive(RollbackError):
-    """The colour a *Delete* button names is not the idle bad release any more: nothing is deleted."""

@@ -15,11 +15,11 @@ from bot.providers.kubernetes import gitops, rollout_rules, traffic_patches
 from bot.providers.kubernetes.api import Call, CallFailed, explain
 from bot.providers.kubernetes.blue_green.options import BlueGreen
 from bot.providers.kubernetes.blue_green.spec import SPEC
-from bot.providers.kubernetes.blue_green.state import BlueGreenState, ReleaseLive
+from bot.providers.kubernetes.blue_green.state import BlueGreenState
 from bot.providers.kubernetes.deployments import OnDeployments
 from bot.providers.kubernetes.locator import k8s, with_workload
 from bot.providers.kubernetes.outcomes import NOTHING_CHANGED, VERIFY_CONSEQUENCE, owner_warning
-from bot.strategies.base import Check, Plan, Progress, Revision, RollbackError, Target, Verification
+from bot.strategies.base import Check, Plan, Progress, ReleaseLive, Revision, RollbackError, Target, Verification
 from bot.strategies.options import from_options
 
 
@@ -123,6 +123,7 @@ class BlueGreenSwitch(OnDeployments):
                 else ()
             ),
             summary=f"{verb} {svc_name} to {desired}",
+            half_done=world.split,
         )
 
     @staticmethod

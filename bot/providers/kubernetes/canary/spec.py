@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.providers.kubernetes import rbac
 from bot.providers.kubernetes.canary.options import Canary
+from bot.providers.kubernetes.locator import ROLLOUT_STATUS, api_client, from_service
 from bot.strategies.base import Strategy
 from bot.strategies.registry import BuildContext, Emergency, StrategySpec
 
@@ -11,7 +12,7 @@ from bot.strategies.registry import BuildContext, Emergency, StrategySpec
 def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.kubernetes.canary.strategy import CanaryStepDown
 
-    return CanaryStepDown(ctx.clients.kubernetes())
+    return CanaryStepDown(api_client(ctx))
 
 
 def _workloads(workload: str, options: Canary) -> tuple[tuple[str, str], ...]:
@@ -34,6 +35,8 @@ SPEC = StrategySpec(
     ),
     workloads=_workloads,
     rbac=(*rbac.RUN, *rbac.TRAFFIC_DEPLOYMENTS, *rbac.VIRTUAL_SERVICES),
+    locate=from_service,
+    check_by_hand=ROLLOUT_STATUS,
     rank=3,
     description="step the canary's traffic down to 0",
 )

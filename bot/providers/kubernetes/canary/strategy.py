@@ -167,6 +167,10 @@ class CanaryStepDown(OnDeployments):
         self.deployments.scale(with_workload(target, world.options.stable), stable)
         self.deployments.scale(with_workload(target, world.options.canary), canary)
 
+    def schedule(self, target: Target) -> tuple[tuple[int, ...], str]:
+        opts: Canary = from_options(Canary, target.options)
+        return opts.steps, opts.step_pause
+
     def settle(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
         """Until the new split serves: nothing to wait for with Istio; the stable's new pods ready without it."""
         opts: Canary = from_options(Canary, target.options)
@@ -195,9 +199,14 @@ class CanaryStepDown(OnDeployments):
             (Check("canary weight", world.weight == 0, f"the canary gets {world.weight}% of traffic"), *stable.checks)
         )
 
-    def remove_canary(self, plan: Plan) -> str:
+    def remove_canary(self, plan: Plan, verified: bool) -> str:
+        """At 0 %: the canary scaled to zero, or deleted (``after: delete``), but only once the stable is
+        verified; an unverified stable keeps the canary's Deployment, scaled to zero."""
         opts: Canary = from_options(Canary, plan.target.options)
         t = with_workload(plan.target, opts.canary)
+        if opts.after == "delete" and not verified:
+            self.scale(plan.target, 0)
+            return f"{opts.canary} scaled to 0, not deleted: the stable release was not verified"
         if opts.after == "delete":
             try:
                 self.api.write(Call("delete", "deployments", k8s(t).namespace, opts.canary))

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.providers.kubernetes import rbac
 from bot.providers.kubernetes.config.options import ConfigRollback
+from bot.providers.kubernetes.locator import ROLLOUT_STATUS, api_client, from_service
 from bot.strategies.base import RollbackError, Strategy
 from bot.strategies.registry import SCALE_TO_ZERO, BuildContext, Emergency, StrategySpec
 
@@ -15,7 +16,7 @@ def _build(ctx: BuildContext) -> Strategy:
 
     if ctx.versions is None:
         raise RollbackError("the config strategy needs the recorded versions of the bot's database; none was given")
-    return ConfigRestore(ctx.clients.kubernetes(), ctx.versions)
+    return ConfigRestore(api_client(ctx), ctx.versions)
 
 
 def _workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:
@@ -41,6 +42,9 @@ SPEC = StrategySpec(
     workloads=_workloads,
     watches=_watches,
     rbac=(*rbac.RUN, *rbac.CONFIG),
+    locate=from_service,
+    check_by_hand=ROLLOUT_STATUS,
+    restores_config=True,
     rank=4,
     description="restore a recorded ConfigMap version, then rollout restart",
 )

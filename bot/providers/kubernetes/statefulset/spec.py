@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.providers.kubernetes import rbac
+from bot.providers.kubernetes.locator import api_client, from_service
 from bot.strategies.base import Strategy
 from bot.strategies.registry import BuildContext, StrategySpec
 
@@ -12,7 +13,7 @@ from bot.strategies.registry import BuildContext, StrategySpec
 def _build(ctx: BuildContext) -> Strategy:
     from bot.providers.kubernetes.statefulset.strategy import StatefulSetUndo
 
-    return StatefulSetUndo(ctx.clients.kubernetes())
+    return StatefulSetUndo(api_client(ctx))
 
 
 def _workloads(workload: str, options: Any) -> tuple[tuple[str, str], ...]:
@@ -25,6 +26,8 @@ SPEC = StrategySpec(
     build=_build,
     workloads=_workloads,
     rbac=(*rbac.RUN, *rbac.STATEFULSET),
+    locate=from_service,
+    check_by_hand="`kubectl rollout status statefulset/{workload} -n {namespace}`",
     rank=1,
     description="StatefulSet rollout undo through ControllerRevisions",
 )
