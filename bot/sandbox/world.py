@@ -170,8 +170,8 @@ class World:
             "reminder_minutes": 30,
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
-        if self.east:
-            for svc in self.scenario.services:
+        if self.east:  # the Kubernetes services again (one on ECS is not in a kubeconfig context)
+            for svc in (svc for svc in self.scenario.services if not svc.ecs):
                 health = f"{self.east.services[svc.name].url}/actuator/health"
                 entry = {**self._catalog_entry(svc), "cluster": EAST, "health_url": health}
                 catalog["services"][f"{svc.name}-east"] = entry
