@@ -1,4 +1,4 @@
-"""rollback-bot serve | worker | migrate | demo | sandbox | report | check-config | rbac.
+"""rollback-bot serve | worker | migrate | demo | sandbox | report | check-config | rbac | alert-rules.
 
 The sandbox's commands (demo, sandbox) are added through the ``rollback_bot.commands`` entry points: the
 product never imports the sandbox.
@@ -116,6 +116,18 @@ def _check_config(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _alert_rules(args: argparse.Namespace) -> int:
+    from bot.config import load_catalog
+    from bot.config.alert_rules import rules_yaml, watched
+
+    if args.defaults:
+        sys.stdout.write(rules_yaml())
+        return 0
+    path = args.path or os.environ.get("ROLLBACK_BOT_CONFIG", "config/services.yaml")
+    sys.stdout.write(rules_yaml(watched(load_catalog(path))))
+    return 0
+
+
 def _rbac(args: argparse.Namespace) -> int:
     from bot.config import load_catalog
     from bot.providers.kubernetes import roles
@@ -188,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("path", nargs="?")
     p.set_defaults(func=_check_config)
     _add_rbac(sub)
+    p = sub.add_parser("alert-rules", help="print the Prometheus alerting rules of the catalog's triggers")
+    p.add_argument("path", nargs="?", help="the catalog (default: ROLLBACK_BOT_CONFIG)")
+    p.add_argument("--defaults", action="store_true", help="the default thresholds only (deploy/prometheus/)")
+    p.set_defaults(func=_alert_rules)
     args = parser.parse_args(argv)
     log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
     logs.configure("json" if log_format == "json" else "text", verbose=args.verbose)

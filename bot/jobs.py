@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from bot.incidents import comms
+from bot.incidents import auto_rollback, comms
+from bot.incidents.watch import DeployWatch
 from bot.runtime import Runtime
 from bot.strategies.base import RollbackError
 
@@ -39,6 +40,8 @@ def worker_jobs(
         Job("config tracker", ONCE, partial(start_config_tracker, rt)),
         Job("sweep", 0, sweep),
         Job("reminders", 30, partial(comms.remind_due, rt)),
+        Job("watch after deploy", rt.settings.deploy_watch_seconds, DeployWatch(rt, then=auto_rollback.begin).run),
+        Job("auto-rollback countdown", 2, partial(auto_rollback.tick, rt)),
     )
 
 

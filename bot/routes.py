@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import App
 
 from bot.runtime import Runtime
-from handlers import health, metrics, slack_events
+from handlers import alertmanager, health, metrics, slack_events
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
@@ -31,6 +31,7 @@ def table(app: App, rt: Runtime) -> tuple[Route, ...]:
     """Every endpoint the bot serves, one line each."""
     return (
         Route("/slack/events", ("POST",), slack_events.handler(app, rt.settings.slack_signing_secret)),
+        Route("/alerts/alertmanager", ("POST",), alertmanager.handler(rt)),
         *probes(rt),
     )
 

@@ -6,7 +6,7 @@ from functools import partial
 
 from slack_bolt import App
 
-from bot.incidents import comms, decisions, resolve, steering, sync
+from bot.incidents import auto_rollback, comms, decisions, resolve, steering, sync
 from bot.runtime import Runtime
 from bot.slack.views import ActionId, decode_value
 from handlers.common import user_from
@@ -43,3 +43,4 @@ def register(app: App, rt: Runtime) -> None:
     listen(ActionId.RESUME_SYNC, sync.resume_sync)
     listen(ActionId.REVERT_ENV_ONLY, decisions.request_env_rollback)
     listen(ActionId.FINISH_SWITCH, decisions.request_rollback)
+    listen(ActionId.HOLD_AUTO_ROLLBACK, auto_rollback.hold)

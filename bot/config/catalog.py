@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
 from bot.config.permissions import ANYONE
 from bot.config.queries import SIGNALS, Analysis, Thresholds
@@ -73,6 +74,12 @@ _SERVICE_KEYS = {
     "queries": "",
     "thresholds": "",
     "analysis": "",
+    "watch_minutes": "",
+    "watch_failures": "",
+    "auto_rollback": "",
+    "auto_rollback_grace": "",
+    "min_good_minutes": "",
+    "flap_guard": "",
     "options": "",  # the strategy's own settings (older names: each spec's aliases, such as blue_green)
 }
 _SIMPLE_KEYS = {
@@ -87,6 +94,11 @@ _SIMPLE_KEYS = {
     "db_migrations": BOOL,
     "migration_runbook": URL,
     "window": DURATION_CHECK,
+    "watch_minutes": (is_positive_int, "a positive whole number of minutes"),
+    "watch_failures": (is_positive_int, "a positive whole number"),
+    "auto_rollback_grace": DURATION_CHECK,
+    "min_good_minutes": COUNT,
+    "flap_guard": DURATION_CHECK,
 }
 _ANALYSIS_CHECKS = {
     "interval": DURATION_CHECK,
@@ -243,6 +255,7 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
         r.error(spec["cluster"], f"{where}.cluster", "only a strategy on Kubernetes runs in a kubeconfig context")
     _read_strategy(r, spec, where, kwargs)
     _read_people(r, spec, node, where, kwargs)
+    read_auto_rollback(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
     if "backup_job" in spec:

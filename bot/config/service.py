@@ -34,6 +34,12 @@ class ServiceConfig:
     queries: dict[str, str] = field(default_factory=dict, compare=False)  # templates: defaults + overrides
     thresholds: Thresholds = field(default_factory=Thresholds)
     analysis: Analysis = field(default_factory=Analysis)
+    watch_minutes: int = 10  # after a new revision rolls out, the triggers are read for this long ...
+    watch_failures: int = 3  # ... and this many failed checks in a row declare an incident
+    auto_rollback: str = "off"  # off | propose (declare and present the plan) | execute (after a grace period)
+    auto_rollback_grace: str = "2m"  # execute: time to click Hold before the bot rolls back
+    min_good_minutes: int = 30  # the previous revision must have been live this long to count as known good
+    flap_guard: str = "1h"  # never two automatic rollbacks of the service within this
     options: Any = None  # the strategy's own settings, an instance of its spec's options class (None: it has none)
 
     def __post_init__(self) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.config.names import DURATION
+
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 
 
 class ConfigError(Exception):
@@ -68,6 +71,10 @@ class Settings:
     postmortem_dir: str = "postmortems"
     rollback_deadline_seconds: int = 600
     config_fingerprint_key: str | None = field(default=None, repr=False)  # unset: Secrets are not tracked
+    alertmanager_token: str | None = field(default=None, repr=False)  # unset: POST /alerts/alertmanager answers 401
+    alertmanager_username: str = "alertmanager"  # basic auth's user name (the token is its password)
+    alertmanager_service_label: str = "service"  # the alert label naming the catalog service
+    deploy_watch_seconds: int = 30  # how often the watch after a deploy reads histories and checks the triggers
     prometheus_auth: PrometheusAuth = field(default_factory=PrometheusAuth)
     log_format: str = "text"  # json: one JSON object per line
     migrate_on_start: bool = False  # serve/worker migrate the schema themselves (dev, the sandbox); else check it
@@ -78,7 +85,7 @@ class Settings:
         auth = self.prometheus_auth
         return (
             self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.database_url,
-            self.config_fingerprint_key, auth.bearer_token, auth.password,
+            self.config_fingerprint_key, self.alertmanager_token, auth.bearer_token, auth.password,
         )
 
     @classmethod
@@ -101,6 +108,7 @@ class Settings:
 
         port = positive_int("PORT", 3000)
         deadline = positive_int("ROLLBACK_DEADLINE_SECONDS", 600)
+        watch_every = positive_int("DEPLOY_WATCH_SECONDS", cls.deploy_watch_seconds)
         scrape = get("PROMETHEUS_SCRAPE_INTERVAL") or cls.prometheus_scrape_interval
         if not DURATION.fullmatch(scrape):
             errors.append(f"PROMETHEUS_SCRAPE_INTERVAL: expected a duration such as 15s, got {scrape!r}")
@@ -116,9 +124,8 @@ class Settings:
             )
         prometheus_auth = PrometheusAuth.from_env(get, errors)
         metrics_port = positive_int("METRICS_PORT", 9464)
-        log_format = (get("LOG_FORMAT") or "text").lower()
-        if log_format not in LOG_FORMATS:
-            errors.append(f"LOG_FORMAT: expected text or json, got {log_format!r}")
+        alerting = _alertmanager(get, errors)
+        log_format = _log_format(get, errors)
         if errors:
             raise ConfigError(errors)
         return cls(
@@ -135,8 +142,29 @@ class Settings:
             postmortem_dir=get("POSTMORTEM_DIR") or cls.postmortem_dir,
             rollback_deadline_seconds=deadline,
             config_fingerprint_key=fingerprint_key,
+            **alerting,
+            deploy_watch_seconds=watch_every,
             prometheus_auth=prometheus_auth,
             log_format=log_format,
             migrate_on_start=(get("MIGRATE_ON_START") or "").lower() in ("1", "true", "yes"),
             metrics_port=metrics_port,
         )
+
+
+def _alertmanager(get, errors: list[str]) -> dict[str, str | None]:
+    """The webhook's settings: ``POST /alerts/alertmanager``'s credentials and the label naming the service."""
+    label = get("ALERTMANAGER_SERVICE_LABEL") or Settings.alertmanager_service_label
+    if not LABEL_NAME.fullmatch(label):
+        errors.append(f"ALERTMANAGER_SERVICE_LABEL: expected a label name such as service, got {label!r}")
+    return {
+        "alertmanager_token": get("ALERTMANAGER_TOKEN"),
+        "alertmanager_username": get("ALERTMANAGER_USERNAME") or Settings.alertmanager_username,
+        "alertmanager_service_label": label,
+    }
+
+
+def _log_format(get, errors: list[str]) -> str:
+    log_format = (get("LOG_FORMAT") or "text").lower()
+    if log_format not in LOG_FORMATS:
+        errors.append(f"LOG_FORMAT: expected text or json, got {log_format!r}")
+    return log_format

@@ -7,6 +7,7 @@ They are added to the CLI through the ``rollback_bot.commands`` entry point (pyp
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import sys
 import threading
@@ -31,6 +32,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-scale", type=float, default=None)
     p.add_argument("--state-dir", default=None)
     p.add_argument("--no-prometheus", action="store_true")
+    p.add_argument(
+        "--bot-url",
+        default="http://127.0.0.1:3000",
+        help="where Alertmanager's webhook posts the alerts (the bot's `serve`; default http://127.0.0.1:3000)",
+    )
     p.set_defaults(func=_sandbox)
 
 
@@ -44,6 +50,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox.scenario import load_scenario
     from bot.sandbox.world import World
 
+    alerting = not args.no_prometheus and shutil.which("prometheus-alertmanager") is not None
     world = World(
         load_scenario(args.scenario),
         clock_scale=args.time_scale,
@@ -51,12 +58,16 @@ def _sandbox(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         k8s_port=args.port,
         kubeconfig=args.kubeconfig,
+        alerting=alerting,
     )
     world.start()
+    world.connect_alerts(args.bot_url)
     print(f"Kubernetes API  {world.k8s_server.url}  (kubeconfig: {world.kubeconfig})")
     for name, srv in world.services.items():
         print(f"service         {name}: {srv.url}/metrics  {srv.url}/actuator/health")
     print(f"Prometheus      {world.prometheus.url if world.prometheus else 'not running (no prometheus binary)'}")
+    am = world.alertmanager
+    print(f"Alertmanager    {f'{am.url} -> {am.webhook_url}' if am else 'not running (no prometheus-alertmanager)'}")
     print(f"Slack emulator  {world.slack.api_url}")
     print("Environment for the bot:")
     for key, value in world.env().items():

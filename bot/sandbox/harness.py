@@ -99,6 +99,7 @@ class BotHarness:
             self.socket.connect()
             self.world.slack.socket_mode.wait_connected()
         self.world.scrape_bot(self.url.removeprefix("http://"))  # the bot's own /metrics, as in a cluster
+        self.world.connect_alerts(self.url)
         return self
 
     def _serve(self) -> None:

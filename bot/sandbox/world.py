@@ -19,6 +19,9 @@ from typing import Any
 import requests
 import yaml
 
+from bot.config import load_catalog
+from bot.config.alert_rules import rules_yaml, watched
+from bot.sandbox.alertmanager import AlertmanagerProcess
 from bot.sandbox.aws import REGION, AwsSandbox
 from bot.sandbox.clock import SimClock
 from bot.sandbox.ecs import EcsDeployments
@@ -65,10 +68,14 @@ class World:
         k8s_port: int = 0,
         kubeconfig: str | Path | None = None,
         catalog_overrides: Mapping[str, Any] | None = None,
+        alerting: bool = False,
         second_cluster: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
+        ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
+        ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
+        posts to the bot once ``connect_alerts`` names it.
         ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
@@ -83,12 +90,15 @@ class World:
         self.k8s_server: SandboxServer | None = None
         self.services: dict[str, SandboxServer] = {}
         self.prometheus: PrometheusProcess | None = None
+        self.want_alerting = alerting
+        self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
         self.fingerprint_key = secrets.token_hex(32)  # the bot's CONFIG_FINGERPRINT_KEY: one per world
+        self.alertmanager_token = secrets.token_hex(16)  # the bot's ALERTMANAGER_TOKEN, which Alertmanager sends
         self.bot_addresses: list[str] = []  # the bots' /metrics that Prometheus scrapes ("host:port")
 
     def start(self) -> World:
@@ -105,13 +115,28 @@ class World:
         namespace = self.scenario.services[0].namespace
         write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=namespace, others=others)
         self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs)
-        if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
-            targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
-            self.prometheus = PrometheusProcess(targets, scrape_interval=SCRAPE_INTERVAL).start()
-            self._wait_for_rates()
-        self.slack.start()
         self.write_catalog()
+        if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
+            self._start_prometheus()
+        self.slack.start()
         return self
+
+    def _start_prometheus(self) -> None:
+        targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
+        rules = None
+        if self.want_alerting:
+            self.alertmanager = AlertmanagerProcess().start()
+            rules = rules_yaml(watched(load_catalog(self.catalog_path)))
+        alertmanager = self.alertmanager.url if self.alertmanager else None
+        self.prometheus = PrometheusProcess(
+            targets, scrape_interval=SCRAPE_INTERVAL, rules=rules, alertmanager=alertmanager
+        ).start()
+        self._wait_for_rates()
+
+    def connect_alerts(self, bot_url: str) -> None:
+        """Alertmanager's webhook posts to the bot at ``bot_url`` from now on (no Alertmanager: nothing)."""
+        if self.alertmanager:
+            self.alertmanager.send_to(f"{bot_url}/alerts/alertmanager", self.alertmanager_token)
 
     def _start_aws(self) -> None:
         """moto and its front, with the ECS deployments model, when some scenario service runs on ECS."""
@@ -246,6 +271,7 @@ class World:
             "DATABASE_URL": f"sqlite:///{self.state_dir / 'rollback-bot.db'}",
             "POSTMORTEM_DIR": str(self.state_dir / "postmortems"),
             "CONFIG_FINGERPRINT_KEY": self.fingerprint_key,
+            "ALERTMANAGER_TOKEN": self.alertmanager_token,
             "MIGRATE_ON_START": "true",  # a throw-away database: no separate `rollback-bot migrate` step
         }
         if self.aws:
@@ -260,6 +286,7 @@ class World:
             self.k8s_faults.clear,  # first: the k8s server's close waits for requests a fault stalls
             self.slack.stop,
             self.prometheus.stop if self.prometheus else None,
+            self.alertmanager.stop if self.alertmanager else None,
             *(srv.stop for srv in self.services.values()),
             self.k8s_server.stop if self.k8s_server else None,
             self.aws.stop if self.aws else None,

@@ -185,3 +185,13 @@ def assess(
         found.insert(0, (Severity.LOW, "No signal that could be read is past its threshold"))
     reasons = tuple(reason for _, reason in sorted(found, key=lambda f: -f[0].rank))
     return Assessment(severity=severity, reasons=reasons, signals=signals)
+
+
+def triggered(readings: Mapping[str, float | None], thresholds: Thresholds) -> tuple[str, ...]:
+    """The automatic triggers the readings break now, in words ("Error rate 30% is above 5%"); an unavailable
+    signal breaks none (the watch after a deploy counts only what it can see)."""
+    return tuple(
+        f"{s.label} {format_value(s)} is {'below' if s.name == 'success_rate' else 'above'} {format_threshold(s)}"
+        for s in _readings(readings, thresholds)
+        if s.breached and s.name != "http_5xx_rate"  # 5xx has no automatic trigger of its own
+    )

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.state.db import Database
-from bot.state.models import TimelineEvent, utcnow
+from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, TimelineEvent, utcnow
 
 
 def record(
@@ -44,6 +44,31 @@ def events(db: Database, incident_id: int) -> list[TimelineEvent]:
     query = (
         select(TimelineEvent)
         .where(TimelineEvent.incident_id == incident_id)
+        .order_by(TimelineEvent.at, TimelineEvent.id)
+    )
+    return db.transaction(lambda s: list(s.scalars(query)))
+
+
+def newest_of_kind_open(db: Database, kind: str) -> list[tuple[Incident, TimelineEvent]]:
+    """The newest ``kind`` event of each open incident that has one (the auto-rollback countdowns)."""
+    query = (
+        select(Incident, TimelineEvent)
+        .join(TimelineEvent, TimelineEvent.incident_id == Incident.id)
+        .where(TimelineEvent.kind == kind, Incident.status.not_in(CLOSED_INCIDENT_STATUSES))
+        .order_by(TimelineEvent.at, TimelineEvent.id)
+    )
+    newest: dict[int, tuple[Incident, TimelineEvent]] = {}
+    for incident, event in db.transaction(lambda s: [tuple(row) for row in s.execute(query)]):
+        newest[incident.id] = (incident, event)
+    return list(newest.values())
+
+
+def of_service(db: Database, service: str, kind: str, since: dt.datetime) -> list[TimelineEvent]:
+    """Every ``kind`` event of the service's incidents (open or closed) since ``since``, oldest first."""
+    query = (
+        select(TimelineEvent)
+        .join(Incident, TimelineEvent.incident_id == Incident.id)
+        .where(Incident.service == service, TimelineEvent.kind == kind, TimelineEvent.at >= since)
         .order_by(TimelineEvent.at, TimelineEvent.id)
     )
     return db.transaction(lambda s: list(s.scalars(query)))

@@ -97,7 +97,7 @@ def test_without_the_password_or_the_ca_the_reading_says_what_to_set(secured):
 
 
 def accepted_connections(prometheus: PrometheusProcess) -> int:
-    status, body = prometheus._get("/metrics")
+    status, body = prometheus.get("/metrics")
     assert status == 200
     found = re.search(rb'net_conntrack_listener_conn_accepted_total\{listener_name="http"\} (\d+)', body)
     return int(found.group(1))

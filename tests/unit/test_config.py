@@ -614,6 +614,65 @@ def test_templated_overrides_are_escaped_too():
     assert sneaky.query("memory", "1m") == 'up{ns="$window"}', "a substituted value is never substituted again"
 
 
+# ------------------------------------------------------------------ detection and auto-rollback
+
+
+def test_detection_and_auto_rollback_defaults_and_values(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart: {namespace: shop}
+          shop:
+            namespace: shop
+            rollback_allowed: [U0ONCALL1, system:auto-rollback]
+            watch_minutes: 5
+            watch_failures: 2
+            auto_rollback: execute
+            auto_rollback_grace: 30s
+            min_good_minutes: 0
+            flap_guard: 2h
+          calm: {namespace: shop, auto_rollback: off}
+        """,
+    )
+    services = load_catalog(path).services
+    cart, shop = services["cart"], services["shop"]
+    assert (cart.watch_minutes, cart.watch_failures, cart.auto_rollback) == (10, 3, "off")
+    assert (cart.auto_rollback_grace, cart.min_good_minutes, cart.flap_guard) == ("2m", 30, "1h")
+    assert (shop.watch_minutes, shop.watch_failures, shop.auto_rollback) == (5, 2, "execute")
+    assert (shop.auto_rollback_grace, shop.min_good_minutes, shop.flap_guard) == ("30s", 0, "2h")
+    assert services["calm"].auto_rollback == "off", "YAML reads a bare off as false: it means off"
+
+
+def test_bad_detection_and_auto_rollback_settings_name_their_line(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            watch_minutes: 0
+            watch_failures: three
+            auto_rollback: always
+            flap_guard: 1 hour
+            min_good_minutes: -1
+          shop:
+            namespace: shop
+            rollback_allowed: [U0ONCALL1]
+            auto_rollback: execute
+        """,
+    )
+    assert errors_of(path) == [
+        f"{path}:4: services.cart.watch_minutes: expected a positive whole number of minutes, got 0",
+        f"{path}:5: services.cart.watch_failures: expected a positive whole number, got 'three'",
+        f"{path}:6: services.cart.auto_rollback: expected off, propose or execute, got 'always'",
+        f"{path}:7: services.cart.flap_guard: expected a duration such as 5m, got '1 hour'",
+        f"{path}:8: services.cart.min_good_minutes: expected a whole number (0 or more), got -1",
+        f"{path}:12: services.shop.auto_rollback: execute rolls back as system:auto-rollback; add it to "
+        'rollback_allowed ("*" means people only), or use propose',
+    ]
+
+
 # -------------------------------------------------------------------------- clusters
 
 

@@ -4,6 +4,7 @@ Every message is read on a phone at 3 a.m.: each one says what happened, what ha
 what the reader can do. One module per surface; callers import from here.
 """
 
+from bot.slack.views.auto_rollback import auto_rollback_countdown, auto_rollback_ended, clock, countdown_text
 from bot.slack.views.blocks import (
     BUTTON_TEXT,
     ELLIPSIS,
@@ -80,6 +81,10 @@ from bot.slack.views.modals import (
 from bot.slack.views.plan import plan_confirmation, plan_decided
 
 __all__ = [
+    "auto_rollback_countdown",
+    "auto_rollback_ended",
+    "clock",
+    "countdown_text",
     "emergency_hint",
     "delete_release_actions",
     "resume_sync_actions",
