@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import io
 import json
 import logging
@@ -17,7 +18,7 @@ def logged(log_format: str, fn) -> list[str]:
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        fn(logger)
+        contextvars.Context().run(fn, logger)  # a context of its own: nothing an earlier test bound on this thread
     finally:
         logger.removeHandler(handler)
     return stream.getvalue().splitlines()
