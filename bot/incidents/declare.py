@@ -57,6 +57,7 @@ def declare(rt: Runtime, name: str, reason: str, actor: Actor, declared: tuple[s
             actor.id,
             declared=declared,
             next_reminder_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=rt.catalog.reminder_minutes),
+            lead=actor.id if actor.kind == "slack" else None,  # a system's incident never shows it as its lead
         )
     except IncidentAlreadyOpen as exc:
         return _point_to(exc.incident, service.name, actor)

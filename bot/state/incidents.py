@@ -54,8 +54,10 @@ def create_incident(
     now: dt.datetime | None = None,
     declared: tuple[str, ...] = (),
     next_reminder_at: dt.datetime | None = None,
+    lead: str | None = "",
 ) -> Incident:
-    """A new open incident with the next free key of ``now``'s year; its lead is whoever declared it.
+    """A new open incident with the next free key of ``now``'s year; its lead is ``lead`` ("": whoever declared
+    it; None: nobody yet, as for an incident a system declared).
 
     Raises :class:`IncidentAlreadyOpen` when the service has one (two people typing at once get one).
     """
@@ -67,7 +69,7 @@ def create_incident(
         incident = Incident(
             key=format_key(year, last + 1), key_year=year, key_seq=last + 1,
             service=service, namespace=namespace, reason=reason, status="open",
-            declared_by=declared_by, lead_user_id=declared_by, created_at=created,
+            declared_by=declared_by, lead_user_id=declared_by if lead == "" else lead, created_at=created,
             declared=list(declared), next_reminder_at=next_reminder_at,
             action_items=[], status_updates=[],  # so they read as empty once detached
         )

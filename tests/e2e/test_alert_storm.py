@@ -97,10 +97,19 @@ def test_fifty_alerts_for_twenty_services_in_a_second_make_twenty_complete_incid
     failed = [c for c in bot.world.slack.calls() if c["status"] == 200 and not c["ok"]]
     assert failed == [], "every call that was limited was retried until it succeeded"
     for incident in found:
-        events = timeline.events(bot.rt.db, incident.id)
-        assert not [e.text for e in events if e.text.startswith("Could not")], incident.key
-        alerts = sorted(e.data["alertname"] for e in events if e.kind == "alert")
         expected = sorted(SIGNALS[:2]) if incident.service in SERVICES[:10] else [SIGNALS[0]]
+
+        def alerts_of(incident=incident):
+            events = timeline.events(bot.rt.db, incident.id)
+            return sorted(e.data["alertname"] for e in events if e.kind == "alert"), events
+
+        # the second alert of a service is recorded once its incident is there: wait for it, never a sleep
+        def recorded(expected=expected):
+            return alerts_of()[0] == expected or None
+
+        bot.wait_for(f"the alerts of {incident.key}", recorded, timeout=60)
+        alerts, events = alerts_of()
+        assert not [e.text for e in events if e.text.startswith("Could not")], incident.key
         assert alerts == expected, (incident.key, alerts)
     bot.wait_for(
         "the twenty announcements",
