@@ -75,11 +75,12 @@ class EngineApi:
     # -- the daemon -------------------------------------------------------------------------------
 
     def _version(self, req: Request) -> Response:
+        details = {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "GitCommit": "sandbox",
+                   "GoVersion": "go1.22.11", "Os": "linux", "Arch": "amd64", "Experimental": "false"}
         return _json({"Version": ENGINE_VERSION, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
                       "Os": "linux", "Arch": "amd64", "KernelVersion": "6.1.0-sandbox", "GitCommit": "sandbox",
-                      "GoVersion": "go1.22.11", "Components": [{"Name": "Engine", "Version": ENGINE_VERSION, "Details": {
-                          "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "GitCommit": "sandbox",
-                          "GoVersion": "go1.22.11", "Os": "linux", "Arch": "amd64", "Experimental": "false"}}]})
+                      "GoVersion": "go1.22.11",
+                      "Components": [{"Name": "Engine", "Version": ENGINE_VERSION, "Details": details}]})
 
     def _info(self, req: Request) -> Response:
         swarm = {"NodeID": MANAGER, "NodeAddr": "127.0.0.1", "LocalNodeState": "active", "ControlAvailable": True,
