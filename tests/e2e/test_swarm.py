@@ -105,15 +105,17 @@ def test_a_rollback_the_engine_pauses_is_reported_loudly_then_an_older_recorded_
     assert live_image(world) == "registry.local/basket:v1.2.3"
 
 
-def test_a_change_after_the_plan_is_refused_on_version_index_and_changes_nothing(world, bot, alice):
+def test_a_write_that_lands_first_is_refused_on_version_index_and_changes_nothing(world, bot, alice):
     released(world, bot, alice)
     channel = declare_and_plan(alice)
-    world.engine.deploy(SERVICE, revision=-1)  # someone deploys again after the plan: Version.Index moves
+    # another client writes between the bot's last read and its write: the Engine answers "update out of sequence"
+    world.engine.api.race_next_write(lambda: world.engine.relabel(SERVICE, owner="team-basket"))
     _, card = confirm_and_fail(alice, channel.id, 60)
     assert "changed after this plan was made: its Version.Index is now" in card, card
+    assert "the Engine said: rpc error: code = Unknown desc = update out of sequence" in card
     assert "nothing was rolled back" in card
     assert live_image(world) == "registry.local/basket:v1.2.5"
-    assert world.engine.api.writes == []  # no rollback was sent
+    assert world.engine.api.writes == []  # the Engine took no rollback
 
 
 def test_scale_to_zero_from_the_failure_card(world, bot, alice):

@@ -41,11 +41,17 @@ def _filters(req: Request) -> dict[str, list[str]]:
 
 
 class EngineApi:
-    """The HTTP app (``SandboxServer(EngineApi(swarm))``); ``calls`` records ``(method, path)`` of writes."""
+    """The HTTP app (``SandboxServer(EngineApi(swarm))``); ``writes`` records the updates it accepted."""
 
     def __init__(self, swarm: Swarm) -> None:
         self.swarm = swarm
         self.writes: list[tuple[str, str, dict]] = []
+        self._races: list = []
+
+    def race_next_write(self, write) -> None:
+        """Test hook: ``write()`` (another client's change) lands just before the next update is handled, as
+        when two clients read the same ``Version.Index`` and the other one writes first."""
+        self._races.append(write)
 
     def __call__(self, req: Request) -> Response:
         path = VERSIONED.sub("", req.path)
@@ -113,6 +119,8 @@ class EngineApi:
     def _update(self, req: Request, ref: str) -> Response:
         rollback = req.arg("rollback") == "previous"
         spec = req.json() or {}
+        if self._races:
+            self._races.pop(0)()
         warnings = self.swarm.update(ref, req.arg("version"), spec, rollback=rollback)
         self.writes.append(("rollback" if rollback else "update", ref, spec))
         return _json({"Warnings": warnings or None})

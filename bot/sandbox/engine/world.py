@@ -53,6 +53,12 @@ class SwarmEngine:
         """CI releases the scenario's ``revision`` of ``name`` (``docker service update``)."""
         seed.deploy(self.swarm, name, self.scenario.service(name), revision)
 
+    def relabel(self, name: str, **labels: str) -> None:
+        """Another client's write: new labels on the live spec (``docker service update --label-add``)."""
+        found = self.swarm.find(name)
+        spec = {**found.spec, "Labels": {**(found.spec.get("Labels") or {}), **labels}}
+        self.swarm.update(found.id, str(found.index), spec)
+
     def service(self, name: str) -> dict:
         """The service as ``GET /services/{name}`` answers it."""
         return self.api.service_json(self.swarm.find(name))
