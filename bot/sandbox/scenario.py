@@ -83,6 +83,7 @@ class SwarmSpec:
     delay_seconds: float = 1.0
     failure_action: str = "pause"  # UpdateConfig.FailureAction: pause | continue | rollback
     rollback_failure_action: str = "pause"  # RollbackConfig.FailureAction: pause | continue
+    monitor_seconds: float = 5.0  # UpdateConfig.Monitor: how long the Engine watches new tasks before completing
 
 
 @dataclass(frozen=True)

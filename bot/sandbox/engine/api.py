@@ -136,9 +136,13 @@ class EngineApi:
         names = {v: k for k, v in services.items()}
         if "service" in wanted:  # a name or an ID
             wanted["service"] = [names.get(v, v) for v in wanted["service"]]
+        templates = {s.id: s.spec.get("TaskTemplate") for s in self.swarm.services()}
+        if wanted.pop("_up-to-date", None):  # the CLI's progress: only tasks of the service's current spec
+            wanted["_spec"] = ["current"]
         found = [t for t in self._all_tasks() if _matches(wanted, {
+            "_spec": ["current" if t["Spec"] == templates.get(t["ServiceID"]) else "old"],
             "service": [t["ServiceID"]], "id": [t["ID"]], "node": [t["NodeID"]],
-            "desired-state": [t["DesiredState"]]}, exact=("service", "desired-state", "node"))]
+            "desired-state": [t["DesiredState"]]}, exact=("service", "desired-state", "node", "_spec"))]
         return _json(found)
 
     @staticmethod

@@ -154,7 +154,10 @@ class Swarm:
         delay = int(config.get("Delay") or 0) / NANO
         behaviour = self._behaviour(r.new)
         step = behaviour.ready_after + delay
-        tasks, failed, last_running = [], None, r.started
+        tasks, failed = [], None
+        monitor = int(config.get("Monitor") or 0) / NANO  # the Engine watches the last tasks this long first
+        last = r.started + ((replicas - 1) // parallelism) * step + behaviour.ready_after + monitor
+        last_running = last if replicas else r.started
         for i in range(replicas):
             begun = r.started + (i // parallelism) * step
             if behaviour.crashloop and i >= parallelism:
@@ -172,10 +175,10 @@ class Swarm:
             else:
                 running = now >= begun + behaviour.ready_after
                 tasks.append(self._task(svc, i, r.new, "running" if running else "starting", begun, svc.generation))
-                last_running = max(last_running, begun + behaviour.ready_after)
         return tasks, self._status(svc, r, tasks, failed, last_running, config)
 
     def _status(self, svc: Service, r: Rollout, tasks: list[dict], failed, finished: float, config: dict) -> dict:
+        now = self.clock.now()
         kind = "rollback" if r.rollback else "update"
         started = iso(r.started)
         if failed:
@@ -187,7 +190,7 @@ class Swarm:
                 state = "rollback_paused" if r.rollback else "paused"
                 return {"State": state, "StartedAt": started,
                         "Message": f"{kind} paused due to failure or early termination of task {task['ID']}"}
-        if all(t["Status"]["State"] == "running" for t in tasks) and not failed:
+        if now >= finished and not failed:
             state = "rollback_completed" if r.rollback else "completed"
             return {"State": state, "StartedAt": started, "CompletedAt": iso(finished),
                     "Message": "rollback completed" if r.rollback else "update completed"}

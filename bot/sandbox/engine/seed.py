@@ -6,15 +6,13 @@ from __future__ import annotations
 from bot.sandbox.engine.model import NANO, EngineError, Service, Swarm
 from bot.sandbox.scenario import Revision, ServiceSpec
 
-MONITOR = 5 * NANO
-
 
 def spec_of(svc: ServiceSpec, rev: Revision) -> dict:
     """A service spec as ``docker service create`` would write it, running ``rev``."""
     s = svc.swarm
     assert s is not None
     update = {"Parallelism": s.parallelism, "Delay": int(s.delay_seconds * NANO), "FailureAction": s.failure_action,
-              "Monitor": MONITOR, "MaxFailureRatio": 0, "Order": "stop-first"}
+              "Monitor": int(s.monitor_seconds * NANO), "MaxFailureRatio": 0, "Order": "stop-first"}
     rollback = {**update, "FailureAction": s.rollback_failure_action}
     env = [f"{k}={v}" for k, v in rev.env.items()]
     return {
