@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 from bot.strategies.base import RollbackError
 
 if TYPE_CHECKING:
-    from kubernetes.client import ApiClient
-
     from docker import DockerClient
+    from kubernetes.client import ApiClient
 
     from bot.providers.aws.session import AwsSession
 

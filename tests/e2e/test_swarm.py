@@ -41,8 +41,9 @@ def released(world: World, bot, alice) -> None:
     seen = ask(bot, alice, f"history {SERVICE}")
     assert "v1.2.4" in seen and "v1.2.3" in seen, seen
     world.engine.deploy(SERVICE)
-    bot.wait_for("the release of v1.2.5", lambda: world.engine.service(SERVICE)["UpdateStatus"]["State"]
-                 == "completed", 30)
+    bot.wait_for(
+        "the release of v1.2.5", lambda: world.engine.service(SERVICE)["UpdateStatus"]["State"] == "completed", 30
+    )
 
 
 def declare_and_plan(alice):
@@ -90,8 +91,10 @@ def test_a_rollback_the_engine_pauses_is_reported_loudly_then_an_older_recorded_
     world.mark_image("registry.local/basket:v1.2.4", crashloop=True)
     channel = declare_and_plan(alice)
     failed, card = confirm_and_fail(alice, channel.id, 90)
-    assert "the Engine PAUSED the rollback (UpdateStatus rollback_paused): rollback paused due to failure or " \
-           "early termination of task" in card, card
+    assert (
+        "the Engine PAUSED the rollback (UpdateStatus rollback_paused): rollback paused due to failure or "
+        "early termination of task" in card
+    ), card
     assert world.engine.service(SERVICE)["UpdateStatus"]["State"] == "rollback_paused"
 
     choices = select_options(alice.message_with(channel.id, ActionId.CHOOSE_REVISION))
@@ -123,9 +126,14 @@ def test_scale_to_zero_from_the_failure_card(world, bot, alice):
     world.mark_image("registry.local/basket:v1.2.4", crashloop=True)
     channel = declare_and_plan(alice)
     failed, _ = confirm_and_fail(alice, channel.id, 90)
-    confirm = next(e["confirm"] for b in failed["blocks"] for e in b.get("elements") or []
-                   if e.get("action_id") == ActionId.SCALE_TO_ZERO)
+    confirm = next(
+        e["confirm"]
+        for b in failed["blocks"]
+        for e in b.get("elements") or []
+        if e.get("action_id") == ActionId.SCALE_TO_ZERO
+    )
     assert "0 replicas" in json.dumps(confirm)
     alice.click(channel.id, ActionId.SCALE_TO_ZERO)
-    bot.wait_for("basket at 0 replicas", lambda: world.engine.service(SERVICE)["Spec"]["Mode"]["Replicated"]
-                 ["Replicas"] == 0, 20)
+    bot.wait_for(
+        "basket at 0 replicas", lambda: world.engine.service(SERVICE)["Spec"]["Mode"]["Replicated"]["Replicas"] == 0, 20
+    )

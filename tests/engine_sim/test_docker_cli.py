@@ -21,8 +21,9 @@ class Cli:
         self.engine, self.docker = engine, docker
 
     def run(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        return subprocess.run([self.docker, *args], env=self.engine.cli_env(), capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [self.docker, *args], env=self.engine.cli_env(), capture_output=True, text=True, timeout=timeout
+        )
 
     def ok(self, *args: str, timeout: float = 60) -> str:
         done = self.run(*args, timeout=timeout)
@@ -77,8 +78,7 @@ def test_update_image_then_rollback_converge(cli):
 
 def test_an_update_whose_tasks_fail_pauses_in_the_engine_s_words(cli):
     images = cli.engine.scenario.images
-    images["registry.local/basket:v1.2.5"] = dataclasses.replace(images["registry.local/basket:v1.2.5"],
-                                                                 crashloop=True)
+    images["registry.local/basket:v1.2.5"] = dataclasses.replace(images["registry.local/basket:v1.2.5"], crashloop=True)
     cli.ok("service", "update", "--detach", "--image", "registry.local/basket:v1.2.5", "basket")
     cli.engine.swarm.clock.advance(5)
     status = cli.inspect()["UpdateStatus"]

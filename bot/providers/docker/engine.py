@@ -19,11 +19,14 @@ def engine_client(host: str, ca: str = "", cert: str = "", key: str = "") -> doc
     ``version="auto"`` negotiates the API version with the Engine's ``/version``."""
     tls = TLSConfig(client_cert=(cert, key), ca_cert=ca, verify=True) if cert else False
     try:
-        return docker.DockerClient(base_url=host, version="auto", tls=tls, timeout=TIMEOUT_SECONDS,
-                                   use_ssh_client=host.startswith("ssh://"))
+        return docker.DockerClient(
+            base_url=host, version="auto", tls=tls, timeout=TIMEOUT_SECONDS, use_ssh_client=host.startswith("ssh://")
+        )
     except (DockerException, RequestException) as exc:
-        raise RollbackError(f"the bot could not reach the Docker Engine at {host} ({exc}). Check the service's "
-                            "options (host, tls) in the services catalog and that the Engine answers.") from exc
+        raise RollbackError(
+            f"the bot could not reach the Docker Engine at {host} ({exc}). Check the service's "
+            "options (host, tls) in the services catalog and that the Engine answers."
+        ) from exc
 
 
 class EngineError(RollbackError):
@@ -51,5 +54,6 @@ def call(where: str, consequence: str, fn, *args: Any, **kwargs: Any) -> Any:
             text = f"the Docker Engine refused the call on {where} (HTTP {status}: {said}); {consequence}."
         raise EngineError(text, status, said) from exc
     except (DockerException, RequestException) as exc:
-        raise EngineError(f"the Docker Engine of {where} did not answer ({exc}); {consequence}.", None,
-                          str(exc)) from exc
+        raise EngineError(
+            f"the Docker Engine of {where} did not answer ({exc}); {consequence}.", None, str(exc)
+        ) from exc

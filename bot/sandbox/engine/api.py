@@ -23,8 +23,13 @@ MANAGER = ident("node", NODES[0])
 
 
 def _headers() -> dict[str, str]:
-    return {"Api-Version": API_VERSION, "Docker-Experimental": "false", "Ostype": "linux",
-            "Server": f"Docker/{ENGINE_VERSION} (linux)", "Swarm": "active/manager"}
+    return {
+        "Api-Version": API_VERSION,
+        "Docker-Experimental": "false",
+        "Ostype": "linux",
+        "Server": f"Docker/{ENGINE_VERSION} (linux)",
+        "Swarm": "active/manager",
+    }
 
 
 def _json(obj, status: int = 200) -> Response:
@@ -68,8 +73,13 @@ class EngineApi:
             return self._update(req, parts[1])
         if req.method not in ("GET", "HEAD"):
             return _error(405, f"the sandbox Engine does not answer {req.method} {path}")
-        simple = {"version": self._version, "info": self._info, "services": self._services,
-                  "tasks": self._tasks, "nodes": self._nodes}
+        simple = {
+            "version": self._version,
+            "info": self._info,
+            "services": self._services,
+            "tasks": self._tasks,
+            "nodes": self._nodes,
+        }
         if len(parts) == 1 and parts[0] in simple:
             return simple[parts[0]](req)
         if len(parts) == 2 and parts[0] in ("services", "tasks", "nodes"):
@@ -81,26 +91,64 @@ class EngineApi:
     # -- the daemon -------------------------------------------------------------------------------
 
     def _version(self, req: Request) -> Response:
-        details = {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "GitCommit": "sandbox",
-                   "GoVersion": "go1.22.11", "Os": "linux", "Arch": "amd64", "Experimental": "false"}
-        return _json({"Version": ENGINE_VERSION, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
-                      "Os": "linux", "Arch": "amd64", "KernelVersion": "6.1.0-sandbox", "GitCommit": "sandbox",
-                      "GoVersion": "go1.22.11",
-                      "Components": [{"Name": "Engine", "Version": ENGINE_VERSION, "Details": details}]})
+        details = {
+            "ApiVersion": API_VERSION,
+            "MinAPIVersion": MIN_API_VERSION,
+            "GitCommit": "sandbox",
+            "GoVersion": "go1.22.11",
+            "Os": "linux",
+            "Arch": "amd64",
+            "Experimental": "false",
+        }
+        return _json(
+            {
+                "Version": ENGINE_VERSION,
+                "ApiVersion": API_VERSION,
+                "MinAPIVersion": MIN_API_VERSION,
+                "Os": "linux",
+                "Arch": "amd64",
+                "KernelVersion": "6.1.0-sandbox",
+                "GitCommit": "sandbox",
+                "GoVersion": "go1.22.11",
+                "Components": [{"Name": "Engine", "Version": ENGINE_VERSION, "Details": details}],
+            }
+        )
 
     def _info(self, req: Request) -> Response:
-        swarm = {"NodeID": MANAGER, "NodeAddr": "127.0.0.1", "LocalNodeState": "active", "ControlAvailable": True,
-                 "Error": "", "Nodes": len(NODES), "Managers": 1, "Cluster": {"ID": CLUSTER_ID}}
-        return _json({"ID": "SANDBOX", "Name": NODES[0], "ServerVersion": ENGINE_VERSION, "OSType": "linux",
-                      "Architecture": "x86_64", "NCPU": 2, "Swarm": swarm})
+        swarm = {
+            "NodeID": MANAGER,
+            "NodeAddr": "127.0.0.1",
+            "LocalNodeState": "active",
+            "ControlAvailable": True,
+            "Error": "",
+            "Nodes": len(NODES),
+            "Managers": 1,
+            "Cluster": {"ID": CLUSTER_ID},
+        }
+        return _json(
+            {
+                "ID": "SANDBOX",
+                "Name": NODES[0],
+                "ServerVersion": ENGINE_VERSION,
+                "OSType": "linux",
+                "Architecture": "x86_64",
+                "NCPU": 2,
+                "Swarm": swarm,
+            }
+        )
 
     # -- services ---------------------------------------------------------------------------------
 
     def service_json(self, svc: Service, status: bool = False) -> dict:
         tasks, update = self.swarm.state(svc)
-        out = {"ID": svc.id, "Version": {"Index": svc.index}, "CreatedAt": iso(svc.created),
-               "UpdatedAt": iso(svc.updated), "Spec": copy.deepcopy(svc.spec),
-               "Endpoint": {"Spec": {"Mode": "vip"}}}
+        out = {
+            "ID": svc.id,
+            "Version": {"Index": svc.index},
+            "CreatedAt": iso(svc.created),
+            "UpdatedAt": iso(svc.updated),
+            "Spec": copy.deepcopy(svc.spec),
+            "Endpoint": {"Spec": {"Mode": "vip"}},
+        }
         if svc.previous is not None:
             out["PreviousSpec"] = copy.deepcopy(svc.previous)
         if update:
@@ -112,8 +160,7 @@ class EngineApi:
 
     def _services(self, req: Request) -> Response:
         wanted = _filters(req)
-        found = [s for s in self.swarm.services() if _matches(wanted, {"name": [s.spec.get("Name", "")],
-                                                                       "id": [s.id]})]
+        found = [s for s in self.swarm.services() if _matches(wanted, {"name": [s.spec.get("Name", "")], "id": [s.id]})]
         return _json([self.service_json(s, req.arg("status") == "true") for s in found])
 
     def _update(self, req: Request, ref: str) -> Response:
@@ -139,22 +186,44 @@ class EngineApi:
         templates = {s.id: s.spec.get("TaskTemplate") for s in self.swarm.services()}
         if wanted.pop("_up-to-date", None):  # the CLI's progress: only tasks of the service's current spec
             wanted["_spec"] = ["current"]
-        found = [t for t in self._all_tasks() if _matches(wanted, {
-            "_spec": ["current" if t["Spec"] == templates.get(t["ServiceID"]) else "old"],
-            "service": [t["ServiceID"]], "id": [t["ID"]], "node": [t["NodeID"]],
-            "desired-state": [t["DesiredState"]]}, exact=("service", "desired-state", "node", "_spec"))]
+        found = [
+            t
+            for t in self._all_tasks()
+            if _matches(
+                wanted,
+                {
+                    "_spec": ["current" if t["Spec"] == templates.get(t["ServiceID"]) else "old"],
+                    "service": [t["ServiceID"]],
+                    "id": [t["ID"]],
+                    "node": [t["NodeID"]],
+                    "desired-state": [t["DesiredState"]],
+                },
+                exact=("service", "desired-state", "node", "_spec"),
+            )
+        ]
         return _json(found)
 
     @staticmethod
     def _node(name: str) -> dict:
         leader = name == NODES[0]
-        return {"ID": ident("node", name), "Version": {"Index": 9}, "CreatedAt": iso(0), "UpdatedAt": iso(0),
-                "Spec": {"Role": "manager" if leader else "worker", "Availability": "active", "Labels": {}},
-                "Description": {"Hostname": name, "Platform": {"Architecture": "x86_64", "OS": "linux"},
-                                "Engine": {"EngineVersion": ENGINE_VERSION}},
-                "Status": {"State": "ready", "Addr": "127.0.0.1"},
-                **({"ManagerStatus": {"Leader": True, "Reachability": "reachable", "Addr": "127.0.0.1:2377"}}
-                   if leader else {})}
+        return {
+            "ID": ident("node", name),
+            "Version": {"Index": 9},
+            "CreatedAt": iso(0),
+            "UpdatedAt": iso(0),
+            "Spec": {"Role": "manager" if leader else "worker", "Availability": "active", "Labels": {}},
+            "Description": {
+                "Hostname": name,
+                "Platform": {"Architecture": "x86_64", "OS": "linux"},
+                "Engine": {"EngineVersion": ENGINE_VERSION},
+            },
+            "Status": {"State": "ready", "Addr": "127.0.0.1"},
+            **(
+                {"ManagerStatus": {"Leader": True, "Reachability": "reachable", "Addr": "127.0.0.1:2377"}}
+                if leader
+                else {}
+            ),
+        }
 
     def _nodes(self, req: Request) -> Response:
         return _json([self._node(n) for n in NODES])

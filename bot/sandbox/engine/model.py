@@ -82,8 +82,14 @@ class Swarm:
     def create(self, spec: dict, previous: dict | None = None, age_seconds: float = 0.0) -> Service:
         with self._lock:
             now = self.clock.now()
-            svc = Service(ident("service", spec["Name"]), copy.deepcopy(spec), now - age_seconds - 60,
-                          self._bump(), copy.deepcopy(previous), updated=now - age_seconds)
+            svc = Service(
+                ident("service", spec["Name"]),
+                copy.deepcopy(spec),
+                now - age_seconds - 60,
+                self._bump(),
+                copy.deepcopy(previous),
+                updated=now - age_seconds,
+            )
             self._services[svc.id] = svc
             return svc
 
@@ -114,8 +120,9 @@ class Swarm:
             if int(version) != svc.index:
                 raise EngineError(500, "rpc error: code = Unknown desc = update out of sequence")
             if rollback and svc.previous is None:
-                raise EngineError(500, f"rpc error: code = FailedPrecondition desc = service {svc.id} does not "
-                                       "have a previous spec")
+                raise EngineError(
+                    500, f"rpc error: code = FailedPrecondition desc = service {svc.id} does not have a previous spec"
+                )
             new = copy.deepcopy(svc.previous if rollback else spec)
             self._start(svc, new, rollback=rollback, manual=True)
             return []
@@ -188,15 +195,25 @@ class Swarm:
                 return self._state(svc)[1]
             if (config.get("FailureAction") or "pause") in ("pause", "rollback"):
                 state = "rollback_paused" if r.rollback else "paused"
-                return {"State": state, "StartedAt": started,
-                        "Message": f"{kind} paused due to failure or early termination of task {task['ID']}"}
+                return {
+                    "State": state,
+                    "StartedAt": started,
+                    "Message": f"{kind} paused due to failure or early termination of task {task['ID']}",
+                }
         if now >= finished and not failed:
             state = "rollback_completed" if r.rollback else "completed"
-            return {"State": state, "StartedAt": started, "CompletedAt": iso(finished),
-                    "Message": "rollback completed" if r.rollback else "update completed"}
+            return {
+                "State": state,
+                "StartedAt": started,
+                "CompletedAt": iso(finished),
+                "Message": "rollback completed" if r.rollback else "update completed",
+            }
         if r.rollback:
-            why = ("manually requested rollback" if r.manual else
-                   f"update rolled back due to failure or early termination of task {r.paused_by}")
+            why = (
+                "manually requested rollback"
+                if r.manual
+                else f"update rolled back due to failure or early termination of task {r.paused_by}"
+            )
             return {"State": "rollback_started", "StartedAt": started, "Message": why}
         return {"State": "updating", "StartedAt": started, "Message": "update in progress"}
 
@@ -211,8 +228,12 @@ class Swarm:
             "ServiceID": svc.id,
             "Slot": slot + 1,
             "NodeID": ident("node", node),
-            "Status": {"Timestamp": iso(since), "State": state, "Message": state,
-                       "ContainerStatus": {"ContainerID": ident("container", svc.id, slot, generation)}},
+            "Status": {
+                "Timestamp": iso(since),
+                "State": state,
+                "Message": state,
+                "ContainerStatus": {"ContainerID": ident("container", svc.id, slot, generation)},
+            },
             "DesiredState": "running",
         }
 

@@ -11,8 +11,14 @@ def spec_of(svc: ServiceSpec, rev: Revision) -> dict:
     """A service spec as ``docker service create`` would write it, running ``rev``."""
     s = svc.swarm
     assert s is not None
-    update = {"Parallelism": s.parallelism, "Delay": int(s.delay_seconds * NANO), "FailureAction": s.failure_action,
-              "Monitor": int(s.monitor_seconds * NANO), "MaxFailureRatio": 0, "Order": "stop-first"}
+    update = {
+        "Parallelism": s.parallelism,
+        "Delay": int(s.delay_seconds * NANO),
+        "FailureAction": s.failure_action,
+        "Monitor": int(s.monitor_seconds * NANO),
+        "MaxFailureRatio": 0,
+        "Order": "stop-first",
+    }
     rollback = {**update, "FailureAction": s.rollback_failure_action}
     env = [f"{k}={v}" for k, v in rev.env.items()]
     return {
@@ -20,8 +26,11 @@ def spec_of(svc: ServiceSpec, rev: Revision) -> dict:
         "Labels": {"com.docker.stack.namespace": "shop", "change-cause": rev.change_cause},
         "TaskTemplate": {
             "ContainerSpec": {"Image": rev.image, "Env": env, "Labels": {}, "StopGracePeriod": 10 * NANO},
-            "Resources": {}, "RestartPolicy": {"Condition": "any", "Delay": 5 * NANO, "MaxAttempts": 0},
-            "Placement": {}, "ForceUpdate": 0, "Runtime": "container",
+            "Resources": {},
+            "RestartPolicy": {"Condition": "any", "Delay": 5 * NANO, "MaxAttempts": 0},
+            "Placement": {},
+            "ForceUpdate": 0,
+            "Runtime": "container",
         },
         "Mode": {"Replicated": {"Replicas": svc.replicas}},
         "UpdateConfig": update,

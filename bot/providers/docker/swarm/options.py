@@ -17,8 +17,11 @@ FIELDS = {
     "service": "the Swarm service's name",
     "tls": "the TLS client certificate files of a tcp:// endpoint: ca, cert, key",
 }
-TLS_FIELDS = {"ca": "the CA that signed the Engine's certificate (a file)",
-              "cert": "the bot's client certificate (a file)", "key": "its private key (a file)"}
+TLS_FIELDS = {
+    "ca": "the CA that signed the Engine's certificate (a file)",
+    "cert": "the bot's client certificate (a file)",
+    "key": "its private key (a file)",
+}
 SERVICE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}")
 FILE = (lambda v: isinstance(v, str) and v.startswith("/"), "an absolute path to a file (a mounted Secret)")
 
@@ -62,14 +65,22 @@ class SwarmOptions:
         if "host" not in given or "service" not in given:
             return None
         host = r.check(given["host"], f"{where}.host", _host, FIELDS["host"])
-        service = r.check(given["service"], f"{where}.service",
-                          lambda v: isinstance(v, str) and SERVICE_NAME.fullmatch(v) is not None, "a service name")
+        service = r.check(
+            given["service"],
+            f"{where}.service",
+            lambda v: isinstance(v, str) and SERVICE_NAME.fullmatch(v) is not None,
+            "a service name",
+        )
         tls = _tls(r, given.get("tls"), f"{where}.tls")
         if INVALID in (host, service) or tls is None:
             return None
         if host.startswith("tcp://") and not tls and not loopback(host):
-            r.error(given["host"], f"{where}.tls", "a tcp:// Engine off this host needs TLS client certificates "
-                    "(tls: ca, cert, key): the Engine API without TLS gives root on its nodes to anyone who reaches it")
+            r.error(
+                given["host"],
+                f"{where}.tls",
+                "a tcp:// Engine off this host needs TLS client certificates "
+                "(tls: ca, cert, key): the Engine API without TLS gives root on its nodes to anyone who reaches it",
+            )
             return None
         if host.startswith("ssh://") and tls:
             r.error(given["tls"], f"{where}.tls", "an ssh:// endpoint uses SSH, not TLS certificates")

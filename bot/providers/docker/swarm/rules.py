@@ -15,8 +15,8 @@ Obj = dict[str, Any]
 NANO = 1_000_000_000
 DONE = ("completed", "rollback_completed")
 PAUSED = ("paused", "rollback_paused")
-HIDDEN = "sha256:"
-MANUAL = "manually requested rollback"  # the Engine's UpdateStatus message of a rollback someone asked for  # a recorded credential value: only its hash
+HIDDEN = "sha256:"  # a recorded credential value: only its hash
+MANUAL = "manually requested rollback"  # the Engine's UpdateStatus message of a rollback someone asked for
 
 
 def container(spec: Obj) -> Obj:
@@ -39,17 +39,27 @@ def replicas(spec: Obj) -> int:
 def recorded(spec: Obj) -> dict[str, str]:
     """A spec as the bot records it: image, env (a credential's value only as a hash), the update and rollback
     configs and the change cause."""
-    values = {k: (HIDDEN + hashlib.sha256(v.encode()).hexdigest()[:16] if CREDENTIAL.search(k) else v)
-              for k, v in env(spec).items()}
-    return {"image": image(spec), "env": json.dumps(values, sort_keys=True),
-            "update_config": json.dumps(spec.get("UpdateConfig") or {}, sort_keys=True),
-            "rollback_config": json.dumps(spec.get("RollbackConfig") or {}, sort_keys=True),
-            "change_cause": str((spec.get("Labels") or {}).get("change-cause", ""))}
+    values = {
+        k: (HIDDEN + hashlib.sha256(v.encode()).hexdigest()[:16] if CREDENTIAL.search(k) else v)
+        for k, v in env(spec).items()
+    }
+    return {
+        "image": image(spec),
+        "env": json.dumps(values, sort_keys=True),
+        "update_config": json.dumps(spec.get("UpdateConfig") or {}, sort_keys=True),
+        "rollback_config": json.dumps(spec.get("RollbackConfig") or {}, sort_keys=True),
+        "change_cause": str((spec.get("Labels") or {}).get("change-cause", "")),
+    }
 
 
 def revision(number: int, data: dict[str, str], when=None) -> Revision:
-    return Revision(number=number, image=data.get("image", ""), change_cause=data.get("change_cause", ""),
-                    created_at=when, name=f"spec {number}")
+    return Revision(
+        number=number,
+        image=data.get("image", ""),
+        change_cause=data.get("change_cause", ""),
+        created_at=when,
+        name=f"spec {number}",
+    )
 
 
 def restored(live: Obj, data: dict[str, str]) -> tuple[Obj, list[str]]:
@@ -76,9 +86,11 @@ def _seconds(ns: object) -> str:
 
 def config_words(config: Obj) -> str:
     """``parallelism 2, delay 1s, on failure pause, monitor 5s, max failure ratio 0, order stop-first``."""
-    return (f"parallelism {config.get('Parallelism', 1)}, delay {_seconds(config.get('Delay'))}, on failure "
-            f"{config.get('FailureAction') or 'pause'}, monitor {_seconds(config.get('Monitor'))}, max failure ratio "
-            f"{config.get('MaxFailureRatio', 0)}, order {config.get('Order') or 'stop-first'}")
+    return (
+        f"parallelism {config.get('Parallelism', 1)}, delay {_seconds(config.get('Delay'))}, on failure "
+        f"{config.get('FailureAction') or 'pause'}, monitor {_seconds(config.get('Monitor'))}, max failure ratio "
+        f"{config.get('MaxFailureRatio', 0)}, order {config.get('Order') or 'stop-first'}"
+    )
 
 
 def _shown(key: str, value: str | None) -> str:
@@ -114,21 +126,27 @@ def update_state(service: Obj, tasks: list[Obj], want_image: str, rollback: bool
     spec = service.get("Spec") or {}
     desired = replicas(spec)
     live = [t for t in tasks if t.get("DesiredState") == "running"]
-    running = sum(1 for t in live if (t.get("Status") or {}).get("State") == "running"
-                  and task_image(t) == want_image)
+    running = sum(1 for t in live if (t.get("Status") or {}).get("State") == "running" and task_image(t) == want_image)
     version = Revision(0, want_image).version
     words = f"{running}/{desired} tasks running {version}"
     status = service.get("UpdateStatus") or {}
     state, message = status.get("State", ""), status.get("Message", "")
     progress = Progress(words, desired=desired, updated=running, available=running)
     if state in PAUSED:
-        return State(progress, False, f"the Engine PAUSED the {'rollback' if state == 'rollback_paused' else 'update'}"
-                                      f" (UpdateStatus {state}): {message}")
+        return State(
+            progress,
+            False,
+            f"the Engine PAUSED the {'rollback' if state == 'rollback_paused' else 'update'}"
+            f" (UpdateStatus {state}): {message}",
+        )
     if state == "rollback_started" and message != MANUAL and not rollback:
         return State(progress, False, f"the Engine rolled the update back itself (UpdateStatus {state}): {message}")
     if image(spec) != want_image:
-        return State(progress, False, f"the service's spec now runs {image(spec)}, not {want_image}: another "
-                                      "update replaced this one")
+        return State(
+            progress,
+            False,
+            f"the service's spec now runs {image(spec)}, not {want_image}: another update replaced this one",
+        )
     finished = (state in DONE or not status) and running == desired
     if finished:
         return State(Progress(words, desired, running, running, done=True), True)

@@ -56,8 +56,12 @@ class SwarmRollback:
         return service
 
     def _tasks(self, o: SwarmOptions, service: dict) -> list[dict]:
-        return call(o.where, "its tasks could not be read", self._api(o).tasks,
-                    filters={"service": service["ID"], "desired-state": "running"})
+        return call(
+            o.where,
+            "its tasks could not be read",
+            self._api(o).tasks,
+            filters={"service": service["ID"], "desired-state": "running"},
+        )
 
     @staticmethod
     def _where(o: SwarmOptions) -> str:
@@ -73,10 +77,12 @@ class SwarmRollback:
         previous = service.get("PreviousSpec")
         seen = [v.data for v in self.versions.versions(meta["namespace"], KIND, o.service)]
         if previous and rules.recorded(previous) not in seen:
-            self.versions.record(KIND, {"metadata": {**meta, "resourceVersion": f"{index}-previous"},
-                                        "data": rules.recorded(previous)})
-        self.versions.record(KIND, {"metadata": {**meta, "resourceVersion": index},
-                                    "data": rules.recorded(service["Spec"])})
+            self.versions.record(
+                KIND, {"metadata": {**meta, "resourceVersion": f"{index}-previous"}, "data": rules.recorded(previous)}
+            )
+        self.versions.record(
+            KIND, {"metadata": {**meta, "resourceVersion": index}, "data": rules.recorded(service["Spec"])}
+        )
 
     def _recorded(self, o: SwarmOptions) -> list[tuple[int, dict, Any]]:
         """The recorded specs, numbered from 1, oldest first."""
@@ -90,12 +96,15 @@ class SwarmRollback:
         latest: dict[str, tuple[int, dict, Any]] = {}
         for number, data, when in self._recorded(o):
             latest[json.dumps(data, sort_keys=True)] = (number, data, when)
+
         def of(spec: dict | None, fallback: int) -> Revision | None:
             if not spec:
                 return None
-            number, data, when = latest.get(json.dumps(rules.recorded(spec), sort_keys=True),
-                                            (fallback, rules.recorded(spec), None))
+            number, data, when = latest.get(
+                json.dumps(rules.recorded(spec), sort_keys=True), (fallback, rules.recorded(spec), None)
+            )
             return rules.revision(number, data, when)
+
         live, previous = of(service["Spec"], 2), of(service.get("PreviousSpec"), 1)
         others = [rules.revision(n, d, w) for n, d, w in sorted(latest.values(), key=lambda x: x[0])]
         return others, live, previous
@@ -116,35 +125,46 @@ class SwarmRollback:
         live = service["Spec"]
         if target.to_revision is None or (previous and target.to_revision == previous.number):
             if previous is None:
-                raise RollbackError(f"{o.where} has no PreviousSpec: it was never updated, so the Engine has "
-                                    "nothing to roll back to. Nothing was changed.")
+                raise RollbackError(
+                    f"{o.where} has no PreviousSpec: it was never updated, so the Engine has "
+                    "nothing to roll back to. Nothing was changed."
+                )
             desired_spec, desired, kept = service["PreviousSpec"], previous, []
             operation = {"mode": "rollback"}
         else:
             chosen = next(((n, d) for n, d, _ in self._recorded(o) if n == target.to_revision), None)
             if chosen is None:
                 shown = ", ".join(str(r.number) for r in others) or "none"
-                raise RollbackError(f"spec {target.to_revision} is not one the bot recorded for {o.where} "
-                                    f"(recorded: {shown}). Nothing was changed.")
+                raise RollbackError(
+                    f"spec {target.to_revision} is not one the bot recorded for {o.where} "
+                    f"(recorded: {shown}). Nothing was changed."
+                )
             desired_spec, kept = rules.restored(live, chosen[1])
             desired, operation = rules.revision(chosen[0], chosen[1]), {"mode": "update", "spec": desired_spec}
         guard = str(service["Version"]["Index"])
         common = dict(strategy=self.name, target=target, current=current, desired=desired, guard=guard)
         if rules.image(desired_spec) == rules.image(live) and rules.env(desired_spec) == rules.env(live):
             return Plan(**common, skipped=f"already at {desired.version} with that env")
-        return Plan(**common, changes=self._changes(o, live, desired_spec, operation["mode"]),
-                    warnings=tuple(self._warnings(service, kept)), operations=(operation,),
-                    summary=f"{'roll back' if operation['mode'] == 'rollback' else 'update'} {o.service} to "
-                            f"{desired.version}")
+        return Plan(
+            **common,
+            changes=self._changes(o, live, desired_spec, operation["mode"]),
+            warnings=tuple(self._warnings(service, kept)),
+            operations=(operation,),
+            summary=f"{'roll back' if operation['mode'] == 'rollback' else 'update'} {o.service} to {desired.version}",
+        )
 
     @staticmethod
     def _changes(o: SwarmOptions, live: dict, desired: dict, mode: str) -> tuple[str, ...]:
         if mode == "rollback":
-            move = (f"roll {o.where} back to its PreviousSpec (the Engine's rollback, as `docker service rollback`"
-                    f"), under its RollbackConfig: {rules.config_words(live.get('RollbackConfig') or {})}")
+            move = (
+                f"roll {o.where} back to its PreviousSpec (the Engine's rollback, as `docker service rollback`"
+                f"), under its RollbackConfig: {rules.config_words(live.get('RollbackConfig') or {})}"
+            )
         else:
-            move = (f"update {o.where} to the recorded spec (as `docker service update`), guarded by its "
-                    f"Version.Index, under its UpdateConfig: {rules.config_words(live.get('UpdateConfig') or {})}")
+            move = (
+                f"update {o.where} to the recorded spec (as `docker service update`), guarded by its "
+                f"Version.Index, under its UpdateConfig: {rules.config_words(live.get('UpdateConfig') or {})}"
+            )
         return (move, *rules.changes(live, desired))
 
     @staticmethod
@@ -154,15 +174,16 @@ class SwarmRollback:
         if status.get("State") in ("updating", "rollback_started", *rules.PAUSED):
             warnings.append(f"the service's UpdateStatus is {status['State']} now ({status.get('Message', '')})")
         if kept:
-            warnings.append(f"env {', '.join(kept)}: the bot keeps credentials only as a hash, so the live values "
-                            "stay")
+            warnings.append(f"env {', '.join(kept)}: the bot keeps credentials only as a hash, so the live values stay")
         return warnings
 
     def target_print(self, plan: Plan) -> dict:
         """The image and env the plan moves to (the rollback's: the ``PreviousSpec`` read again)."""
         desired = self._desired(plan, self._service(self._options(plan.target)))
-        return {"image": rules.image(desired), "env": hashlib.sha256(json.dumps(
-            rules.env(desired), sort_keys=True).encode()).hexdigest()}
+        return {
+            "image": rules.image(desired),
+            "env": hashlib.sha256(json.dumps(rules.env(desired), sort_keys=True).encode()).hexdigest(),
+        }
 
     @staticmethod
     def _desired(plan: Plan, service: dict) -> dict:
@@ -178,8 +199,11 @@ class SwarmRollback:
             return False
         live = self._service(self._options(plan.target))["Spec"]
         want = plan.target_print or self.target_print(plan)
-        return rules.image(live) == want.get("image") and str(live) != "" and hashlib.sha256(json.dumps(
-            rules.env(live), sort_keys=True).encode()).hexdigest() == want.get("env")
+        return (
+            rules.image(live) == want.get("image")
+            and str(live) != ""
+            and hashlib.sha256(json.dumps(rules.env(live), sort_keys=True).encode()).hexdigest() == want.get("env")
+        )
 
     def apply(self, plan: Plan) -> dict | None:
         """The Engine's rollback, or one ``service update`` to the recorded spec, at the plan's Version.Index."""
@@ -203,9 +227,11 @@ class SwarmRollback:
     @staticmethod
     def _changed(o: SwarmOptions, service: dict, said: str = "") -> ConcurrentChange:
         engine = f" (the Engine said: {said})" if said else ""
-        return ConcurrentChange(f"{o.where} changed after this plan was made: its Version.Index is now "
-                                f"{service['Version']['Index']} and it runs {rules.image(service['Spec'])}{engine}; "
-                                "nothing was rolled back. Review its new state and plan the rollback again.")
+        return ConcurrentChange(
+            f"{o.where} changed after this plan was made: its Version.Index is now "
+            f"{service['Version']['Index']} and it runs {rules.image(service['Spec'])}{engine}; "
+            "nothing was rolled back. Review its new state and plan the rollback again."
+        )
 
     def _engine_rollback(self, o: SwarmOptions, service: dict) -> dict:
         """``docker service rollback``: the SDK has no call for it, so its session posts what the CLI posts."""
@@ -213,8 +239,12 @@ class SwarmRollback:
         url = f"{api.base_url}/v{api.api_version}/services/{service['ID']}/update"
 
         def post() -> dict:
-            answer = api.post(url, params={"version": service["Version"]["Index"], "rollback": "previous"},
-                              json=service["Spec"], timeout=api.timeout)
+            answer = api.post(
+                url,
+                params={"version": service["Version"]["Index"], "rollback": "previous"},
+                json=service["Spec"],
+                timeout=api.timeout,
+            )
             try:
                 answer.raise_for_status()
             except HTTPError as exc:
@@ -224,10 +254,20 @@ class SwarmRollback:
         return call(o.where, NOTHING_CHANGED, post)
 
     def _write(self, o: SwarmOptions, service: dict, spec: dict, consequence: str = NOTHING_CHANGED) -> dict:
-        return call(o.where, consequence, self._api(o).update_service, service["ID"], service["Version"]["Index"],
-                    task_template=spec.get("TaskTemplate"), name=spec.get("Name"), labels=spec.get("Labels"),
-                    mode=spec.get("Mode"), update_config=spec.get("UpdateConfig"),
-                    rollback_config=spec.get("RollbackConfig"), endpoint_spec=spec.get("EndpointSpec"))
+        return call(
+            o.where,
+            consequence,
+            self._api(o).update_service,
+            service["ID"],
+            service["Version"]["Index"],
+            task_template=spec.get("TaskTemplate"),
+            name=spec.get("Name"),
+            labels=spec.get("Labels"),
+            mode=spec.get("Mode"),
+            update_config=spec.get("UpdateConfig"),
+            rollback_config=spec.get("RollbackConfig"),
+            endpoint_spec=spec.get("EndpointSpec"),
+        )
 
     def wait(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
         """Until ``UpdateStatus`` is completed (rollback_completed) with every task on the target's image."""
@@ -244,14 +284,18 @@ class SwarmRollback:
             if state.done:
                 return
             if state.failure:
-                raise RollbackError(f":rotating_light: {o.where}: {state.failure}. {state.progress.message}; the "
-                                    "Engine leaves the service as it is until someone acts: see `docker service ps "
-                                    f"{o.service}` for the failed tasks, or choose another revision.")
+                raise RollbackError(
+                    f":rotating_light: {o.where}: {state.failure}. {state.progress.message}; the "
+                    "Engine leaves the service as it is until someone acts: see `docker service ps "
+                    f"{o.service}` for the failed tasks, or choose another revision."
+                )
             if time.monotonic() > deadline:
                 status = service.get("UpdateStatus") or {}
-                raise RollbackError(f"{o.where} did not reach {'rollback_completed' if rollback else 'completed'} "
-                                    f"within the bot's deadline of {timeout_seconds:.0f} s: {state.progress.message},"
-                                    f" UpdateStatus {status.get('State', 'none')} ({status.get('Message', '')}).")
+                raise RollbackError(
+                    f"{o.where} did not reach {'rollback_completed' if rollback else 'completed'} "
+                    f"within the bot's deadline of {timeout_seconds:.0f} s: {state.progress.message},"
+                    f" UpdateStatus {status.get('State', 'none')} ({status.get('Message', '')})."
+                )
             self.clock.sleep(POLL_SECONDS)
             service = self._service(o, sent)
 
@@ -263,11 +307,13 @@ class SwarmRollback:
         live = rules.image(service["Spec"])
         state = rules.update_state(service, self._tasks(o, service), want, rollback=True)
         status = (service.get("UpdateStatus") or {}).get("State", "none")
-        return Verification((
-            Check("spec", live == want, f"live {live}" + ("" if live == want else f", wanted {want}")),
-            Check("tasks", state.progress.updated == state.progress.desired > 0, state.progress.message),
-            Check("update status", status in (*rules.DONE, "none"), f"UpdateStatus {status}"),
-        ))
+        return Verification(
+            (
+                Check("spec", live == want, f"live {live}" + ("" if live == want else f", wanted {want}")),
+                Check("tasks", state.progress.updated == state.progress.desired > 0, state.progress.message),
+                Check("update status", status in (*rules.DONE, "none"), f"UpdateStatus {status}"),
+            )
+        )
 
     def scale(self, target: Target, replicas: int) -> None:
         """Emergency: the service's replicas (0: every task stops), at its Version.Index now."""
