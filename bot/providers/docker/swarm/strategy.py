@@ -92,10 +92,11 @@ class SwarmRollback:
         return [(i, dict(v.data or {}), v.changed_at) for i, v in enumerate(found, 1)]
 
     def _numbered(self, o: SwarmOptions, service: dict) -> tuple[list[Revision], Revision, Revision | None]:
-        """Each distinct recorded spec once (its newest number), the live one, and the ``PreviousSpec``'s."""
+        """Each distinct recorded spec once, the live one, and the ``PreviousSpec``'s; a spec keeps the number it
+        was first recorded under when it is seen again."""
         latest: dict[str, tuple[int, dict, Any]] = {}
         for number, data, when in self._recorded(o):
-            latest[json.dumps(data, sort_keys=True)] = (number, data, when)
+            latest.setdefault(json.dumps(data, sort_keys=True), (number, data, when))
 
         def of(spec: dict | None, fallback: int) -> Revision | None:
             if not spec:
