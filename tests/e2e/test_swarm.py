@@ -81,6 +81,9 @@ def test_a_swarm_service_is_rolled_back_by_the_engine_and_verified(world, bot, a
     outcome = world.slack.transcript(channel.id)
     assert ":white_check_mark: *spec* — live registry.local/basket:v1.2.4" in outcome, outcome
     assert "5xx" in outcome  # Prometheus read the traffic of the v1.2.4 tasks
+    kinds = [e.kind for e in events(bot, channel.id)]
+    for kind in ("plan", "decision", "patched", "progress", "rolled_out", "verified"):
+        assert kind in kinds, kinds
     markdown = postmortem(world, alice, channel.id)
     strategy = markdown.split("## Strategy\n", 1)[1].split("\n## ", 1)[0].strip()
     assert strategy.startswith("**swarm**"), strategy
@@ -125,7 +128,8 @@ def test_scale_to_zero_from_the_failure_card(world, bot, alice):
     released(world, bot, alice)
     world.mark_image("registry.local/basket:v1.2.4", crashloop=True)
     channel = declare_and_plan(alice)
-    failed, _ = confirm_and_fail(alice, channel.id, 90)
+    failed, card = confirm_and_fail(alice, channel.id, 90)
+    assert "Page escalation" in card and "Choose another revision" in card, card
     confirm = next(
         e["confirm"]
         for b in failed["blocks"]
