@@ -36,6 +36,13 @@ def replicas(spec: Obj) -> int:
     return int(((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas") or 0)
 
 
+def fingerprint(spec: Obj) -> dict[str, str]:
+    """What a plan moves to, to compare later (the pre-checks' ``images`` and ``template``): the image, and a hash
+    of the image and env."""
+    both = json.dumps({"image": image(spec), "env": env(spec)}, sort_keys=True)
+    return {"images": {"": image(spec)}, "template": hashlib.sha256(both.encode()).hexdigest()}
+
+
 def recorded(spec: Obj) -> dict[str, str]:
     """A spec as the bot records it: image, env (a credential's value only as a hash), the update and rollback
     configs and the change cause."""

@@ -180,18 +180,14 @@ class SwarmRollback:
 
     def target_print(self, plan: Plan) -> dict:
         """The image and env the plan moves to (the rollback's: the ``PreviousSpec`` read again)."""
-        desired = self._desired(plan, self._service(self._options(plan.target)))
-        return {
-            "image": rules.image(desired),
-            "env": hashlib.sha256(json.dumps(rules.env(desired), sort_keys=True).encode()).hexdigest(),
-        }
+        return rules.fingerprint(self._desired(plan, self._service(self._options(plan.target))))
 
     @staticmethod
     def _desired(plan: Plan, service: dict) -> dict:
         op = plan.operations[0] if plan.operations else {}
         if op.get("mode") == "update":
             return op["spec"]
-        if plan.target_print and rules.image(service["Spec"]) == plan.target_print.get("image"):
+        if plan.target_print and rules.fingerprint(service["Spec"]) == plan.target_print:
             return service["Spec"]  # the rollback landed: the PreviousSpec is what it replaced
         return service.get("PreviousSpec") or {}
 
@@ -199,12 +195,7 @@ class SwarmRollback:
         if not plan.operations:
             return False
         live = self._service(self._options(plan.target))["Spec"]
-        want = plan.target_print or self.target_print(plan)
-        return (
-            rules.image(live) == want.get("image")
-            and str(live) != ""
-            and hashlib.sha256(json.dumps(rules.env(live), sort_keys=True).encode()).hexdigest() == want.get("env")
-        )
+        return rules.fingerprint(live) == (plan.target_print or self.target_print(plan))
 
     def apply(self, plan: Plan) -> dict | None:
         """The Engine's rollback, or one ``service update`` to the recorded spec, at the plan's Version.Index."""
@@ -304,7 +295,7 @@ class SwarmRollback:
         """What the Engine shows: the live image, the running tasks on it, and ``UpdateStatus``."""
         o = self._options(plan.target)
         service = self._service(o, "the rollback went out; its state could not be read")
-        want = (plan.target_print or {}).get("image") or rules.image(service["Spec"])
+        want = ((plan.target_print or {}).get("images") or {}).get("") or rules.image(service["Spec"])
         live = rules.image(service["Spec"])
         state = rules.update_state(service, self._tasks(o, service), want, rollback=True)
         status = (service.get("UpdateStatus") or {}).get("State", "none")
