@@ -93,3 +93,11 @@ def test_a_rollback_without_previous_spec_is_refused(cli):
     cli.engine.swarm.find("basket").previous = None
     done = cli.run("service", "rollback", "--detach", "basket")
     assert done.returncode != 0 and "does not have a previous spec" in done.stderr, done.stderr
+
+
+def test_only_a_world_that_asks_for_swarm_has_the_engine_and_its_service(tmp_path):
+    from bot.sandbox.world import World
+
+    plain, swarm = World(state_dir=tmp_path / "a"), World(state_dir=tmp_path / "b", swarm=True)
+    assert plain.engine is None and "basket" not in {s.name for s in plain.scenario.services}
+    assert swarm.engine is not None and swarm.scenario.service("basket").strategy == "swarm"
