@@ -2,7 +2,8 @@
 
 For each strategy of the default scenario (kubernetes: shopping-service, statefulset: ledger, blue-green: storefront,
 canary: checkout, config: pricing, whose ConfigMap is first edited and its pods restarted while the config
-versions are recorded, aws-ecs: orders in moto, its deployment rolled by the sandbox's model), in the same process:
+versions are recorded, aws-ecs: orders in moto, its deployment rolled by the sandbox's model, swarm: basket in the
+Engine API simulator, released to v1.2.5 first), in the same process:
 
 - the floor: a fresh sandbox world of the same kind as the bot's (Prometheus scraping the services when installed:
   it costs the simulated pods time too) where the same change is made by calling the strategy's own operations
@@ -51,7 +52,17 @@ CASES = (
     ("canary", "checkout", 300),
     ("config", "pricing", 120),
     ("aws-ecs", "orders", 120),  # no runbook figure of its own: the rollback deploy procedure's 2 min
+    ("swarm", "basket", 120),  # the same: `docker service rollback` in the rollback deploy procedure
 )
+SWARM = "basket"
+
+
+def released(world: World) -> None:
+    """CI's release of basket v1.2.5 on the swarm, completed: the incident's bad change."""
+    if world.engine:
+        world.engine.deploy(SWARM)
+        wait_for("the release of v1.2.5", lambda: world.engine.service(SWARM)["UpdateStatus"]["State"] == "completed",
+                 60)
 
 
 def versions(db: Database) -> list:
@@ -76,7 +87,8 @@ def break_config(world: World, db: Database, record=None) -> None:
 
 def floor(strategy: str, service: str) -> float:
     """The change made by the strategy's own operations, without the bot."""
-    with World() as world:
+    with World(swarm=service == SWARM) as world:
+        released(world)
         svc = load_catalog(world.catalog_path).get(service)
         if world.aws:  # boto3's default chain reads the process environment, as the bot's does
             os.environ.update(world.aws.env())
@@ -116,7 +128,8 @@ def floor(strategy: str, service: str) -> float:
 
 def with_bot(service: str) -> float:
     """Confirm click -> ``rolled_out`` on the timeline, through Slack, the database and the worker."""
-    with World() as world, BotHarness(world) as bot:
+    with World(swarm=service == SWARM) as world, BotHarness(world) as bot:
+        released(world)
         if service == "pricing":
             break_config(world, bot.rt.db)
         alice = OnCall(bot, ONCALL)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from bot.strategies.base import RollbackError
 
 if TYPE_CHECKING:
+    from docker import DockerClient
     from kubernetes.client import ApiClient
 
     from bot.providers.aws.session import AwsSession
@@ -27,6 +28,7 @@ class Clients:
       RDS snapshot backup share it and its clients. Credentials come from boto3's default chain (environment,
       profile, IRSA web identity on EKS, instance role); the standard ``AWS_ENDPOINT_URL`` points it elsewhere
       (moto in the sandbox). Every client retries in botocore's ``standard`` mode.
+    - Docker: one SDK client per Engine endpoint and TLS files (``docker(host, ca, cert, key)``).
     - SSH (its own issue): one transport per host, built here by an ``ssh(host)`` method, so the steps of a VM
       release reuse one connection.
 
@@ -38,6 +40,7 @@ class Clients:
         self._lock = threading.Lock()
         self._kubernetes: dict[tuple[str | None, str | None], ApiClient] = {}
         self._aws: dict[tuple[str | None, str], AwsSession] = {}
+        self._docker: dict[tuple[str, str, str, str], DockerClient] = {}
 
     def kubernetes(self, kubeconfig: str | None = None, context: str | None = None) -> ApiClient:
         """The API client of the cluster named by ``kubeconfig`` (default: the bot's) and ``context``;
@@ -59,11 +62,24 @@ class Clients:
                 self._aws[key] = AwsSession(account, region)
             return self._aws[key]
 
+    def docker(self, host: str, ca: str = "", cert: str = "", key: str = "") -> DockerClient:
+        """The ``docker`` SDK client of one Engine (``tcp://`` with TLS client certificate files, or ``ssh://``
+        through the system's ssh), built once; its API version negotiated with the Engine."""
+        from bot.providers.docker.engine import engine_client  # the SDK costs start-up time a report does not need
+
+        with self._lock:
+            if (host, ca, cert, key) not in self._docker:
+                self._docker[(host, ca, cert, key)] = engine_client(host, ca, cert, key)
+            return self._docker[(host, ca, cert, key)]
+
     def close(self) -> None:
         """Close every client built so far (their connection and thread pools)."""
         with self._lock:
             built, self._kubernetes = list(self._kubernetes.values()), {}
             sessions, self._aws = list(self._aws.values()), {}
+            engines, self._docker = list(self._docker.values()), {}
+        for engine in engines:
+            engine.close()
         for api_client in built:
             api_client.close()
         for session in sessions:

@@ -88,6 +88,14 @@ STORIES = {
         "Turn on the ECS deployment circuit breaker's rollback; canary task definitions behind the ALB.",
         "Enable circuit breaker rollback on orders",
     ),
+    "swarm": Story(
+        "basket",
+        "checkout errors after deploy",
+        "v1.2.5 switched PAYMENT_PROVIDER to adyen with a client that timed out under load.",
+        "About 40% of basket requests failed for 20 minutes.",
+        "Set the Swarm service's UpdateConfig failure action to rollback, with a monitor period.",
+        "Use failure_action rollback on basket",
+    ),
     "canary": Story(
         "checkout",
         "tax errors on the canary",
@@ -123,6 +131,19 @@ def _config_change(world: World, bot: BotHarness, alice: OnCall, say, out: TextI
         print("    " + text.replace("\n", "\n    "), file=out)
 
 
+def _swarm_release(world: World, bot: BotHarness, alice: OnCall, say, out: TextIO) -> None:
+    """The bot sees basket on v1.2.4 (it records every spec it sees), then CI releases v1.2.5 on the swarm."""
+    say("alice looks at basket on the swarm: /rollback history basket (the bot records each spec it sees)")
+    alice.type("history basket")
+    bot.wait_for("the history of basket", lambda: world.slack.responses(), 20)
+    say(f"CI releases v1.2.5: DOCKER_HOST={world.engine.host} docker service update --image "
+        "registry.local/basket:v1.2.5 --env-add PAYMENT_PROVIDER=adyen basket")
+    world.engine.deploy("basket")
+    done = lambda: world.engine.service("basket")["UpdateStatus"]["State"] == "completed"  # noqa: E731
+    bot.wait_for("the release of v1.2.5", done, 60)
+    print("    UpdateStatus: completed; 5/5 tasks run v1.2.5", file=out)
+
+
 def _resolve(alice: OnCall, channel_id: str, story: Story) -> None:
     """``/rollback resolve`` and the postmortem form, filled in as the story tells it."""
     alice.type("resolve", channel_id=channel_id)
@@ -154,7 +175,8 @@ def run_demo(
         print(f"\n>>> {text}", file=out, flush=True)
 
     say("Starting the sandbox: Kubernetes API simulator, moto (AWS), service simulator, Prometheus, Slack emulator")
-    with World(load_scenario(scenario), state_dir=state / "world") as world, BotHarness(world) as bot:
+    world = World(load_scenario(scenario), state_dir=state / "world", swarm=strategy == "swarm")
+    with world, BotHarness(world) as bot:
         print(
             f"    Prometheus: {world.prometheus.url if world.prometheus else 'not installed (signals unavailable)'}",
             file=out,
@@ -162,6 +184,8 @@ def run_demo(
         alice = OnCall(bot, ONCALL)
         if strategy == "config":
             _config_change(world, bot, alice, say, out)
+        if strategy == "swarm":
+            _swarm_release(world, bot, alice, say, out)
         say(f"03:12 — alice (on call) sees errors and types: /rollback {service} {story.typed}")
         alice.type(f"{service} {story.typed}")
         channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{service}")

@@ -75,6 +75,18 @@ class EcsSpec:
 
 
 @dataclass(frozen=True)
+class SwarmSpec:
+    """A Docker Swarm service in the Engine API simulator (``bot/sandbox/engine``): its specs are the service's
+    ``revisions`` (the last one live, the one before it its ``PreviousSpec``), rolled by these configs."""
+
+    parallelism: int = 1
+    delay_seconds: float = 1.0
+    failure_action: str = "pause"  # UpdateConfig.FailureAction: pause | continue | rollback
+    rollback_failure_action: str = "pause"  # RollbackConfig.FailureAction: pause | continue
+    monitor_seconds: float = 5.0  # UpdateConfig.Monitor: how long the Engine watches new tasks before completing
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     namespace: str
@@ -89,6 +101,7 @@ class ServiceSpec:
     gitops: str | None = None  # "argocd", "flux" or "flux-helm": seeded with the controller's labels and object
     kind: str = "Deployment"  # or "StatefulSet": the workload the cluster seeds; "ECSService": none (``ecs``)
     ecs: EcsSpec | None = None
+    swarm: SwarmSpec | None = None  # kind "SwarmService": in the Engine API simulator, not on Kubernetes
     catalog: dict[str, Any] = field(default_factory=dict)  # extra keys of its services-catalog entry
     configmaps: dict[str, dict[str, str]] = field(default_factory=dict)  # seeded in its namespace: name -> data
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> values (stored base64, as Secrets are)
@@ -97,15 +110,17 @@ class ServiceSpec:
     config_change: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("Deployment", "StatefulSet", "ECSService"):
-            raise ValueError(f"service {self.name}: kind must be Deployment, StatefulSet or ECSService, "
-                             f"not {self.kind!r}")
+        if self.kind not in ("Deployment", "StatefulSet", "ECSService", "SwarmService"):
+            raise ValueError(f"service {self.name}: kind must be Deployment, StatefulSet, ECSService or "
+                             f"SwarmService, not {self.kind!r}")
         if (self.kind == "ECSService") != (self.ecs is not None):
             raise ValueError(f"service {self.name}: kind ECSService and an ecs block go together")
+        if (self.kind == "SwarmService") != (self.swarm is not None):
+            raise ValueError(f"service {self.name}: kind SwarmService and a swarm block go together")
 
     @property
     def on_kubernetes(self) -> bool:
-        return self.ecs is None
+        return self.ecs is None and self.swarm is None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -117,6 +132,8 @@ class ServiceSpec:
             return "statefulset"
         if self.ecs:
             return "aws-ecs"
+        if self.swarm:
+            return "swarm"
         return "blue-green" if self.blue_green else "canary" if self.canary else "kubernetes"
 
 
@@ -154,6 +171,14 @@ def default_scenario_path() -> Path:
     return Path(str(resources.files("bot.sandbox") / "scenarios" / "default.yaml"))
 
 
+def with_swarm(scenario: Scenario) -> Scenario:
+    """The scenario with the Swarm services and images of ``scenarios/swarm.yaml`` (``World(swarm=True)``)."""
+    extra = load_scenario(Path(str(resources.files("bot.sandbox") / "scenarios" / "swarm.yaml")))
+    names = {s.name for s in scenario.services}
+    return dataclasses.replace(scenario, services=scenario.services + tuple(
+        s for s in extra.services if s.name not in names), images={**extra.images, **scenario.images})
+
+
 def load_scenario(path: str | Path | None = None) -> Scenario:
     raw = yaml.safe_load(Path(path or default_scenario_path()).read_text())
     images = {name: _behaviour(spec or {}) for name, spec in (raw.get("images") or {}).items()}
@@ -167,7 +192,7 @@ def _behaviour(spec: dict) -> ImageBehaviour:
 
 
 def _service(svc: dict) -> ServiceSpec:
-    special = ("revisions", "blue_green", "canary", "ecs")
+    special = ("revisions", "blue_green", "canary", "ecs", "swarm")
     bg, canary, ecs = svc.get("blue_green"), svc.get("canary"), svc.get("ecs")
     return ServiceSpec(
         **{k: v for k, v in svc.items() if k not in special},
@@ -179,4 +204,5 @@ def _service(svc: dict) -> ServiceSpec:
             **{**canary, "stable": Revision(**canary["stable"]), "canary": Revision(**canary["canary"])}
         ) if canary else None,
         ecs=EcsSpec(**ecs) if ecs else None,
+        swarm=SwarmSpec(**svc["swarm"]) if svc.get("swarm") else None,
     )

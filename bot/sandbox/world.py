@@ -25,10 +25,11 @@ from bot.sandbox.alertmanager import AlertmanagerProcess
 from bot.sandbox.aws import REGION, AwsSandbox
 from bot.sandbox.clock import SimClock
 from bot.sandbox.ecs import EcsDeployments
+from bot.sandbox.engine.world import SwarmEngine
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.prometheus import PrometheusProcess
-from bot.sandbox.scenario import Scenario, ServiceSpec, load_scenario
+from bot.sandbox.scenario import Scenario, ServiceSpec, load_scenario, with_swarm
 from bot.sandbox.services import start_services
 from bot.sandbox.slack import SlackEmulator
 
@@ -70,15 +71,19 @@ class World:
         catalog_overrides: Mapping[str, Any] | None = None,
         alerting: bool = False,
         second_cluster: bool = False,
+        swarm: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
         ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
         ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
         posts to the bot once ``connect_alerts`` names it.
-        ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
+        ``second_cluster``: a second cluster (``SecondCluster``) beside the first.
+        ``swarm``: the Docker Engine API simulator with the Swarm services of ``scenarios/swarm.yaml``."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
+        if swarm:
+            self.scenario = with_swarm(self.scenario)
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or scratch_dir("rollback-sandbox-"))
@@ -94,6 +99,7 @@ class World:
         self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
+        self.engine: SwarmEngine | None = SwarmEngine(self.scenario, self.clock) if swarm else None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -114,7 +120,9 @@ class World:
             others[EAST] = self.east.server.url
         namespace = self.scenario.services[0].namespace
         write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=namespace, others=others)
-        self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs)
+        if self.engine:
+            self.engine.start(self.state_dir)
+        self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs, swarm=self.engine)
         self.write_catalog()
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             self._start_prometheus()
@@ -171,7 +179,7 @@ class World:
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
         if self.east:
-            for svc in (s for s in self.scenario.services if s.ecs is None):  # a cluster holds no ECS service
+            for svc in (s for s in self.scenario.services if s.on_kubernetes):  # a cluster holds no ECS service
                 health = f"{self.east.services[svc.name].url}/actuator/health"
                 entry = {**self._catalog_entry(svc), "cluster": EAST, "health_url": health}
                 catalog["services"][f"{svc.name}-east"] = entry
@@ -181,6 +189,8 @@ class World:
     def _catalog_entry(self, svc: ServiceSpec) -> dict[str, Any]:
         if svc.ecs:
             return self._ecs_entry(svc)
+        if svc.swarm and self.engine:
+            return {**self._people(svc), **self.engine.catalog_entry(svc), **self._overrides(svc)}
         entry: dict[str, Any] = {
             "namespace": svc.namespace,
             "deployment": svc.name,
@@ -208,6 +218,13 @@ class World:
                 **self.catalog_overrides.get("canary", {}),
             }
         return {**entry, **svc.catalog, **overrides}
+
+    def _people(self, svc: ServiceSpec) -> dict[str, Any]:
+        return {"health_url": f"{self.services[svc.name].url}/actuator/health", "owners": [OWNER],
+                "rollback_allowed": [ONCALL, OWNER, LEAD], "escalation": LEAD}
+
+    def _overrides(self, svc: ServiceSpec) -> dict[str, Any]:
+        return {**svc.catalog, **{k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}}
 
     def _ecs_entry(self, svc: ServiceSpec) -> dict[str, Any]:
         """An ECS service: its cluster, service and region (no namespace: it is not on Kubernetes)."""
@@ -288,6 +305,7 @@ class World:
             self.prometheus.stop if self.prometheus else None,
             self.alertmanager.stop if self.alertmanager else None,
             *(srv.stop for srv in self.services.values()),
+            self.engine.stop if self.engine else None,
             self.k8s_server.stop if self.k8s_server else None,
             self.aws.stop if self.aws else None,
             self.cluster.stop,

@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session
 
 from bot.state.db import Database
 from bot.state.models import ConfigVersion, utcnow
-from bot.strategies.versions import PLAIN, SECRETS_NOT_TRACKED, Fingerprints, utc, values_of, version_diff
+from bot.strategies.versions import (
+    PLAIN,
+    PLAIN_KINDS,
+    SECRETS_NOT_TRACKED,
+    Fingerprints,
+    utc,
+    values_of,
+    version_diff,
+)
 
 KINDS = ("ConfigMap", "Secret")
 
@@ -94,7 +102,7 @@ def record(db: Database, kind: str, obj: dict[str, Any], prints: Fingerprints = 
             fingerprint_key=key_id,
             keys=keys,
             changed_keys=changed,
-            data=dict(values) if kind == "ConfigMap" else None,
+            data=dict(values) if kind in PLAIN_KINDS else None,
             changed_by=manager,
             changed_at=at or utcnow(),
             seen_at=utcnow(),

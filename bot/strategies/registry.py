@@ -67,6 +67,9 @@ class Connections(Protocol):
     def aws(self, account: str | None, region: str) -> Any:
         """A boto3 session (``bot.providers.aws.session.AwsSession``) of an account and region."""
 
+    def docker(self, host: str, ca: str = "", cert: str = "", key: str = "") -> Any:
+        """A ``docker.DockerClient`` of one Engine endpoint."""
+
 
 @dataclass(frozen=True)
 class BuildContext:

@@ -21,6 +21,9 @@ from typing import Any, Protocol
 CREDENTIAL = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL", re.IGNORECASE)
 
 MAX_SHOWN = 80  # characters of a value shown in a diff line
+# Kinds whose values are stored and hashed in plain SHA-256: a ConfigMap, a Swarm service's spec (its image, env
+# and update config; the swarm strategy stores a credential-named env value only as a hash)
+PLAIN_KINDS = ("ConfigMap", "SwarmSpec")
 
 
 def utc(when: dt.datetime) -> dt.datetime:
@@ -62,19 +65,19 @@ class Fingerprints:
         return cls(setting.encode() if setting else None)
 
     def tracks(self, kind: str) -> bool:
-        return kind == "ConfigMap" or self.key is not None
+        return kind in PLAIN_KINDS or self.key is not None
 
     def key_id(self, kind: str) -> str:
         """Names the key without revealing it ("" for a ConfigMap): a Secret's versions made under another
         key (or none) are never compared with these."""
-        if kind == "ConfigMap" or self.key is None:
+        if kind in PLAIN_KINDS or self.key is None:
             return ""
         return hmac.new(self.key, b"rollback-bot fingerprint key id", hashlib.sha256).hexdigest()[:16]
 
     def _key(self, kind: str) -> bytes | None:
         if not self.tracks(kind):
             raise ValueError(SECRETS_NOT_TRACKED)
-        return None if kind == "ConfigMap" else self.key
+        return None if kind in PLAIN_KINDS else self.key
 
     def key_hashes(self, kind: str, values: dict[str, str]) -> dict[str, str]:
         return key_hashes(values, self._key(kind))
@@ -151,7 +154,7 @@ def diff_lines(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 def version_diff(before: RecordedVersion | None, version: RecordedVersion) -> list[str]:
     """What changed in ``version``: values for a ConfigMap, key names only for a Secret."""
-    if version.kind == "ConfigMap" and version.data is not None:
+    if version.kind in PLAIN_KINDS and version.data is not None:
         return diff_lines(dict(before.data or {}) if before else {}, dict(version.data))
     old = before.keys if before else {}
     added = sorted(set(version.keys) - set(old))
