@@ -24,6 +24,8 @@ from bot.config.alert_rules import rules_yaml, watched
 from bot.sandbox.alertmanager import AlertmanagerProcess
 from bot.sandbox.aws import REGION, AwsSandbox
 from bot.sandbox.clock import SimClock
+from bot.sandbox.cloudwatch import CloudWatchPublisher
+from bot.sandbox.cloudwatch import dimensions as cloudwatch_dimensions
 from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
@@ -70,13 +72,16 @@ class World:
         catalog_overrides: Mapping[str, Any] | None = None,
         alerting: bool = False,
         second_cluster: bool = False,
+        cloudwatch: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
         ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
         ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
         posts to the bot once ``connect_alerts`` names it.
-        ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
+        ``second_cluster``: a second cluster (``SecondCluster``) beside the first.
+        ``cloudwatch``: the ECS services' ALB metrics written to CloudWatch from their traffic
+        (``CloudWatchPublisher``), and the catalog reads their signals there (``signals: cloudwatch``)."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -94,6 +99,8 @@ class World:
         self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
+        self.want_cloudwatch = cloudwatch
+        self.cloudwatch: CloudWatchPublisher | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -115,6 +122,11 @@ class World:
         namespace = self.scenario.services[0].namespace
         write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=namespace, others=others)
         self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs)
+        if self.want_cloudwatch and self.aws:
+            simulators = {name: srv.app for name, srv in self.services.items()}
+            self.cloudwatch = CloudWatchPublisher(self.scenario, simulators, self.aws.moto.url)
+            self.cloudwatch.install(self.aws.front)
+            self.cloudwatch.start()
         self.write_catalog()
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             self._start_prometheus()
@@ -219,6 +231,10 @@ class World:
             "escalation": LEAD,
             "options": {"cluster": svc.ecs.cluster, "service": svc.name, "region": REGION},
         }
+        if self.want_cloudwatch:
+            load_balancer, target_group = cloudwatch_dimensions(svc.name)
+            dims = {"load_balancer": load_balancer, "target_group": target_group}
+            entry |= {"signals": "cloudwatch", "cloudwatch": dims}
         overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
         return {**entry, **svc.catalog, **overrides}
 
@@ -279,6 +295,8 @@ class World:
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
             env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
+        if self.cloudwatch:  # its datapoints come every second too: the analysis' shortest window follows
+            env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
         return env
 
     def stop(self) -> None:
@@ -289,6 +307,7 @@ class World:
             self.alertmanager.stop if self.alertmanager else None,
             *(srv.stop for srv in self.services.values()),
             self.k8s_server.stop if self.k8s_server else None,
+            self.cloudwatch.stop if self.cloudwatch else None,
             self.aws.stop if self.aws else None,
             self.cluster.stop,
             self.east.stop if self.east else None,

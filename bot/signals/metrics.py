@@ -46,6 +46,12 @@ class MetricsReader:
         self.auth = auth or PrometheusAuth()
         self._client = _client(self.url, timeout, self.auth) if self.url else None
 
+    def configured(self, service: ServiceConfig) -> bool:
+        return bool(self.url)
+
+    def source(self, service: ServiceConfig) -> str:
+        return "Prometheus"
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
