@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable
 
 from moto.core import cbor
@@ -58,6 +59,7 @@ class CloudWatchPublisher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.paused: set[str] = set()  # services whose datapoints stop (a test's "no data")
+        self.written: dict[str, int] = dict.fromkeys(self.names, 0)  # writes with traffic, per service
 
     def install(self, front: AwsFront) -> None:
         front.hooks["cloudwatch:GetMetricData"] = self._get_metric_data
@@ -68,6 +70,12 @@ class CloudWatchPublisher:
         self._thread = threading.Thread(target=self._run, name="sandbox-cloudwatch", daemon=True)
         self._thread.start()
         return self
+
+    def wait_written(self, writes: int = 3, timeout: float = 30.0) -> None:
+        """Until each service's metrics were written ``writes`` times (a reader then finds datapoints)."""
+        deadline = time.monotonic() + timeout
+        while min(self.written.values(), default=writes) < writes and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def stop(self) -> None:
         self._stop.set()
@@ -115,6 +123,7 @@ class CloudWatchPublisher:
             )
         if count > 0:
             self._cw.put_metric_data(Namespace=NAMESPACE, MetricData=data)
+            self.written[name] += 1
         with self._lock:
             self._times = [t for t in self._times if now - t[0] < KEEP]
             self._times.append((now, _key(dims), times))

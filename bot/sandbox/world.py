@@ -126,7 +126,7 @@ class World:
             simulators = {name: srv.app for name, srv in self.services.items()}
             self.cloudwatch = CloudWatchPublisher(self.scenario, simulators, self.aws.moto.url)
             self.cloudwatch.install(self.aws.front)
-            self.cloudwatch.start()
+            self.cloudwatch.start().wait_written()
         self.write_catalog()
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             self._start_prometheus()

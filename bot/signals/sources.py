@@ -45,6 +45,8 @@ class Signals:
             return self.prometheus.read_one(service, signal, window)
         if signal not in SIGNALS:
             raise ValueError(f"unknown signal {signal!r} (expected one of {', '.join(SIGNALS)})")
+        if signal not in self._reader().READ:
+            return Reading(error=f"CloudWatch has no {signal} for an ALB target group")  # memory, restarts
         value, error = self._reader().read(service.cloudwatch, signal, duration_seconds(window or service.window))
         if error:
             log.warning("cloudwatch read of %s for %s failed: %s", signal, service.name, error)

@@ -57,6 +57,8 @@ def period_for(seconds: float) -> int:
 
 
 class CloudWatchMetrics:
+    READ = READ
+
     def __init__(self, clients: Any) -> None:
         self.clients = clients
 
@@ -76,7 +78,9 @@ class CloudWatchMetrics:
                 StartTime=end - dt.timedelta(seconds=seconds),
                 EndTime=end,
             )
-        except AwsError as exc:
+        except AwsError as exc:  # short and the permission first: a card clips a long reason
+            if exc.kind == "denied":
+                return None, f"grant `{IAM[0]}` to the bot's IAM role: AWS refused it on {source.where}"
             return None, str(exc)
         found = {r["Id"]: list(r.get("Values") or ()) for r in answer.get("MetricDataResults") or ()}
         return value_of(signal, found), None
