@@ -47,6 +47,7 @@ class Runtime:
     slack: SlackGateway
     metrics: Signals | MetricsReader  # Signals: Prometheus's or CloudWatch's, per service
     strategy_factories: dict[str, Factory]
+    archive: Any = None  # ARCHIVE_BUCKET: bot.providers.aws.archive.S3Archive (write, locations); None: no archive
     clients: Clients = field(default_factory=Clients)  # every platform client, built once, closed with the runtime
     wake_worker: threading.Event = field(default_factory=threading.Event)
     background: ThreadPoolExecutor = field(
@@ -151,7 +152,16 @@ def build_runtime(settings: Settings, schema: str = "migrate") -> Runtime:
         catalog=catalog,
         db=db,
         slack=SlackGateway(client),
+        archive=_archive(settings, clients),
         metrics=Signals(MetricsReader(settings.prometheus_url, auth=settings.prometheus_auth), clients),
         strategy_factories=strategy_factories(BuildContext(clients, RecordedVersions(db, prints))),
         clients=clients,
     )
+
+
+def _archive(settings: Settings, clients: Clients) -> Any:
+    if settings.archive is None:
+        return None
+    from bot.providers.aws.archive import S3Archive  # boto3 costs start-up time a bot without an archive does not need
+
+    return S3Archive(settings.archive, clients)
