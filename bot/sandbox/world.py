@@ -23,6 +23,7 @@ from bot.config import load_catalog
 from bot.config.alert_rules import rules_yaml, watched
 from bot.sandbox.alertmanager import AlertmanagerProcess
 from bot.sandbox.aws import REGION, AwsSandbox
+from bot.sandbox.aws_dr import DrWorld, seed_dr
 from bot.sandbox.clock import SimClock
 from bot.sandbox.cloudwatch import CloudWatchPublisher
 from bot.sandbox.cloudwatch import dimensions as cloudwatch_dimensions
@@ -73,6 +74,7 @@ class World:
         alerting: bool = False,
         second_cluster: bool = False,
         cloudwatch: bool = False,
+        dr: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
@@ -81,7 +83,8 @@ class World:
         posts to the bot once ``connect_alerts`` names it.
         ``second_cluster``: a second cluster (``SecondCluster``) beside the first.
         ``cloudwatch``: the ECS services' ALB metrics written to CloudWatch from their traffic
-        (``CloudWatchPublisher``), and the catalog reads their signals there (``signals: cloudwatch``)."""
+        (``CloudWatchPublisher``), and the catalog reads their signals there (``signals: cloudwatch``).
+        ``dr``: a Route53 zone with health checks, an RDS instance with a read replica (``seed_dr``, ``world.dr``)."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -101,6 +104,8 @@ class World:
         self.ecs: EcsDeployments | None = None
         self.want_cloudwatch = cloudwatch
         self.cloudwatch: CloudWatchPublisher | None = None
+        self.want_dr = dr
+        self.dr: DrWorld | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -157,6 +162,8 @@ class World:
             return
         self.aws = AwsSandbox().start()
         self.ecs = EcsDeployments(self.scenario, self.clock, self.aws.moto.url)
+        if self.want_dr:
+            self.dr = seed_dr(self.aws.moto.url, self.aws.front)
         self.ecs.install(self.aws.front)
         for svc in on_ecs:
             self.ecs.seed(svc)

@@ -34,6 +34,7 @@ def test_a_resolved_incident_is_archived_encrypted_and_linked(world, bot, alice)
     s3.create_bucket(Bucket=BUCKET)
     channel = declared(alice)
     markdown = postmortem(world, alice, channel.id)
+    assert "s3:PutObject" in world.aws.front.calls  # the action docs/aws-iam-policy.json grants (s3-archive)
     key = incident_in_channel(bot.rt, channel.id).key
     prefix = f"incidents/{dt.datetime.now(dt.UTC).year}/{key}/"
     assert f"s3://{BUCKET}/{prefix}postmortem.md" in markdown and f"s3://{BUCKET}/{prefix}timeline.json" in markdown

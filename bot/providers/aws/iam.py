@@ -10,12 +10,16 @@ import json
 import sys
 from collections.abc import Iterable
 
-from bot.providers.aws import archive, cloudwatch
+from bot.providers.aws import archive, cloudwatch, dr
 from bot.strategies import registry
 from bot.strategies.registry import StrategySpec
 
 # What the bot calls outside a strategy, each feature's own ``IAM`` (its module lists the actions it calls)
-FEATURES: dict[str, tuple[str, ...]] = {"cloudwatch-signals": cloudwatch.IAM, "s3-archive": archive.IAM}
+FEATURES: dict[str, tuple[str, ...]] = {
+    "cloudwatch-signals": cloudwatch.IAM,
+    "s3-archive": archive.IAM,
+    "dr-failover": dr.IAM,
+}
 
 
 def _sid(name: str) -> str:
