@@ -7,12 +7,11 @@ Both answer with ``Reading``s and never raise: a value, no data, or an error in 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from bot.config import SIGNALS, ServiceConfig
 from bot.config.names import duration_seconds
-from bot.signals.metrics import MetricsReader, Reading
+from bot.signals.metrics import MetricsReader, Reading, read_all
 
 log = logging.getLogger(__name__)
 READ_TIMEOUT = 10.0  # seconds for every signal of a live read (severity, the watch); one not read is unavailable
@@ -59,16 +58,7 @@ class Signals:
         """Every signal's value (None: unavailable)."""
         if not self.on_cloudwatch(service):
             return self.prometheus.read(service)
-        values: dict[str, float | None] = dict.fromkeys(SIGNALS)
-        pool = ThreadPoolExecutor(max_workers=len(SIGNALS), thread_name_prefix="cloudwatch")
-        futures = {pool.submit(self.read_one, service, signal): signal for signal in SIGNALS}
-        done, late = wait(futures, timeout=READ_TIMEOUT)
-        pool.shutdown(wait=False, cancel_futures=True)  # a slow CloudWatch must not hold a declaration
-        for future in done:
-            values[futures[future]] = future.result().value
-        for future in late:
-            log.warning("cloudwatch read of %s for %s timed out", futures[future], service.name)
-        return values
+        return read_all(lambda signal: self.read_one(service, signal), service.name, READ_TIMEOUT, "cloudwatch")
 
     def _reader(self) -> Any:
         if self._cloudwatch is None:  # boto3 costs start-up time a bot without CloudWatch signals does not need
