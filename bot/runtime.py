@@ -15,6 +15,7 @@ from bot import redact, telemetry
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
 from bot.providers.clients import Clients
 from bot.signals.metrics import MetricsReader
+from bot.signals.sources import Signals
 from bot.slack.gateway import SlackGateway, make_client
 from bot.state.config_versions import RecordedVersions
 from bot.state.db import Database
@@ -44,8 +45,9 @@ class Runtime:
     catalog: Catalog
     db: Database
     slack: SlackGateway
-    metrics: MetricsReader
+    metrics: Signals | MetricsReader  # Signals: Prometheus's or CloudWatch's, per service
     strategy_factories: dict[str, Factory]
+    archive: Any = None  # ARCHIVE_BUCKET: bot.providers.aws.archive.S3Archive (write, locations); None: no archive
     clients: Clients = field(default_factory=Clients)  # every platform client, built once, closed with the runtime
     wake_worker: threading.Event = field(default_factory=threading.Event)
     background: ThreadPoolExecutor = field(
@@ -152,7 +154,16 @@ def build_runtime(settings: Settings, schema: str = "migrate") -> Runtime:
         catalog=catalog,
         db=db,
         slack=SlackGateway(client),
-        metrics=MetricsReader(settings.prometheus_url, auth=settings.prometheus_auth),
+        archive=_archive(settings, clients),
+        metrics=Signals(MetricsReader(settings.prometheus_url, auth=settings.prometheus_auth), clients),
         strategy_factories=strategy_factories(BuildContext(clients, RecordedVersions(db, prints))),
         clients=clients,
     )
+
+
+def _archive(settings: Settings, clients: Clients) -> Any:
+    if settings.archive is None:
+        return None
+    from bot.providers.aws.archive import S3Archive  # boto3 costs start-up time a bot without an archive does not need
+
+    return S3Archive(settings.archive, clients)

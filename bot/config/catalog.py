@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.config.cloudwatch import read_cloudwatch
 from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
 from bot.config.permissions import ANYONE
@@ -80,6 +81,8 @@ _SERVICE_KEYS = {
     "auto_rollback_grace": "",
     "min_good_minutes": "",
     "flap_guard": "",
+    "signals": "where the signals are read: prometheus (the default) or cloudwatch",
+    "cloudwatch": "with signals: cloudwatch, the ALB's load_balancer and target_group (and region, profile)",
     "options": "",  # the strategy's own settings (older names: each spec's aliases, such as blue_green)
 }
 _SIMPLE_KEYS = {
@@ -258,6 +261,7 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     read_auto_rollback(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
+    read_cloudwatch(r, spec, node, where, kwargs)  # after the options: its region defaults to theirs
     if "backup_job" in spec:
         _read_backup_job(r, spec["backup_job"], f"{where}.backup_job", kwargs)
     if len(r.errors) > errors_before:

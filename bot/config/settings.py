@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.config.archive import ArchiveSettings
 from bot.config.names import DURATION
 
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -76,6 +77,7 @@ class Settings:
     alertmanager_service_label: str = "service"  # the alert label naming the catalog service
     deploy_watch_seconds: int = 30  # how often the watch after a deploy reads histories and checks the triggers
     prometheus_auth: PrometheusAuth = field(default_factory=PrometheusAuth)
+    archive: ArchiveSettings | None = None  # ARCHIVE_BUCKET...: resolved incidents archived to S3
     log_format: str = "text"  # json: one JSON object per line
     migrate_on_start: bool = False  # serve/worker migrate the schema themselves (dev, the sandbox); else check it
     metrics_port: int = 9464  # the worker's own /metrics, /healthz and /readyz
@@ -122,7 +124,7 @@ class Settings:
                 f"CONFIG_FINGERPRINT_KEY: expected at least {MIN_FINGERPRINT_KEY} characters of random text "
                 f"(`openssl rand -hex 32`), got {len(fingerprint_key)}"
             )
-        prometheus_auth = PrometheusAuth.from_env(get, errors)
+        prometheus_auth, archive = PrometheusAuth.from_env(get, errors), ArchiveSettings.from_env(get, errors)
         metrics_port = positive_int("METRICS_PORT", 9464)
         alerting = _alertmanager(get, errors)
         log_format = _log_format(get, errors)
@@ -144,7 +146,7 @@ class Settings:
             config_fingerprint_key=fingerprint_key,
             **alerting,
             deploy_watch_seconds=watch_every,
-            prometheus_auth=prometheus_auth,
+            prometheus_auth=prometheus_auth, archive=archive,
             log_format=log_format,
             migrate_on_start=(get("MIGRATE_ON_START") or "").lower() in ("1", "true", "yes"),
             metrics_port=metrics_port,

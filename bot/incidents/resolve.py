@@ -7,6 +7,7 @@ upload are copies, so a failure of either loses nothing and skips nothing else.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,7 +29,7 @@ from bot.slack.views import ActionValue
 from bot.state import people, runs, timeline
 from bot.state.incidents import WrongState, get_incident, move, update_incident
 from bot.state.models import ActionItem, Incident, TimelineEvent
-from bot.strategies.base import plan_from_json
+from bot.strategies.base import RollbackError, plan_from_json
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
             refuse_state(actor, exc.incident, "resolve it")
         return None
     record(rt, incident.id, "resolved", f"{actor.mention} resolved the incident", actor=actor)
-    markdown = postmortem_markdown(rt, incident.key) or ""
+    markdown, archived = _archive(rt, incident, postmortem_markdown(rt, incident.key) or "")
     incident = update_incident(rt.db, incident.id, postmortem=markdown)
     path = _write_copy(rt, incident, markdown)
     try:
@@ -109,7 +110,7 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
             markdown,
             f"Postmortem {incident.key}",
             f":white_check_mark: {incident.key} is resolved. Here is the postmortem, written from "
-            "the recorded timeline; action items are a checklist at the end.",
+            f"the recorded timeline; action items are a checklist at the end.{archived}",
         )
     except SlackFailure as exc:
         quietly(
@@ -121,6 +122,44 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
     cards.refresh(rt, incident.id)
     announce(rt, incident, News.RESOLVED, views.announcement(cards.card_info(rt, incident)))
     return str(path) if path else None
+
+
+def _archive(rt: Runtime, incident: Incident, markdown: str) -> tuple[str, str]:
+    """With ``ARCHIVE_BUCKET``: the postmortem (linking both objects) and the timeline written to S3, and the
+    resolve message's line naming them. A failure is recorded and posted, and the postmortem is kept as it was
+    (the database holds it; the local file is its cache): (markdown, "")."""
+    if rt.archive is None:
+        return markdown, ""
+    year = (incident.created_at or now()).year
+    where = rt.archive.locations(year, incident.key)
+    links = "\n".join(f"- {name}: [{uri}]({console})" for name, (uri, console) in where.items())
+    linked = f"{markdown.rstrip()}\n\n## Archive\n\n{links}\n"
+    files = {"postmortem.md": linked, "timeline.json": timeline_json(rt, incident)}
+    try:
+        rt.archive.write(year, incident.key, files)
+    except Exception as exc:  # an AwsError in words; anything else still never loses the postmortem
+        log.warning("could not archive %s: %s", incident.key, exc)
+        words = str(exc) if isinstance(exc, RollbackError) else f"{type(exc).__name__}: {exc}"
+        record(rt, incident.id, "note", f"The S3 archive failed: {words}")
+        quietly(
+            rt.slack.post,
+            incident.channel_id,
+            f":warning: {incident.key}: the S3 archive failed: {words} Nothing is lost: the bot holds the "
+            f"postmortem (`rollback-bot report {incident.key}` prints it).",
+        )
+        return markdown, ""
+    record(rt, incident.id, "note", "Archived to S3: " + ", ".join(uri for uri, _ in where.values()))
+    return linked, "\nArchived to S3 (encrypted): " + " and ".join(f"<{c}|{u}>" for u, c in where.values())
+
+
+def timeline_json(rt: Runtime, incident: Incident) -> str:
+    """The incident's timeline as the archive keeps it: every event, oldest first, times in UTC."""
+    events = [
+        {"at": e.at.isoformat(), "kind": e.kind, "actor": e.actor, "text": e.text, "data": e.data}
+        for e in timeline.events(rt.db, incident.id)
+    ]
+    body = {"incident": incident.key, "service": incident.service, "events": events}
+    return json.dumps(body, indent=2, default=str, ensure_ascii=False) + "\n"
 
 
 def _write_copy(rt: Runtime, incident: Incident, markdown: str) -> Path | None:

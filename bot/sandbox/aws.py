@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -38,6 +39,12 @@ DUMMY_KEY = "testing"
 IAM_PREFIX = {"monitoring": "cloudwatch"}  # as bot.providers.aws.errors says it (the sandbox does not import it)
 HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "content-encoding", "keep-alive", "server", "date"}
 
+REST_ACTIONS = (  # (IAM prefix, method, path pattern, action) of the REST calls named so far
+    ("route53", "POST", r"/2013-04-01/hostedzone/[^/]+/rrset/?", "ChangeResourceRecordSets"),
+    ("route53", "GET", r"/2013-04-01/hostedzone/[^/]+/rrset/?", "ListResourceRecordSets"),
+    ("s3", "PUT", r"/[^/]+/.+", "PutObject"),
+    ("s3", "GET", r"/[^/]+/.+", "GetObject"),
+)
 Forward = Callable[[Request], Response]
 Hook = Callable[[Request, Forward], Response]  # answers one IAM action: itself, or from moto's answer (forward)
 
@@ -102,8 +109,8 @@ def client_for(url: str, service: str):
 
 def action_of(req: Request) -> tuple[str, str]:
     """(IAM action, protocol) of a request: ``ecs:UpdateService`` from a JSON call's X-Amz-Target, or a query
-    call's ``Action=``; a REST call (S3, CloudFront, Route53) is ``<prefix>:<METHOD> <path>`` until someone
-    names its actions here."""
+    call's ``Action=``; a REST call (S3, CloudFront, Route53) as ``REST_ACTIONS`` names it, else
+    ``<prefix>:<METHOD> <path>``."""
     scope = req.headers.get("authorization", "").split("Credential=", 1)[-1].split(",", 1)[0].split("/")
     prefix = IAM_PREFIX.get(scope[3], scope[3]) if len(scope) > 3 else "unknown"
     target = req.headers.get("x-amz-target")
@@ -112,6 +119,9 @@ def action_of(req: Request) -> tuple[str, str]:
     form = parse_qs(req.body.decode("utf-8", "replace")) if b"Action=" in req.body else req.query
     if form.get("Action"):
         return f"{prefix}:{form['Action'][0]}", "query"
+    for service, method, path, name in REST_ACTIONS:
+        if prefix == service and req.method == method and re.fullmatch(path, req.path):
+            return f"{prefix}:{name}", "rest"
     return f"{prefix}:{req.method} {req.path}", "rest"
 
 

@@ -24,6 +24,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         choices=registry.available(),
         help="which strategy's incident to play (default: kubernetes, shopping-service)",
     )
+    p.add_argument(
+        "--signals",
+        default="prometheus",
+        choices=("prometheus", "cloudwatch"),
+        help="where the bot reads the signals: cloudwatch (with --strategy aws-ecs) is the only source, no Prometheus",
+    )
     p.set_defaults(func=_demo)
     p = sub.add_parser("sandbox", help="run the simulated cluster, services, Prometheus and Slack")
     p.add_argument("--scenario", default=None, help="scenario YAML (default: the shipped one)")
@@ -43,7 +49,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def _demo(args: argparse.Namespace) -> int:
     from bot.sandbox.demo import run_demo
 
-    return run_demo(out=sys.stdout, scenario=args.scenario, strategy=args.strategy)
+    return run_demo(out=sys.stdout, scenario=args.scenario, strategy=args.strategy, signals=args.signals)
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -161,10 +161,20 @@ def _resolve(alice: OnCall, channel_id: str, story: Story) -> None:
 
 
 def run_demo(
-    out: TextIO = sys.stdout, scenario: str | None = None, keep_dir: str | None = None, strategy: str = "kubernetes"
+    out: TextIO = sys.stdout,
+    scenario: str | None = None,
+    keep_dir: str | None = None,
+    strategy: str = "kubernetes",
+    signals: str = "prometheus",
 ) -> int:
+    """``signals``: ``cloudwatch`` plays it with CloudWatch as the only signal source (its ALB's metrics, written
+    from the traffic; no Prometheus): only a service on ECS has them."""
     if strategy not in STORIES:
         print(f"the sandbox has no demo incident for strategy {strategy} (it has: {', '.join(STORIES)})", file=out)
+        return 2
+    on_cloudwatch = signals == "cloudwatch"
+    if on_cloudwatch and strategy != "aws-ecs":
+        print("--signals cloudwatch reads an ALB's metrics: play it with --strategy aws-ecs", file=out)
         return 2
     story = STORIES[strategy]
     service = story.service
@@ -175,12 +185,19 @@ def run_demo(
         print(f"\n>>> {text}", file=out, flush=True)
 
     say("Starting the sandbox: Kubernetes API simulator, moto (AWS), service simulator, Prometheus, Slack emulator")
-    world = World(load_scenario(scenario), state_dir=state / "world", swarm=strategy == "swarm")
+    world = World(
+        load_scenario(scenario),
+        state_dir=state / "world",
+        prometheus=False if on_cloudwatch else None,
+        cloudwatch=on_cloudwatch,
+        swarm=strategy == "swarm",
+    )
     with world, BotHarness(world) as bot:
-        print(
-            f"    Prometheus: {world.prometheus.url if world.prometheus else 'not installed (signals unavailable)'}",
-            file=out,
-        )
+        if on_cloudwatch:
+            print(f"    Signals: CloudWatch only (moto at {world.aws.url}; no Prometheus)", file=out)
+        else:
+            where = world.prometheus.url if world.prometheus else "not installed (signals unavailable)"
+            print(f"    Prometheus: {where}", file=out)
         alice = OnCall(bot, ONCALL)
         if strategy == "config":
             _config_change(world, bot, alice, say, out)

@@ -47,7 +47,6 @@ def pod_container(pod: dict, container: str) -> dict:
     return next((c for c in containers if c.get("name") == container), containers[0])
 
 
-
 def pod_restarts(pod: dict) -> int:
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     return sum(int(s.get("restartCount", 0)) for s in statuses)
@@ -140,6 +139,27 @@ class ServiceSimulator:
                 for behaviour in ready or [None]:
                     self._totals.add(share / max(1, len(ready)), behaviour)
 
+    def served(self) -> tuple[float, float]:
+        """(requests, 5xx answers) served so far, the traffic up to now counted (CloudWatch's publisher)."""
+        self._integrate(self.routes())
+        with self._lock:
+            return self._totals.count, self._totals.codes["500"] + self._totals.codes["503"]
+
+    def latencies(self, n: int = 20) -> list[float]:
+        """``n`` response times spread as the traffic is now: each route's share of them from its ready pods'
+        latency (quantiles of each one's log-normal), fast 503s where no pod is ready."""
+        routes = [(w, self._ready_behaviours(pods)) for w, pods in self.routes() if w > 0]
+        total, out = sum(w for w, _ in routes) or 1.0, []
+        for weight, ready in routes:
+            for behaviour in ready or [None]:
+                k = max(1, round(n * weight / total / max(1, len(ready))))
+                if behaviour is None:
+                    out += [NO_POD_LATENCY] * k
+                    continue
+                median = max(behaviour.p95_seconds, 1e-6) / math.exp(Z95 * LATENCY_SIGMA)
+                out += [median * math.exp(LATENCY_SIGMA * NormalDist().inv_cdf((i + 0.5) / k)) for i in range(k)]
+        return out
+
     def pods(self, routes: list[Route] | None = None) -> list[dict]:
         """Every pod that serves some of the traffic, once."""
         seen: dict[str, dict] = {}
@@ -168,7 +188,7 @@ class ServiceSimulator:
                 f"http_request_duration_seconds_bucket{_labels(**base, le=_num(le))} {n}"
                 for le, n in zip(BUCKETS, buckets, strict=True)
             ),
-            f'http_request_duration_seconds_bucket{_labels(**base, le="+Inf")} {count}',
+            f"http_request_duration_seconds_bucket{_labels(**base, le='+Inf')} {count}",
             f"http_request_duration_seconds_sum{_labels(**base)} {total_seconds:.6f}",
             f"http_request_duration_seconds_count{_labels(**base)} {count}",
         ]
@@ -229,6 +249,7 @@ def start_services(scenario: Scenario, cluster, clock: SimClock, ecs=None, swarm
     servers: dict[str, SandboxServer] = {}
     try:
         for spec in scenario.services:
+
             def routed(spec: ServiceSpec = spec) -> list[Route]:
                 if spec.ecs:
                     return ecs.routes(spec.name) if ecs else [(100.0, [])]

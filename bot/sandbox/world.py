@@ -23,7 +23,10 @@ from bot.config import load_catalog
 from bot.config.alert_rules import rules_yaml, watched
 from bot.sandbox.alertmanager import AlertmanagerProcess
 from bot.sandbox.aws import REGION, AwsSandbox
+from bot.sandbox.aws_dr import DrWorld, seed_dr
 from bot.sandbox.clock import SimClock
+from bot.sandbox.cloudwatch import CloudWatchPublisher
+from bot.sandbox.cloudwatch import dimensions as cloudwatch_dimensions
 from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.engine.world import SwarmEngine
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
@@ -72,6 +75,8 @@ class World:
         alerting: bool = False,
         second_cluster: bool = False,
         swarm: bool = False,
+        cloudwatch: bool = False,
+        dr: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
@@ -79,7 +84,10 @@ class World:
         ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
         posts to the bot once ``connect_alerts`` names it.
         ``second_cluster``: a second cluster (``SecondCluster``) beside the first.
-        ``swarm``: the Docker Engine API simulator with the Swarm services of ``scenarios/swarm.yaml``."""
+        ``swarm``: the Docker Engine API simulator with the Swarm services of ``scenarios/swarm.yaml``.
+        ``cloudwatch``: the ECS services' ALB metrics written to CloudWatch from their traffic
+        (``CloudWatchPublisher``), and the catalog reads their signals there (``signals: cloudwatch``).
+        ``dr``: a Route53 zone with health checks, an RDS instance with a read replica (``seed_dr``, ``world.dr``)."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         if swarm:
@@ -100,6 +108,10 @@ class World:
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
         self.engine: SwarmEngine | None = SwarmEngine(self.scenario, self.clock) if swarm else None
+        self.want_cloudwatch = cloudwatch
+        self.cloudwatch: CloudWatchPublisher | None = None
+        self.want_dr = dr
+        self.dr: DrWorld | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -123,6 +135,11 @@ class World:
         if self.engine:
             self.engine.start(self.state_dir)
         self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs, swarm=self.engine)
+        if self.want_cloudwatch and self.aws:
+            simulators = {name: srv.app for name, srv in self.services.items()}
+            self.cloudwatch = CloudWatchPublisher(self.scenario, simulators, self.aws.moto.url)
+            self.cloudwatch.install(self.aws.front)
+            self.cloudwatch.start().wait_written()
         self.write_catalog()
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             self._start_prometheus()
@@ -153,6 +170,8 @@ class World:
             return
         self.aws = AwsSandbox().start()
         self.ecs = EcsDeployments(self.scenario, self.clock, self.aws.moto.url)
+        if self.want_dr:
+            self.dr = seed_dr(self.aws.moto.url, self.aws.front)
         self.ecs.install(self.aws.front)
         for svc in on_ecs:
             self.ecs.seed(svc)
@@ -236,6 +255,10 @@ class World:
             "escalation": LEAD,
             "options": {"cluster": svc.ecs.cluster, "service": svc.name, "region": REGION},
         }
+        if self.want_cloudwatch:
+            load_balancer, target_group = cloudwatch_dimensions(svc.name)
+            dims = {"load_balancer": load_balancer, "target_group": target_group}
+            entry |= {"signals": "cloudwatch", "cloudwatch": dims}
         overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
         return {**entry, **svc.catalog, **overrides}
 
@@ -296,6 +319,8 @@ class World:
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
             env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
+        if self.cloudwatch:  # its datapoints come every second too: the analysis' shortest window follows
+            env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
         return env
 
     def stop(self) -> None:
@@ -307,6 +332,7 @@ class World:
             *(srv.stop for srv in self.services.values()),
             self.engine.stop if self.engine else None,
             self.k8s_server.stop if self.k8s_server else None,
+            self.cloudwatch.stop if self.cloudwatch else None,
             self.aws.stop if self.aws else None,
             self.cluster.stop,
             self.east.stop if self.east else None,

@@ -93,7 +93,11 @@ class CheckResult:
 
 
 def judge(
-    cluster: Sequence[Check], readings: Mapping[str, Reading], thresholds: Thresholds, unread: str = ""
+    cluster: Sequence[Check],
+    readings: Mapping[str, Reading],
+    thresholds: Thresholds,
+    unread: str = "",
+    source: str = "Prometheus",
 ) -> CheckResult:
     """One check from the cluster's items (pods, endpoints, health URL) and the signals since the rollout;
     ``unread``: why the cluster's own items could not be read this time."""
@@ -107,7 +111,7 @@ def judge(
         shown_limit = format_number(limit, m.unit, precise=False)
         if reading.error:
             errors.append(reading.error)
-            items.append(Check(m.name, None, f"Prometheus could not answer: {reading.error}"))
+            items.append(Check(m.name, None, f"{source} could not answer: {reading.error}"))
             parts.append(f"{m.short} unreadable")
         elif reading.value is None:
             items.append(Check(m.name, None, "no data since the rollout yet"))
@@ -142,6 +146,7 @@ class Bake:
     """The analysis so far; ``feed`` one check at a time until it returns an outcome."""
 
     analysis: Analysis
+    source: str = "Prometheus"  # where the signals come from (CloudWatch for signals: cloudwatch)
     passed: int = 0  # passes since the bake (re)started
     failed: int = 0
     unread: int = 0  # of the failed checks, those that could not read the cluster and saw nothing bad
@@ -195,9 +200,9 @@ class Bake:
                 f"because the cluster could not be read: {deciding.unread}"
             )
         elif self.last.error:
-            reason = f"Prometheus did not answer for {self.blind} checks in a row ({self.last.error})"
+            reason = f"{self.source} did not answer for {self.blind} checks in a row ({self.last.error})"
         else:
-            reason = f"Prometheus had no data since the rollout for {self.blind} checks in a row"
+            reason = f"{self.source} had no data since the rollout for {self.blind} checks in a row"
         return Result(self.outcome, reason, Verification(deciding.items), self.done)
 
 

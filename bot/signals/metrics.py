@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
@@ -45,6 +46,12 @@ class MetricsReader:
         self.timeout = timeout
         self.auth = auth or PrometheusAuth()
         self._client = _client(self.url, timeout, self.auth) if self.url else None
+
+    def configured(self, service: ServiceConfig) -> bool:
+        return bool(self.url)
+
+    def source(self, service: ServiceConfig) -> str:
+        return "Prometheus"
 
     def close(self) -> None:
         if self._client is not None:
@@ -99,19 +106,24 @@ class MetricsReader:
 
     def read(self, service: ServiceConfig) -> dict[str, float | None]:
         """Every signal's value (None: unavailable), queried in parallel; a signal not read in time is None."""
-        values: dict[str, float | None] = dict.fromkeys(SIGNALS)
         if not self.url:
             log.info("PROMETHEUS_URL is not set: every signal of %s is unavailable", service.name)
-            return values
-        pool = ThreadPoolExecutor(max_workers=len(SIGNALS), thread_name_prefix="metrics")
-        futures = {pool.submit(self._query, service, signal): signal for signal in SIGNALS}
-        done, late = wait(futures, timeout=self.timeout + 1.0)
-        pool.shutdown(wait=False, cancel_futures=True)  # a stuck socket must not hold the caller
-        for future in done:
-            values[futures[future]] = future.result().value
-        for future in late:
-            log.warning("prometheus read of %s for %s timed out", futures[future], service.name)
-        return values
+            return dict.fromkeys(SIGNALS)
+        return read_all(lambda signal: self._query(service, signal), service.name, self.timeout + 1.0, "prometheus")
+
+
+def read_all(read: Callable[[str], Reading], service: str, timeout: float, source: str) -> dict[str, float | None]:
+    """Every signal's value through ``read``, in parallel; a signal not read within ``timeout`` is None."""
+    values: dict[str, float | None] = dict.fromkeys(SIGNALS)
+    pool = ThreadPoolExecutor(max_workers=len(SIGNALS), thread_name_prefix=source)
+    futures = {pool.submit(read, signal): signal for signal in SIGNALS}
+    done, late = wait(futures, timeout=timeout)
+    pool.shutdown(wait=False, cancel_futures=True)  # a stuck socket must not hold the caller
+    for future in done:
+        values[futures[future]] = future.result().value
+    for future in late:
+        log.warning("%s read of %s for %s timed out", source, futures[future], service)
+    return values
 
 
 def _client(url: str, timeout: float, auth: PrometheusAuth) -> PrometheusConnect:

@@ -72,17 +72,19 @@ def verify(
 ) -> Result:
     """Run the analysis from now (the rollout just completed) until it has an outcome."""
     completed = clock()
+    configured = metrics.configured(service)
 
     def check() -> CheckResult:
         since = window(clock() - completed, scrape_interval)  # None: too early, nothing to read yet
-        read = since is not None or not metrics.url  # unconfigured: read_one says so
+        read = since is not None or not configured  # unconfigured: read_one says so
         readings = {m.signal: metrics.read_one(service, m.signal, since) for m in METRICS} if read else {}
         cluster, unread = cluster_checks(strategy, plan)
-        return judge((*cluster, health_check(service.health_url)), readings, service.thresholds, unread)
+        items = (*cluster, health_check(service.health_url))
+        return judge(items, readings, service.thresholds, unread, source=metrics.source(service))
 
-    if not metrics.url:
+    if not configured:
         return unconfigured(check())
-    bake = Bake(service.analysis)
+    bake = Bake(service.analysis, source=metrics.source(service))
     interval = service.analysis.interval_seconds
     while True:
         sleep(max(0.0, completed + (bake.done + 1) * interval - clock()))  # on a fixed schedule: no drift

@@ -10,8 +10,16 @@ import json
 import sys
 from collections.abc import Iterable
 
+from bot.providers.aws import archive, cloudwatch, dr
 from bot.strategies import registry
 from bot.strategies.registry import StrategySpec
+
+# What the bot calls outside a strategy, each feature's own ``IAM`` (its module lists the actions it calls)
+FEATURES: dict[str, tuple[str, ...]] = {
+    "cloudwatch-signals": cloudwatch.IAM,
+    "s3-archive": archive.IAM,
+    "dr-failover": dr.IAM,
+}
 
 
 def _sid(name: str) -> str:
@@ -19,13 +27,14 @@ def _sid(name: str) -> str:
 
 
 def policy(specs: Iterable[StrategySpec] | None = None) -> dict:
-    """One statement per AWS strategy that lists IAM actions (``Resource: *``: which clusters and services a
-    deployment uses is the catalog's business; narrow it with your ARNs)."""
+    """One statement per AWS strategy that lists IAM actions, then one per feature (``Resource: *``: which
+    clusters, services, metrics and buckets a deployment uses is the catalog's business; narrow it with your
+    ARNs)."""
     chosen = registry.specs().values() if specs is None else specs
+    named = [(s.name, s.iam) for s in sorted(chosen, key=lambda s: s.name) if s.iam] + sorted(FEATURES.items())
     statements = [
-        {"Sid": _sid(s.name), "Effect": "Allow", "Action": sorted(set(s.iam)), "Resource": "*"}
-        for s in sorted(chosen, key=lambda s: s.name)
-        if s.iam
+        {"Sid": _sid(name), "Effect": "Allow", "Action": sorted(set(actions)), "Resource": "*"}
+        for name, actions in named
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 
