@@ -24,6 +24,8 @@ from bot.config.alert_rules import rules_yaml, watched
 from bot.sandbox.alertmanager import AlertmanagerProcess
 from bot.sandbox.aws import REGION, AwsSandbox
 from bot.sandbox.clock import SimClock
+from bot.sandbox.databases import NAMES as DB_NAMES
+from bot.sandbox.databases import SandboxDatabases
 from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
@@ -70,13 +72,16 @@ class World:
         catalog_overrides: Mapping[str, Any] | None = None,
         alerting: bool = False,
         second_cluster: bool = False,
+        databases: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
         ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
         ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
         posts to the bot once ``connect_alerts`` names it.
-        ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
+        ``second_cluster``: a second cluster (``SecondCluster``) beside the first.
+        ``databases``: a real MariaDB (else two PostgreSQL databases) holding ``primary`` and ``fallback``
+        (``SandboxDatabases``), their URLs in ``env()`` as ``PRIMARY_DB_URL`` and ``FALLBACK_DB_URL``."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -94,6 +99,8 @@ class World:
         self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
+        self.want_databases = databases
+        self.databases: SandboxDatabases | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -103,6 +110,8 @@ class World:
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.want_databases:
+            self.databases = SandboxDatabases().start()
         self._start_aws()  # before the kubeconfig is written: `rollback-bot sandbox`'s readers wait for that file
         self.cluster.start()
         self.k8s_server = SandboxServer(make_api(self.cluster), port=self.k8s_port).start()
@@ -274,6 +283,8 @@ class World:
             "ALERTMANAGER_TOKEN": self.alertmanager_token,
             "MIGRATE_ON_START": "true",  # a throw-away database: no separate `rollback-bot migrate` step
         }
+        if self.databases:
+            env.update({f"{name.upper()}_DB_URL": url for name, url in self.databases.urls.items() if name in DB_NAMES})
         if self.aws:
             env.update(self.aws.env())  # boto3's default chain and the standard AWS_ENDPOINT_URL
         if self.prometheus:
@@ -291,6 +302,7 @@ class World:
             self.k8s_server.stop if self.k8s_server else None,
             self.aws.stop if self.aws else None,
             self.cluster.stop,
+            self.databases.stop if self.databases else None,
             self.east.stop if self.east else None,
         ):
             if stop:
