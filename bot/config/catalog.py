@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.config.database import read_database
 from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
 from bot.config.permissions import ANYONE
@@ -70,6 +71,7 @@ _SERVICE_KEYS = {
     "db_migrations": "",
     "backup_job": "",
     "migration_runbook": "",
+    "database": "its schema's version per release: {url_env: a read-only URL's variable, migrations: the tool}",
     "window": "",
     "queries": "",
     "thresholds": "",
@@ -258,6 +260,8 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     read_auto_rollback(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
+    if "database" in spec:
+        read_database(r, spec["database"], f"{where}.database", kwargs)
     if "backup_job" in spec:
         _read_backup_job(r, spec["backup_job"], f"{where}.backup_job", kwargs)
     if len(r.errors) > errors_before:
