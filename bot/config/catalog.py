@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.config.backup import read_backup_job
 from bot.config.database import read_database
 from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
@@ -40,7 +41,6 @@ from bot.config.reader import (
 from bot.config.service import Catalog, ServiceConfig
 from bot.config.settings import ConfigError
 from bot.strategies import registry
-from bot.strategies.options import BackupJob
 
 _THRESHOLD_CHECKS = {
     f.name: (
@@ -126,29 +126,6 @@ def _read_analysis(r: CatalogReader, node: yaml.Node, where: str) -> Analysis | 
         where_node = given.get("interval", node)
         return r.error(where_node, f"{where}.interval", f"must not be longer than bake ({analysis.bake})")
     return analysis
-
-
-_BACKUP_CHECKS = {
-    "image": (lambda v: isinstance(v, str) and bool(v.strip()) and not any(c.isspace() for c in v), "an image"),
-    "namespace": K8S,
-    "deadline": DURATION_CHECK,
-}
-
-
-def _read_backup_job(r: CatalogReader, node: yaml.Node, where: str, kwargs: dict) -> None:
-    """``backup_job: {image, command, namespace, deadline}``; only with ``db_migrations: true``."""
-    if kwargs.get("db_migrations") is not True:
-        r.error(node, where, "needs db_migrations: true (a backup is taken only before a rollback across migrations)")
-        return
-    given = r.mapping(node, where, {**_BACKUP_CHECKS, "command": ""}) or {}
-    for key in ("image", "command"):
-        if key not in given:
-            r.error(node, f"{where}.{key}", "missing")
-    values = {k: r.check(n, f"{where}.{k}", *_BACKUP_CHECKS[k]) for k, n in given.items() if k != "command"}
-    if "command" in given:
-        values["command"] = r.strings(given["command"], f"{where}.command", lambda v: isinstance(v, str), "strings")
-    if INVALID not in values.values() and {"image", "command"} <= set(values):
-        kwargs["backup_job"] = BackupJob(**values)
 
 
 def _people(r: CatalogReader, node: yaml.Node, where: str) -> Any:
@@ -263,7 +240,7 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     if "database" in spec:
         read_database(r, spec["database"], f"{where}.database", kwargs)
     if "backup_job" in spec:
-        _read_backup_job(r, spec["backup_job"], f"{where}.backup_job", kwargs)
+        read_backup_job(r, spec["backup_job"], f"{where}.backup_job", kwargs)
     if len(r.errors) > errors_before:
         return None
     return ServiceConfig(**kwargs)

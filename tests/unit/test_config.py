@@ -740,3 +740,31 @@ def test_a_database_names_the_variable_of_its_url_and_its_migration_tool(tmp_pat
         f"{bad}:4: services.shop.database.url_env: expected an environment variable name, got 'mysql://root:pw@db/shop'",
         f"{bad}:4: services.shop.database.migrations: expected flyway | liquibase | alembic, got 'rails'",
     ]
+
+
+def test_a_dump_backup_runs_the_runbooks_dump_and_an_rds_snapshot_is_not_offered_yet(tmp_path):
+    good = write(tmp_path, """
+        services:
+          shop:
+            namespace: shop
+            db_migrations: true
+            backup_job: {kind: dump, image: mariadb:11, command: [sh, -c, "mysqldump shop > /b/x.sql"]}
+    """)
+    job = load_catalog(good).get("shop").backup_job
+    assert (job.kind, job.command[0]) == ("dump", "sh")
+    bad = write(tmp_path, """
+        services:
+          shop:
+            namespace: shop
+            db_migrations: true
+            backup_job: {kind: dump, image: busybox, command: [sh, -c, "tar czf /b/x.tgz /data"]}
+          game:
+            namespace: game
+            db_migrations: true
+            backup_job: {kind: rds_snapshot}
+    """)
+    assert errors_of(bad) == [
+        f"{bad}:5: services.shop.backup_job.command: a dump runs pg_dump or mysqldump (the runbook's command)",
+        f"{bad}:9: services.game.backup_job.kind: "
+        "rds_snapshot is not available yet (no strategy takes one): use job or dump",
+    ]
