@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from bot.incidents import auto_rollback, comms
+from bot.incidents import auto_rollback, comms, schema_notes
 from bot.incidents.watch import DeployWatch
 from bot.runtime import Runtime
 from bot.strategies.base import RollbackError
@@ -42,6 +42,7 @@ def worker_jobs(
         Job("reminders", 30, partial(comms.remind_due, rt)),
         Job("watch after deploy", rt.settings.deploy_watch_seconds, DeployWatch(rt, then=auto_rollback.begin).run),
         Job("auto-rollback countdown", 2, partial(auto_rollback.tick, rt)),
+        Job("schema versions", rt.settings.deploy_watch_seconds, partial(schema_notes.record_live, rt)),
     )
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import yaml
 
 from bot.config.cloudwatch import read_cloudwatch
+from bot.config.backup import read_backup_job
+from bot.config.database import read_database
 from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
 from bot.config.permissions import ANYONE
@@ -40,7 +42,6 @@ from bot.config.reader import (
 from bot.config.service import Catalog, ServiceConfig
 from bot.config.settings import ConfigError
 from bot.strategies import registry
-from bot.strategies.options import BackupJob
 
 _THRESHOLD_CHECKS = {
     f.name: (
@@ -71,6 +72,7 @@ _SERVICE_KEYS = {
     "db_migrations": "",
     "backup_job": "",
     "migration_runbook": "",
+    "database": "its schema's version per release: {url_env: a read-only URL's variable, migrations: the tool}",
     "window": "",
     "queries": "",
     "thresholds": "",
@@ -127,29 +129,6 @@ def _read_analysis(r: CatalogReader, node: yaml.Node, where: str) -> Analysis | 
         where_node = given.get("interval", node)
         return r.error(where_node, f"{where}.interval", f"must not be longer than bake ({analysis.bake})")
     return analysis
-
-
-_BACKUP_CHECKS = {
-    "image": (lambda v: isinstance(v, str) and bool(v.strip()) and not any(c.isspace() for c in v), "an image"),
-    "namespace": K8S,
-    "deadline": DURATION_CHECK,
-}
-
-
-def _read_backup_job(r: CatalogReader, node: yaml.Node, where: str, kwargs: dict) -> None:
-    """``backup_job: {image, command, namespace, deadline}``; only with ``db_migrations: true``."""
-    if kwargs.get("db_migrations") is not True:
-        r.error(node, where, "needs db_migrations: true (a backup is taken only before a rollback across migrations)")
-        return
-    given = r.mapping(node, where, {**_BACKUP_CHECKS, "command": ""}) or {}
-    for key in ("image", "command"):
-        if key not in given:
-            r.error(node, f"{where}.{key}", "missing")
-    values = {k: r.check(n, f"{where}.{k}", *_BACKUP_CHECKS[k]) for k, n in given.items() if k != "command"}
-    if "command" in given:
-        values["command"] = r.strings(given["command"], f"{where}.command", lambda v: isinstance(v, str), "strings")
-    if INVALID not in values.values() and {"image", "command"} <= set(values):
-        kwargs["backup_job"] = BackupJob(**values)
 
 
 def _people(r: CatalogReader, node: yaml.Node, where: str) -> Any:
@@ -262,8 +241,10 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
     read_cloudwatch(r, spec, node, where, kwargs)  # after the options: its region defaults to theirs
+    if "database" in spec:
+        read_database(r, spec["database"], f"{where}.database", kwargs)
     if "backup_job" in spec:
-        _read_backup_job(r, spec["backup_job"], f"{where}.backup_job", kwargs)
+        read_backup_job(r, spec["backup_job"], f"{where}.backup_job", kwargs)
     if len(r.errors) > errors_before:
         return None
     return ServiceConfig(**kwargs)

@@ -6,6 +6,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.config.database import DatabaseRef
 from bot.config.names import promql_string
 from bot.config.permissions import ANYONE, Action, Kind
 from bot.config.queries import Analysis, Thresholds, default_queries
@@ -30,6 +31,7 @@ class ServiceConfig:
     db_migrations: bool = False
     backup_job: BackupJob | None = None  # run before a rollback (db_migrations only); a failed one refuses it
     migration_runbook: str | None = None  # where the plan points for rolling a schema back (never automatic)
+    database: DatabaseRef | None = None  # where the schema version per release is read (bot.schema)
     window: str = "5m"  # rate window of a live read (detection)
     queries: dict[str, str] = field(default_factory=dict, compare=False)  # templates: defaults + overrides
     thresholds: Thresholds = field(default_factory=Thresholds)

@@ -12,6 +12,7 @@ from bot.incidents.declare import declare, service_or_explain
 from bot.incidents.parse import parse
 from bot.incidents.permissions import Action, authorize_read
 from bot.incidents.resolve import open_resolve
+from bot.incidents.schema_notes import history_schemas
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.gateway import SlackFailure
@@ -79,7 +80,8 @@ def show_history(rt: Runtime, name: str, actor: Actor) -> None:
     except RollbackError as exc:
         actor.error(f"I could not read the history of {name}", str(exc), "Nothing was changed.")
         return
-    actor.reply(f"Rollout history of {name}", views.history_blocks(name, revisions))
+    blocks = views.history_blocks(name, revisions, schemas=history_schemas(rt, service) if service.database else None)
+    actor.reply(f"Rollout history of {name}", blocks)
 
 
 def show_config(rt: Runtime, name: str, actor: Actor) -> None:

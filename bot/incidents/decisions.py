@@ -16,6 +16,7 @@ from bot.incidents.common import incident_for, now, quietly, same_run, still_cur
 from bot.incidents.events import record
 from bot.incidents.permissions import Action, authorize
 from bot.incidents.plan_notes import with_safety
+from bot.incidents.schema_notes import with_schema
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.views import ActionValue
@@ -75,6 +76,7 @@ def request_rollback(rt: Runtime, value: ActionValue, actor: Actor, env_only: bo
     try:
         strategy = rt.strategy_for(service)
         plan = with_safety(planned(strategy, _target(service, value.revision, env_only)), service, strategy)
+        plan = with_schema(rt, plan, service)
     except RollbackError as exc:
         actor.error(f"I can't plan a rollback of {service.name}", str(exc), "Nothing was changed.")
         return None

@@ -37,9 +37,11 @@ class BotHarness:
         app_token = {"SLACK_APP_TOKEN": world.slack.app_token} if socket_mode else {}
         merged = {**world.env(), **app_token, **(env or {})}
         self.settings = Settings.from_env(merged)
-        # boto3 reads its credentials and AWS_ENDPOINT_URL from the process environment only, as in production
-        self._saved_env = {k: os.environ.get(k) for k in merged if k.startswith("AWS_")}
-        os.environ.update({k: v for k, v in merged.items() if k.startswith("AWS_")})
+        # boto3 reads its credentials and AWS_ENDPOINT_URL from the process environment only, as in production;
+        # so does the schema reader each catalog `database.url_env` (the world's PRIMARY_DB_URL, FALLBACK_DB_URL)
+        process_env = {k: v for k, v in merged.items() if k.startswith("AWS_") or k.endswith("_DB_URL")}
+        self._saved_env = {k: os.environ.get(k) for k in process_env}
+        os.environ.update(process_env)
         self.rt: Runtime = build_runtime(self.settings)
         self.app = create_app(self.settings, self.rt)
         self.server = waitress.server.create_server(

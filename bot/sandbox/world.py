@@ -27,6 +27,8 @@ from bot.sandbox.aws_dr import DrWorld, seed_dr
 from bot.sandbox.clock import SimClock
 from bot.sandbox.cloudwatch import CloudWatchPublisher
 from bot.sandbox.cloudwatch import dimensions as cloudwatch_dimensions
+from bot.sandbox.databases import NAMES as DB_NAMES
+from bot.sandbox.databases import SandboxDatabases
 from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.engine.world import SwarmEngine
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
@@ -77,6 +79,7 @@ class World:
         swarm: bool = False,
         cloudwatch: bool = False,
         dr: bool = False,
+        databases: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
@@ -87,7 +90,9 @@ class World:
         ``swarm``: the Docker Engine API simulator with the Swarm services of ``scenarios/swarm.yaml``.
         ``cloudwatch``: the ECS services' ALB metrics written to CloudWatch from their traffic
         (``CloudWatchPublisher``), and the catalog reads their signals there (``signals: cloudwatch``).
-        ``dr``: a Route53 zone with health checks, an RDS instance with a read replica (``seed_dr``, ``world.dr``)."""
+        ``dr``: a Route53 zone with health checks, an RDS instance with a read replica (``seed_dr``, ``world.dr``).
+        ``databases``: a real MariaDB (else two PostgreSQL databases) holding ``primary`` and ``fallback``
+        (``SandboxDatabases``), their URLs in ``env()`` as ``PRIMARY_DB_URL`` and ``FALLBACK_DB_URL``."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         if swarm:
@@ -112,6 +117,8 @@ class World:
         self.cloudwatch: CloudWatchPublisher | None = None
         self.want_dr = dr
         self.dr: DrWorld | None = None
+        self.want_databases = databases
+        self.databases: SandboxDatabases | None = None
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -121,6 +128,8 @@ class World:
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.want_databases:
+            self.databases = SandboxDatabases().start()
         self._start_aws()  # before the kubeconfig is written: `rollback-bot sandbox`'s readers wait for that file
         self.cluster.start()
         self.k8s_server = SandboxServer(make_api(self.cluster), port=self.k8s_port).start()
@@ -314,6 +323,8 @@ class World:
             "ALERTMANAGER_TOKEN": self.alertmanager_token,
             "MIGRATE_ON_START": "true",  # a throw-away database: no separate `rollback-bot migrate` step
         }
+        if self.databases:
+            env.update({f"{name.upper()}_DB_URL": url for name, url in self.databases.urls.items() if name in DB_NAMES})
         if self.aws:
             env.update(self.aws.env())  # boto3's default chain and the standard AWS_ENDPOINT_URL
         if self.prometheus:
@@ -335,6 +346,7 @@ class World:
             self.cloudwatch.stop if self.cloudwatch else None,
             self.aws.stop if self.aws else None,
             self.cluster.stop,
+            self.databases.stop if self.databases else None,
             self.east.stop if self.east else None,
         ):
             if stop:

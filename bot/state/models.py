@@ -306,3 +306,19 @@ class WorkerBeat(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     lease_seconds: Mapped[float] = mapped_column(Float)
+
+
+class SchemaSeen(Base):
+    """The schema version a service's database was at when a release (its image) was first seen live: "v1.2.4
+    ran on V12". Read only by the plan (what a rollback to it crosses) and ``/rollback history``."""
+
+    __tablename__ = "schema_versions"
+    __table_args__ = (UniqueConstraint("service", "image", name="uq_schema_versions"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    service: Mapped[str] = mapped_column(String(253))
+    image: Mapped[str] = mapped_column(String(512))
+    revision: Mapped[int] = mapped_column(Integer)  # its revision number when first seen
+    tool: Mapped[str] = mapped_column(String(16))  # flyway | liquibase | alembic
+    version: Mapped[str] = mapped_column(String(128))
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

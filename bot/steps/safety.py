@@ -37,6 +37,8 @@ def backup(ctx: RunContext, name: str) -> None:
         namespace=result.namespace,
         logs=result.logs_hint,
         succeeded=result.succeeded,
+        size=result.size,
+        seconds=None if result.seconds is None else round(result.seconds, 1),
     )
     if not result.succeeded:
         raise RollbackError(result.detail)

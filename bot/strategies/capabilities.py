@@ -50,6 +50,8 @@ class BackupResult:
     succeeded: bool
     detail: str  # what happened, in words, for the run's step and the timeline
     logs_hint: str  # where its logs are (`kubectl logs job/<name> -n <ns>`)
+    size: str = ""  # how big it is, where the provider says ("20 GiB"), for the timeline and the postmortem
+    seconds: float | None = None  # how long it took
 
 
 @runtime_checkable

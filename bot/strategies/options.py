@@ -15,10 +15,13 @@ from typing import Any
 class BackupJob:
     """A service's ``backup_job``: run before a rollback that may cross database migrations."""
 
-    image: str
-    command: tuple[str, ...]
+    image: str = ""  # job, dump: the Job's image and command (a dump's: the runbook's pg_dump / mysqldump)
+    command: tuple[str, ...] = ()
     namespace: str | None = None  # None: the workload's namespace
     deadline: str = "10m"
+    kind: str = "job"  # job | dump (a Kubernetes Job) | rds_snapshot (boto3 create_db_snapshot)
+    instance: str = ""  # rds_snapshot: the DB instance identifier
+    region: str = ""  # rds_snapshot: its region
 
 
 def to_options(options: Any) -> dict[str, Any]:

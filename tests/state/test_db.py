@@ -36,7 +36,7 @@ def test_migrate_creates_the_tables_and_is_idempotent(fresh_url: str) -> None:
     indexes = {ix["name"]: ix for ix in inspector.get_indexes("rollback_runs")}
     assert indexes["uq_rollback_runs_active_service"]["unique"]
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
     db.dispose()
 
 
@@ -196,8 +196,8 @@ def test_an_upgrade_from_the_previous_revision_keeps_every_incident_and_run(fres
     """What `rollback-bot migrate` does at a deploy: the database of the release before, with its incidents."""
     db = Database(fresh_url)
     current, head = db.revisions()
-    assert current is None and head == "0005"
-    db.migrate("0004")  # the schema of the previous release
+    assert current is None and head == "0006"
+    db.migrate("0005")  # the schema of the previous release
     incident = create_incident(db, "shopping-service", "shop", "5xx spike", declared_by="U_ALICE")
     timeline.record(db, incident.id, "declared", "Incident declared: 5xx spike", actor="U_ALICE")
     run = runs.start_run(
@@ -207,14 +207,14 @@ def test_an_upgrade_from_the_previous_revision_keeps_every_incident_and_run(fres
     runs.claim(db, "old-worker", 30)
     before = _contents(db)
     assert before["incidents"] and before["timeline_events"] and before["rollback_runs"] and before["run_steps"]
-    with pytest.raises(SchemaBehind, match=r"at revision 0004; this bot needs revision 0005\. Run `rollback-bot "):
+    with pytest.raises(SchemaBehind, match=r"at revision 0005; this bot needs revision 0006\. Run `rollback-bot "):
         db.check_schema()  # what serve and worker say before the deploy's migrate ran
 
     db.migrate()
-    assert db.revisions() == ("0005", "0005")
+    assert db.revisions() == ("0006", "0006")
     db.check_schema()
     after = _contents(db)
-    assert after.pop("workers") == []
+    assert after.pop("schema_versions") == []
     assert after == before, "nothing lost, nothing changed"
     assert runs.get_run(db, run.id).lease_owner == "old-worker"
     workers.beat(db, "new-worker", 30)  # the new table works
@@ -226,12 +226,23 @@ def test_the_schema_check_names_a_new_database_and_lets_an_older_release_run_on_
     fresh_url: str, caplog
 ) -> None:
     db = Database(fresh_url)
-    with pytest.raises(SchemaBehind, match=r"empty \(never migrated\); this bot needs revision 0005"):
+    with pytest.raises(SchemaBehind, match=r"empty \(never migrated\); this bot needs revision 0006"):
         db.check_schema()
     db.migrate()
     with db.engine.begin() as conn:  # what a newer release's migration leaves behind, seen by this (older) one
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with caplog.at_level(logging.WARNING, logger="bot.state.db"):
         db.check_schema()  # a rolled-back bot must start: migrations keep the previous release working
-    assert "revision 0099, newer than this bot knows (0005)" in caplog.text
+    assert "revision 0099, newer than this bot knows (0006)" in caplog.text
     db.dispose()
+
+
+def test_a_release_keeps_the_schema_it_was_first_seen_live_on(fresh_url: str) -> None:
+    from bot.state import schema_versions
+
+    db = Database(fresh_url)
+    db.migrate()
+    assert schema_versions.record(db, "shop", "shop:v1.2.4", 4, "flyway", "12")
+    assert not schema_versions.record(db, "shop", "shop:v1.2.4", 6, "flyway", "14")  # seen again after an undo
+    seen = schema_versions.seen(db, "shop")
+    assert [(r.revision, r.version) for r in seen.values()] == [(4, "12")] and schema_versions.seen(db, "x") == {}

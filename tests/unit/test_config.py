@@ -27,6 +27,7 @@ from bot.config import (
     valid_k8s_name,
 )
 from bot.config import catalog as catalog_module
+from bot.config.database import DatabaseRef
 from bot.strategies import registry
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "services.example.yaml"
@@ -719,3 +720,51 @@ def test_socket_mode_needs_an_app_level_token():
     assert Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xapp-1-A1-x"}).slack_app_token == "xapp-1-A1-x"
     with pytest.raises(ConfigError, match=r"SLACK_APP_TOKEN: expected an app-level token \(xapp-"):
         Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xoxb-the-bot-token"})
+
+
+def test_a_database_names_the_variable_of_its_url_and_its_migration_tool(tmp_path):
+    good = write(tmp_path, """
+        services:
+          shop:
+            namespace: shop
+            database: {url_env: SHOP_DB_URL, migrations: liquibase}
+    """)
+    assert load_catalog(good).get("shop").database == DatabaseRef("SHOP_DB_URL", "liquibase")
+    bad = write(tmp_path, """
+        services:
+          shop:
+            namespace: shop
+            database: {url_env: "mysql://root:pw@db/shop", migrations: rails}
+    """)
+    assert errors_of(bad) == [
+        f"{bad}:4: services.shop.database.url_env: expected an environment variable name, got 'mysql://root:pw@db/shop'",
+        f"{bad}:4: services.shop.database.migrations: expected flyway | liquibase | alembic, got 'rails'",
+    ]
+
+
+def test_a_dump_backup_runs_the_runbooks_dump_and_an_rds_snapshot_is_not_offered_yet(tmp_path):
+    good = write(tmp_path, """
+        services:
+          shop:
+            namespace: shop
+            db_migrations: true
+            backup_job: {kind: dump, image: mariadb:11, command: [sh, -c, "mysqldump shop > /b/x.sql"]}
+    """)
+    job = load_catalog(good).get("shop").backup_job
+    assert (job.kind, job.command[0]) == ("dump", "sh")
+    bad = write(tmp_path, """
+        services:
+          shop:
+            namespace: shop
+            db_migrations: true
+            backup_job: {kind: dump, image: busybox, command: [sh, -c, "tar czf /b/x.tgz /data"]}
+          game:
+            namespace: game
+            db_migrations: true
+            backup_job: {kind: rds_snapshot}
+    """)
+    assert errors_of(bad) == [
+        f"{bad}:5: services.shop.backup_job.command: a dump runs pg_dump or mysqldump (the runbook's command)",
+        f"{bad}:9: services.game.backup_job.kind: "
+        "rds_snapshot is not available yet (no strategy takes one): use job or dump",
+    ]

@@ -103,8 +103,11 @@ def help_blocks() -> list[dict]:
     ]
 
 
-def history_blocks(service: str, revisions: Sequence[Revision], now: dt.datetime | None = None) -> list[dict]:
-    """Newest first; the highest revision is the live one."""
+def history_blocks(
+    service: str, revisions: Sequence[Revision], now: dt.datetime | None = None, schemas: dict[str, str] | None = None
+) -> list[dict]:
+    """Newest first; the highest revision is the live one. ``schemas``: image -> the schema it ran on ("schema
+    V12"), for a service with a ``database:`` (a release without one recorded: "schema unknown")."""
     if not revisions:
         return [
             _section(
@@ -113,7 +116,9 @@ def history_blocks(service: str, revisions: Sequence[Revision], now: dt.datetime
             )
         ]
     ordered = sorted(revisions, key=lambda r: -r.number)
-    lines = [_revision_text(r, now) + ("  *← live*" if i == 0 else "") for i, r in enumerate(ordered)]
+    lines = [
+        _revision_text(r, now) + _ran_on(r, schemas) + ("  *← live*" if i == 0 else "") for i, r in enumerate(ordered)
+    ]
     return [
         _header(f"Rollout history · {service}"),
         _section(_lines(lines, bullet="")),
@@ -122,6 +127,10 @@ def history_blocks(service: str, revisions: Sequence[Revision], now: dt.datetime
             "You will see the plan before anything changes."
         ),
     ]
+
+
+def _ran_on(revision: Revision, schemas: dict[str, str] | None) -> str:
+    return "" if schemas is None else f" · {escape(schemas.get(revision.image, 'schema unknown'))}"
 
 
 MAX_VERSIONS_SHOWN = 8  # per object, newest first
