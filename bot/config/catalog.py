@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from bot.config.cloudwatch import read_cloudwatch
 from bot.config.backup import read_backup_job
+from bot.config.cloudwatch import read_cloudwatch
 from bot.config.database import read_database
 from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
