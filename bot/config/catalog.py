@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.config.cdn import read_cdn
 from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
 from bot.config.permissions import ANYONE
@@ -80,6 +81,7 @@ _SERVICE_KEYS = {
     "auto_rollback_grace": "",
     "min_good_minutes": "",
     "flap_guard": "",
+    "cdn": "",  # the CloudFront distribution invalidated after a successful switch (bot/config/cdn.py)
     "options": "",  # the strategy's own settings (older names: each spec's aliases, such as blue_green)
 }
 _SIMPLE_KEYS = {
@@ -260,6 +262,8 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     _read_options(r, spec, node, where, kwargs)
     if "backup_job" in spec:
         _read_backup_job(r, spec["backup_job"], f"{where}.backup_job", kwargs)
+    if "cdn" in spec:
+        read_cdn(r, spec["cdn"], f"{where}.cdn", kwargs)
     if len(r.errors) > errors_before:
         return None
     return ServiceConfig(**kwargs)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -37,6 +38,10 @@ ACCOUNT = "123456789012"  # moto's account
 DUMMY_KEY = "testing"
 IAM_PREFIX = {"monitoring": "cloudwatch"}  # as bot.providers.aws.errors says it (the sandbox does not import it)
 HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "content-encoding", "keep-alive", "server", "date"}
+
+# A REST call's IAM action by its method and path (JSON and query calls name theirs): (prefix, method, path, action);
+# each module that models a REST service adds its own (``bot/sandbox/cloudfront.py``).
+REST_ACTIONS: list[tuple[str, str, re.Pattern[str], str]] = []
 
 Forward = Callable[[Request], Response]
 Hook = Callable[[Request, Forward], Response]  # answers one IAM action: itself, or from moto's answer (forward)
@@ -112,6 +117,9 @@ def action_of(req: Request) -> tuple[str, str]:
     form = parse_qs(req.body.decode("utf-8", "replace")) if b"Action=" in req.body else req.query
     if form.get("Action"):
         return f"{prefix}:{form['Action'][0]}", "query"
+    for service, method, path, action in REST_ACTIONS:
+        if service == prefix and method == req.method and path.fullmatch(req.path):
+            return f"{prefix}:{action}", "rest"
     return f"{prefix}:{req.method} {req.path}", "rest"
 
 

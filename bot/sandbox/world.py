@@ -23,7 +23,9 @@ from bot.config import load_catalog
 from bot.config.alert_rules import rules_yaml, watched
 from bot.sandbox.alertmanager import AlertmanagerProcess
 from bot.sandbox.aws import REGION, AwsSandbox
+from bot.sandbox.aws_alb import AlbTraffic
 from bot.sandbox.clock import SimClock
+from bot.sandbox.cloudfront import Invalidations
 from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
@@ -70,15 +72,21 @@ class World:
         catalog_overrides: Mapping[str, Any] | None = None,
         alerting: bool = False,
         second_cluster: bool = False,
+        alb: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
         ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
         ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
         posts to the bot once ``connect_alerts`` names it.
-        ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
+        ``second_cluster``: a second cluster (``SecondCluster``) beside the first.
+        ``alb``: the scenario's services behind an ALB (``kind: ALBService``) are in the world, their load balancer
+        and CloudFront distribution in moto (``aws_alb.py``, ``cloudfront.py``); without it they are left out."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
+        if not alb:
+            kept = tuple(s for s in self.scenario.services if s.alb is None)
+            self.scenario = dataclasses.replace(self.scenario, services=kept)
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or scratch_dir("rollback-sandbox-"))
@@ -94,6 +102,9 @@ class World:
         self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
+        self.alb: AlbTraffic | None = None  # World(alb=True): the ALB services' load balancers in moto
+        self.cloudfront: Invalidations | None = None  # ... and their distributions' invalidations
+        self.cdn: dict[str, str] = {}  # service -> its CloudFront distribution id
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -114,7 +125,7 @@ class World:
             others[EAST] = self.east.server.url
         namespace = self.scenario.services[0].namespace
         write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=namespace, others=others)
-        self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs)
+        self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs, alb=self.alb)
         self.write_catalog()
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             self._start_prometheus()
@@ -141,13 +152,26 @@ class World:
     def _start_aws(self) -> None:
         """moto and its front, with the ECS deployments model, when some scenario service runs on ECS."""
         on_ecs = [svc for svc in self.scenario.services if svc.ecs]
-        if not on_ecs:
+        on_alb = [svc for svc in self.scenario.services if svc.alb]
+        if not on_ecs and not on_alb:
             return
         self.aws = AwsSandbox().start()
         self.ecs = EcsDeployments(self.scenario, self.clock, self.aws.moto.url)
         self.ecs.install(self.aws.front)
         for svc in on_ecs:
             self.ecs.seed(svc)
+        if on_alb:
+            self._start_alb(on_alb)
+
+    def _start_alb(self, on_alb: list[ServiceSpec]) -> None:
+        self.alb = AlbTraffic(self.scenario, self.aws.moto.url)
+        self.alb.install(self.aws.front)
+        self.cloudfront = Invalidations(self.clock, self.aws.moto.url, on_alb[0].alb.invalidation_seconds)
+        self.cloudfront.install(self.aws.front)
+        for svc in on_alb:
+            self.alb.seed(svc)
+            if svc.alb.cdn:
+                self.cdn[svc.name] = self.cloudfront.seed(svc.name, self.alb.dns_name(svc.name))
 
     def _wait_for_rates(self, timeout: float = 30.0, samples: int = 6) -> None:
         """Wait for a few scrapes, so the first read's rates are steady, not two noisy samples."""
@@ -171,7 +195,7 @@ class World:
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
         if self.east:
-            for svc in (s for s in self.scenario.services if s.ecs is None):  # a cluster holds no ECS service
+            for svc in (s for s in self.scenario.services if s.on_kubernetes):  # a cluster holds no AWS service
                 health = f"{self.east.services[svc.name].url}/actuator/health"
                 entry = {**self._catalog_entry(svc), "cluster": EAST, "health_url": health}
                 catalog["services"][f"{svc.name}-east"] = entry
@@ -181,6 +205,8 @@ class World:
     def _catalog_entry(self, svc: ServiceSpec) -> dict[str, Any]:
         if svc.ecs:
             return self._ecs_entry(svc)
+        if svc.alb:
+            return self._alb_entry(svc)
         entry: dict[str, Any] = {
             "namespace": svc.namespace,
             "deployment": svc.name,
@@ -191,7 +217,7 @@ class World:
             "rollback_allowed": [ONCALL, OWNER, LEAD],
             "escalation": LEAD,
         }
-        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
+        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary", "alb")}
         if svc.blue_green:
             bg = svc.blue_green
             entry["options"] = {
@@ -219,7 +245,23 @@ class World:
             "escalation": LEAD,
             "options": {"cluster": svc.ecs.cluster, "service": svc.name, "region": REGION},
         }
-        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
+        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary", "alb")}
+        return {**entry, **svc.catalog, **overrides}
+
+    def _alb_entry(self, svc: ServiceSpec) -> dict[str, Any]:
+        """A service behind an ALB: its listener rule, the stable target group, the region, its CloudFront."""
+        options = {"rule": self.alb.rule_arn(svc.name), "stable": f"{svc.name}-stable", "region": REGION,
+                   **self.catalog_overrides.get("alb", {})}
+        entry = {
+            "strategy": "aws-alb",
+            "health_url": f"{self.services[svc.name].url}/actuator/health",
+            "owners": [OWNER],
+            "rollback_allowed": [ONCALL, OWNER, LEAD],
+            "escalation": LEAD,
+            "options": options,
+            **({"cdn": {"distribution_id": self.cdn[svc.name]}} if svc.name in self.cdn else {}),
+        }
+        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary", "alb")}
         return {**entry, **svc.catalog, **overrides}
 
     def apply_config_change(self, service: str) -> None:
