@@ -112,8 +112,8 @@ class Runtime:
 
     def run_steps(self, service: ServiceConfig) -> list[str]:
         """The steps of a run of ``service``: its strategy's, then those of what the service declares beside it
-        (``cdn:``: "invalidate cdn", whatever the strategy)."""
-        return [*self.strategy_for(service).steps, *(("invalidate cdn",) if service.cdn else ())]
+        (``cdn:``: "invalidate cache", whatever the strategy)."""
+        return [*self.strategy_for(service).steps, *(("invalidate cache",) if service.cdn else ())]
 
     def after_verify(self, service: ServiceConfig) -> tuple[AfterVerify, ...]:
         """What runs after a successful switch of ``service`` (``AfterVerify``): its CloudFront invalidation."""

@@ -40,7 +40,7 @@ class ServiceConfig:
     auto_rollback_grace: str = "2m"  # execute: time to click Hold before the bot rolls back
     min_good_minutes: int = 30  # the previous revision must have been live this long to count as known good
     flap_guard: str = "1h"  # never two automatic rollbacks of the service within this
-    cdn: Cdn | None = None  # invalidated after every successful switch (the run's "invalidate cdn" step)
+    cdn: Cdn | None = None  # invalidated after every successful switch (the run's "invalidate cache" step)
     options: Any = None  # the strategy's own settings, an instance of its spec's options class (None: it has none)
 
     def __post_init__(self) -> None:

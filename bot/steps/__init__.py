@@ -23,7 +23,7 @@ COMMON: dict[str, Step] = {
     "rollback": rollback,
     "wait for rollout": wait_for_rollout,
     "verify": verify_step,
-    "invalidate cdn": invalidate_cdn,
+    "invalidate cache": invalidate_cdn,
 }
 
 

@@ -98,7 +98,7 @@ class SyncGuard(Protocol):
 class AfterVerify(Protocol):
     """Runs once the switch succeeded and was verified (or could not be), such as a CDN invalidation
     (CloudFront), so users see the release traffic is on. Given by the runtime for a service (``cdn:``), whatever
-    its strategy: the run's "invalidate cdn" step (``bot.steps.cdn``)."""
+    its strategy: the run's "invalidate cache" step (``bot.steps.cdn``)."""
 
     title: str  # the step's words: "CloudFront invalidation of E2QWRUHAPOMQZL (/*)"
 
