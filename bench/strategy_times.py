@@ -2,7 +2,8 @@
 
 For each strategy of the default scenario (kubernetes: shopping-service, statefulset: ledger, blue-green: storefront,
 canary: checkout, config: pricing, whose ConfigMap is first edited and its pods restarted while the config
-versions are recorded, aws-ecs: orders in moto, its deployment rolled by the sandbox's model), in the same process:
+versions are recorded, aws-ecs: orders in moto, its deployment rolled by the sandbox's model, aws-alb: search behind
+an ALB in moto, ``World(alb=True)``, its weights moved at once), in the same process:
 
 - the floor: a fresh sandbox world of the same kind as the bot's (Prometheus scraping the services when installed:
   it costs the simulated pods time too) where the same change is made by calling the strategy's own operations
@@ -41,6 +42,7 @@ from bot.slack.views import ActionId
 from bot.state import config_versions, timeline
 from bot.state.db import Database
 from bot.strategies import registry
+from bot.strategies.capabilities import Router, capability
 from bot.strategies.registry import BuildContext
 
 TARGET = 1.2
@@ -51,7 +53,9 @@ CASES = (
     ("canary", "checkout", 300),
     ("config", "pricing", 120),
     ("aws-ecs", "orders", 120),  # no runbook figure of its own: the rollback deploy procedure's 2 min
+    ("aws-alb", "search", 30),  # the runbook's "ALB target group update": a switch, like blue-green's 30 s
 )
+BEHIND_ALB = {"search"}  # the services only a World(alb=True) has
 
 
 def versions(db: Database) -> list:
@@ -76,7 +80,7 @@ def break_config(world: World, db: Database, record=None) -> None:
 
 def floor(strategy: str, service: str) -> float:
     """The change made by the strategy's own operations, without the bot."""
-    with World() as world:
+    with World(alb=service in BEHIND_ALB) as world:
         svc = load_catalog(world.catalog_path).get(service)
         if world.aws:  # boto3's default chain reads the process environment, as the bot's does
             os.environ.update(world.aws.env())
@@ -98,7 +102,7 @@ def floor(strategy: str, service: str) -> float:
         plan = s.plan(target(svc))
         t = dataclasses.replace(plan.target, to_revision=plan.desired.number)
         started = time.monotonic()
-        if strategy == "canary":
+        if capability(s, Router) is not None:  # canary, aws-alb: the weights, stepped as the run steps them
             steps, step_pause = s.schedule(t)
             pause = duration_seconds(step_pause or svc.analysis.interval)
             for weight in [w for w in steps if w < s.weight(t)]:
@@ -116,7 +120,7 @@ def floor(strategy: str, service: str) -> float:
 
 def with_bot(service: str) -> float:
     """Confirm click -> ``rolled_out`` on the timeline, through Slack, the database and the worker."""
-    with World() as world, BotHarness(world) as bot:
+    with World(alb=service in BEHIND_ALB) as world, BotHarness(world) as bot:
         if service == "pricing":
             break_config(world, bot.rt.db)
         alice = OnCall(bot, ONCALL)

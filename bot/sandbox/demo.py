@@ -88,6 +88,15 @@ STORIES = {
         "Turn on the ECS deployment circuit breaker's rollback; canary task definitions behind the ALB.",
         "Enable circuit breaker rollback on orders",
     ),
+    "aws-alb": Story(
+        "search",
+        "results empty after deploy",
+        "Target group search-release (v1.9.0) served a ranking model that timed out for long queries; the listener "
+        "rule sent it all of the traffic.",
+        "About 40% of searches failed for 25 minutes, and CloudFront kept serving cached error pages.",
+        "Shift ALB weights in steps gated on the 5xx rate; keep error pages out of the CDN cache.",
+        "Step ALB weight shifts for search",
+    ),
     "canary": Story(
         "checkout",
         "tax errors on the canary",
@@ -154,7 +163,8 @@ def run_demo(
         print(f"\n>>> {text}", file=out, flush=True)
 
     say("Starting the sandbox: Kubernetes API simulator, moto (AWS), service simulator, Prometheus, Slack emulator")
-    with World(load_scenario(scenario), state_dir=state / "world") as world, BotHarness(world) as bot:
+    world = World(load_scenario(scenario), state_dir=state / "world", alb=strategy == "aws-alb")
+    with world, BotHarness(world) as bot:
         print(
             f"    Prometheus: {world.prometheus.url if world.prometheus else 'not installed (signals unavailable)'}",
             file=out,
