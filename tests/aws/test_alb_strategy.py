@@ -134,6 +134,10 @@ def test_access_denied_and_a_missing_target_group_are_named(world, alb):
     assert "elasticloadbalancing:DescribeTargetGroups" in said
 
 
+def vpc(moto) -> str:
+    return moto.client("ec2").describe_vpcs()["Vpcs"][0]["VpcId"]
+
+
 def invalidation(world, clients, deadline: str = "10m"):
     from bot.providers.aws.cloudfront import CloudFrontInvalidation
 
@@ -178,6 +182,10 @@ def test_the_calls_are_exactly_the_iam_actions_of_the_spec_and_the_policy_doc(wo
     alb.set_weight(plan.target, 0)
     alb.settle(plan.target, lambda p: None, 10)
     alb.verify(plan)
+    with pytest.raises(RollbackError, match="forwards to search-stable, search-release, not to search-other"):
+        moto = world.aws.moto  # not through the front: not the bot's call
+        moto.client("elbv2").create_target_group(Name="search-other", Protocol="HTTP", Port=80, VpcId=vpc(moto))
+        alb.plan(target(search(world, stable="search-other")))
     assert set(world.aws.front.calls) == set(SPEC.iam)
     world.aws.front.forget_calls()
     invalidation(world, clients).after_verify(plan, "run-1", lambda p: None)

@@ -86,7 +86,9 @@ class AlbSwitch:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def _read(self, target: Target, consequence: str = NOTHING_CHANGED) -> _Rule:
+    def _read(self, target: Target, consequence: str = NOTHING_CHANGED, tags: bool = True) -> _Rule:
+        """The rule's forward weights by target group (one ``DescribeRules``; the releases' tags only when
+        ``tags``: a move needs none)."""
         o = self._options(target)
         elb = self._elb(o)
         rules = call(elb, "describe_rules", o.where, consequence, RuleArns=[o.rule]).get("Rules") or []
@@ -98,31 +100,36 @@ class AlbSwitch:
                 "in the services catalog: it names the rule that splits traffic by weight."
             )
         weights = _weights(forward)
-        stable_ref = {"TargetGroupArns": [o.stable]} if target_group_arn(o.stable) else {"Names": [o.stable]}
-        stable = call(
-            elb, "describe_target_groups", f"target group {o.stable} of {o.where}", consequence, **stable_ref
-        )["TargetGroups"][0]
-        others = [arn for arn in weights if arn != stable["TargetGroupArn"]]
-        if stable["TargetGroupArn"] not in weights or len(others) != 1:
-            names = ", ".join(a.split("/")[-2] for a in weights) or "none"
-            raise RollbackError(
-                f"{o.where} forwards to {names}, not to {stable['TargetGroupName']} and one other "
-                f"target group; {consequence}. Check options.stable and options.rule in the services "
-                "catalog: the rule must forward to the stable target group and the release's."
-            )
-        tags = {
-            d["ResourceArn"]: {t["Key"]: t["Value"] for t in d.get("Tags") or []}
-            for d in call(
+        stable = next((a for a in weights if o.stable in (a, a.split("/")[-2])), "")
+        others = [arn for arn in weights if arn != stable]
+        if not stable or len(others) != 1:
+            raise RollbackError(self._not_forwarded(elb, o, weights, consequence))
+        found = {}
+        if tags:
+            described = call(
                 elb, "describe_tags", f"the target groups of {o.where}", consequence, ResourceArns=list(weights)
             ).get("TagDescriptions")
-            or []
-        }
+            found = {d["ResourceArn"]: {t["Key"]: t["Value"] for t in d.get("Tags") or []} for d in described or []}
         total = sum(weights.values()) or 1
 
         def group(arn: str) -> _Group:
-            return _Group(arn, arn.split("/")[-2], round(100 * weights[arn] / total), tags.get(arn, {}))
+            return _Group(arn, arn.split("/")[-2], round(100 * weights[arn] / total), found.get(arn, {}))
 
-        return _Rule(o, actions, group(stable["TargetGroupArn"]), group(others[0]))
+        return _Rule(o, actions, group(stable), group(others[0]))
+
+    @staticmethod
+    def _not_forwarded(elb: Any, o: AlbOptions, weights: dict[str, int], consequence: str) -> str:
+        """Why the rule is not a split between the stable target group and one other: the stable one missing
+        from AWS (``DescribeTargetGroups`` says so, in words), or not in the rule."""
+        ref = {"TargetGroupArns": [o.stable]} if target_group_arn(o.stable) else {"Names": [o.stable]}
+        stable = call(elb, "describe_target_groups", f"target group {o.stable} of {o.where}", consequence, **ref)
+        name = (stable.get("TargetGroups") or [{}])[0].get("TargetGroupName", o.stable)
+        names = ", ".join(a.split("/")[-2] for a in weights) or "none"
+        return (
+            f"{o.where} forwards to {names}, not to {name} and one other target group; {consequence}. Check "
+            "options.stable and options.rule in the services catalog: the rule must forward to the stable target "
+            "group and the release's."
+        )
 
     def _health(self, rule: _Rule, consequence: str = NOTHING_CHANGED) -> tuple[int, list[str]]:
         found = call(
@@ -211,7 +218,7 @@ class AlbSwitch:
         return (self,)  # its own Router: the rule's weights
 
     def weight(self, target: Target) -> int:
-        return self._read(target).release.weight
+        return self._read(target, tags=False).release.weight
 
     def schedule(self, target: Target) -> tuple[tuple[int, ...], str]:
         o = self._options(target)
@@ -220,7 +227,7 @@ class AlbSwitch:
     def set_weight(self, target: Target, weight: int) -> None:
         """The release target group at ``weight`` %, the stable at the rest, in one ``ModifyRule``; a move toward
         the stable one checks its target health first (refused: nothing changes)."""
-        rule = self._read(target)
+        rule = self._read(target, tags=False)
         if weight == rule.release.weight:
             return
         if weight < rule.release.weight:
@@ -230,7 +237,7 @@ class AlbSwitch:
         try:
             call(self._elb(rule.options), "modify_rule", rule.where, keeps, RuleArn=rule.options.rule, Actions=actions)
         except AwsError as failed:
-            if failed.maybe_sent and self._read(target, keeps).release.weight == weight:
+            if failed.maybe_sent and self._read(target, keeps, tags=False).release.weight == weight:
                 return
             raise
 
@@ -247,7 +254,7 @@ class AlbSwitch:
 
     def settle(self, target: Target, progress: Callable[[Progress], None], timeout_seconds: float) -> None:
         """ELB applies a rule's new weights at once: the rule is read back to say so."""
-        rule = self._read(target, "the weights were sent; the rule could not be read back")
+        rule = self._read(target, "the weights were sent; the rule could not be read back", tags=False)
         progress(
             Progress(
                 f"{rule.stable.name} {rule.stable.weight}% · {rule.release.name} {rule.release.weight}%", done=True
@@ -255,7 +262,7 @@ class AlbSwitch:
         )
 
     def is_applied(self, plan: Plan) -> bool:
-        return self._read(plan.target).release.weight == 0
+        return self._read(plan.target, tags=False).release.weight == 0
 
     def apply(self, plan: Plan) -> None:
         """Straight to 0 % (the emergency path; the run moves through ``set_weight``)."""
@@ -275,7 +282,7 @@ class AlbSwitch:
     def verify(self, plan: Plan) -> Verification:
         """What ELB shows: the weights, and the stable target group's target health."""
         consequence = "the weights were moved; their state could not be read"
-        rule = self._read(plan.target, consequence)
+        rule = self._read(plan.target, consequence, tags=False)
         healthy, others = self._health(rule, consequence)
         return Verification(
             (
