@@ -141,3 +141,17 @@ def test_access_denied_names_the_permission_and_changes_nothing(world, bot, alic
     assert "AWS refused elasticloadbalancing:ModifyRule on ALB listener rule search/" in card, card
     assert "Grant `elasticloadbalancing:ModifyRule`" in card and "search-release keeps 100% of the traffic" in card
     assert weights(world) == {"search-stable": 0, "search-release": 100}
+
+
+@pytest.mark.cdn_deadline("1m")
+def test_a_kubernetes_rollback_of_a_service_with_a_cdn_invalidates_it_too(world, bot, alice):
+    alice.type("shopping-service checkout errors")
+    channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-shopping-service")
+    alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
+    alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
+    assert f"invalidate CloudFront distribution {world.cdn[SERVICE]} (/*)" in world.slack.transcript(channel.id)
+    alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
+    done = alice.message_saying(channel.id, *OUTCOMES, timeout=120)
+    assert "is back on v1.2.4" in done["text"] and f"on {world.cdn[SERVICE]}: Completed" in done["text"], done["text"]
+    listed = world.aws.client("cloudfront").list_invalidations(DistributionId=world.cdn[SERVICE])
+    assert listed["InvalidationList"]["Quantity"] == 1
