@@ -62,7 +62,9 @@ class _Steering:
         control, by = runs.control_of(self.ctx.env.db, self.ctx.run.id)
         if (control, by) != self.seen and control:
             self.seen = (control, by)
-            what = {"hold": "held the step-down", "resume": "resumed the step-down", "zero": "sent the canary to 0%"}
+            leaving = _tracks(self.ctx.plan)[0]
+            what = {"hold": "held the step-down", "resume": "resumed the step-down"}
+            what["zero"] = f"sent the {leaving} to 0%"
             self.ctx.record("canary_" + control, f"<@{by}> {what.get(control, control)}", by=by)
         return control
 
