@@ -2,7 +2,8 @@
 
 For each strategy of the default scenario (kubernetes: shopping-service, statefulset: ledger, blue-green: storefront,
 canary: checkout, config: pricing, whose ConfigMap is first edited and its pods restarted while the config
-versions are recorded, aws-ecs: orders in moto, its deployment rolled by the sandbox's model, swarm: basket in the
+versions are recorded, aws-ecs: orders in moto, its deployment rolled by the sandbox's model, aws-alb: search behind
+an ALB in moto, ``World(alb=True)``, its weights moved at once, swarm: basket in the
 Engine API simulator, released to v1.2.5 first), in the same process:
 
 - the floor: a fresh sandbox world of the same kind as the bot's (Prometheus scraping the services when installed:
@@ -42,6 +43,7 @@ from bot.slack.views import ActionId
 from bot.state import config_versions, timeline
 from bot.state.db import Database
 from bot.strategies import registry
+from bot.strategies.capabilities import Router, capability
 from bot.strategies.registry import BuildContext
 
 TARGET = 1.2
@@ -52,8 +54,10 @@ CASES = (
     ("canary", "checkout", 300),
     ("config", "pricing", 120),
     ("aws-ecs", "orders", 120),  # no runbook figure of its own: the rollback deploy procedure's 2 min
+    ("aws-alb", "search", 30),  # the runbook's "ALB target group update": a switch, like blue-green's 30 s
     ("swarm", "basket", 120),  # the same: `docker service rollback` in the rollback deploy procedure
 )
+BEHIND_ALB = {"search"}  # the services only a World(alb=True) has
 SWARM = "basket"
 
 
@@ -87,7 +91,7 @@ def break_config(world: World, db: Database, record=None) -> None:
 
 def floor(strategy: str, service: str) -> float:
     """The change made by the strategy's own operations, without the bot."""
-    with World(swarm=service == SWARM) as world:
+    with World(swarm=service == SWARM, alb=service in BEHIND_ALB) as world:
         released(world)
         svc = load_catalog(world.catalog_path).get(service)
         if world.aws:  # boto3's default chain reads the process environment, as the bot's does
@@ -110,7 +114,7 @@ def floor(strategy: str, service: str) -> float:
         plan = s.plan(target(svc))
         t = dataclasses.replace(plan.target, to_revision=plan.desired.number)
         started = time.monotonic()
-        if strategy == "canary":
+        if capability(s, Router) is not None:  # canary, aws-alb: the weights, stepped as the run steps them
             steps, step_pause = s.schedule(t)
             pause = duration_seconds(step_pause or svc.analysis.interval)
             for weight in [w for w in steps if w < s.weight(t)]:
@@ -128,7 +132,7 @@ def floor(strategy: str, service: str) -> float:
 
 def with_bot(service: str) -> float:
     """Confirm click -> ``rolled_out`` on the timeline, through Slack, the database and the worker."""
-    with World(swarm=service == SWARM) as world, BotHarness(world) as bot:
+    with World(swarm=service == SWARM, alb=service in BEHIND_ALB) as world, BotHarness(world) as bot:
         released(world)
         if service == "pricing":
             break_config(world, bot.rt.db)

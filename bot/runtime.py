@@ -20,6 +20,7 @@ from bot.slack.gateway import SlackGateway, make_client
 from bot.state.config_versions import RecordedVersions
 from bot.state.db import Database
 from bot.strategies.base import RollbackError, Strategy
+from bot.strategies.capabilities import AfterVerify
 from bot.strategies.factory import Factory, strategy_factories
 from bot.strategies.registry import BuildContext
 from bot.strategies.versions import SECRETS_NOT_TRACKED, Fingerprints
@@ -112,6 +113,19 @@ class Runtime:
             if key not in self._strategies:
                 self._strategies[key] = self.strategy_factories[name](service.cluster)
             return self._strategies[key]
+
+    def run_steps(self, service: ServiceConfig) -> list[str]:
+        """The steps of a run of ``service``: its strategy's, then those of what the service declares beside it
+        (``cdn:``: "invalidate cache", whatever the strategy)."""
+        return [*self.strategy_for(service).steps, *(("invalidate cache",) if service.cdn else ())]
+
+    def after_verify(self, service: ServiceConfig) -> tuple[AfterVerify, ...]:
+        """What runs after a successful switch of ``service`` (``AfterVerify``): its CloudFront invalidation."""
+        if service.cdn is None:
+            return ()
+        from bot.providers.aws.cloudfront import CloudFrontInvalidation  # boto3 only when a service needs it
+
+        return (CloudFrontInvalidation(self.clients, service.cdn),)
 
     def _kubernetes(self, cluster: str | None) -> Any:
         return self.clients.kubernetes(context=cluster)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from bot.config.backup import read_backup_job
+from bot.config.cdn import read_cdn
 from bot.config.cloudwatch import read_cloudwatch
 from bot.config.database import read_database
 from bot.config.detection import read_auto_rollback
@@ -85,6 +86,7 @@ _SERVICE_KEYS = {
     "flap_guard": "",
     "signals": "where the signals are read: prometheus (the default) or cloudwatch",
     "cloudwatch": "with signals: cloudwatch, the ALB's load_balancer and target_group (and region, profile)",
+    "cdn": "",  # the CloudFront distribution invalidated after a successful switch (bot/config/cdn.py)
     "options": "",  # the strategy's own settings (older names: each spec's aliases, such as blue_green)
 }
 _SIMPLE_KEYS = {
@@ -245,6 +247,8 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
         read_database(r, spec["database"], f"{where}.database", kwargs)
     if "backup_job" in spec:
         read_backup_job(r, spec["backup_job"], f"{where}.backup_job", kwargs)
+    if "cdn" in spec:
+        read_cdn(r, spec["cdn"], f"{where}.cdn", kwargs)
     if len(r.errors) > errors_before:
         return None
     return ServiceConfig(**kwargs)

@@ -10,7 +10,7 @@ from bot.config.database import DatabaseRef
 from bot.config.names import promql_string
 from bot.config.permissions import ANYONE, Action, Kind
 from bot.config.queries import Analysis, Thresholds, default_queries
-from bot.strategies.options import BackupJob
+from bot.strategies.options import BackupJob, Cdn
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class ServiceConfig:
     flap_guard: str = "1h"  # never two automatic rollbacks of the service within this
     signals: str = "prometheus"  # where the signals are read: prometheus (the queries) or cloudwatch
     cloudwatch: Any = None  # signals: cloudwatch: a bot.config.cloudwatch.CloudWatchSource (its ALB's dimensions)
+    cdn: Cdn | None = None  # invalidated after every successful switch (the run's "invalidate cache" step)
     options: Any = None  # the strategy's own settings, an instance of its spec's options class (None: it has none)
 
     def __post_init__(self) -> None:

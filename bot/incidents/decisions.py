@@ -198,7 +198,7 @@ def _start_run(rt: Runtime, service: ServiceConfig, row: PlanRow, plan: Plan, ac
             service=service.name,
             strategy=service.strategy,
             target={"to_revision": plan.desired.number, "image": plan.desired.image},
-            steps=list(rt.strategy_for(service).steps),
+            steps=rt.run_steps(service),
             approved_by=actor.id if service.require_approval else None,
             target_revision=plan.desired.number,
             target_image=plan.desired.image,

@@ -16,6 +16,11 @@ def with_safety(plan: Plan, service: ServiceConfig, strategy: Strategy) -> Plan:
     if plan.skipped:
         return plan
     plan = dataclasses.replace(plan, skips=skip_reasons(strategy, _needed(strategy, service)))
+    if service.cdn:
+        cdn = service.cdn
+        after = (f"after the switch: invalidate CloudFront distribution {cdn.distribution_id} ({', '.join(cdn.paths)}) "
+                 f"and wait up to {cdn.deadline} for it to be Completed")
+        plan = dataclasses.replace(plan, changes=(*plan.changes, after))
     if not service.db_migrations:
         return plan
     changes, warnings = list(plan.changes), list(plan.warnings)

@@ -39,6 +39,8 @@ STRATEGY_EVENTS = frozenset(
         "verification_failed",
         "could_not_verify",
         "rollback_failed",
+        "cdn_invalidated",
+        "cdn_invalidation_failed",
     }
 )
 

@@ -39,12 +39,15 @@ DUMMY_KEY = "testing"
 IAM_PREFIX = {"monitoring": "cloudwatch"}  # as bot.providers.aws.errors says it (the sandbox does not import it)
 HOP_BY_HOP = {"connection", "content-length", "transfer-encoding", "content-encoding", "keep-alive", "server", "date"}
 
-REST_ACTIONS = (  # (IAM prefix, method, path pattern, action) of the REST calls named so far
-    ("route53", "POST", r"/2013-04-01/hostedzone/[^/]+/rrset/?", "ChangeResourceRecordSets"),
-    ("route53", "GET", r"/2013-04-01/hostedzone/[^/]+/rrset/?", "ListResourceRecordSets"),
-    ("s3", "PUT", r"/[^/]+/.+", "PutObject"),
-    ("s3", "GET", r"/[^/]+/.+", "GetObject"),
-)
+# A REST call's IAM action by its method and path (JSON and query calls name theirs): (prefix, method, path, action);
+# each module that models a REST service adds its own (``bot/sandbox/cloudfront.py``).
+REST_ACTIONS: list[tuple[str, str, re.Pattern[str], str]] = [
+    ("route53", "POST", re.compile(r"/2013-04-01/hostedzone/[^/]+/rrset/?"), "ChangeResourceRecordSets"),
+    ("route53", "GET", re.compile(r"/2013-04-01/hostedzone/[^/]+/rrset/?"), "ListResourceRecordSets"),
+    ("s3", "PUT", re.compile(r"/[^/]+/.+"), "PutObject"),
+    ("s3", "GET", re.compile(r"/[^/]+/.+"), "GetObject"),
+]
+
 Forward = Callable[[Request], Response]
 Hook = Callable[[Request, Forward], Response]  # answers one IAM action: itself, or from moto's answer (forward)
 
@@ -119,9 +122,9 @@ def action_of(req: Request) -> tuple[str, str]:
     form = parse_qs(req.body.decode("utf-8", "replace")) if b"Action=" in req.body else req.query
     if form.get("Action"):
         return f"{prefix}:{form['Action'][0]}", "query"
-    for service, method, path, name in REST_ACTIONS:
-        if prefix == service and req.method == method and re.fullmatch(path, req.path):
-            return f"{prefix}:{name}", "rest"
+    for service, method, path, action in REST_ACTIONS:
+        if service == prefix and method == req.method and path.fullmatch(req.path):
+            return f"{prefix}:{action}", "rest"
     return f"{prefix}:{req.method} {req.path}", "rest"
 
 

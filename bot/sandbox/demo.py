@@ -96,6 +96,15 @@ STORIES = {
         "Set the Swarm service's UpdateConfig failure action to rollback, with a monitor period.",
         "Use failure_action rollback on basket",
     ),
+    "aws-alb": Story(
+        "search",
+        "results empty after deploy",
+        "Target group search-release (v1.9.0) served a ranking model that timed out for long queries; the listener "
+        "rule sent it all of the traffic.",
+        "About 40% of searches failed for 25 minutes, and CloudFront kept serving cached error pages.",
+        "Shift ALB weights in steps gated on the 5xx rate; keep error pages out of the CDN cache.",
+        "Step ALB weight shifts for search",
+    ),
     "canary": Story(
         "checkout",
         "tax errors on the canary",
@@ -191,6 +200,7 @@ def run_demo(
         prometheus=False if on_cloudwatch else None,
         cloudwatch=on_cloudwatch,
         swarm=strategy == "swarm",
+        alb=strategy == "aws-alb",
     )
     with world, BotHarness(world) as bot:
         if on_cloudwatch:

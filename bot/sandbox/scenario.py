@@ -87,6 +87,19 @@ class SwarmSpec:
 
 
 @dataclass(frozen=True)
+class AlbSpec:
+    """A service behind an ALB (in moto, ``bot/sandbox/aws_alb.py``): a listener rule forwards to target groups
+    ``<service>-stable`` (the last good release) and ``<service>-release`` by weight; each holds ``replicas`` ip
+    targets running its release. In a World only with ``World(alb=True)`` (seeding ELB costs every World time)."""
+
+    stable: Revision
+    release: Revision
+    weight: int = 100  # the release target group's share (%)
+    cdn: bool = True  # a CloudFront distribution in front of the load balancer (the catalog's ``cdn:``)
+    invalidation_seconds: float = 3.0  # simulated seconds a CloudFront invalidation stays InProgress
+
+
+@dataclass(frozen=True)
 class ServiceSpec:
     name: str
     namespace: str
@@ -102,6 +115,7 @@ class ServiceSpec:
     kind: str = "Deployment"  # or "StatefulSet": the workload the cluster seeds; "ECSService": none (``ecs``)
     ecs: EcsSpec | None = None
     swarm: SwarmSpec | None = None  # kind "SwarmService": in the Engine API simulator, not on Kubernetes
+    alb: AlbSpec | None = None  # kind ALBService
     catalog: dict[str, Any] = field(default_factory=dict)  # extra keys of its services-catalog entry
     configmaps: dict[str, dict[str, str]] = field(default_factory=dict)  # seeded in its namespace: name -> data
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)  # name -> values (stored base64, as Secrets are)
@@ -110,17 +124,19 @@ class ServiceSpec:
     config_change: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ("Deployment", "StatefulSet", "ECSService", "SwarmService"):
-            raise ValueError(f"service {self.name}: kind must be Deployment, StatefulSet, ECSService or "
-                             f"SwarmService, not {self.kind!r}")
+        if self.kind not in ("Deployment", "StatefulSet", "ECSService", "SwarmService", "ALBService"):
+            raise ValueError(f"service {self.name}: kind must be Deployment, StatefulSet, ECSService, "
+                             f"SwarmService or ALBService, not {self.kind!r}")
         if (self.kind == "ECSService") != (self.ecs is not None):
             raise ValueError(f"service {self.name}: kind ECSService and an ecs block go together")
         if (self.kind == "SwarmService") != (self.swarm is not None):
             raise ValueError(f"service {self.name}: kind SwarmService and a swarm block go together")
+        if (self.kind == "ALBService") != (self.alb is not None):
+            raise ValueError(f"service {self.name}: kind ALBService and an alb block go together")
 
     @property
     def on_kubernetes(self) -> bool:
-        return self.ecs is None and self.swarm is None
+        return self.ecs is None and self.swarm is None and self.alb is None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -134,6 +150,8 @@ class ServiceSpec:
             return "aws-ecs"
         if self.swarm:
             return "swarm"
+        if self.alb:
+            return "aws-alb"
         return "blue-green" if self.blue_green else "canary" if self.canary else "kubernetes"
 
 
@@ -192,8 +210,8 @@ def _behaviour(spec: dict) -> ImageBehaviour:
 
 
 def _service(svc: dict) -> ServiceSpec:
-    special = ("revisions", "blue_green", "canary", "ecs", "swarm")
-    bg, canary, ecs = svc.get("blue_green"), svc.get("canary"), svc.get("ecs")
+    special = ("revisions", "blue_green", "canary", "ecs", "swarm", "alb")
+    bg, canary, ecs, alb = svc.get("blue_green"), svc.get("canary"), svc.get("ecs"), svc.get("alb")
     return ServiceSpec(
         **{k: v for k, v in svc.items() if k not in special},
         revisions=tuple(Revision(**r) for r in svc.get("revisions", [])),
@@ -205,4 +223,7 @@ def _service(svc: dict) -> ServiceSpec:
         ) if canary else None,
         ecs=EcsSpec(**ecs) if ecs else None,
         swarm=SwarmSpec(**svc["swarm"]) if svc.get("swarm") else None,
+        alb=AlbSpec(
+            **{**alb, "stable": Revision(**alb["stable"]), "release": Revision(**alb["release"])}
+        ) if alb else None,
     )

@@ -242,10 +242,13 @@ class ServiceSimulator:
         return Response.json({"error": f"no route {req.path}"}, status=404)
 
 
-def start_services(scenario: Scenario, cluster, clock: SimClock, ecs=None, swarm=None) -> dict[str, SandboxServer]:
+def start_services(
+    scenario: Scenario, cluster, clock: SimClock, ecs=None, swarm=None, alb=None
+) -> dict[str, SandboxServer]:
     """Start one loopback server per scenario service, fed by the cluster's live pods of that service, or for a
     service on ECS by the running tasks of ``ecs`` (``bot.sandbox.ecs.EcsDeployments``; none: no task runs), on
-    Swarm by those of ``swarm`` (``bot.sandbox.engine.world.SwarmEngine``)."""
+    Swarm by those of ``swarm`` (``bot.sandbox.engine.world.SwarmEngine``), or
+    behind an ALB by its target groups' weights (``bot.sandbox.aws_alb.AlbTraffic``)."""
     servers: dict[str, SandboxServer] = {}
     try:
         for spec in scenario.services:
@@ -255,6 +258,8 @@ def start_services(scenario: Scenario, cluster, clock: SimClock, ecs=None, swarm
                     return ecs.routes(spec.name) if ecs else [(100.0, [])]
                 if spec.swarm:
                     return swarm.routes(spec.name) if swarm else [(100.0, [])]
+                if spec.alb:
+                    return alb.routes(spec.name) if alb else [(100.0, [])]
                 return routes(cluster, spec)
 
             servers[spec.name] = SandboxServer(ServiceSimulator(spec, scenario, routed, clock)).start()

@@ -23,8 +23,10 @@ from bot.config import load_catalog
 from bot.config.alert_rules import rules_yaml, watched
 from bot.sandbox.alertmanager import AlertmanagerProcess
 from bot.sandbox.aws import REGION, AwsSandbox
+from bot.sandbox.aws_alb import AlbTraffic
 from bot.sandbox.aws_dr import DrWorld, seed_dr
 from bot.sandbox.clock import SimClock
+from bot.sandbox.cloudfront import Invalidations
 from bot.sandbox.cloudwatch import CloudWatchPublisher
 from bot.sandbox.cloudwatch import dimensions as cloudwatch_dimensions
 from bot.sandbox.databases import NAMES as DB_NAMES
@@ -80,6 +82,7 @@ class World:
         cloudwatch: bool = False,
         dr: bool = False,
         databases: bool = False,
+        alb: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
@@ -92,11 +95,16 @@ class World:
         (``CloudWatchPublisher``), and the catalog reads their signals there (``signals: cloudwatch``).
         ``dr``: a Route53 zone with health checks, an RDS instance with a read replica (``seed_dr``, ``world.dr``).
         ``databases``: a real MariaDB (else two PostgreSQL databases) holding ``primary`` and ``fallback``
-        (``SandboxDatabases``), their URLs in ``env()`` as ``PRIMARY_DB_URL`` and ``FALLBACK_DB_URL``."""
+        (``SandboxDatabases``), their URLs in ``env()`` as ``PRIMARY_DB_URL`` and ``FALLBACK_DB_URL``.
+        ``alb``: the scenario's services behind an ALB (``kind: ALBService``) are in the world, their load balancer
+        and CloudFront distribution in moto (``aws_alb.py``, ``cloudfront.py``); without it they are left out."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         if swarm:
             self.scenario = with_swarm(self.scenario)
+        if not alb:
+            kept = tuple(s for s in self.scenario.services if s.alb is None)
+            self.scenario = dataclasses.replace(self.scenario, services=kept)
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
         self._own_dir = state_dir is None
         self.state_dir = Path(state_dir or scratch_dir("rollback-sandbox-"))
@@ -119,6 +127,9 @@ class World:
         self.dr: DrWorld | None = None
         self.want_databases = databases
         self.databases: SandboxDatabases | None = None
+        self.alb: AlbTraffic | None = None  # World(alb=True): the ALB services' load balancers in moto
+        self.cloudfront: Invalidations | None = None  # ... and their distributions' invalidations
+        self.cdn: dict[str, str] = {}  # service -> its CloudFront distribution id
         self.kubeconfig = Path(kubeconfig).resolve() if kubeconfig else self.state_dir / "kubeconfig"
         self.catalog_path = self.state_dir / "services.yaml"
         self.catalog_overrides = dict(catalog_overrides or {})
@@ -143,7 +154,9 @@ class World:
         write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=namespace, others=others)
         if self.engine:
             self.engine.start(self.state_dir)
-        self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs, swarm=self.engine)
+        self.services = start_services(
+            self.scenario, self.cluster, self.clock, ecs=self.ecs, swarm=self.engine, alb=self.alb
+        )
         if self.want_cloudwatch and self.aws:
             simulators = {name: srv.app for name, srv in self.services.items()}
             self.cloudwatch = CloudWatchPublisher(self.scenario, simulators, self.aws.moto.url)
@@ -175,7 +188,8 @@ class World:
     def _start_aws(self) -> None:
         """moto and its front, with the ECS deployments model, when some scenario service runs on ECS."""
         on_ecs = [svc for svc in self.scenario.services if svc.ecs]
-        if not on_ecs:
+        on_alb = [svc for svc in self.scenario.services if svc.alb]
+        if not on_ecs and not on_alb:
             return
         self.aws = AwsSandbox().start()
         self.ecs = EcsDeployments(self.scenario, self.clock, self.aws.moto.url)
@@ -184,6 +198,18 @@ class World:
         self.ecs.install(self.aws.front)
         for svc in on_ecs:
             self.ecs.seed(svc)
+        if on_alb:
+            self._start_alb(on_alb)
+
+    def _start_alb(self, on_alb: list[ServiceSpec]) -> None:
+        self.alb = AlbTraffic(self.scenario, self.aws.moto.url)
+        self.alb.install(self.aws.front)
+        self.cloudfront = Invalidations(self.clock, self.aws.moto.url, on_alb[0].alb.invalidation_seconds)
+        self.cloudfront.install(self.aws.front)
+        for svc in on_alb:
+            self.alb.seed(svc)
+            if svc.alb.cdn:
+                self.cdn[svc.name] = self.cloudfront.seed(svc.name, self.alb.dns_name(svc.name))
 
     def _wait_for_rates(self, timeout: float = 30.0, samples: int = 6) -> None:
         """Wait for a few scrapes, so the first read's rates are steady, not two noisy samples."""
@@ -207,7 +233,7 @@ class World:
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
         if self.east:
-            for svc in (s for s in self.scenario.services if s.on_kubernetes):  # a cluster holds no ECS service
+            for svc in (s for s in self.scenario.services if s.on_kubernetes):  # a cluster holds no AWS service
                 health = f"{self.east.services[svc.name].url}/actuator/health"
                 entry = {**self._catalog_entry(svc), "cluster": EAST, "health_url": health}
                 catalog["services"][f"{svc.name}-east"] = entry
@@ -219,6 +245,8 @@ class World:
             return self._ecs_entry(svc)
         if svc.swarm and self.engine:
             return {**self._people(svc), **self.engine.catalog_entry(svc), **self._overrides(svc)}
+        if svc.alb:
+            return self._alb_entry(svc)
         entry: dict[str, Any] = {
             "namespace": svc.namespace,
             "deployment": svc.name,
@@ -229,7 +257,7 @@ class World:
             "rollback_allowed": [ONCALL, OWNER, LEAD],
             "escalation": LEAD,
         }
-        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
+        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary", "alb")}
         if svc.blue_green:
             bg = svc.blue_green
             entry["options"] = {
@@ -268,7 +296,23 @@ class World:
             load_balancer, target_group = cloudwatch_dimensions(svc.name)
             dims = {"load_balancer": load_balancer, "target_group": target_group}
             entry |= {"signals": "cloudwatch", "cloudwatch": dims}
-        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
+        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary", "alb")}
+        return {**entry, **svc.catalog, **overrides}
+
+    def _alb_entry(self, svc: ServiceSpec) -> dict[str, Any]:
+        """A service behind an ALB: its listener rule, the stable target group, the region, its CloudFront."""
+        options = {"rule": self.alb.rule_arn(svc.name), "stable": f"{svc.name}-stable", "region": REGION,
+                   **self.catalog_overrides.get("alb", {})}
+        entry = {
+            "strategy": "aws-alb",
+            "health_url": f"{self.services[svc.name].url}/actuator/health",
+            "owners": [OWNER],
+            "rollback_allowed": [ONCALL, OWNER, LEAD],
+            "escalation": LEAD,
+            "options": options,
+            **({"cdn": {"distribution_id": self.cdn[svc.name]}} if svc.name in self.cdn else {}),
+        }
+        overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary", "alb")}
         return {**entry, **svc.catalog, **overrides}
 
     def apply_config_change(self, service: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 
+from bot.steps.cdn import invalidate_cdn
 from bot.steps.context import RunContext
 from bot.steps.rollout import pre_checks, rollback, verify_step, wait_for_rollout
 from bot.steps.safety import backup, suspend_sync
@@ -22,6 +23,7 @@ COMMON: dict[str, Step] = {
     "rollback": rollback,
     "wait for rollout": wait_for_rollout,
     "verify": verify_step,
+    "invalidate cache": invalidate_cdn,
 }
 
 

@@ -19,6 +19,7 @@ from bot.state.db import Database
 from bot.state.models import Incident, RollbackRun
 from bot.state.runs import LeaseLost
 from bot.strategies.base import Plan, Progress, Strategy
+from bot.strategies.capabilities import AfterVerify
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,12 @@ class RunEnvironment:
     refresh_card: Callable[..., None]  # (incident_id, throttle=False)
     record: Callable[..., Any]  # (incident_id, kind, text, data=None)
     say: Callable[..., None]  # (incident, text): a message to the incident's channel
+    after_verify: Callable[[ServiceConfig], tuple[AfterVerify, ...]] = lambda service: ()  # the runtime's
 
     @classmethod
     def of(cls, rt: Runtime, worker_id: str, say: Callable[..., None]) -> RunEnvironment:
-        return cls(rt.db, worker_id, rt.settings, rt.metrics, partial(cards.refresh_soon, rt), partial(record, rt), say)
+        return cls(rt.db, worker_id, rt.settings, rt.metrics, partial(cards.refresh_soon, rt), partial(record, rt), say,
+                   rt.after_verify)
 
 
 @dataclass

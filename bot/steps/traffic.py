@@ -62,7 +62,9 @@ class _Steering:
         control, by = runs.control_of(self.ctx.env.db, self.ctx.run.id)
         if (control, by) != self.seen and control:
             self.seen = (control, by)
-            what = {"hold": "held the step-down", "resume": "resumed the step-down", "zero": "sent the canary to 0%"}
+            leaving = _tracks(self.ctx.plan)[0]
+            what = {"hold": "held the step-down", "resume": "resumed the step-down"}
+            what["zero"] = f"sent the {leaving} to 0%"
             self.ctx.record("canary_" + control, f"<@{by}> {what.get(control, control)}", by=by)
         return control
 
@@ -81,11 +83,19 @@ class _Steering:
             time.sleep(min(HOLD_POLL_SECONDS, max(0.0, end - time.monotonic())) or HOLD_POLL_SECONDS / 10)
 
 
+def _tracks(plan) -> tuple[str, str]:
+    """How the step-down names what it leaves and where traffic goes: the plan's labels ("canary", "stable"; an
+    ALB's target groups)."""
+    return plan.current.label or "canary", plan.desired.label or "stable"
+
+
 def step_down(ctx: RunContext, name: str) -> None:
-    """Canary: the weight down step by step; at each, a pause and a reading of the 5xx rate and p95."""
+    """Canary, ALB weights: the weight down step by step (or at once); at each, a pause and a reading of the 5xx
+    rate and p95."""
     plan, strategy, service = ctx.plan, ctx.strategy, ctx.service
+    leaving, back = _tracks(plan)
     if ctx.applied or name in ctx.done:
-        ctx.step(name, "done", "the canary already gets no traffic")
+        ctx.step(name, "done", f"the {leaving} already gets no traffic")
         return
     router = capability(strategy, Router)
     if router is None:
@@ -100,18 +110,20 @@ def step_down(ctx: RunContext, name: str) -> None:
     for to in [w for w in steps if w < weight] or [0]:
         if steering.read() == "zero":
             to = 0
-        ctx.step(name, "running", f"canary {weight}% → {to}%")
+        ctx.step(name, "running", f"{leaving} {weight}% → {to}%")
         router.set_weight(plan.target, to)
         router.settle(plan.target, ctx.progress(name), ctx.deadline_seconds)
         weight = to
         if to == 0:
-            ctx.record("canary_step", "Canary at 0% of traffic: all traffic is on the stable release", weight=0)
+            ctx.record("canary_step", f"{_cap(leaving)} at 0% of traffic: all traffic is on the {back} release",
+                       weight=0)
             break
         if steering.pause(pause, weight):
             continue  # the next turn goes to 0
         reading = _reading(ctx, window(pause, scrape) or f"{int(pause)}s")
-        ctx.step(name, "running", f"canary at {weight}%: {reading.text}")
-        ctx.record("canary_step", f"Canary at {weight}% of traffic: {reading.text}", weight=weight, **reading.data)
+        ctx.step(name, "running", f"{leaving} at {weight}%: {reading.text}")
+        ctx.record("canary_step", f"{_cap(leaving)} at {weight}% of traffic: {reading.text}", weight=weight,
+                   **reading.data)
         rate = reading.data.get("http_5xx_rate")
         rising = rate is not None and last_5xx is not None and rate > last_5xx * 1.5
         if rising and rate > service.thresholds.http_5xx_rate:
@@ -124,8 +136,12 @@ def step_down(ctx: RunContext, name: str) -> None:
             )
             steering.pause(pause, weight)
         last_5xx = rate if rate is not None else last_5xx
-    ctx.step(name, "done", "canary at 0%: all traffic on the stable release")
-    ctx.record("rolled_out", f"All traffic is on the stable release ({plan.desired.version})")
+    ctx.step(name, "done", f"{leaving} at 0%: all traffic on the {back} release")
+    ctx.record("rolled_out", f"All traffic is on the {back} release ({plan.desired.version})")
+
+
+def _cap(words: str) -> str:
+    return words[:1].upper() + words[1:]
 
 
 class _Reading:

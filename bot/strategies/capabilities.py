@@ -98,10 +98,15 @@ class SyncGuard(Protocol):
 
 @runtime_checkable
 class AfterVerify(Protocol):
-    """Runs once the rollback is verified, such as a CDN invalidation (CloudFront), so users see it."""
+    """Runs once the switch succeeded and was verified (or could not be), such as a CDN invalidation
+    (CloudFront), so users see the release traffic is on. Given by the runtime for a service (``cdn:``), whatever
+    its strategy: the run's "invalidate cache" step (``bot.steps.cdn``)."""
 
-    def after_verify(self, plan: Plan) -> str:
-        """What was done, in words, for the run's step and the timeline."""
+    title: str  # the step's words: "CloudFront invalidation of E2QWRUHAPOMQZL (/*)"
+
+    def after_verify(self, plan: Plan, reference: str, progress: Callable[[Progress], None]) -> str:
+        """What was done, in words, for the run's step and the timeline; ``reference`` is the run's own (a
+        resumed run does not do it twice). RollbackError, in words, when it failed or outlasted its deadline."""
 
 
 C = TypeVar("C")

@@ -34,3 +34,14 @@ def from_options(cls: type, options: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     values = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k in names}
     return cls(**values)
+
+
+@dataclass(frozen=True)
+class Cdn:
+    """A service's ``cdn``: the CloudFront distribution in front of it, invalidated after every successful switch
+    so its edges stop serving what the bad release made."""
+
+    distribution_id: str
+    paths: tuple[str, ...] = ("/*",)
+    deadline: str = "10m"  # how long the invalidation may stay InProgress before the step says so
+    profile: str = ""  # an AWS named profile that reaches the distribution's account ("": the credential chain)

@@ -296,8 +296,8 @@ def test_an_unknown_strategy_lists_the_available_ones(tmp_path):
     path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n    strategy: helm\n")
     [error] = errors_of(path)
     assert error.endswith(
-        "services.cart.strategy: expected kubernetes or statefulset or blue-green or canary or config or aws-ecs or "
-        "swarm, got 'helm'"
+        "services.cart.strategy: expected kubernetes or statefulset or blue-green or canary or config or aws-ecs "
+        "or aws-alb or swarm, got 'helm'"
     )
 
 

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Iterable
 
-from bot.providers.aws import archive, cloudwatch, dr
+from bot.providers.aws import archive, cloudfront, cloudwatch, dr
 from bot.strategies import registry
 from bot.strategies.registry import StrategySpec
 
@@ -19,6 +19,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "cloudwatch-signals": cloudwatch.IAM,
     "s3-archive": archive.IAM,
     "dr-failover": dr.IAM,
+    "cdn": cloudfront.IAM,  # the CloudFront invalidation after a switch, for a service that declares cdn:
 }
 
 
