@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.sandbox.httpserver import free_port
 from bot.sandbox.scenario import default_scenario_path
+from bot.state.db import Database
 from tests.support import need_binary
 
 CLI = [sys.executable, "-m", "bot.cli"]
@@ -88,16 +89,7 @@ def test_check_config_warns_but_passes_when_anyone_may_roll_back(tmp_path):
 
 
 def test_report_of_an_unknown_incident_says_so(tmp_path):
-    env = {
-        "SLACK_BOT_TOKEN": "xoxb-x",
-        "SLACK_SIGNING_SECRET": "s",
-        "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
-        "ROLLBACK_BOT_CONFIG": "config/services.example.yaml",
-        "SLACK_API_URL": "http://127.0.0.1:9/api/",
-    }
-    from bot.state.db import Database
-
+    env = _env(tmp_path)
     Database(env["DATABASE_URL"]).migrate()
     result = subprocess.run(
         [*CLI, "report", "INC-2026-999"], capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2]
@@ -140,16 +132,17 @@ def _env(tmp_path, **extra: str) -> dict[str, str]:
 
 def test_serve_refuses_an_unmigrated_database_until_migrate_ran_once(tmp_path):
     env, root = _env(tmp_path), Path(__file__).parents[2]
+    head = Database(f"sqlite:///{tmp_path / 'head.db'}").revisions()[1]  # the newest revision this code knows
     refused = subprocess.run([*CLI, "serve"], capture_output=True, text=True, env=env, cwd=root, timeout=60)
     assert refused.returncode == 2
-    assert "cannot start: the database schema is empty (never migrated); this bot needs revision 0005. " \
+    assert f"cannot start: the database schema is empty (never migrated); this bot needs revision {head}. " \
         "Run `rollback-bot migrate` once" in refused.stderr
     no_slack = {k: v for k, v in env.items() if not k.startswith("SLACK_")}  # an init container needs no tokens
     first = subprocess.run([*CLI, "migrate"], capture_output=True, text=True, env=no_slack, cwd=root, timeout=60)
     assert first.returncode == 0, first.stderr
-    assert "migrated the schema from nothing (a new database) to revision 0005" in first.stdout
+    assert f"migrated the schema from nothing (a new database) to revision {head}" in first.stdout
     again = subprocess.run([*CLI, "migrate"], capture_output=True, text=True, env=no_slack, cwd=root, timeout=60)
-    assert "the schema is at revision 0005 already; nothing to do" in again.stdout
+    assert f"the schema is at revision {head} already; nothing to do" in again.stdout
 
 
 def test_the_worker_serves_its_metrics_and_readiness_and_logs_json(tmp_path):
