@@ -136,6 +136,7 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         reason=incident.reason or "",
         declared_by=incident.declared_by,
         lead=incident.lead_user_id or "",
+        comms=incident.comms_user_id or "",
         created_at=incident.created_at,
         current=_revision(incident.current_revision, incident.current_image, history),
         target=_revision(incident.target_revision, incident.target_image, history),

@@ -12,6 +12,7 @@ from bot.incidents.declare import declare, service_or_explain
 from bot.incidents.parse import parse
 from bot.incidents.permissions import Action, authorize_read
 from bot.incidents.resolve import open_resolve
+from bot.incidents.roles import assign, note
 from bot.runtime import Runtime
 from bot.slack import views
 from bot.slack.gateway import SlackFailure
@@ -41,6 +42,10 @@ def on_command(rt: Runtime, text: str, actor: Actor) -> None:
         open_resolve(rt, ActionValue(cmd.incident), actor)
     elif cmd.kind == "update":
         open_status_update(rt, ActionValue(""), actor)
+    elif cmd.kind in ("lead", "comms"):
+        assign(rt, cmd.kind, cmd.user, actor)
+    elif cmd.kind == "note":
+        note(rt, cmd.reason, actor)
     else:
         declare(rt, cmd.service, cmd.reason, actor, cmd.declared)
 

@@ -1,4 +1,4 @@
-"""Keeping people informed: announcements, stakeholder updates and reminders to the lead."""
+"""Keeping people informed: announcements, stakeholder updates and reminders to the comms lead (else the lead)."""
 
 from __future__ import annotations
 
@@ -94,6 +94,8 @@ def post_status_update(rt: Runtime, key: str, actor: Actor, form: views.StatusUp
             next_update_at=next_at,
             severity=Severity(incident.severity) if incident.severity else None,
             channel_id=incident.channel_id,
+            lead=incident.lead_user_id or "",
+            comms=incident.comms_user_id or "",
         )
     )
     blocks = views.status_update_blocks(rendered)
@@ -142,7 +144,7 @@ def remind_due(rt: Runtime, at: dt.datetime | None = None) -> int:
         incident = rt.db.transaction(claim)
         if incident is None:
             continue  # another worker sent this period's reminder
-        lead = incident.lead_user_id or incident.declared_by
+        lead = incident.comms_user_id or incident.lead_user_id or incident.declared_by  # comms first
         last = max((u.at for u in incident.status_updates), default=incident.created_at)
         minutes = int((at - last).total_seconds() // 60)
         text = (

@@ -105,6 +105,7 @@ class Incident(Base):
     card_ts: Mapped[str | None] = mapped_column(String(32))
     declared_by: Mapped[str] = mapped_column(String(32))
     lead_user_id: Mapped[str | None] = mapped_column(String(32))
+    comms_user_id: Mapped[str | None] = mapped_column(String(32))  # the communications lead (/rollback comms)
     assessment: Mapped[dict | None] = mapped_column(Json)
     current_revision: Mapped[int | None] = mapped_column(Integer)
     current_image: Mapped[str | None] = mapped_column(String(512))

@@ -359,6 +359,32 @@ class SlackDriver:
         }
         return self.deliver("events_api", envelope, **sign)
 
+    def react(self, user_id: str, channel_id: str, ts: str, name: str, removed: bool = False) -> requests.Response:
+        """A person adds (or takes off) a reaction on a message; the bot is told (``reaction_added``, ``_removed``)."""
+        emu = self.emulator
+        with emu.lock:
+            message = next(m for m in emu.channels[channel_id].messages if m["ts"] == ts)
+            reactions = message.setdefault("reactions", [])
+            reaction = next((r for r in reactions if r["name"] == name), None)
+            if reaction is None:
+                reaction = {"name": name, "users": [], "count": 0}
+                reactions.append(reaction)
+            if removed and user_id in reaction["users"]:
+                reaction["users"].remove(user_id)
+            elif not removed and user_id not in reaction["users"]:
+                reaction["users"].append(user_id)
+            reaction["count"] = len(reaction["users"])
+            message["reactions"] = [r for r in reactions if r["count"]]
+        event = {
+            "type": "reaction_removed" if removed else "reaction_added",
+            "user": user_id,
+            "reaction": name,
+            "item": {"type": "message", "channel": channel_id, "ts": ts},
+            "item_user": message.get("user", ""),
+            "event_ts": emu.next_ts(),
+        }
+        return self.event(event)
+
     def url_verification(self, challenge: str = "sandbox-challenge", **sign: Any) -> requests.Response:
         body = {"token": self.emulator.verification_token, "challenge": challenge, "type": "url_verification"}
         return self.send(json.dumps(body), "application/json", **sign)

@@ -40,6 +40,7 @@ from bot.slack.views.incident import (
     _steps_text,
     _to_version,
     card_value,
+    roles_text,
     severity_line,
     signal_text,
     state_sentence,
@@ -68,7 +69,7 @@ def _card_top(info: CardInfo, now: dt.datetime | None) -> list[dict]:
         _section("\n".join(lines)),
         _context(
             f"Declared by {user(info.declared_by)} {ago(info.created_at, now)} · "
-            f"lead {user(info.lead)}" + (f" · namespace `{escape(info.namespace)}`" if info.namespace else "")
+            f"{roles_text(info)}" + (f" · namespace `{escape(info.namespace)}`" if info.namespace else "")
         ),
     ]
     if info.assessment is None:
@@ -271,7 +272,7 @@ def status_blocks(open_incidents: Sequence[CardInfo]) -> list[dict]:
         blocks.append(
             _section(
                 f"*{escape(info.incident_key)} · {escape(info.service)}*{sev}\n"
-                f"{state_sentence(info)} · {channel(info.channel_id)} · lead {user(info.lead)}"
+                f"{state_sentence(info)} · {channel(info.channel_id)} · {roles_text(info)}"
             )
         )
     if len(open_incidents) > MAX_BLOCKS - 2:

@@ -82,6 +82,9 @@ HELP = (
     ("/rollback history <service>", "the rollout history of a service"),
     ("/rollback config <service>", "the recorded versions of a service's ConfigMaps and Secrets, with what changed"),
     ("/rollback update", "post a status update (in the incident channel)"),
+    ("/rollback lead @someone", "make them the incident lead (in the incident channel)"),
+    ("/rollback comms @someone", "make them the communications lead: update reminders go to them"),
+    ("/rollback note <text>", "add a note to the timeline; a :pushpin: on a message adds the message"),
     ("/rollback resolve", "resolve the incident and write the postmortem (in the incident channel)"),
     ("/rollback help", "this help"),
 )
