@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from bot.config.deadlines import read_deadlines
 from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
 from bot.config.permissions import ANYONE
@@ -80,6 +81,8 @@ _SERVICE_KEYS = {
     "auto_rollback_grace": "",
     "min_good_minutes": "",
     "flap_guard": "",
+    "decision_deadlines": "",
+    "update_every": "",
     "options": "",  # the strategy's own settings (older names: each spec's aliases, such as blue_green)
 }
 _SIMPLE_KEYS = {
@@ -256,6 +259,7 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     _read_strategy(r, spec, where, kwargs)
     _read_people(r, spec, node, where, kwargs)
     read_auto_rollback(r, spec, where, kwargs)
+    read_deadlines(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
     if "backup_job" in spec:

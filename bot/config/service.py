@@ -6,6 +6,7 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.config.deadlines import Deadlines
 from bot.config.names import promql_string
 from bot.config.permissions import ANYONE, Action, Kind
 from bot.config.queries import Analysis, Thresholds, default_queries
@@ -40,6 +41,8 @@ class ServiceConfig:
     auto_rollback_grace: str = "2m"  # execute: time to click Hold before the bot rolls back
     min_good_minutes: int = 30  # the previous revision must have been live this long to count as known good
     flap_guard: str = "1h"  # never two automatic rollbacks of the service within this
+    decision_deadlines: Deadlines = field(default_factory=Deadlines)  # per severity, from the declaration
+    update_every: int | None = None  # seconds between stakeholder updates (None: the catalog's reminder_minutes)
     options: Any = None  # the strategy's own settings, an instance of its spec's options class (None: it has none)
 
     def __post_init__(self) -> None:

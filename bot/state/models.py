@@ -106,6 +106,8 @@ class Incident(Base):
     declared_by: Mapped[str] = mapped_column(String(32))
     lead_user_id: Mapped[str | None] = mapped_column(String(32))
     comms_user_id: Mapped[str | None] = mapped_column(String(32))  # the communications lead (/rollback comms)
+    deadline_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 1 pinged, 2 escalated
+    update_every_s: Mapped[int | None] = mapped_column(Integer)  # a status update's chosen interval
     assessment: Mapped[dict | None] = mapped_column(Json)
     current_revision: Mapped[int | None] = mapped_column(Integer)
     current_image: Mapped[str | None] = mapped_column(String(512))

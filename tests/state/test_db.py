@@ -221,9 +221,9 @@ def test_an_upgrade_from_the_previous_revision_keeps_every_incident_and_run(fres
     assert db.revisions() == ("0006", "0006")
     db.check_schema()
     after = _contents(db)
-    added = [row[-1] for row in after["incidents"]]  # 0006: the comms lead, none yet
-    after["incidents"] = [row[:-1] for row in after["incidents"]]
-    assert added == [None] and after == before, "nothing lost, nothing changed"
+    added = [tuple(row[-3:]) for row in after["incidents"]]  # 0006: no comms lead, no deadline ping, no interval
+    after["incidents"] = [row[:-3] for row in after["incidents"]]
+    assert added == [(None, 0, None)] and after == before, "nothing lost, nothing changed"
     assert runs.get_run(db, run.id).lease_owner == "old-worker"
     workers.beat(db, "new-worker", 30)  # the new table works
     assert workers.live(db) == 1

@@ -719,3 +719,40 @@ def test_socket_mode_needs_an_app_level_token():
     assert Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xapp-1-A1-x"}).slack_app_token == "xapp-1-A1-x"
     with pytest.raises(ConfigError, match=r"SLACK_APP_TOKEN: expected an app-level token \(xapp-"):
         Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xoxb-the-bot-token"})
+
+
+def test_decision_deadlines_and_update_every(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            decision_deadlines: {critical: 0, high: 5m, low: none}
+            update_every: 15m
+          shop: {namespace: shop}
+        """,
+    )
+    catalog = load_catalog(path)
+    cart, shop = catalog.services["cart"].decision_deadlines, catalog.services["shop"].decision_deadlines
+    assert (cart.critical, cart.high, cart.medium, cart.low) == (0, 300, 1800, None)
+    assert cart.escalate_after("high") == 600 and cart.escalate_after("critical") == 300, "twice; Critical: 5m"
+    assert (shop.high, shop.medium) == (600, 1800) and catalog.services["cart"].update_every == 900
+    bad = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            decision_deadlines: {high: soon, medium: -1, escalate_critical_after: 0, urgent: 5m}
+            update_every: 0
+        """,
+    )
+    fields = sorted(e.split(": ")[1] for e in errors_of(bad))
+    assert fields == [
+        "services.cart.decision_deadlines.escalate_critical_after",
+        "services.cart.decision_deadlines.high",
+        "services.cart.decision_deadlines.medium",
+        "services.cart.decision_deadlines.urgent",
+        "services.cart.update_every",
+    ]

@@ -54,12 +54,24 @@ def _signal_field(reading: SignalReading) -> dict:
     return _mrkdwn(f"*{escape(reading.label)}*\n{escape(signal_text(reading))}{icon}", FIELD_TEXT)
 
 
+def deadline_line(decide_by: dt.datetime, now: dt.datetime | None) -> str:
+    """``*Decide by:* 14:10:00 UTC (in 7 min)``, or that it passed."""
+    now = now or dt.datetime.now(dt.UTC)
+    left = (decide_by - now).total_seconds()
+    when = f"{decide_by:%H:%M:%S} UTC"
+    if left <= 0:
+        return f":alarm_clock: *Decision deadline:* {when}, passed: decide now"
+    return f"*Decide by:* {when} (in {max(1, round(left / 60))} min)"
+
+
 def _card_top(info: CardInfo, now: dt.datetime | None) -> list[dict]:
     sev = info.assessment.severity if info.assessment else None
     lines = [
         severity_line(sev) if sev else ":grey_question: *Severity not assessed yet*",
         f"*Status:* {state_sentence(info)}",
     ]
+    if info.decide_by:
+        lines.append(deadline_line(info.decide_by, now))
     if info.reason:
         lines.append(f"*Reason:* {escape(clip(info.reason, 500))}")
     if info.assessment and info.assessment.reasons:

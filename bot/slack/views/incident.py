@@ -81,6 +81,7 @@ class CardInfo:
     channel_id: str = ""  # the incident channel
     check_by_hand: str = ""  # the command that shows the rollout, in its provider's words (the strategy's spec)
     comms: str = ""  # the communications lead's Slack user id, or ""
+    decide_by: dt.datetime | None = None  # while undecided: the severity's decision deadline
 
 
 def roles_text(info: CardInfo) -> str:
