@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from bot.incidents import auto_rollback, comms, deadlines
+from bot.incidents import auto_rollback, comms, deadlines, paging
 from bot.incidents.watch import DeployWatch
 from bot.runtime import Runtime
 from bot.strategies.base import RollbackError
@@ -41,6 +41,7 @@ def worker_jobs(
         Job("sweep", 0, sweep),
         Job("reminders", 30, partial(comms.remind_due, rt)),
         Job("decision deadlines", 2, partial(deadlines.due, rt)),
+        Job("escalation pages", 2, partial(paging.step_up_due, rt)),
         Job("watch after deploy", rt.settings.deploy_watch_seconds, DeployWatch(rt, then=auto_rollback.begin).run),
         Job("auto-rollback countdown", 2, partial(auto_rollback.tick, rt)),
     )

@@ -17,6 +17,7 @@ import yaml
 
 from bot.config.deadlines import read_deadlines
 from bot.config.detection import read_auto_rollback
+from bot.config.escalation import read_service_escalation, with_default
 from bot.config.names import valid_k8s_name
 from bot.config.permissions import ANYONE
 from bot.config.queries import SIGNALS, Analysis, Thresholds
@@ -93,7 +94,6 @@ _SIMPLE_KEYS = {
     "health_url": URL,
     "private_channel": BOOL,
     "require_approval": BOOL,
-    "escalation": USER,
     "db_migrations": BOOL,
     "migration_runbook": URL,
     "window": DURATION_CHECK,
@@ -108,7 +108,7 @@ _ANALYSIS_CHECKS = {
     "bake": DURATION_CHECK,
     "failure_limit": (is_positive_int, "a positive whole number"),
 }
-_TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "services": ""}
+_TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "escalation": "", "services": ""}
 
 
 def service_keys() -> dict[str, str]:
@@ -260,6 +260,7 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     _read_people(r, spec, node, where, kwargs)
     read_auto_rollback(r, spec, where, kwargs)
     read_deadlines(r, spec, where, kwargs)
+    read_service_escalation(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
     if "backup_job" in spec:
@@ -330,6 +331,7 @@ def _read_catalog(r: CatalogReader, root: yaml.Node | None, contexts: frozenset[
             if service is not None:
                 services[name], nodes[name] = service, node
     _check_clusters(r, nodes, services, contexts)
+    services = with_default(r, top, services)
     if r.errors:
         return None
     return Catalog(services=services, warnings=tuple(r.warnings), **kwargs)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config.deadlines import Deadlines
+from bot.config.escalation import Situation
 from bot.config.names import promql_string
 from bot.config.permissions import ANYONE, Action, Kind
 from bot.config.queries import Analysis, Thresholds, default_queries
@@ -27,7 +28,7 @@ class ServiceConfig:
     responders: tuple[str, ...] | None = None  # None -> owners + rollback_allowed + the declarer
     private_channel: bool = False  # the incident channel is private (invited people only)
     require_approval: bool = False
-    escalation: str | None = None
+    escalation: tuple[Situation, ...] = ()  # who is paged in which situation (bot.config.escalation)
     db_migrations: bool = False
     backup_job: BackupJob | None = None  # run before a rollback (db_migrations only); a failed one refuses it
     migration_runbook: str | None = None  # where the plan points for rolling a schema back (never automatic)

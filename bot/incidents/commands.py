@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.incidents import cards
+from bot.incidents import cards, paging
 from bot.incidents.actors import Actor
 from bot.incidents.common import open_view, quietly, target
 from bot.incidents.comms import open_status_update
@@ -46,6 +46,8 @@ def on_command(rt: Runtime, text: str, actor: Actor) -> None:
         assign(rt, cmd.kind, cmd.user, actor)
     elif cmd.kind == "note":
         note(rt, cmd.reason, actor)
+    elif cmd.kind == "page":
+        paging.command(rt, cmd.reason, actor)
     else:
         declare(rt, cmd.service, cmd.reason, actor, cmd.declared)
 

@@ -13,7 +13,7 @@ import logging
 
 from sqlalchemy import exists, select, update
 
-from bot.config import ServiceConfig
+from bot.config import ServiceConfig, escalation
 from bot.incidents.common import now
 from bot.incidents.events import record
 from bot.runtime import Runtime
@@ -105,7 +105,7 @@ def _ping_responders(rt: Runtime, incident: Incident, service: ServiceConfig, de
 
 
 def _escalate(rt: Runtime, incident: Incident, service: ServiceConfig) -> int:
-    contact = service.escalation
+    contact = escalation.contact(service.escalation)
     if not contact:
         record(rt, incident.id, "deadline", "Twice the decision deadline with no decision; no escalation contact")
         return 0

@@ -83,6 +83,8 @@ def _parse(text: str) -> Command:
         return Command("update")
     if word in ROLES:
         return _role(word, rest)
+    if word == "page":
+        return Command("page", reason=rest.split()[0].lower() if rest else "")
     if word == "note":
         if not rest:
             return _invalid("What should the note say? Use `/rollback note <text>` in the incident channel.")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot import reports
-from bot.incidents import cards, sync
+from bot.incidents import cards, paging, sync
 from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view, quietly
 from bot.incidents.comms import News, announce
@@ -100,6 +100,7 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
             refuse_state(actor, exc.incident, "resolve it")
         return None
     record(rt, incident.id, "resolved", f"{actor.mention} resolved the incident", actor=actor)
+    paging.resolved(rt, incident)
     markdown = postmortem_markdown(rt, incident.key) or ""
     incident = update_incident(rt.db, incident.id, postmortem=markdown)
     path = _write_copy(rt, incident, markdown)
@@ -213,6 +214,7 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         declared_by=name(incident.declared_by),
         lead=name(incident.lead_user_id),
         comms=name(incident.comms_user_id),
+        acknowledgements=paging.acknowledgements(events, name),
         detected_at=first["assessed"].at if "assessed" in first else None,
         declared_at=incident.created_at,
         decision=reports.Decision(

@@ -76,6 +76,7 @@ class PostmortemInput:
     declared_by: str = ""
     lead: str = ""
     comms: str = ""  # the communications lead
+    acknowledgements: tuple[str, ...] = ()  # each escalation page: who acknowledged it after how long
     detected_at: dt.datetime | None = None
     declared_at: dt.datetime | None = None
     decision: Decision | None = None

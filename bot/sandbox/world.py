@@ -27,6 +27,7 @@ from bot.sandbox.clock import SimClock
 from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
+from bot.sandbox.pagerduty import PagerDutyEmulator
 from bot.sandbox.prometheus import PrometheusProcess
 from bot.sandbox.scenario import Scenario, ServiceSpec, load_scenario
 from bot.sandbox.services import start_services
@@ -69,6 +70,7 @@ class World:
         kubeconfig: str | Path | None = None,
         catalog_overrides: Mapping[str, Any] | None = None,
         alerting: bool = False,
+        pagerduty: bool = False,
         second_cluster: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
@@ -76,6 +78,7 @@ class World:
         ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
         ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
         posts to the bot once ``connect_alerts`` names it.
+        ``pagerduty``: PagerDuty's Events API emulated (``world.pagerduty``; ``env()`` sets its routing key and URL).
         ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
@@ -91,6 +94,7 @@ class World:
         self.services: dict[str, SandboxServer] = {}
         self.prometheus: PrometheusProcess | None = None
         self.want_alerting = alerting
+        self.pagerduty = PagerDutyEmulator() if pagerduty else None
         self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
@@ -124,6 +128,8 @@ class World:
     def _start_prometheus(self) -> None:
         targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
         rules = None
+        if self.pagerduty:
+            self.pagerduty.start()
         if self.want_alerting:
             self.alertmanager = AlertmanagerProcess().start()
             rules = rules_yaml(watched(load_catalog(self.catalog_path)))
@@ -279,6 +285,9 @@ class World:
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
             env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
+        if self.pagerduty:
+            env["PAGERDUTY_ROUTING_KEY"] = self.pagerduty.routing_key
+            env["PAGERDUTY_URL"] = self.pagerduty.url
         return env
 
     def stop(self) -> None:
@@ -287,6 +296,7 @@ class World:
             self.slack.stop,
             self.prometheus.stop if self.prometheus else None,
             self.alertmanager.stop if self.alertmanager else None,
+            self.pagerduty.stop if self.pagerduty else None,
             *(srv.stop for srv in self.services.values()),
             self.k8s_server.stop if self.k8s_server else None,
             self.aws.stop if self.aws else None,
