@@ -16,6 +16,7 @@ from bot.sandbox.harness import BotHarness, OnCall
 from bot.sandbox.world import LEAD, ONCALL, OWNER, World
 from bot.slack.views import ActionId
 from bot.state import timeline
+from tests.e2e.alert_bodies import alert, notification, post
 from tests.e2e.conftest import QUICK_BAKE, SERVICE, channel_prefix
 
 # The default scenario's live image is failing: High (or Medium when no signal can be read).
@@ -76,3 +77,15 @@ def test_a_decision_stops_the_deadline_and_a_critical_incident_pings_at_once(wor
     assert remind_due(bot.rt, now + dt.timedelta(minutes=8)) == 1
     assert remind_due(bot.rt, now + dt.timedelta(minutes=14)) == 0
     assert remind_due(bot.rt, now + dt.timedelta(minutes=16)) == 1, "every 7 minutes"
+
+
+def test_a_critical_incident_alertmanager_declares_with_auto_rollback_propose_pings_at_once():
+    critical = {"thresholds": {"http_5xx_high": 0.1, "http_5xx_critical": 0.2}}  # the bad image's 30 % is Critical
+    with World(catalog_overrides={**QUICK_BAKE, "auto_rollback": "propose", **critical}) as world:
+        with BotHarness(world) as bot:
+            assert post(bot, notification(alert(SERVICE))).status_code == 200  # nobody typed anything
+            alice = OnCall(bot, ONCALL)
+            channel = alice.channel("inc-")
+            alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)  # propose: the plan, for a person
+            ping = alice.message_saying(channel.id, "it needs a decision now", timeout=15)
+            assert "Critical" in ping["text"] and f"<@{OWNER}>" in ping["text"]
