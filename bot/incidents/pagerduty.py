@@ -38,6 +38,10 @@ def trigger(rt: Runtime, incident: Incident, situation: str, summary: str) -> th
     return _send(rt, incident, "trigger", situation, payload)
 
 
+def acknowledge(rt: Runtime, incident: Incident, situation: str) -> None:
+    _send(rt, incident, "acknowledge", situation, None)
+
+
 def resolve_all(rt: Runtime, incident: Incident, situations: list[str]) -> None:
     for situation in dict.fromkeys(situations):
         _send(rt, incident, "resolve", situation, None)

@@ -159,6 +159,7 @@ def ack(rt: Runtime, value: ActionValue, actor: Actor) -> None:
         data={"page": row.id, "situation": row.situation, "seconds": took},
     )
     quietly(rt.slack.post, incident.channel_id, f":white_check_mark: {actor.mention} is on it ({row.situation}).")
+    pagerduty.acknowledge(rt, incident, row.situation)
 
 
 def _utc(t: dt.datetime) -> dt.datetime:

@@ -75,6 +75,9 @@ def test_a_page_steps_up_until_acknowledged_and_pagerduty_follows(world, bot):
     carol.click(channel.id, ActionId.ACK_PAGE)  # a second click: already acknowledged, nothing changes
     wait_for("the answer", lambda: [r for r in replies(world, LEAD) if "already acknowledged" in r], 10)
     assert len(events(bot, channel.id, "page_acked")) == 1
+    wait_for(
+        "PagerDuty's acknowledge", lambda: [e for e in world.pagerduty.events if e["event_action"] == "acknowledge"], 15
+    )
 
     world.pagerduty.fail(500, times=4)  # every attempt fails: reported, and the Slack page still stands
     alice.type("page database", channel_id=channel.id)
@@ -83,6 +86,8 @@ def test_a_page_steps_up_until_acknowledged_and_pagerduty_follows(world, bot):
     assert events(bot, channel.id, "pagerduty_failed")
 
     markdown = postmortem(world, alice, channel.id)
+    announced = json.dumps(world.slack.messages(world.slack.channel_by_name("incidents")["id"])[-1], ensure_ascii=False)
+    assert f"lead <@{ONCALL}>" in announced, "the announcement names the lead"
     assert "**Time to acknowledge:** rollback_failed: " in markdown and " after 0m " in markdown
     assert "**Time to acknowledge:** database: not acknowledged" in markdown
     resolves = wait_for(
