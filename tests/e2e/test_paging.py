@@ -56,6 +56,8 @@ def test_a_page_steps_up_until_acknowledged_and_pagerduty_follows(world, bot):
     alice.type("page", channel_id=channel.id)
     matrix = wait_for("the matrix", lambda: [r for r in replies(world, ONCALL) if "rollback_failed" in r], 10)[-1]
     assert "database" in matrix and "respond within 3 s" in matrix and "respond within 5 min" in matrix
+    dave.type("page", channel_id=channel.id)  # dave may not page: the matrix he can't use is not even shown
+    bot.wait_for("dave's refusal", lambda: len(events(bot, channel.id, "audit")) == 2)
 
     world.pagerduty.fail(503, times=2)  # PagerDuty hiccups: the third attempt gets through
     alice.type("page rollback_failed", channel_id=channel.id)
@@ -80,7 +82,8 @@ def test_a_page_steps_up_until_acknowledged_and_pagerduty_follows(world, bot):
     )
 
     world.pagerduty.fail(500, times=4)  # every attempt fails: reported, and the Slack page still stands
-    alice.type("page database", channel_id=channel.id)
+    reply = next(r for r in world.slack.responses() if r.get("user") == ONCALL and "rollback_failed" in json.dumps(r))
+    bot.driver.click_reply(ONCALL, reply, ActionId.PAGE_SITUATION, f"{key}|1")  # the matrix's Page database
     alice.message_saying(channel.id, "needs you (database)", timeout=10)
     alice.message_saying(channel.id, "PagerDuty did not take the trigger for database", timeout=20)
     assert events(bot, channel.id, "pagerduty_failed")
