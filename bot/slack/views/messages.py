@@ -84,6 +84,7 @@ HELP = (
     ("/rollback update", "post a status update (in the incident channel)"),
     ("/rollback lead @someone", "make them the incident lead (in the incident channel)"),
     ("/rollback comms @someone", "make them the communications lead: update reminders go to them"),
+    ("/rollback page [situation]", "the escalation matrix, or page that situation (in the incident channel)"),
     ("/rollback note <text>", "add a note to the timeline; a :pushpin: on a message adds the message"),
     ("/rollback resolve", "resolve the incident and write the postmortem (in the incident channel)"),
     ("/rollback help", "this help"),
