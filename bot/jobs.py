@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from bot.incidents import auto_rollback, comms, schema_notes
+from bot.incidents import auto_rollback, comms, deadlines, paging, schema_notes
 from bot.incidents.watch import DeployWatch
 from bot.runtime import Runtime
 from bot.strategies.base import RollbackError
@@ -40,6 +40,8 @@ def worker_jobs(
         Job("config tracker", ONCE, partial(start_config_tracker, rt)),
         Job("sweep", 0, sweep),
         Job("reminders", 30, partial(comms.remind_due, rt)),
+        Job("decision deadlines", 2, partial(deadlines.due, rt)),
+        Job("escalation pages", 2, partial(paging.step_up_due, rt)),
         Job("watch after deploy", rt.settings.deploy_watch_seconds, DeployWatch(rt, then=auto_rollback.begin).run),
         Job("auto-rollback countdown", 2, partial(auto_rollback.tick, rt)),
         Job("schema versions", rt.settings.deploy_watch_seconds, partial(schema_notes.record_live, rt)),

@@ -6,7 +6,7 @@ from functools import partial
 
 from slack_bolt import App
 
-from bot.incidents import auto_rollback, comms, decisions, resolve, steering, sync
+from bot.incidents import auto_rollback, comms, decisions, paging, resolve, steering, sync
 from bot.runtime import Runtime
 from bot.slack.views import ActionId, decode_value
 from handlers.common import user_from
@@ -34,7 +34,9 @@ def register(app: App, rt: Runtime) -> None:
     listen(ActionId.DISMISS, decisions.dismiss)
     listen(ActionId.RESOLVE, resolve.open_resolve)
     listen(ActionId.SCALE_TO_ZERO, decisions.scale_to_zero)
-    listen(ActionId.PAGE_ESCALATION, decisions.page_escalation)
+    listen(ActionId.PAGE_ESCALATION, paging.offer)
+    listen(ActionId.PAGE_SITUATION, paging.choose)
+    listen(ActionId.ACK_PAGE, paging.ack)
     listen(ActionId.POST_UPDATE, comms.open_status_update)
     listen(ActionId.HOLD_STEP_DOWN, partial(steering.steer, control="hold"))
     listen(ActionId.RESUME_STEP_DOWN, partial(steering.steer, control="resume"))

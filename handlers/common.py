@@ -29,7 +29,11 @@ def user_from(rt: Runtime, body: dict) -> SlackUser:
 
 def user_from_view(rt: Runtime, body: dict) -> SlackUser:
     """The person who submitted a modal; a modal has no reply URL, so answers go to their direct messages."""
-    user = (body.get("user") or {}).get("id", "")
+    return user_from_event(rt, (body.get("user") or {}).get("id", ""), "", body.get("trigger_id", ""))
+
+
+def user_from_event(rt: Runtime, user: str, channel: str, trigger_id: str = "") -> SlackUser:
+    """The person behind an event (a reaction) or a modal: no reply URL, so answers go to their direct messages."""
 
     def reply(text: str, blocks: list[dict] | None = None) -> None:
         try:
@@ -37,4 +41,4 @@ def user_from_view(rt: Runtime, body: dict) -> SlackUser:
         except SlackFailure as exc:
             log.warning("could not answer %s: %s", user, exc)
 
-    return SlackUser(id=user, channel_id="", trigger_id=body.get("trigger_id", ""), reply=reply)
+    return SlackUser(id=user, channel_id=channel, trigger_id=trigger_id, reply=reply)

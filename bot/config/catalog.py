@@ -19,7 +19,9 @@ from bot.config.backup import read_backup_job
 from bot.config.cdn import read_cdn
 from bot.config.cloudwatch import read_cloudwatch
 from bot.config.database import read_database
+from bot.config.deadlines import read_deadlines
 from bot.config.detection import read_auto_rollback
+from bot.config.escalation import read_service_escalation, with_default
 from bot.config.names import valid_k8s_name
 from bot.config.permissions import ANYONE
 from bot.config.queries import SIGNALS, Analysis, Thresholds
@@ -87,6 +89,8 @@ _SERVICE_KEYS = {
     "signals": "where the signals are read: prometheus (the default) or cloudwatch",
     "cloudwatch": "with signals: cloudwatch, the ALB's load_balancer and target_group (and region, profile)",
     "cdn": "",  # the CloudFront distribution invalidated after a successful switch (bot/config/cdn.py)
+    "decision_deadlines": "",
+    "update_every": "",
     "options": "",  # the strategy's own settings (older names: each spec's aliases, such as blue_green)
 }
 _SIMPLE_KEYS = {
@@ -97,7 +101,6 @@ _SIMPLE_KEYS = {
     "health_url": URL,
     "private_channel": BOOL,
     "require_approval": BOOL,
-    "escalation": USER,
     "db_migrations": BOOL,
     "migration_runbook": URL,
     "window": DURATION_CHECK,
@@ -112,7 +115,7 @@ _ANALYSIS_CHECKS = {
     "bake": DURATION_CHECK,
     "failure_limit": (is_positive_int, "a positive whole number"),
 }
-_TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "services": ""}
+_TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "escalation": "", "services": ""}
 
 
 def service_keys() -> dict[str, str]:
@@ -240,6 +243,8 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     _read_strategy(r, spec, where, kwargs)
     _read_people(r, spec, node, where, kwargs)
     read_auto_rollback(r, spec, where, kwargs)
+    read_deadlines(r, spec, where, kwargs)
+    read_service_escalation(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
     read_cloudwatch(r, spec, node, where, kwargs)  # after the options: its region defaults to theirs
@@ -315,6 +320,7 @@ def _read_catalog(r: CatalogReader, root: yaml.Node | None, contexts: frozenset[
             if service is not None:
                 services[name], nodes[name] = service, node
     _check_clusters(r, nodes, services, contexts)
+    services = with_default(r, top, services)
     if r.errors:
         return None
     return Catalog(services=services, warnings=tuple(r.warnings), **kwargs)

@@ -34,7 +34,8 @@ class Action(enum.StrEnum):
     STATUS_UPDATE = "status_update"
     RESOLVE = "resolve"
     PAGE_ESCALATION = "page_escalation"
-    NOTE = "note"
+    NOTE = "note"  # /rollback note, and a 📌 on a message of the incident channel
+    ASSIGN_ROLE = "assign_role"  # /rollback lead @user, /rollback comms @user
     READ_HISTORY = "read_history"  # /rollback history <service>
     READ_CONFIG = "read_config"  # /rollback config <service>
 
@@ -64,6 +65,7 @@ ACTIONS_BY_KIND: dict[Kind, tuple[Action, ...]] = {
         Action.RESOLVE,
         Action.PAGE_ESCALATION,
         Action.NOTE,
+        Action.ASSIGN_ROLE,
     ),
     Kind.READ: (Action.READ_HISTORY, Action.READ_CONFIG),
 }

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config.database import DatabaseRef
+from bot.config.deadlines import Deadlines
+from bot.config.escalation import Situation
 from bot.config.names import promql_string
 from bot.config.permissions import ANYONE, Action, Kind
 from bot.config.queries import Analysis, Thresholds, default_queries
@@ -27,7 +29,7 @@ class ServiceConfig:
     responders: tuple[str, ...] | None = None  # None -> owners + rollback_allowed + the declarer
     private_channel: bool = False  # the incident channel is private (invited people only)
     require_approval: bool = False
-    escalation: str | None = None
+    escalation: tuple[Situation, ...] = ()  # who is paged in which situation (bot.config.escalation)
     db_migrations: bool = False
     backup_job: BackupJob | None = None  # run before a rollback (db_migrations only); a failed one refuses it
     migration_runbook: str | None = None  # where the plan points for rolling a schema back (never automatic)
@@ -45,6 +47,8 @@ class ServiceConfig:
     signals: str = "prometheus"  # where the signals are read: prometheus (the queries) or cloudwatch
     cloudwatch: Any = None  # signals: cloudwatch: a bot.config.cloudwatch.CloudWatchSource (its ALB's dimensions)
     cdn: Cdn | None = None  # invalidated after every successful switch (the run's "invalidate cache" step)
+    decision_deadlines: Deadlines = field(default_factory=Deadlines)  # per severity, from the declaration
+    update_every: int | None = None  # seconds between stakeholder updates (None: the catalog's reminder_minutes)
     options: Any = None  # the strategy's own settings, an instance of its spec's options class (None: it has none)
 
     def __post_init__(self) -> None:

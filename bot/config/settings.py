@@ -75,6 +75,8 @@ class Settings:
     alertmanager_token: str | None = field(default=None, repr=False)  # unset: POST /alerts/alertmanager answers 401
     alertmanager_username: str = "alertmanager"  # basic auth's user name (the token is its password)
     alertmanager_service_label: str = "service"  # the alert label naming the catalog service
+    pagerduty_routing_key: str | None = field(default=None, repr=False)  # set: a page is a PagerDuty trigger too
+    pagerduty_url: str = "https://events.pagerduty.com/v2/enqueue"  # the Events API v2 (the sandbox's emulator)
     deploy_watch_seconds: int = 30  # how often the watch after a deploy reads histories and checks the triggers
     prometheus_auth: PrometheusAuth = field(default_factory=PrometheusAuth)
     archive: ArchiveSettings | None = None  # ARCHIVE_BUCKET...: resolved incidents archived to S3
@@ -88,6 +90,7 @@ class Settings:
         return (
             self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.database_url,
             self.config_fingerprint_key, self.alertmanager_token, auth.bearer_token, auth.password,
+            self.pagerduty_routing_key,
         )
 
     @classmethod
@@ -154,7 +157,8 @@ class Settings:
 
 
 def _alertmanager(get, errors: list[str]) -> dict[str, str | None]:
-    """The webhook's settings: ``POST /alerts/alertmanager``'s credentials and the label naming the service."""
+    """The webhook's settings: ``POST /alerts/alertmanager``'s credentials and the label naming the service; and
+    PagerDuty's (the pages' Events API)."""
     label = get("ALERTMANAGER_SERVICE_LABEL") or Settings.alertmanager_service_label
     if not LABEL_NAME.fullmatch(label):
         errors.append(f"ALERTMANAGER_SERVICE_LABEL: expected a label name such as service, got {label!r}")
@@ -162,6 +166,8 @@ def _alertmanager(get, errors: list[str]) -> dict[str, str | None]:
         "alertmanager_token": get("ALERTMANAGER_TOKEN"),
         "alertmanager_username": get("ALERTMANAGER_USERNAME") or Settings.alertmanager_username,
         "alertmanager_service_label": label,
+        "pagerduty_routing_key": get("PAGERDUTY_ROUTING_KEY"),
+        "pagerduty_url": get("PAGERDUTY_URL") or Settings.pagerduty_url,
     }
 
 

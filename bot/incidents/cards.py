@@ -136,6 +136,8 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         reason=incident.reason or "",
         declared_by=incident.declared_by,
         lead=incident.lead_user_id or "",
+        comms=incident.comms_user_id or "",
+        decide_by=_decide_by(rt, incident, run),
         created_at=incident.created_at,
         current=_revision(incident.current_revision, incident.current_image, history),
         target=_revision(incident.target_revision, incident.target_image, history),
@@ -145,6 +147,14 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         channel_id=incident.channel_id or "",
         check_by_hand=_check_by_hand(rt, incident.service),
     )
+
+
+def _decide_by(rt: Runtime, incident: Incident, run: RollbackRun | None):
+    """The decision deadline while the incident is undecided (open, no rollback yet), else None."""
+    service = rt.catalog.get(incident.service)
+    if service is None or incident.status != "open" or run is not None:
+        return None
+    return service.decision_deadlines.due_at(incident.severity, incident.created_at)
 
 
 def _check_by_hand(rt: Runtime, name: str) -> str:

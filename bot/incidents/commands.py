@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.incidents import cards
+from bot.incidents import cards, paging
 from bot.incidents.actors import Actor
 from bot.incidents.common import open_view, quietly, target
 from bot.incidents.comms import open_status_update
@@ -12,6 +12,7 @@ from bot.incidents.declare import declare, service_or_explain
 from bot.incidents.parse import parse
 from bot.incidents.permissions import Action, authorize_read
 from bot.incidents.resolve import open_resolve
+from bot.incidents.roles import assign, note
 from bot.incidents.schema_notes import history_schemas
 from bot.runtime import Runtime
 from bot.slack import views
@@ -42,6 +43,12 @@ def on_command(rt: Runtime, text: str, actor: Actor) -> None:
         open_resolve(rt, ActionValue(cmd.incident), actor)
     elif cmd.kind == "update":
         open_status_update(rt, ActionValue(""), actor)
+    elif cmd.kind in ("lead", "comms"):
+        assign(rt, cmd.kind, cmd.user, actor)
+    elif cmd.kind == "note":
+        note(rt, cmd.reason, actor)
+    elif cmd.kind == "page":
+        paging.command(rt, cmd.reason, actor)
     else:
         declare(rt, cmd.service, cmd.reason, actor, cmd.declared)
 

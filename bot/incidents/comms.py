@@ -1,4 +1,4 @@
-"""Keeping people informed: announcements, stakeholder updates and reminders to the lead."""
+"""Keeping people informed: announcements, stakeholder updates and reminders to the comms lead (else the lead)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ from bot.state.models import Incident, StatusUpdate
 from bot.state.states import OPEN
 
 log = logging.getLogger(__name__)
+
+
+def update_period(catalog, service, chosen_seconds: int | None = None) -> dt.timedelta:
+    """How often a stakeholder update is due: a status update's choice, else the service's ``update_every``, else
+    the catalog's ``reminder_minutes`` (30 by default)."""
+    if chosen_seconds:
+        return dt.timedelta(seconds=chosen_seconds)
+    if service is not None and service.update_every:
+        return dt.timedelta(seconds=service.update_every)
+    return dt.timedelta(minutes=catalog.reminder_minutes)
 
 
 class News(enum.StrEnum):
@@ -80,8 +90,9 @@ def post_status_update(rt: Runtime, key: str, actor: Actor, form: views.StatusUp
     if not authorize(rt, incident, actor, Action.STATUS_UPDATE):
         return
     at = now()
-    minutes = rt.catalog.reminder_minutes if form.next_update_minutes is None else form.next_update_minutes
-    next_at = at + dt.timedelta(minutes=minutes) if minutes else None  # 0: "no more updates"
+    chosen = form.next_update_minutes  # None: the usual interval; 0: "no more updates"
+    period = update_period(rt.catalog, rt.catalog.get(incident.service), (chosen or 0) * 60 or incident.update_every_s)
+    next_at = None if chosen == 0 else at + period
     rendered = render_status_update(
         reports.StatusUpdateInput(
             incident_key=incident.key,
@@ -94,6 +105,8 @@ def post_status_update(rt: Runtime, key: str, actor: Actor, form: views.StatusUp
             next_update_at=next_at,
             severity=Severity(incident.severity) if incident.severity else None,
             channel_id=incident.channel_id,
+            lead=incident.lead_user_id or "",
+            comms=incident.comms_user_id or "",
         )
     )
     blocks = views.status_update_blocks(rendered)
@@ -102,7 +115,9 @@ def post_status_update(rt: Runtime, key: str, actor: Actor, form: views.StatusUp
     def store(session) -> None:
         session.add(StatusUpdate(incident_id=incident.id, at=at, author=actor.id, text=rendered, channel_ts=ts))
         # The form's "next update in N min" (or "no more updates") is the next reminder.
-        session.execute(update(Incident).where(Incident.id == incident.id).values(next_reminder_at=next_at))
+        # and its interval the one of the reminders after it
+        interval = {"update_every_s": chosen * 60} if chosen else {}
+        session.execute(update(Incident).where(Incident.id == incident.id).values(next_reminder_at=next_at, **interval))
 
     rt.db.transaction(store)
     record(
@@ -123,14 +138,14 @@ def remind_due(rt: Runtime, at: dt.datetime | None = None) -> int:
     so across every replica and worker exactly one reminder goes out per period.
     """
     at = at or now()
-    every = dt.timedelta(minutes=rt.catalog.reminder_minutes)
-    due = select(Incident.id).where(
+    due = select(Incident.id, Incident.service, Incident.update_every_s).where(
         Incident.status.in_([str(s) for s in OPEN]), Incident.next_reminder_at <= at, Incident.channel_id.is_not(None)
     )
     sent = 0
-    for incident_id in rt.db.transaction(lambda s: list(s.scalars(due))):
+    for incident_id, name, chosen in rt.db.transaction(lambda s: list(s.execute(due))):
+        every = update_period(rt.catalog, rt.catalog.get(name), chosen)
 
-        def claim(session, incident_id=incident_id) -> Incident | None:
+        def claim(session, incident_id=incident_id, every=every) -> Incident | None:
             claimed = session.execute(  # still due: a worker that read it after another's claim finds it not due
                 update(Incident)
                 .where(Incident.id == incident_id, Incident.next_reminder_at <= at)
@@ -142,7 +157,7 @@ def remind_due(rt: Runtime, at: dt.datetime | None = None) -> int:
         incident = rt.db.transaction(claim)
         if incident is None:
             continue  # another worker sent this period's reminder
-        lead = incident.lead_user_id or incident.declared_by
+        lead = incident.comms_user_id or incident.lead_user_id or incident.declared_by  # comms first
         last = max((u.at for u in incident.status_updates), default=incident.created_at)
         minutes = int((at - last).total_seconds() // 60)
         text = (

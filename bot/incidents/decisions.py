@@ -337,30 +337,3 @@ def scale_to_zero(rt: Runtime, value: ActionValue, actor: Actor) -> None:
         f":octagonal_sign: {actor.mention} scaled {service.name} to zero "
         "replicas. It serves no traffic now. Scale it back up once a good version is ready.",
     )
-
-
-def page_escalation(rt: Runtime, value: ActionValue, actor: Actor) -> None:
-    """Page the service's escalation contact about the failure the button was posted for."""
-    clicked = still_current(rt, value, actor, Action.PAGE_ESCALATION, same_run)
-    if clicked is None:
-        return
-    incident, service = clicked.incident, clicked.service
-    contact = service.escalation
-    if not contact:
-        actor.reply("No escalation contact is configured for this service; page your on-call lead by hand.")
-        return
-    refused = rt.slack.invite(incident.channel_id, [contact])
-    quietly(
-        rt.slack.post,
-        incident.channel_id,
-        f":rotating_light: <@{contact}>, you are paged for {incident.key} "
-        f"by {actor.mention}: the rollback of {incident.service} needs help.",
-    )
-    record(
-        rt,
-        incident.id,
-        "escalated",
-        f"{actor.mention} paged <@{contact}>",
-        actor=actor,
-        data={"not_invited": refused},
-    )

@@ -11,7 +11,7 @@ from bot.config import ServiceConfig
 from bot.incidents import cards
 from bot.incidents.actors import Actor, is_system
 from bot.incidents.common import quietly, target
-from bot.incidents.comms import News, announce
+from bot.incidents.comms import News, announce, update_period
 from bot.incidents.events import record
 from bot.runtime import Runtime
 from bot.signals.severity import DECLARATIONS, assess
@@ -56,7 +56,7 @@ def declare(rt: Runtime, name: str, reason: str, actor: Actor, declared: tuple[s
             reason,
             actor.id,
             declared=declared,
-            next_reminder_at=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=rt.catalog.reminder_minutes),
+            next_reminder_at=dt.datetime.now(dt.UTC) + update_period(rt.catalog, service),
             lead=actor.id if actor.kind == "slack" else None,  # a system's incident never shows it as its lead
         )
     except IncidentAlreadyOpen as exc:

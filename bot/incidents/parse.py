@@ -18,12 +18,19 @@ _FLAG = re.compile(r"(?<!\S)--[a-z][\w-]*", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Command:
-    kind: str  # declare | declare_modal | help | status | history | config | resolve | update | invalid
+    kind: str  # declare | declare_modal | help | status | history | config | resolve | update | lead | comms | note
+    # | invalid
     service: str = ""
     reason: str = ""
     incident: str = ""  # INC-YYYY-NNN when given
     error: str = ""  # for kind == "invalid": what was wrong, said politely
     declared: tuple[str, ...] = ()  # keys of DECLARATIONS a person stated (--data-loss, --security-breach)
+    user: str = ""  # lead / comms: the Slack user id named
+
+
+ROLES = {"lead": "incident lead", "comms": "communications lead"}
+# Slack sends a mention as <@U0123|name> (or <@U0123>); a person may also type the id alone.
+_MENTION = re.compile(r"^<@([UW][A-Z0-9_]{2,})(?:\|[^>]*)?>$|^([UW][A-Z0-9_]{2,})$")
 
 
 def _invalid(error: str) -> Command:
@@ -74,6 +81,16 @@ def _parse(text: str) -> Command:
         return Command("status")
     if word == "update":
         return Command("update")
+    if word in ROLES:
+        return _role(word, rest)
+    if word == "page":
+        return Command("page", reason=rest.split()[0].lower() if rest else "")
+    if word == "note":
+        if not rest:
+            return _invalid("What should the note say? Use `/rollback note <text>` in the incident channel.")
+        if len(rest) > MAX_REASON:
+            return _invalid(f"The note is {len(rest)} characters long; please keep it under {MAX_REASON}.")
+        return Command("note", reason=rest)
     if word in ("history", "config"):
         if not rest:
             return _invalid(
@@ -102,3 +119,13 @@ def _parse(text: str) -> Command:
             "(details can go in the incident channel)."
         )
     return Command("declare", service=word, reason=rest)
+
+
+def _role(word: str, rest: str) -> Command:
+    """``lead @user`` / ``comms @user``: exactly one person."""
+    found = _MENTION.match(rest.strip())
+    if not found:
+        return _invalid(
+            f"Who should be the {ROLES[word]}? Use `/rollback {word} @someone` in the incident channel (one person)."
+        )
+    return Command(word, user=found.group(1) or found.group(2))

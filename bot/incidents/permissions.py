@@ -40,7 +40,8 @@ WORDS = {
     Action.STATUS_UPDATE: "post a status update",
     Action.RESOLVE: "resolve the incident",
     Action.PAGE_ESCALATION: "page escalation",
-    Action.NOTE: "add a note",
+    Action.NOTE: "add to the timeline",
+    Action.ASSIGN_ROLE: "assign the incident's roles",
     Action.READ_HISTORY: "see the rollout history",
     Action.READ_CONFIG: "see the config versions",
 }

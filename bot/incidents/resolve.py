@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot import reports
-from bot.incidents import cards, sync
+from bot.incidents import cards, paging, sync
 from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view, quietly
 from bot.incidents.comms import News, announce
 from bot.incidents.decisions import refuse_state
 from bot.incidents.events import MENTION, capture_names, record
 from bot.incidents.permissions import Action, authorize
+from bot.incidents.roles import taken_back
 from bot.reports import render_postmortem
 from bot.runtime import Runtime
 from bot.signals.severity import Severity
@@ -100,6 +101,7 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
             refuse_state(actor, exc.incident, "resolve it")
         return None
     record(rt, incident.id, "resolved", f"{actor.mention} resolved the incident", actor=actor)
+    paging.resolved(rt, incident)
     markdown, archived = _archive(rt, incident, postmortem_markdown(rt, incident.key) or "")
     incident = update_incident(rt.db, incident.id, postmortem=markdown)
     path = _write_copy(rt, incident, markdown)
@@ -200,12 +202,27 @@ def _gitops_items(events: list[TimelineEvent]) -> list[reports.ActionItem]:
     return items
 
 
+def _event(e: TimelineEvent, name, with_names) -> reports.Event:
+    """A timeline row; a pinned message is shown as said: its author, its time, its text."""
+    data = e.data or {}
+    if e.kind == "pinned":
+        said = dt.datetime.fromisoformat(data["said_at"]) if data.get("said_at") else e.at
+        return reports.Event(said, e.kind, name(data.get("author") or e.actor), with_names(e.text), True)
+    return reports.Event(e.at, e.kind, name(e.actor), with_names(e.text), bool(data.get("human")))
+
+
+def _known_names(rt: Runtime, incident: Incident, events: list[TimelineEvent]) -> dict[str, str]:
+    """The stored display name of everyone the postmortem names."""
+    ids = {incident.declared_by, incident.lead_user_id, incident.comms_user_id, *(e.actor for e in events)}
+    ids |= {(e.data or {}).get("author") for e in events if e.kind == "pinned"}
+    ids |= {m for e in events for m in MENTION.findall(e.text)} | {a.owner for a in incident.action_items}
+    return people.known(rt.db, {i for i in ids if i})
+
+
 def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput:
     """The postmortem's facts, all taken from the database (names included): no network needed."""
     events = timeline.events(rt.db, incident.id)
-    ids = {incident.declared_by, incident.lead_user_id, *(e.actor for e in events)}
-    ids |= {m for e in events for m in MENTION.findall(e.text)} | {a.owner for a in incident.action_items}
-    names = people.known(rt.db, {i for i in ids if i})
+    names = _known_names(rt, incident, events)
 
     def name(user: str | None) -> str:
         return "" if not user or user == "bot" else names.get(user, user)
@@ -214,9 +231,10 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         return MENTION.sub(lambda m: "@" + name(m.group(1)), text)
 
     def shown(kept: Iterable[TimelineEvent]) -> tuple[reports.Event, ...]:
-        return tuple(reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in kept)
+        return tuple(_event(e, name, with_names) for e in kept)
 
     first = {e.kind: e for e in reversed(events)}  # the first event of each kind
+    gone = taken_back(events)  # pins taken off again
     run = cards.latest_run(rt, incident.id)
     plan = plan_from_json(run.plan) if run else None
     decisions = [e for e in events if e.kind == "decision"]
@@ -234,6 +252,8 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         status=incident.status,
         declared_by=name(incident.declared_by),
         lead=name(incident.lead_user_id),
+        comms=name(incident.comms_user_id),
+        acknowledgements=paging.acknowledgements(events, name),
         detected_at=first["assessed"].at if "assessed" in first else None,
         declared_at=incident.created_at,
         decision=reports.Decision(
@@ -253,7 +273,7 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
             *(reports.ActionItem(a.text, name(a.owner), a.due, a.done) for a in incident.action_items),
             *_gitops_items(events),
         ),
-        events=shown(e for e in events if e.kind != "audit"),
+        events=shown(e for e in events if e.kind not in ("audit", "unpinned") and e.id not in gone),
         signals=assessment.signals if assessment else (),
         audit=shown(e for e in events if e.kind == "audit"),
         plan_changes=plan.changes if plan else (),

@@ -63,6 +63,7 @@ class Event(NamedTuple):
     kind: str  # declared | assessed | rollback_started | ...
     actor: str  # display name; "" for the bot
     text: str
+    human: bool = False  # added by a person (/rollback note, a 📌 on a message): marked so in the postmortem
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class PostmortemInput:
     status: str = ""
     declared_by: str = ""
     lead: str = ""
+    comms: str = ""  # the communications lead
+    acknowledgements: tuple[str, ...] = ()  # each escalation page: who acknowledged it after how long
     detected_at: dt.datetime | None = None
     declared_at: dt.datetime | None = None
     decision: Decision | None = None
@@ -109,6 +112,8 @@ class StatusUpdateInput:
     next_update_at: dt.datetime | None = None
     severity: Severity | None = None
     channel_id: str = ""  # the incident channel, linked from the announcements channel
+    lead: str = ""  # Slack user ids of the incident lead and the communications lead ("" when none)
+    comms: str = ""
 
 
 def _utc(t: dt.datetime) -> dt.datetime:

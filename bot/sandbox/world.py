@@ -35,6 +35,7 @@ from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.engine.world import SwarmEngine
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
+from bot.sandbox.pagerduty import PagerDutyEmulator
 from bot.sandbox.prometheus import PrometheusProcess
 from bot.sandbox.scenario import Scenario, ServiceSpec, load_scenario, with_swarm
 from bot.sandbox.services import start_services
@@ -77,6 +78,7 @@ class World:
         kubeconfig: str | Path | None = None,
         catalog_overrides: Mapping[str, Any] | None = None,
         alerting: bool = False,
+        pagerduty: bool = False,
         second_cluster: bool = False,
         swarm: bool = False,
         cloudwatch: bool = False,
@@ -97,7 +99,8 @@ class World:
         ``databases``: a real MariaDB (else two PostgreSQL databases) holding ``primary`` and ``fallback``
         (``SandboxDatabases``), their URLs in ``env()`` as ``PRIMARY_DB_URL`` and ``FALLBACK_DB_URL``.
         ``alb``: the scenario's services behind an ALB (``kind: ALBService``) are in the world, their load balancer
-        and CloudFront distribution in moto (``aws_alb.py``, ``cloudfront.py``); without it they are left out."""
+        and CloudFront distribution in moto (``aws_alb.py``, ``cloudfront.py``); without it they are left out.
+        ``pagerduty``: PagerDuty's Events API emulated (``world.pagerduty``; ``env()`` sets its routing key and URL)."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         if swarm:
@@ -117,6 +120,7 @@ class World:
         self.services: dict[str, SandboxServer] = {}
         self.prometheus: PrometheusProcess | None = None
         self.want_alerting = alerting
+        self.pagerduty = PagerDutyEmulator() if pagerduty else None
         self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
@@ -171,6 +175,8 @@ class World:
     def _start_prometheus(self) -> None:
         targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
         rules = None
+        if self.pagerduty:
+            self.pagerduty.start()
         if self.want_alerting:
             self.alertmanager = AlertmanagerProcess().start()
             rules = rules_yaml(watched(load_catalog(self.catalog_path)))
@@ -376,6 +382,9 @@ class World:
             env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
         if self.cloudwatch:  # its datapoints come every second too: the analysis' shortest window follows
             env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
+        if self.pagerduty:
+            env["PAGERDUTY_ROUTING_KEY"] = self.pagerduty.routing_key
+            env["PAGERDUTY_URL"] = self.pagerduty.url
         return env
 
     def stop(self) -> None:
@@ -384,6 +393,7 @@ class World:
             self.slack.stop,
             self.prometheus.stop if self.prometheus else None,
             self.alertmanager.stop if self.alertmanager else None,
+            self.pagerduty.stop if self.pagerduty else None,
             *(srv.stop for srv in self.services.values()),
             self.engine.stop if self.engine else None,
             self.k8s_server.stop if self.k8s_server else None,

@@ -169,6 +169,11 @@ class SlackGateway:
             if not cursor:
                 return False
 
+    def message(self, channel: str, ts: str) -> dict | None:
+        """The message ``ts`` of ``channel`` (conversations.history, inclusive, one message); None when gone."""
+        data = self._call("conversations.history", channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1)
+        return next((m for m in data.get("messages", []) if m.get("ts") == ts), None)
+
     def set_topic(self, channel: str, topic: str) -> None:
         self._call("conversations.setTopic", channel=channel, topic=topic[:250])
 

@@ -105,6 +105,9 @@ class Incident(Base):
     card_ts: Mapped[str | None] = mapped_column(String(32))
     declared_by: Mapped[str] = mapped_column(String(32))
     lead_user_id: Mapped[str | None] = mapped_column(String(32))
+    comms_user_id: Mapped[str | None] = mapped_column(String(32))  # the communications lead (/rollback comms)
+    deadline_stage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # 1 pinged, 2 escalated
+    update_every_s: Mapped[int | None] = mapped_column(Integer)  # a status update's chosen interval
     assessment: Mapped[dict | None] = mapped_column(Json)
     current_revision: Mapped[int | None] = mapped_column(Integer)
     current_image: Mapped[str | None] = mapped_column(String(512))
@@ -223,6 +226,25 @@ class ActionItem(Base):
     done: Mapped[bool] = mapped_column(default=False)
 
     incident: Mapped[Incident] = relationship(back_populates="action_items")
+
+
+class Page(Base):
+    """A page of an escalation situation: who was paged (``chain[:step + 1]``), until when the current step has to
+    answer (``due_at``), and who acknowledged it when (*I'm on it*)."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    situation: Mapped[str] = mapped_column(String(40))
+    chain: Mapped[list] = mapped_column(Json)  # user ids, in escalation order
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    respond_within_s: Mapped[int] = mapped_column(Integer)
+    paged_by: Mapped[str] = mapped_column(String(32))
+    paged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    acked_by: Mapped[str | None] = mapped_column(String(32))
+    acked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class StatusUpdate(Base):

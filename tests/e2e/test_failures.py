@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from kubernetes import client, config
 
@@ -37,8 +39,9 @@ def test_a_rollback_that_never_becomes_ready_is_reported_with_emergency_actions(
     # The card now offers the emergency actions instead of the rollback buttons.
     alice.message_with(channel.id, ActionId.SCALE_TO_ZERO)
     alice.click(channel.id, ActionId.PAGE_ESCALATION)
-    paged = alice.message_saying(channel.id, "you are paged", timeout=10)
-    assert f"<@{LEAD}>" in paged["text"]
+    # escalation: LEAD, a single user id: the one situation (rollback_failed) is paged at once, with I'm on it
+    paged = alice.message_saying(channel.id, "needs you (rollback_failed)", timeout=10)
+    assert f"<@{LEAD}>" in paged["text"] and "I'm on it" in json.dumps(paged["blocks"])
     assert LEAD in world.slack.channel_by_name(channel.name)["members"]
 
     carol.click(channel.id, ActionId.SCALE_TO_ZERO)
@@ -48,9 +51,7 @@ def test_a_rollback_that_never_becomes_ready_is_reported_with_emergency_actions(
 
     incident = incident_in_channel(bot.rt, channel.id)
     kinds = [e.kind for e in timeline.events(bot.rt.db, incident.id)]
-    assert (
-        kinds.index("decision") < kinds.index("rollback_failed") < kinds.index("escalated") < kinds.index("emergency")
-    )
+    assert kinds.index("decision") < kinds.index("rollback_failed") < kinds.index("paged") < kinds.index("emergency")
 
 
 def test_slack_rate_limits_are_waited_out_not_lost(world, bot, alice):

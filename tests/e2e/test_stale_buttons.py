@@ -138,7 +138,7 @@ def test_an_earlier_runs_buttons_and_a_closed_incidents_change_nothing(world, bo
     assert LEAD not in world.slack.channel_by_name(channel.name)["members"], "nobody paged"
     assert (count(bot, PlanRow), count(bot, RollbackRun)) == (plans_before, runs_before), "no plan, no run"
     transcript = world.slack.transcript(channel.id)
-    assert "you are paged" not in transcript and "scaled cart to zero" not in transcript
+    assert "needs you (" not in transcript and "scaled cart to zero" not in transcript
 
     # Resolved: the earlier buttons say when and by whom, and that sync is still off.
     resolve(alice, channel.id)

@@ -18,12 +18,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.state import config_versions, runs, timeline, workers
 from bot.state.db import MIGRATIONS, Database, SchemaBehind
-from bot.state.incidents import create_incident
 from bot.state.models import Base, TimelineEvent
 from bot.strategies.versions import Fingerprints, key_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = {"incidents", "timeline_events", "rollback_runs", "run_steps", "action_items", "status_updates", "workers"}
+TABLES = {
+    "incidents", "timeline_events", "rollback_runs", "run_steps", "action_items", "status_updates", "workers", "pages"
+}
 
 
 def test_migrate_creates_the_tables_and_is_idempotent(fresh_url: str) -> None:
@@ -36,7 +37,7 @@ def test_migrate_creates_the_tables_and_is_idempotent(fresh_url: str) -> None:
     indexes = {ix["name"]: ix for ix in inspector.get_indexes("rollback_runs")}
     assert indexes["uq_rollback_runs_active_service"]["unique"]
     with db.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0007"
     db.dispose()
 
 
@@ -196,26 +197,36 @@ def test_an_upgrade_from_the_previous_revision_keeps_every_incident_and_run(fres
     """What `rollback-bot migrate` does at a deploy: the database of the release before, with its incidents."""
     db = Database(fresh_url)
     current, head = db.revisions()
-    assert current is None and head == "0006"
-    db.migrate("0005")  # the schema of the previous release
-    incident = create_incident(db, "shopping-service", "shop", "5xx spike", declared_by="U_ALICE")
-    timeline.record(db, incident.id, "declared", "Incident declared: 5xx spike", actor="U_ALICE")
+    assert current is None and head == "0007"
+    db.migrate("0006")  # the schema of the previous release
+    with db.engine.begin() as conn:  # as the previous release wrote it: its columns only (no comms lead yet)
+        conn.execute(
+            text(
+                "INSERT INTO incidents (key, key_year, key_seq, service, namespace, reason, status, declared_by, "
+                "lead_user_id, created_at) VALUES ('INC-2026-001', 2026, 1, 'shopping-service', 'shop', "
+                "'5xx spike', 'open', 'U_ALICE', 'U_ALICE', '2026-12-07 10:00:00')"
+            )
+        )
+        incident_id = conn.execute(text("SELECT id FROM incidents")).scalar()
+    timeline.record(db, incident_id, "declared", "Incident declared: 5xx spike", actor="U_ALICE")
     run = runs.start_run(
-        db, incident.id, "shopping-service", "kubernetes", {"to_revision": 3}, {"steps": []}, "U_ALICE",
+        db, incident_id, "shopping-service", "kubernetes", {"to_revision": 3}, {"steps": []}, "U_ALICE",
         ["pre_checks", "apply"],
     )
     runs.claim(db, "old-worker", 30)
     before = _contents(db)
     assert before["incidents"] and before["timeline_events"] and before["rollback_runs"] and before["run_steps"]
-    with pytest.raises(SchemaBehind, match=r"at revision 0005; this bot needs revision 0006\. Run `rollback-bot "):
+    with pytest.raises(SchemaBehind, match=r"at revision 0006; this bot needs revision 0007\. Run `rollback-bot "):
         db.check_schema()  # what serve and worker say before the deploy's migrate ran
 
     db.migrate()
-    assert db.revisions() == ("0006", "0006")
+    assert db.revisions() == ("0007", "0007")
     db.check_schema()
     after = _contents(db)
-    assert after.pop("schema_versions") == []
-    assert after == before, "nothing lost, nothing changed"
+    assert after.pop("pages") == []  # 0007: the escalation pages
+    added = [tuple(row[-3:]) for row in after["incidents"]]  # 0007: no comms lead, no deadline ping, no interval
+    after["incidents"] = [row[:-3] for row in after["incidents"]]
+    assert added == [(None, 0, None)] and after == before, "nothing lost, nothing changed"
     assert runs.get_run(db, run.id).lease_owner == "old-worker"
     workers.beat(db, "new-worker", 30)  # the new table works
     assert workers.live(db) == 1
@@ -226,14 +237,14 @@ def test_the_schema_check_names_a_new_database_and_lets_an_older_release_run_on_
     fresh_url: str, caplog
 ) -> None:
     db = Database(fresh_url)
-    with pytest.raises(SchemaBehind, match=r"empty \(never migrated\); this bot needs revision 0006"):
+    with pytest.raises(SchemaBehind, match=r"empty \(never migrated\); this bot needs revision 0007"):
         db.check_schema()
     db.migrate()
     with db.engine.begin() as conn:  # what a newer release's migration leaves behind, seen by this (older) one
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     with caplog.at_level(logging.WARNING, logger="bot.state.db"):
         db.check_schema()  # a rolled-back bot must start: migrations keep the previous release working
-    assert "revision 0099, newer than this bot knows (0006)" in caplog.text
+    assert "revision 0099, newer than this bot knows (0007)" in caplog.text
     db.dispose()
 
 

@@ -123,7 +123,13 @@ def test_the_example_catalog_loads():
         "kubernetes",
     )
     assert svc.health_url == "http://127.0.0.1:8080/actuator/health"
-    assert svc.owners == ("U0OWNER01",) and svc.escalation == "U0LEAD001"
+    assert svc.owners == ("U0OWNER01",) and [s.name for s in svc.escalation] == [
+        "rollback_failed",
+        "database",
+        "infrastructure",
+        "company_wide",
+    ]
+    assert svc.escalation[0].page == ("U0LEAD001", "U0OWNER01") and svc.escalation[2].respond_within == 600
     assert svc.thresholds == Thresholds() and svc.analysis == Analysis()
     assert (svc.analysis.interval_seconds, svc.analysis.bake_seconds, svc.analysis.failure_limit) == (15, 60, 2)
     assert svc.thresholds.http_5xx_rate == 0.05  # verification's own 5xx limit
@@ -318,7 +324,10 @@ def test_a_blue_green_service_reads_its_block(tmp_path):
     bg = service.options
     assert bg.colours == {"blue": "storefront-blue", "green": "storefront-green"}
     assert (bg.service, bg.selector_key, bg.virtual_service, bg.after_switch) == (
-        "", "version", "storefront", "scale_to_zero"
+        "",
+        "version",
+        "storefront",
+        "scale_to_zero",
     )
 
 
@@ -343,9 +352,7 @@ def test_a_strategy_without_its_block_is_refused(tmp_path):
 
 
 def test_a_block_of_another_strategy_is_refused(tmp_path):
-    path = write(
-        tmp_path, "services:\n  cart:\n    namespace: shop\n    canary: {stable: a, canary: b}\n"
-    )
+    path = write(tmp_path, "services:\n  cart:\n    namespace: shop\n    canary: {stable: a, canary: b}\n")
     [error] = errors_of(path)
     assert "services.cart.canary: only used with strategy: canary; remove it" in error
 
@@ -560,9 +567,7 @@ def test_yaml_syntax_errors_and_unreadable_files(tmp_path):
     assert check_config(tmp_path / "missing.yaml")[0][0].startswith(f"{tmp_path / 'missing.yaml'}: cannot read")
     empty = errors_of(write(tmp_path, "# nothing yet\n"))
     assert empty == [f"{path}:1: (top level): the file is empty; expected a 'services' mapping"]
-    assert errors_of(write(tmp_path, "- a list\n")) == [
-        f"{path}:1: (top level): expected a mapping, got a list"
-    ]
+    assert errors_of(write(tmp_path, "- a list\n")) == [f"{path}:1: (top level): expected a mapping, got a list"]
 
 
 def test_duplicate_keys_are_errors(tmp_path):
@@ -578,9 +583,7 @@ def test_valid_kubernetes_names(name):
     assert valid_k8s_name(name)
 
 
-@pytest.mark.parametrize(
-    "name", ["", "-a", "a-", "A", "a_b", "a.b", "../../etc", 'foo"}', "x" * 64, "a\n", None, 3]
-)
+@pytest.mark.parametrize("name", ["", "-a", "a-", "A", "a_b", "a.b", "../../etc", 'foo"}', "x" * 64, "a\n", None, 3])
 def test_invalid_kubernetes_names(name):
     assert not valid_k8s_name(name)
 
@@ -767,4 +770,80 @@ def test_a_dump_backup_runs_the_runbooks_dump_and_an_rds_snapshot_is_not_offered
         f"{bad}:5: services.shop.backup_job.command: a dump runs pg_dump or mysqldump (the runbook's command)",
         f"{bad}:9: services.game.backup_job.kind: "
         "rds_snapshot is not available yet (no strategy takes one): use job or dump",
+    ]
+
+
+def error_fields(path: Path) -> list[str]:
+    """The fields the errors name, sorted (a flow mapping's errors share its line)."""
+    return sorted(e.split(": ")[1] for e in errors_of(path))
+
+
+def test_decision_deadlines_and_update_every(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            decision_deadlines: {critical: 0, high: 5m, low: none}
+            update_every: 15m
+          shop: {namespace: shop}
+        """,
+    )
+    catalog = load_catalog(path)
+    cart, shop = catalog.services["cart"].decision_deadlines, catalog.services["shop"].decision_deadlines
+    assert (cart.critical, cart.high, cart.medium, cart.low) == (0, 300, 1800, None)
+    assert cart.escalate_after("high") == 600 and cart.escalate_after("critical") == 300, "twice; Critical: 5m"
+    assert (shop.high, shop.medium) == (600, 1800) and catalog.services["cart"].update_every == 900
+    bad = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            decision_deadlines: {high: soon, medium: -1, escalate_critical_after: 0, urgent: 5m}
+            update_every: 0
+        """,
+    )
+    assert error_fields(bad) == [
+        "services.cart.decision_deadlines.escalate_critical_after",
+        "services.cart.decision_deadlines.high",
+        "services.cart.decision_deadlines.medium",
+        "services.cart.decision_deadlines.urgent",
+        "services.cart.update_every",
+    ]
+
+
+def test_escalation_a_user_id_a_matrix_or_the_catalogs_default(tmp_path):
+    path = write(
+        tmp_path,
+        """
+        escalation: [{situation: company_wide, page: U0CTO0001}]
+        services:
+          cart: {namespace: shop, escalation: U0LEAD001}
+          shop: {namespace: shop}
+        """,
+    )
+    catalog = load_catalog(path)
+    [cart] = catalog.services["cart"].escalation
+    assert (cart.name, cart.page, cart.respond_within) == ("rollback_failed", ("U0LEAD001",), 300)
+    assert [s.name for s in catalog.services["shop"].escalation] == ["company_wide"], "the default"
+    bad = write(
+        tmp_path,
+        """
+        services:
+          cart:
+            namespace: shop
+            escalation:
+              - {situation: database, page: [], respond_within: soon}
+              - {situation: "Big Outage", page: alice}
+              - {page: [U0DBA0001]}
+        """,
+    )
+    assert error_fields(bad) == [
+        "services.cart.escalation[0].page",
+        "services.cart.escalation[0].respond_within",
+        "services.cart.escalation[1].page",
+        "services.cart.escalation[1].situation",
+        "services.cart.escalation[2].situation",
     ]

@@ -83,3 +83,26 @@ def test_a_mistyped_flag_is_refused_not_taken_as_the_reason(typo):
     command = parse(f"shopping-service orders lost {typo}")
     assert command.kind == "invalid"
     assert f"I don't know `{typo}`" in command.error and "`--data-loss` or `--security-breach`" in command.error
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "user"),
+    [
+        ("lead <@U0LEAD001|carol>", "lead", "U0LEAD001"),
+        ("comms <@U_VIEWER>", "comms", "U_VIEWER"),
+        ("LEAD U0AB", "lead", "U0AB"),
+    ],
+)
+def test_a_role_names_one_person(text, kind, user):
+    assert parse(text) == Command(kind, user=user)
+
+
+@pytest.mark.parametrize("text", ["lead", "comms nobody", "lead <@U1> <@U2>", "comms #incidents"])
+def test_a_role_without_exactly_one_person_is_refused_politely(text):
+    command = parse(text)
+    assert command.kind == "invalid" and "@someone" in command.error
+
+
+def test_a_note_keeps_its_text_and_needs_some():
+    assert parse("note  customers see 502s ") == Command("note", reason="customers see 502s")
+    assert parse("note").kind == "invalid" and "What should the note say?" in parse("note").error

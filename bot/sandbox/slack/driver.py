@@ -68,9 +68,7 @@ class _Sent:
 class SlackDriver:
     """Sends signed Slack requests to the bot's HTTP endpoint (``bot_url``), as the given users."""
 
-    def __init__(
-        self, emulator: SlackEmulator, bot_url: str, signing_secret: str, timeout: float = 10.0
-    ) -> None:
+    def __init__(self, emulator: SlackEmulator, bot_url: str, signing_secret: str, timeout: float = 10.0) -> None:
         self.emulator, self.bot_url, self.signing_secret, self.timeout = (
             emulator,
             bot_url,
@@ -84,9 +82,7 @@ class SlackDriver:
 
     def signature_headers(self, body: str, timestamp: int | None = None, secret: str | None = None) -> dict:
         ts = str(int(time.time()) if timestamp is None else timestamp)
-        digest = hmac.new(
-            (secret or self.signing_secret).encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256
-        )
+        digest = hmac.new((secret or self.signing_secret).encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256)
         return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
 
     def send(
@@ -198,6 +194,35 @@ class SlackDriver:
         """Use element ``action_id`` of a message (its latest version), an ephemeral message or a view.
         ``as_seen``: of ``message`` as given, an older version (a screen that had not refreshed since)."""
         payload = self.click_payload(user_id, message, action_id, value, selected_option, channel_id, as_seen)
+        return self._interaction(payload, **sign)
+
+    def click_reply(self, user_id: str, reply: dict, action_id: str, value: str, **sign: Any) -> requests.Response:
+        """Click the button ``action_id`` carrying ``value`` in a private answer (from ``emulator.responses()``,
+        shown only to ``user_id``; several buttons of one id, each in its own block, are told apart by value)."""
+        emu = self.emulator
+        found = [(b, e) for b, e in elements(reply.get("blocks", [])) if e["action_id"] == action_id]
+        block_id, element = next(((b, e) for b, e in found if e.get("value") == value), (None, None))
+        if element is None:
+            raise AssertionError(f"the answer shows no {action_id!r} carrying {value!r}: {[e for _, e in found]}")
+        ts, cid = emu.next_ts(), reply["channel"]
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            **self._common(user_id),
+            "container": {"type": "message", "message_ts": ts, "channel_id": cid, "is_ephemeral": True},
+            "response_url": emu.issue_response_url(user_id, cid, ts, True),
+            "channel": {"id": cid, "name": self._channel(cid).name},
+            "state": {"values": {}},
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": block_id,
+                    "action_ts": f"{time.time():.6f}",
+                    "type": "button",
+                    "text": element["text"],
+                    "value": value,
+                }
+            ],
+        }
         return self._interaction(payload, **sign)
 
     def send_payload(self, payload: dict, **sign: Any) -> requests.Response:
@@ -330,9 +355,7 @@ class SlackDriver:
                 raise AssertionError(f"the bot answered an invalid view: {exc.body()}") from exc
             emu.closed_views.add(view["id"])
             if action == "clear":
-                emu.closed_views.update(
-                    v for v in emu.view_order if emu.views[v]["user_id"] == view["user_id"]
-                )
+                emu.closed_views.update(v for v in emu.view_order if emu.views[v]["user_id"] == view["user_id"])
 
     def event(self, event: dict, **sign: Any) -> requests.Response:
         """Deliver an Events API event (wrapped in an ``event_callback`` envelope)."""
@@ -358,6 +381,32 @@ class SlackDriver:
             "event_context": "4-" + secrets.token_hex(8),
         }
         return self.deliver("events_api", envelope, **sign)
+
+    def react(self, user_id: str, channel_id: str, ts: str, name: str, removed: bool = False) -> requests.Response:
+        """A person adds (or takes off) a reaction on a message; the bot is told (``reaction_added``, ``_removed``)."""
+        emu = self.emulator
+        with emu.lock:
+            message = next(m for m in emu.channels[channel_id].messages if m["ts"] == ts)
+            reactions = message.setdefault("reactions", [])
+            reaction = next((r for r in reactions if r["name"] == name), None)
+            if reaction is None:
+                reaction = {"name": name, "users": [], "count": 0}
+                reactions.append(reaction)
+            if removed and user_id in reaction["users"]:
+                reaction["users"].remove(user_id)
+            elif not removed and user_id not in reaction["users"]:
+                reaction["users"].append(user_id)
+            reaction["count"] = len(reaction["users"])
+            message["reactions"] = [r for r in reactions if r["count"]]
+        event = {
+            "type": "reaction_removed" if removed else "reaction_added",
+            "user": user_id,
+            "reaction": name,
+            "item": {"type": "message", "channel": channel_id, "ts": ts},
+            "item_user": message.get("user", ""),
+            "event_ts": emu.next_ts(),
+        }
+        return self.event(event)
 
     def url_verification(self, challenge: str = "sandbox-challenge", **sign: Any) -> requests.Response:
         body = {"token": self.emulator.verification_token, "challenge": challenge, "type": "url_verification"}

@@ -78,9 +78,12 @@ from bot.slack.views.modals import (
     resolve_modal,
     status_update_modal,
 )
+from bot.slack.views.paging import matrix_blocks, page_blocks
 from bot.slack.views.plan import plan_confirmation, plan_decided
 
 __all__ = [
+    "matrix_blocks",
+    "page_blocks",
     "auto_rollback_countdown",
     "auto_rollback_ended",
     "clock",

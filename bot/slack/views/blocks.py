@@ -49,6 +49,8 @@ class ActionId(enum.StrEnum):
     REVERT_ENV_ONLY = "revert_env_only"  # on an undo's plan: the env of its revision, the live image kept
     FINISH_SWITCH = "finish_switch"  # a blue-green switch cut short: plan what is left (value: the colour)
     HOLD_AUTO_ROLLBACK = "hold_auto_rollback"  # the countdown's Hold: the value's third part is its plan
+    PAGE_SITUATION = "page_situation"  # the escalation matrix's Page: the value's second part is its index
+    ACK_PAGE = "ack_page"  # I'm on it: the value's third part is the page
 
 
 class ActionValue(NamedTuple):

@@ -40,6 +40,7 @@ from bot.slack.views.incident import (
     _steps_text,
     _to_version,
     card_value,
+    roles_text,
     severity_line,
     signal_text,
     state_sentence,
@@ -53,12 +54,24 @@ def _signal_field(reading: SignalReading) -> dict:
     return _mrkdwn(f"*{escape(reading.label)}*\n{escape(signal_text(reading))}{icon}", FIELD_TEXT)
 
 
+def deadline_line(decide_by: dt.datetime, now: dt.datetime | None) -> str:
+    """``*Decide by:* 14:10:00 UTC (in 7 min)``, or that it passed."""
+    now = now or dt.datetime.now(dt.UTC)
+    left = (decide_by - now).total_seconds()
+    when = f"{decide_by:%H:%M:%S} UTC"
+    if left <= 0:
+        return f":alarm_clock: *Decision deadline:* {when}, passed: decide now"
+    return f"*Decide by:* {when} (in {max(1, round(left / 60))} min)"
+
+
 def _card_top(info: CardInfo, now: dt.datetime | None) -> list[dict]:
     sev = info.assessment.severity if info.assessment else None
     lines = [
         severity_line(sev) if sev else ":grey_question: *Severity not assessed yet*",
         f"*Status:* {state_sentence(info)}",
     ]
+    if info.decide_by:
+        lines.append(deadline_line(info.decide_by, now))
     if info.reason:
         lines.append(f"*Reason:* {escape(clip(info.reason, 500))}")
     if info.assessment and info.assessment.reasons:
@@ -68,7 +81,7 @@ def _card_top(info: CardInfo, now: dt.datetime | None) -> list[dict]:
         _section("\n".join(lines)),
         _context(
             f"Declared by {user(info.declared_by)} {ago(info.created_at, now)} · "
-            f"lead {user(info.lead)}" + (f" · namespace `{escape(info.namespace)}`" if info.namespace else "")
+            f"{roles_text(info)}" + (f" · namespace `{escape(info.namespace)}`" if info.namespace else "")
         ),
     ]
     if info.assessment is None:
@@ -271,7 +284,7 @@ def status_blocks(open_incidents: Sequence[CardInfo]) -> list[dict]:
         blocks.append(
             _section(
                 f"*{escape(info.incident_key)} · {escape(info.service)}*{sev}\n"
-                f"{state_sentence(info)} · {channel(info.channel_id)} · lead {user(info.lead)}"
+                f"{state_sentence(info)} · {channel(info.channel_id)} · {roles_text(info)}"
             )
         )
     if len(open_incidents) > MAX_BLOCKS - 2:

@@ -25,6 +25,7 @@ from bot.slack.views.blocks import (
     clip,
     encode_value,
     escape,
+    user,
 )
 from bot.strategies.base import Revision, Verification
 
@@ -79,6 +80,14 @@ class CardInfo:
     history: tuple[Revision, ...] = ()  # for "Choose revision…"
     channel_id: str = ""  # the incident channel
     check_by_hand: str = ""  # the command that shows the rollout, in its provider's words (the strategy's spec)
+    comms: str = ""  # the communications lead's Slack user id, or ""
+    decide_by: dt.datetime | None = None  # while undecided: the severity's decision deadline
+
+
+def roles_text(info: CardInfo) -> str:
+    """``lead @carol · comms @dave`` (the comms lead only once there is one)."""
+    comms = f" · comms {user(info.comms)}" if info.comms else ""
+    return f"lead {user(info.lead)}{comms}"
 
 
 # ---------------------------------------------------------------- severity and signals

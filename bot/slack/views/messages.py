@@ -22,7 +22,7 @@ from bot.slack.views.blocks import (
 )
 from bot.slack.views.card import status_blocks
 from bot.slack.views.failure import verification_blocks
-from bot.slack.views.incident import CardInfo, _revision_text, severity_line, state_sentence
+from bot.slack.views.incident import CardInfo, _revision_text, roles_text, severity_line, state_sentence
 from bot.state.config_versions import ConfigHistory
 from bot.strategies.base import Plan, Progress, Revision, Verification
 
@@ -38,7 +38,9 @@ def announcement(info: CardInfo) -> list[dict]:
             f":rotating_light: *{escape(info.incident_key)} · {escape(info.service)}*{sev}\n"
             f"{state_sentence(info)}{reason}"
         ),
-        _context(f"Declared by {user(info.declared_by)} · follow along in {channel(info.channel_id)}"),
+        _context(
+            f"Declared by {user(info.declared_by)} · {roles_text(info)} · follow along in {channel(info.channel_id)}"
+        ),
     ]
 
 
@@ -47,9 +49,7 @@ def private_announcement(incident_key: str, service: str, severity: Severity | N
     (no reason, no channel link, no updates, no resolution)."""
     sev = f"severity *{severity.label}*" if severity else "severity not yet assessed"
     return [
-        _section(
-            f":lock: A private incident was declared for *{escape(service)}*, {sev} ({escape(incident_key)})."
-        ),
+        _section(f":lock: A private incident was declared for *{escape(service)}*, {sev} ({escape(incident_key)})."),
         _context("Its channel is private and its updates stay there. Ask the service's owners if you need to help."),
     ]
 
@@ -82,6 +82,10 @@ HELP = (
     ("/rollback history <service>", "the rollout history of a service"),
     ("/rollback config <service>", "the recorded versions of a service's ConfigMaps and Secrets, with what changed"),
     ("/rollback update", "post a status update (in the incident channel)"),
+    ("/rollback lead @someone", "make them the incident lead (in the incident channel)"),
+    ("/rollback comms @someone", "make them the communications lead: update reminders go to them"),
+    ("/rollback page [situation]", "the escalation matrix, or page that situation (in the incident channel)"),
+    ("/rollback note <text>", "add a note to the timeline; a :pushpin: on a message adds the message"),
     ("/rollback resolve", "resolve the incident and write the postmortem (in the incident channel)"),
     ("/rollback help", "this help"),
 )
@@ -123,8 +127,7 @@ def history_blocks(
         _header(f"Rollout history · {service}"),
         _section(_lines(lines, bullet="")),
         _context(
-            f"To roll back: `/rollback {escape(service)} <reason>`. "
-            "You will see the plan before anything changes."
+            f"To roll back: `/rollback {escape(service)} <reason>`. You will see the plan before anything changes."
         ),
     ]
 
