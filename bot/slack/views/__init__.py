@@ -30,6 +30,7 @@ from bot.slack.views.card import delete_release_actions, incident_card, resume_s
 from bot.slack.views.failure import emergency_hint, verification_blocks
 from bot.slack.views.incident import (
     CardInfo,
+    Countdown,
     RunInfo,
     Step,
     revision_option_text,
@@ -118,6 +119,7 @@ __all__ = [
     "ActionValue",
     "CallbackId",
     "CardInfo",
+    "Countdown",
     "DeclareForm",
     "ResolveForm",
     "RunInfo",

@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from bot.signals.severity import SignalReading
+from bot.slack.views.auto_rollback import countdown_text
 from bot.slack.views.blocks import (
     FIELD_TEXT,
     MAX_BLOCKS,
@@ -117,14 +118,27 @@ def _decision_blocks(info: CardInfo) -> list[dict]:
         )
     )
     note = ""
+    countdown = _countdown_blocks(info)
     if info.run and info.run.status in ("cancelled", "expired"):
         note = f"The last rollback {info.run.status}: {escape(info.run.error) or 'nothing was changed'}. "
-    return [
+    return countdown + [
         _section(
             f"*What you can do:* {note}roll back, choose another revision, or fix forward. "
             "You will see the plan first: nothing changes until you confirm it."
         ),
         _actions(*buttons),
+    ]
+
+
+def _countdown_blocks(info: CardInfo) -> list[dict]:
+    """While an automatic rollback waits out its grace period: when it goes, and the *Hold* that stops it."""
+    if info.countdown is None:
+        return []
+    c = info.countdown
+    value = encode_value(info.incident_key, None, c.plan_id)
+    return [
+        _section(f":hourglass_flowing_sand: *{countdown_text(escape(c.to_words), c.seconds_left)}.*"),
+        _actions(_button("Hold", ActionId.HOLD_AUTO_ROLLBACK, value, "danger")),
     ]
 
 

@@ -57,6 +57,15 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
+class Countdown:
+    """An automatic rollback waiting out its grace period (the card shows it with its *Hold*)."""
+
+    plan_id: int
+    to_words: str  # "v1.2.4 (revision 2)"
+    seconds_left: float  # as of the last 10 s step (the card changes at most every 10 s)
+
+
+@dataclass(frozen=True)
 class CardInfo:
     """An incident as the card, the announcement and ``/rollback status`` show it.
 
@@ -79,6 +88,7 @@ class CardInfo:
     history: tuple[Revision, ...] = ()  # for "Choose revision…"
     channel_id: str = ""  # the incident channel
     check_by_hand: str = ""  # the command that shows the rollout, in its provider's words (the strategy's spec)
+    countdown: Countdown | None = None  # an automatic rollback's grace period, while it runs
 
 
 # ---------------------------------------------------------------- severity and signals

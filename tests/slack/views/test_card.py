@@ -109,3 +109,11 @@ def test_status_lists_open_incidents_within_the_block_limit():
     assert "…and 12 more" in mrkdwn_text(blocks)
     assert "<#C0INC1>" in mrkdwn_text(blocks) and "lead <@U0BOB>" in mrkdwn_text(blocks)
 
+
+def test_the_card_shows_the_automatic_rollback_countdown_with_its_hold():
+    info = dataclasses.replace(INFO, countdown=v.Countdown(9, "v1.2.4 (revision 2)", 120))
+    blocks = v.incident_card(info, now=NOW)
+    assert_valid(blocks)
+    assert "Rolling back to v1.2.4 (revision 2) in 2:00 unless someone clicks *Hold*" in mrkdwn_text(blocks)
+    assert action_ids(blocks)[0] == "hold_auto_rollback"
+    assert "hold_auto_rollback" not in action_ids(v.incident_card(INFO, now=NOW))
