@@ -57,7 +57,7 @@ def choose(
     if service.require_approval:
         return Choice("propose", "require_approval is set: a second person approves, so I only propose")
     if last_started is not None and now - last_started < dt.timedelta(seconds=duration_seconds(service.flap_guard)):
-        when = f"{last_started:%H:%M} UTC"
+        when = views.date(last_started)
         return Choice(
             "propose",
             f"an automatic rollback of {service.name} started at {when}, within flap_guard "

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot import reports
-from bot.incidents import cards, sync
+from bot.incidents import cards, sync, times
 from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view, quietly
 from bot.incidents.comms import News, announce
@@ -28,7 +28,7 @@ from bot.slack.views import ActionValue
 from bot.state import people, runs, timeline
 from bot.state.incidents import WrongState, get_incident, move, update_incident
 from bot.state.models import ActionItem, Incident, TimelineEvent
-from bot.strategies.base import plan_from_json
+from bot.strategies.base import Plan, plan_from_json
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _when_it_ends(rt: Runtime, incident: Incident) -> str:
     service = rt.catalog.get(incident.service)
     bake = service.analysis.bake_seconds if service else 0
     by = run.started_at + dt.timedelta(seconds=rt.settings.rollback_deadline_seconds + bake)
-    return f"by {by:%H:%M} UTC at the latest"
+    return f"by {views.date(by)} at the latest"
 
 
 def open_resolve(rt: Runtime, value: ActionValue, actor: Actor) -> None:
@@ -99,6 +99,15 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
             refuse_state(actor, exc.incident, "resolve it")
         return None
     record(rt, incident.id, "resolved", f"{actor.mention} resolved the incident", actor=actor)
+    return _publish(rt, incident)
+
+
+def _publish(rt: Runtime, incident: Incident) -> str | None:
+    """The postmortem of a just-resolved incident: stored, written, uploaded, announced."""
+    try:
+        times.record_first_breach(rt, incident, timeline.events(rt.db, incident.id))
+    except Exception:  # the detection time is nice to have; the postmortem goes on without it
+        log.exception("could not search Prometheus for the first breach of %s", incident.key)
     markdown = postmortem_markdown(rt, incident.key) or ""
     incident = update_incident(rt.db, incident.id, postmortem=markdown)
     path = _write_copy(rt, incident, markdown)
@@ -109,7 +118,7 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
             markdown,
             f"Postmortem {incident.key}",
             f":white_check_mark: {incident.key} is resolved. Here is the postmortem, written from "
-            "the recorded timeline; action items are a checklist at the end.",
+            "the recorded timeline; action items are a checklist at the end.\n" + _times_line(rt, incident),
         )
     except SlackFailure as exc:
         quietly(
@@ -121,6 +130,29 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
     cards.refresh(rt, incident.id)
     announce(rt, incident, News.RESOLVED, views.announcement(cards.card_info(rt, incident)))
     return str(path) if path else None
+
+
+def _times_line(rt: Runtime, incident: Incident) -> str:
+    """The postmortem's time figures for Slack: each time in the reader's own time zone."""
+    d = postmortem_input(rt, incident)
+    marks = [
+        ("Deployed", d.deployed_at),
+        ("first breach", d.detected_at),
+        ("declared", d.declared_at),
+        ("decided", d.decision.when if d.decision else None),
+        ("mitigated", d.mitigated_at),
+        ("resolved", d.resolved_at),
+    ]
+    shown = " · ".join(f"{label} {views.date(at, '{time_secs}', '%H:%M:%S UTC')}" for label, at in marks if at)
+    start = d.detected_at or d.deployed_at or d.declared_at
+    spans = [
+        ("detect", reports.duration(d.deployed_at, d.detected_at)),
+        ("decide", reports.duration(d.declared_at, d.decision.when if d.decision else None)),
+        ("mitigate", reports.duration(start, d.mitigated_at)),
+        ("resolve", reports.duration(start, d.resolved_at)),
+    ]
+    figures = " · ".join(f"time to {what} {value}" for what, value in spans if value != reports.NOT_RECORDED)
+    return f"{shown}\n{figures}".strip()
 
 
 def _write_copy(rt: Runtime, incident: Incident, markdown: str) -> Path | None:
@@ -142,6 +174,22 @@ def postmortem_markdown(rt: Runtime, key: str) -> str | None:
     if incident is None:
         return None
     return incident.postmortem or render_postmortem(postmortem_input(rt, incident))
+
+
+def _times(incident: Incident, events: list[TimelineEvent], plan: Plan | None) -> dict:
+    """The postmortem's times besides the decision and the rollback's own."""
+    detected, how = times.detection(events)
+    assessed = [e.at for e in events if e.kind == "assessed"]
+    if detected is None and assessed:
+        detected, how = assessed[0], "none found in Prometheus; this is when the bot first read the signals"
+    return {
+        "deployed_at": times.deployed_at(incident, events, plan.current if plan else None),
+        "detected_at": detected,
+        "detected_how": how,
+        "declared_at": incident.created_at,
+        "mitigated_at": times.mitigated_at(incident, events),
+        "resolved_at": incident.resolved_at,
+    }
 
 
 def _gitops_items(events: list[TimelineEvent]) -> list[reports.ActionItem]:
@@ -172,7 +220,7 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         return "" if not user or user == "bot" else names.get(user, user)
 
     def with_names(text: str) -> str:
-        return MENTION.sub(lambda m: "@" + name(m.group(1)), text)
+        return MENTION.sub(lambda m: "@" + name(m.group(1)), views.undate(text))
 
     def shown(kept: Iterable[TimelineEvent]) -> tuple[reports.Event, ...]:
         return tuple(reports.Event(e.at, e.kind, name(e.actor), with_names(e.text)) for e in kept)
@@ -195,8 +243,7 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         status=incident.status,
         declared_by=name(incident.declared_by),
         lead=name(incident.lead_user_id),
-        detected_at=first["assessed"].at if "assessed" in first else None,
-        declared_at=incident.created_at,
+        **_times(incident, events, plan),
         decision=reports.Decision(
             name(decision.actor), (decision.data or {}).get("what") or with_names(decision.text), decision.at
         )

@@ -19,6 +19,7 @@ from bot.state import timeline
 from tests.e2e.alert_bodies import incidents
 from tests.e2e.conftest import QUICK_BAKE, SERVICE
 from tests.e2e.test_rollback_flow import live_image
+from tests.e2e.test_time_figures import assert_time_figures, resolve
 from tests.support import need_binary
 
 pytestmark = pytest.mark.prometheus
@@ -116,3 +117,8 @@ def test_the_whole_chain_rolls_back_and_verifies_with_no_human_input():
         assert live_image(world).endswith(":v1.2.4")
         _, card = world.slack.find_message(incidents(bot)[0].card_ts)
         assert "Rolled back to" in json.dumps(card["blocks"]) and "verification passed" in json.dumps(card["blocks"])
+
+        alice.message_with(channel.id, ActionId.RESOLVE)  # a person closes it: the postmortem's time figures
+        markdown, message = resolve(alice, channel.id)
+        lines = assert_time_figures(markdown, message, "alert ")
+        assert lines["Decision"].startswith("Roll back") and "by @system:auto-rollback" in lines["Decision"]

@@ -39,7 +39,7 @@ def test_execute_runs_with_a_known_good_revision_and_no_recent_automatic_rollbac
     [
         ({"require_approval": True}, None, "require_approval is set"),
         ({"min_good_minutes": 120}, None, "live only 115 min, less than min_good_minutes (120)"),
-        ({}, NOW - dt.timedelta(minutes=59), "started at 11:01 UTC, within flap_guard (1h)"),
+        ({}, NOW - dt.timedelta(minutes=59), "started at <!date^1796554860^{time}|11:01 UTC>, within flap_guard (1h)"),
         ({"flap_guard": "30m"}, NOW - dt.timedelta(minutes=20), "within flap_guard (30m)"),
         ({"auto_rollback": "propose"}, None, "auto_rollback is propose"),
     ],

@@ -21,9 +21,11 @@ from bot.slack.views.blocks import (
     ago,
     channel,
     clip,
+    date,
     decode_value,
     encode_value,
     escape,
+    undate,
     user,
 )
 from bot.slack.views.card import delete_release_actions, incident_card, resume_sync_actions, status_blocks
@@ -127,6 +129,8 @@ __all__ = [
     "Step",
     "action_item_block",
     "ago",
+    "date",
+    "undate",
     "announcement",
     "private_announcement",
     "status_reply",

@@ -112,6 +112,21 @@ def _utc(t: dt.datetime) -> dt.datetime:
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
 
 
+DATE_TOKEN = re.compile(r"<!date\^\d+\^[^|>]*(?:\^[^|>]*)?\|([^>]*)>")
+
+
+def date(t: dt.datetime, token: str = "{time}", fallback: str = "%H:%M UTC") -> str:
+    """A time as Slack shows it in each reader's own time zone (``<!date^…>``); the fallback text, for clients
+    that cannot, and for the markdown (``undate``), is UTC."""
+    at = _utc(t)
+    return f"<!date^{int(at.timestamp())}^{token}|{at.strftime(fallback)}>"
+
+
+def undate(text: str) -> str:
+    """Slack text with its ``<!date^…>`` tokens replaced by their UTC fallback (for the markdown)."""
+    return DATE_TOKEN.sub(lambda m: m.group(1), text)
+
+
 def ago(then: dt.datetime | None, now: dt.datetime | None = None) -> str:
     """``32 min ago``; ``unknown age`` when there is no timestamp."""
     if then is None:
