@@ -17,6 +17,7 @@ import yaml
 
 from bot.config.detection import read_auto_rollback
 from bot.config.names import valid_k8s_name
+from bot.config.outbound import read_status_page, read_webhooks
 from bot.config.permissions import ANYONE
 from bot.config.queries import SIGNALS, Analysis, Thresholds
 from bot.config.reader import (
@@ -80,6 +81,7 @@ _SERVICE_KEYS = {
     "auto_rollback_grace": "",
     "min_good_minutes": "",
     "flap_guard": "",
+    "status_page": "{component: <Statuspage component id>}",
     "options": "",  # the strategy's own settings (older names: each spec's aliases, such as blue_green)
 }
 _SIMPLE_KEYS = {
@@ -105,7 +107,7 @@ _ANALYSIS_CHECKS = {
     "bake": DURATION_CHECK,
     "failure_limit": (is_positive_int, "a positive whole number"),
 }
-_TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "services": ""}
+_TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "webhooks": "", "services": ""}
 
 
 def service_keys() -> dict[str, str]:
@@ -256,6 +258,7 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     _read_strategy(r, spec, where, kwargs)
     _read_people(r, spec, node, where, kwargs)
     read_auto_rollback(r, spec, where, kwargs)
+    read_status_page(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
     if "backup_job" in spec:
@@ -312,6 +315,7 @@ def _read_catalog(r: CatalogReader, root: yaml.Node | None, contexts: frozenset[
         kwargs["reminder_minutes"] = r.check(
             top["reminder_minutes"], "reminder_minutes", is_positive_int, expected
         )
+    kwargs["webhooks"] = read_webhooks(r, top.get("webhooks"))
     services: dict[str, ServiceConfig] = {}
     nodes: dict[str, yaml.Node] = {}
     if "services" not in top:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config.names import promql_string
+from bot.config.outbound import StatusPage, Webhook
 from bot.config.permissions import ANYONE, Action, Kind
 from bot.config.queries import Analysis, Thresholds, default_queries
 from bot.strategies.options import BackupJob
@@ -40,6 +41,7 @@ class ServiceConfig:
     auto_rollback_grace: str = "2m"  # execute: time to click Hold before the bot rolls back
     min_good_minutes: int = 30  # the previous revision must have been live this long to count as known good
     flap_guard: str = "1h"  # never two automatic rollbacks of the service within this
+    status_page: StatusPage | None = None  # the Statuspage component the incident's state sets
     options: Any = None  # the strategy's own settings, an instance of its spec's options class (None: it has none)
 
     def __post_init__(self) -> None:
@@ -92,6 +94,7 @@ class Catalog:
     services: dict[str, ServiceConfig]
     announcements_channel: str | None = None  # None: no announcements
     reminder_minutes: int = 30
+    webhooks: tuple[Webhook, ...] = ()  # a signed JSON POST to each on every state change
     warnings: tuple[str, ...] = ()  # "<path>:<line>: warning: <field>: <message>", for check-config and the log
 
     def get(self, name: str) -> ServiceConfig | None:

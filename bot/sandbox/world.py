@@ -28,6 +28,7 @@ from bot.sandbox.ecs import EcsDeployments
 from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.prometheus import PrometheusProcess
+from bot.sandbox.receiver import WebhookReceiver
 from bot.sandbox.scenario import Scenario, ServiceSpec, load_scenario
 from bot.sandbox.services import start_services
 from bot.sandbox.slack import SlackEmulator
@@ -58,6 +59,9 @@ class SecondCluster:
         self.cluster.stop()
 
 
+WEBHOOK_SECRET_ENV = "SANDBOX_WEBHOOK_SECRET"
+
+
 class World:
     def __init__(
         self,
@@ -70,13 +74,16 @@ class World:
         catalog_overrides: Mapping[str, Any] | None = None,
         alerting: bool = False,
         second_cluster: bool = False,
+        webhooks: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
         ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
         ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
         posts to the bot once ``connect_alerts`` names it.
-        ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
+        ``second_cluster``: a second cluster (``SecondCluster``) beside the first.
+        ``webhooks``: a receiver (``self.webhooks``) named in the catalog's ``webhooks:``, signed with
+        ``webhook_secret`` from the environment variable ``WEBHOOK_SECRET_ENV``."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -91,6 +98,8 @@ class World:
         self.services: dict[str, SandboxServer] = {}
         self.prometheus: PrometheusProcess | None = None
         self.want_alerting = alerting
+        self.webhooks = WebhookReceiver() if webhooks else None
+        self.webhook_secret = secrets.token_hex(16)
         self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
@@ -124,6 +133,8 @@ class World:
     def _start_prometheus(self) -> None:
         targets = {name: f"{srv.host}:{srv.port}" for name, srv in self.services.items()}
         rules = None
+        if self.webhooks:
+            self.webhooks.start()
         if self.want_alerting:
             self.alertmanager = AlertmanagerProcess().start()
             rules = rules_yaml(watched(load_catalog(self.catalog_path)))
@@ -170,6 +181,8 @@ class World:
             "reminder_minutes": 30,
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
+        if self.webhooks:
+            catalog = {"webhooks": [{"url": self.webhooks.url, "secret_env": WEBHOOK_SECRET_ENV}], **catalog}
         if self.east:
             for svc in (s for s in self.scenario.services if s.ecs is None):  # a cluster holds no ECS service
                 health = f"{self.east.services[svc.name].url}/actuator/health"
@@ -287,6 +300,7 @@ class World:
             self.slack.stop,
             self.prometheus.stop if self.prometheus else None,
             self.alertmanager.stop if self.alertmanager else None,
+            self.webhooks.stop if self.webhooks else None,
             *(srv.stop for srv in self.services.values()),
             self.k8s_server.stop if self.k8s_server else None,
             self.aws.stop if self.aws else None,

@@ -29,6 +29,17 @@ def resolve(alice: OnCall, channel_id: str) -> tuple[str, dict]:
     return markdown, alice.message_saying(channel_id, "is resolved. Here is the postmortem")
 
 
+def declare_and_roll_back(alice: OnCall):
+    """``/rollback`` the service, roll back to the previous revision, confirm; the channel and the outcome."""
+    alice.type(f"{SERVICE} checkout errors")
+    channel = alice.channel(channel_prefix())
+    alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
+    alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
+    alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
+    outcomes = ("is back on", "FAILED", "NOT healthy", "could not be verified")
+    return channel, alice.message_saying(channel.id, *outcomes, timeout=120)
+
+
 def summary_lines(markdown: str) -> dict[str, str]:
     summary = markdown.split("## Summary\n", 1)[1].split("\n## ", 1)[0]
     return dict(re.findall(r"^- \*\*(.+?):\*\* (.*)$", summary, flags=re.M))
@@ -62,12 +73,7 @@ def test_a_person_declares_first_and_the_first_breach_comes_from_query_range():
     with World(prometheus=True, catalog_overrides=overrides) as world, BotHarness(world) as bot:
         time.sleep(12)  # the bad release's traffic in Prometheus longer than the trigger's 5 s
         alice = OnCall(bot, ONCALL)
-        alice.type(f"{SERVICE} checkout errors")
-        channel = alice.channel(channel_prefix())
-        alice.click(channel.id, ActionId.ROLLBACK_PREVIOUS)
-        alice.message_with(channel.id, ActionId.CONFIRM_ROLLBACK)
-        alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
-        done = alice.message_saying(channel.id, "is back on", "FAILED", "NOT healthy", timeout=120)
+        channel, done = declare_and_roll_back(alice)
         assert "is back on v1.2.4" in done["text"]
         alice.message_with(channel.id, ActionId.RESOLVE)
         markdown, message = resolve(alice, channel.id)

@@ -719,3 +719,48 @@ def test_socket_mode_needs_an_app_level_token():
     assert Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xapp-1-A1-x"}).slack_app_token == "xapp-1-A1-x"
     with pytest.raises(ConfigError, match=r"SLACK_APP_TOKEN: expected an app-level token \(xapp-"):
         Settings.from_env({**ENV, "SLACK_APP_TOKEN": "xoxb-the-bot-token"})
+
+
+def test_webhooks_and_status_page(tmp_path):
+    from bot.config.outbound import WEBHOOK_EVENTS, StatusPage, Webhook
+
+    good = write(
+        tmp_path,
+        """
+        webhooks:
+          - url: https://hooks.example.com/in
+            secret_env: HOOK_KEY
+          - url: http://10.0.0.5/x
+            secret_env: OTHER_KEY
+            events: [declared, resolved]
+        services:
+          cart:
+            namespace: shop
+            status_page: {component: abc123}
+        """,
+    )
+    catalog = load_catalog(good)
+    assert catalog.webhooks == (
+        Webhook("https://hooks.example.com/in", "HOOK_KEY", WEBHOOK_EVENTS),
+        Webhook("http://10.0.0.5/x", "OTHER_KEY", ("declared", "resolved")),
+    )
+    assert catalog.services["cart"].status_page == StatusPage("abc123")
+    bad = write(
+        tmp_path,
+        """
+        webhooks:
+          - url: not-a-url
+            secret_env: lower-case
+            events: [exploded]
+        services:
+          cart:
+            namespace: shop
+            status_page: {}
+        """,
+    )
+    assert errors_of(bad) == [
+        f"{bad}:2: webhooks[0].url: expected an http(s) URL, got 'not-a-url'",
+        f"{bad}:3: webhooks[0].secret_env: expected an environment variable name, got 'lower-case'",
+        f"{bad}:4: webhooks[0].events[0]: expected one of {', '.join(WEBHOOK_EVENTS)}, got 'exploded'",
+        f"{bad}:8: services.cart.status_page.component: missing (the Statuspage component id)",
+    ]
