@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot import redact, telemetry
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
 from bot.providers.clients import Clients
+from bot.providers.statuspage import Statuspage
 from bot.signals.metrics import MetricsReader
 from bot.slack.gateway import SlackGateway, make_client
 from bot.state.config_versions import RecordedVersions
@@ -46,6 +47,7 @@ class Runtime:
     slack: SlackGateway
     metrics: MetricsReader
     strategy_factories: dict[str, Factory]
+    status_page: Statuspage | None = None  # the Statuspage driver (STATUSPAGE_PAGE_ID and _API_KEY set)
     clients: Clients = field(default_factory=Clients)  # every platform client, built once, closed with the runtime
     wake_worker: threading.Event = field(default_factory=threading.Event)
     background: ThreadPoolExecutor = field(
@@ -92,6 +94,8 @@ class Runtime:
         self.slack.close()
         self.clients.close()
         self.metrics.close()
+        if self.status_page is not None:
+            self.status_page.close()
         self.db.dispose()
 
     def strategy_for(self, service: ServiceConfig) -> Strategy:
@@ -153,4 +157,10 @@ def build_runtime(settings: Settings, schema: str = "migrate") -> Runtime:
         metrics=MetricsReader(settings.prometheus_url, auth=settings.prometheus_auth),
         strategy_factories=strategy_factories(BuildContext(clients, RecordedVersions(db, prints))),
         clients=clients,
+        status_page=_status_page(settings),
     )
+
+
+def _status_page(settings: Settings) -> Statuspage | None:
+    page = settings.status_page
+    return Statuspage(page.url, page.page_id, page.api_key) if page.page_id and page.api_key else None

@@ -11,6 +11,12 @@ import yaml
 
 from bot.config.reader import INVALID, CatalogReader, is_url
 
+STATUSES = {  # a Statuspage component's statuses, mildest first, in the page's words
+    "operational": "Operational",
+    "degraded_performance": "Degraded performance",
+    "partial_outage": "Partial outage",
+    "major_outage": "Major outage",
+}
 WEBHOOK_EVENTS = ("declared", "decided", "rollback_started", "verified", "failed", "resolved")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 

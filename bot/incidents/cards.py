@@ -171,6 +171,22 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         channel_id=incident.channel_id or "",
         check_by_hand=_check_by_hand(rt, incident.service),
         countdown=countdown_of(events, dt.datetime.now(dt.UTC)) if incident.status == "open" else None,
+        status_page=_status_page(rt, incident.service, events),
+    )
+
+
+def _status_page(rt: Runtime, name: str, events: list[TimelineEvent]) -> slack_views.StatusPageInfo | None:
+    """What the service's status page component says, as the newest ``status_page`` event recorded it."""
+    service = rt.catalog.services.get(name)
+    if service is None or service.status_page is None or rt.status_page is None:
+        return None
+    said = [e for e in events if e.kind == "status_page"]
+    changed = [e for e in said if (e.data or {}).get("status")]
+    last = said[-1].data or {} if said else {}
+    return slack_views.StatusPageInfo(
+        status=(changed[-1].data or {})["status"] if changed else "",
+        error=last.get("error", ""),
+        set_by=changed[-1].actor if changed else "",
     )
 
 

@@ -11,7 +11,7 @@ import logging
 import re
 from typing import Any
 
-from bot.incidents import webhooks
+from bot.incidents import status_page, webhooks
 from bot.incidents.actors import Actor, is_system
 from bot.runtime import Runtime
 from bot.state import people, timeline
@@ -51,9 +51,11 @@ def record(
     except Exception:  # a name is nice to have; the event itself must never be lost for it
         log.exception("could not capture the names in a %s event", kind)
     event = timeline.record(rt.db, incident_id, kind, text, actor=actor.id if actor else "bot", data=data)
-    if rt.catalog.webhooks and kind in webhooks.STATE_CHANGES:
+    if (rt.catalog.webhooks and kind in webhooks.STATE_CHANGES) or kind in status_page.MOVES:
         try:
-            webhooks.on_event(rt.catalog.webhooks, rt.db.transaction(lambda s: s.get(Incident, incident_id)), event)
-        except Exception:  # a receiver's trouble is never the incident's
-            log.exception("could not queue the webhooks of a %s event", kind)
+            incident = rt.db.transaction(lambda s: s.get(Incident, incident_id))
+            webhooks.on_event(rt.catalog.webhooks, incident, event)
+            status_page.on_event(rt, incident, kind)
+        except Exception:  # a receiver's or the status page's trouble is never the incident's
+            log.exception("could not hand a %s event to the webhooks and the status page", kind)
     return event

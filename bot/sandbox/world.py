@@ -32,6 +32,7 @@ from bot.sandbox.receiver import WebhookReceiver
 from bot.sandbox.scenario import Scenario, ServiceSpec, load_scenario
 from bot.sandbox.services import start_services
 from bot.sandbox.slack import SlackEmulator
+from bot.sandbox.statuspage import StatuspageEmulator
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class World:
         alerting: bool = False,
         second_cluster: bool = False,
         webhooks: bool = False,
+        status_page: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
@@ -83,7 +85,8 @@ class World:
         posts to the bot once ``connect_alerts`` names it.
         ``second_cluster``: a second cluster (``SecondCluster``) beside the first.
         ``webhooks``: a receiver (``self.webhooks``) named in the catalog's ``webhooks:``, signed with
-        ``webhook_secret`` from the environment variable ``WEBHOOK_SECRET_ENV``."""
+        ``webhook_secret`` from the environment variable ``WEBHOOK_SECRET_ENV``.
+        ``status_page``: a Statuspage emulator (``self.status_page``), each service its component ``<name>``."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -100,6 +103,8 @@ class World:
         self.want_alerting = alerting
         self.webhooks = WebhookReceiver() if webhooks else None
         self.webhook_secret = secrets.token_hex(16)
+        names = [s.name for s in self.scenario.services]
+        self.status_page = StatuspageEmulator(names) if status_page else None
         self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
@@ -135,6 +140,8 @@ class World:
         rules = None
         if self.webhooks:
             self.webhooks.start()
+        if self.status_page:
+            self.status_page.start()
         if self.want_alerting:
             self.alertmanager = AlertmanagerProcess().start()
             rules = rules_yaml(watched(load_catalog(self.catalog_path)))
@@ -220,6 +227,8 @@ class World:
                 **({"virtual_service": svc.name} if svc.canary.virtual_service else {}),
                 **self.catalog_overrides.get("canary", {}),
             }
+        if self.status_page:
+            entry["status_page"] = {"component": svc.name}
         return {**entry, **svc.catalog, **overrides}
 
     def _ecs_entry(self, svc: ServiceSpec) -> dict[str, Any]:
@@ -289,6 +298,9 @@ class World:
         }
         if self.aws:
             env.update(self.aws.env())  # boto3's default chain and the standard AWS_ENDPOINT_URL
+        if self.status_page:
+            page = self.status_page
+            env.update(STATUSPAGE_URL=page.url, STATUSPAGE_PAGE_ID=page.page_id, STATUSPAGE_API_KEY=page.api_key)
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
             env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
@@ -301,6 +313,7 @@ class World:
             self.prometheus.stop if self.prometheus else None,
             self.alertmanager.stop if self.alertmanager else None,
             self.webhooks.stop if self.webhooks else None,
+            self.status_page.stop if self.status_page else None,
             *(srv.stop for srv in self.services.values()),
             self.k8s_server.stop if self.k8s_server else None,
             self.aws.stop if self.aws else None,

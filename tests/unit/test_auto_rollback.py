@@ -118,3 +118,14 @@ def test_no_countdown_on_the_card_once_it_ended():
     events = [_countdown_event(NOW, 120), _countdown_event(NOW + dt.timedelta(seconds=5), 120, "held")]
     assert countdown_of(events, NOW + dt.timedelta(seconds=6)) is None
     assert countdown_of([], NOW) is None
+
+
+def test_what_each_event_asks_of_the_status_page():
+    from bot.incidents.status_page import wanted
+
+    assert wanted("assessed", "high") == "degraded_performance"
+    assert wanted("assessed", "critical") == "major_outage"
+    assert wanted("assessed", "medium") is None and wanted("assessed", None) is None
+    assert wanted("rollback_failed", "low") == wanted("verification_failed", "high") == "major_outage"
+    assert wanted("resolved", "high") == wanted("dismissed", None) == "operational"
+    assert wanted("note", "critical") is None

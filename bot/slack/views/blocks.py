@@ -48,6 +48,7 @@ class ActionId(enum.StrEnum):
     RESUME_SYNC = "resume_sync"  # the value's third part is the run that suspended GitOps sync
     REVERT_ENV_ONLY = "revert_env_only"  # on an undo's plan: the env of its revision, the live image kept
     FINISH_SWITCH = "finish_switch"  # a blue-green switch cut short: plan what is left (value: the colour)
+    SET_STATUS_PAGE = "set_status_page"  # the card's status page select: the value's second part is the status
     HOLD_AUTO_ROLLBACK = "hold_auto_rollback"  # the countdown's Hold: the value's third part is its plan
 
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from slack_sdk.models.blocks import StaticSelectElement
+
+from bot.config.outbound import STATUSES
 from bot.signals.severity import SignalReading
 from bot.slack.views.auto_rollback import countdown_text
 from bot.slack.views.blocks import (
@@ -23,6 +26,8 @@ from bot.slack.views.blocks import (
     _finish,
     _header,
     _mrkdwn,
+    _option,
+    _plain,
     _section,
     ago,
     channel,
@@ -87,7 +92,25 @@ def _card_top(info: CardInfo, now: dt.datetime | None) -> list[dict]:
         else "none: there is no earlier revision in the rollout history"
     )
     blocks.append(_section(f"*Live now:* {live}\n*Rollback target:* {target}"))
-    return blocks
+    return blocks + _status_page_blocks(info)
+
+
+def _status_page_blocks(info: CardInfo) -> list[dict]:
+    """What the status page says now, and the select that sets it (who may post status updates)."""
+    page = info.status_page
+    if page is None:
+        return []
+    said = STATUSES.get(page.status, "not set by the bot yet")
+    by = f" (set by {user(page.set_by)})" if page.status and page.set_by not in ("", "bot") else ""
+    error = f"\n:warning: The last change failed: {escape(clip(page.error, 300))}" if page.error else ""
+    text = f"*Status page:* {said}{by}{error}"
+    if info.status in ("resolved", "dismissed"):
+        return [_context(text)]
+    options = [_option(words, encode_value(info.incident_key, i)) for i, words in enumerate(STATUSES.values())]
+    select = StaticSelectElement(
+        action_id=ActionId.SET_STATUS_PAGE.value, placeholder=_plain("Set status page…"), options=options
+    )
+    return [_section(text), _actions(select.to_dict())]
 
 
 def _decision_blocks(info: CardInfo) -> list[dict]:

@@ -66,6 +66,15 @@ class Countdown:
 
 
 @dataclass(frozen=True)
+class StatusPageInfo:
+    """What the service's status page component says now, as the bot last set or read it."""
+
+    status: str = ""  # a Statuspage status (operational, degraded_performance, ...); "" not set yet
+    error: str = ""  # why the last change failed
+    set_by: str = ""  # "bot", a Slack user id
+
+
+@dataclass(frozen=True)
 class CardInfo:
     """An incident as the card, the announcement and ``/rollback status`` show it.
 
@@ -89,6 +98,7 @@ class CardInfo:
     channel_id: str = ""  # the incident channel
     check_by_hand: str = ""  # the command that shows the rollout, in its provider's words (the strategy's spec)
     countdown: Countdown | None = None  # an automatic rollback's grace period, while it runs
+    status_page: StatusPageInfo | None = None  # None: the service has no status page component
 
 
 # ---------------------------------------------------------------- severity and signals
