@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot import redact, telemetry
 from bot.config import Catalog, ServiceConfig, Settings, load_catalog
 from bot.providers.clients import Clients
+from bot.providers.statuspage import Statuspage
 from bot.signals.metrics import MetricsReader
 from bot.signals.sources import Signals
 from bot.slack.gateway import SlackGateway, make_client
@@ -49,6 +50,7 @@ class Runtime:
     metrics: Signals | MetricsReader  # Signals: Prometheus's or CloudWatch's, per service
     strategy_factories: dict[str, Factory]
     archive: Any = None  # ARCHIVE_BUCKET: bot.providers.aws.archive.S3Archive (write, locations); None: no archive
+    status_page: Statuspage | None = None  # the Statuspage driver (STATUSPAGE_PAGE_ID and _API_KEY set)
     clients: Clients = field(default_factory=Clients)  # every platform client, built once, closed with the runtime
     wake_worker: threading.Event = field(default_factory=threading.Event)
     background: ThreadPoolExecutor = field(
@@ -97,6 +99,8 @@ class Runtime:
         self.slack.close()
         self.clients.close()
         self.metrics.close()
+        if self.status_page is not None:
+            self.status_page.close()
         self.db.dispose()
 
     def strategy_for(self, service: ServiceConfig) -> Strategy:
@@ -172,6 +176,7 @@ def build_runtime(settings: Settings, schema: str = "migrate") -> Runtime:
         metrics=Signals(MetricsReader(settings.prometheus_url, auth=settings.prometheus_auth), clients),
         strategy_factories=strategy_factories(BuildContext(clients, RecordedVersions(db, prints))),
         clients=clients,
+        status_page=_status_page(settings),
     )
 
 
@@ -181,3 +186,8 @@ def _archive(settings: Settings, clients: Clients) -> Any:
     from bot.providers.aws.archive import S3Archive  # boto3 costs start-up time a bot without an archive does not need
 
     return S3Archive(settings.archive, clients)
+
+
+def _status_page(settings: Settings) -> Statuspage | None:
+    page = settings.status_page
+    return Statuspage(page.url, page.page_id, page.api_key) if page.page_id and page.api_key else None

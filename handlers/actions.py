@@ -46,3 +46,4 @@ def register(app: App, rt: Runtime) -> None:
     listen(ActionId.REVERT_ENV_ONLY, decisions.request_env_rollback)
     listen(ActionId.FINISH_SWITCH, decisions.request_rollback)
     listen(ActionId.HOLD_AUTO_ROLLBACK, auto_rollback.hold)
+    listen(ActionId.SET_STATUS_PAGE, comms.set_status_page)

@@ -23,6 +23,7 @@ from bot.config.deadlines import read_deadlines
 from bot.config.detection import read_auto_rollback
 from bot.config.escalation import read_service_escalation, with_default
 from bot.config.names import valid_k8s_name
+from bot.config.outbound import read_status_page, read_webhooks
 from bot.config.permissions import ANYONE
 from bot.config.queries import SIGNALS, Analysis, Thresholds
 from bot.config.reader import (
@@ -91,6 +92,7 @@ _SERVICE_KEYS = {
     "cdn": "",  # the CloudFront distribution invalidated after a successful switch (bot/config/cdn.py)
     "decision_deadlines": "",
     "update_every": "",
+    "status_page": "{component: <Statuspage component id>}",
     "options": "",  # the strategy's own settings (older names: each spec's aliases, such as blue_green)
 }
 _SIMPLE_KEYS = {
@@ -115,7 +117,7 @@ _ANALYSIS_CHECKS = {
     "bake": DURATION_CHECK,
     "failure_limit": (is_positive_int, "a positive whole number"),
 }
-_TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "escalation": "", "services": ""}
+_TOP_KEYS = {"announcements_channel": "", "reminder_minutes": "", "escalation": "", "webhooks": "", "services": ""}
 
 
 def service_keys() -> dict[str, str]:
@@ -245,6 +247,7 @@ def _read_service(r: CatalogReader, name: str, node: yaml.Node, where: str) -> S
     read_auto_rollback(r, spec, where, kwargs)
     read_deadlines(r, spec, where, kwargs)
     read_service_escalation(r, spec, where, kwargs)
+    read_status_page(r, spec, where, kwargs)
     _read_signals(r, spec, where, kwargs)
     _read_options(r, spec, node, where, kwargs)
     read_cloudwatch(r, spec, node, where, kwargs)  # after the options: its region defaults to theirs
@@ -306,6 +309,7 @@ def _read_catalog(r: CatalogReader, root: yaml.Node | None, contexts: frozenset[
         kwargs["reminder_minutes"] = r.check(
             top["reminder_minutes"], "reminder_minutes", is_positive_int, expected
         )
+    kwargs["webhooks"] = read_webhooks(r, top.get("webhooks"))
     services: dict[str, ServiceConfig] = {}
     nodes: dict[str, yaml.Node] = {}
     if "services" not in top:

@@ -10,6 +10,7 @@ from bot.config.database import DatabaseRef
 from bot.config.deadlines import Deadlines
 from bot.config.escalation import Situation
 from bot.config.names import promql_string
+from bot.config.outbound import StatusPage, Webhook
 from bot.config.permissions import ANYONE, Action, Kind
 from bot.config.queries import Analysis, Thresholds, default_queries
 from bot.strategies.options import BackupJob, Cdn
@@ -49,6 +50,7 @@ class ServiceConfig:
     cdn: Cdn | None = None  # invalidated after every successful switch (the run's "invalidate cache" step)
     decision_deadlines: Deadlines = field(default_factory=Deadlines)  # per severity, from the declaration
     update_every: int | None = None  # seconds between stakeholder updates (None: the catalog's reminder_minutes)
+    status_page: StatusPage | None = None  # the Statuspage component the incident's state sets
     options: Any = None  # the strategy's own settings, an instance of its spec's options class (None: it has none)
 
     def __post_init__(self) -> None:
@@ -101,6 +103,7 @@ class Catalog:
     services: dict[str, ServiceConfig]
     announcements_channel: str | None = None  # None: no announcements
     reminder_minutes: int = 30
+    webhooks: tuple[Webhook, ...] = ()  # a signed JSON POST to each on every state change
     warnings: tuple[str, ...] = ()  # "<path>:<line>: warning: <field>: <message>", for check-config and the log
 
     def get(self, name: str) -> ServiceConfig | None:

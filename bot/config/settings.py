@@ -54,6 +54,19 @@ class PrometheusAuth:
         return auth
 
 
+@dataclass(frozen=True)
+class StatusPageSettings:
+    """The Atlassian Statuspage page the catalog's ``status_page: {component}`` entries are on (unset: none)."""
+
+    url: str = "https://api.statuspage.io/v1"
+    page_id: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, get) -> StatusPageSettings:
+        return cls(get("STATUSPAGE_URL") or cls.url, get("STATUSPAGE_PAGE_ID"), get("STATUSPAGE_API_KEY"))
+
+
 LOG_FORMATS = ("text", "json")
 
 
@@ -83,6 +96,7 @@ class Settings:
     log_format: str = "text"  # json: one JSON object per line
     migrate_on_start: bool = False  # serve/worker migrate the schema themselves (dev, the sandbox); else check it
     metrics_port: int = 9464  # the worker's own /metrics, /healthz and /readyz
+    status_page: StatusPageSettings = field(default_factory=StatusPageSettings)
 
     def secrets(self) -> tuple[str | None, ...]:
         """Every secret value in the settings: masked in every log line (``bot.redact.remember``)."""
@@ -91,6 +105,7 @@ class Settings:
             self.slack_bot_token, self.slack_signing_secret, self.slack_app_token, self.database_url,
             self.config_fingerprint_key, self.alertmanager_token, auth.bearer_token, auth.password,
             self.pagerduty_routing_key,
+            self.status_page.api_key,
         )
 
     @classmethod
@@ -152,7 +167,8 @@ class Settings:
             prometheus_auth=prometheus_auth, archive=archive,
             log_format=log_format,
             migrate_on_start=(get("MIGRATE_ON_START") or "").lower() in ("1", "true", "yes"),
-            metrics_port=metrics_port,
+            metrics_port=positive_int("METRICS_PORT", 9464),
+            status_page=StatusPageSettings.from_env(get),
         )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from bot.config import ServiceConfig
 from bot.config.names import duration_seconds
-from bot.incidents import decisions
+from bot.incidents import cards, decisions
 from bot.incidents.actors import Actor, SystemActor
 from bot.incidents.common import quietly, target
 from bot.incidents.events import record
@@ -33,8 +33,8 @@ from bot.strategies.base import Plan, Revision, RollbackError
 
 log = logging.getLogger(__name__)
 AUTO_ROLLBACK = SystemActor("auto-rollback")
-EVENT = "auto_rollback"  # timeline kind; data["phase"]: countdown | started | held | overtaken | failed
-UPDATE_EVERY = 10.0  # seconds between edits of the countdown message
+EVENT = cards.COUNTDOWN_EVENT  # timeline kind; data["phase"]: countdown | started | held | overtaken | failed
+UPDATE_EVERY = cards.COUNTDOWN_STEP  # seconds between edits of the countdown message and the card
 _updated: dict[int, float] = {}  # plan id -> monotonic time of the last edit (this process)
 
 
@@ -57,7 +57,7 @@ def choose(
     if service.require_approval:
         return Choice("propose", "require_approval is set: a second person approves, so I only propose")
     if last_started is not None and now - last_started < dt.timedelta(seconds=duration_seconds(service.flap_guard)):
-        when = f"{last_started:%H:%M} UTC"
+        when = views.date(last_started)
         return Choice(
             "propose",
             f"an automatic rollback of {service.name} started at {when}, within flap_guard "
@@ -128,11 +128,13 @@ def _count_down(rt: Runtime, incident: Incident, service: ServiceConfig, plan: P
             "phase": "countdown",
             "plan_id": row.id,
             "deadline": deadline.isoformat(),
+            "grace": grace,
             "ts": ts,
             "to": plan.desired.words,
             "why": why,
         },
     )
+    cards.refresh(rt, incident.id)
 
 
 def tick(rt: Runtime) -> None:
@@ -162,6 +164,7 @@ def _tick_one(rt: Runtime, incident: Incident, data: dict) -> None:
             _updated[row.id] = time.monotonic()
             text, blocks = views.auto_rollback_countdown(incident.key, row.id, data["to"], left, data["why"])
             quietly(rt.slack.update, incident.channel_id, data["ts"], text, blocks)
+            cards.refresh(rt, incident.id)
         return
     decisions.confirm_rollback(rt, ActionValue(incident.key, None, row.id), AUTO_ROLLBACK)
     row = plans.get(rt.db, row.id)
@@ -195,6 +198,7 @@ def _end(rt: Runtime, incident: Incident, data: dict, phase: str, text: str) -> 
     _updated.pop(data["plan_id"], None)
     record(rt, incident.id, EVENT, text, actor=AUTO_ROLLBACK, data={**data, "phase": phase})
     quietly(rt.slack.update, incident.channel_id, data["ts"], *views.auto_rollback_ended(text))
+    cards.refresh(rt, incident.id)
 
 
 def hold(rt: Runtime, value: ActionValue, actor: Actor) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -14,12 +15,14 @@ from bot.slack import views as slack_views
 from bot.slack.gateway import SlackFailure
 from bot.state import runs, timeline
 from bot.state.incidents import update_incident
-from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, RollbackRun
+from bot.state.models import CLOSED_INCIDENT_STATUSES, Incident, RollbackRun, TimelineEvent
 from bot.strategies import registry
 from bot.strategies.base import Check, Revision, Verification, plan_from_json, revision_from_json, revision_to_json
 
 log = logging.getLogger(__name__)
 
+COUNTDOWN_EVENT = "auto_rollback"  # the automatic rollback's timeline kind (bot.incidents.auto_rollback)
+COUNTDOWN_STEP = 10.0  # seconds: the countdown's figure changes at most this often
 MIN_UPDATE_INTERVAL = 1.0  # chat.update is Tier 3 (about 50 a minute): progress is throttled
 _update_lock = threading.Lock()
 
@@ -81,10 +84,32 @@ def _assessment_of(rt: Runtime, incident_id: int) -> dict:
 
 
 def latest_verification(rt: Runtime, incident_id: int) -> Verification | None:
-    for event in reversed(timeline.events(rt.db, incident_id)):
+    return _verification_in(timeline.events(rt.db, incident_id))
+
+
+def _verification_in(events: list[TimelineEvent]) -> Verification | None:
+    for event in reversed(events):
         if event.kind in ("verified", "verification_failed", "could_not_verify") and event.data:
             return verification_from_json(event.data.get("checks"))
     return None
+
+
+def countdown_of(events: list[TimelineEvent], now: dt.datetime) -> slack_views.Countdown | None:
+    """The automatic rollback's grace period while it runs, in steps of ``COUNTDOWN_STEP`` from its start, so
+    the card (refreshed for any reason) changes its figure at most every 10 s, as the countdown message does."""
+    latest = [e for e in events if e.kind == COUNTDOWN_EVENT]
+    data = (latest[-1].data or {}) if latest else {}
+    if data.get("phase") != "countdown":
+        return None
+    deadline = dt.datetime.fromisoformat(data["deadline"])
+    grace = float(data.get("grace") or (deadline - _utc(latest[-1].at)).total_seconds())
+    elapsed = grace - (deadline - now).total_seconds()
+    shown = grace - COUNTDOWN_STEP * max(0, int(elapsed // COUNTDOWN_STEP))
+    return slack_views.Countdown(data["plan_id"], data.get("to", "the previous revision"), max(0.0, shown))
+
+
+def _utc(at: dt.datetime) -> dt.datetime:
+    return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
 def run_info(run: RollbackRun, verification: Verification | None, queued_behind: int = 0) -> slack_views.RunInfo:
@@ -126,6 +151,7 @@ def _revision(number: int | None, image: str | None, history: tuple[Revision, ..
 
 def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
     run = latest_run(rt, incident.id)
+    events = timeline.events(rt.db, incident.id)
     data = incident.assessment or {}
     history = tuple(r for r in (revision_from_json(h) for h in data.get("history", ())) if r)
     return slack_views.CardInfo(
@@ -142,10 +168,27 @@ def card_info(rt: Runtime, incident: Incident) -> slack_views.CardInfo:
         current=_revision(incident.current_revision, incident.current_image, history),
         target=_revision(incident.target_revision, incident.target_image, history),
         assessment=assessment_from_json(data if "severity" in data else None),
-        run=run_info(run, latest_verification(rt, incident.id), _queued_behind(rt, run)) if run else None,
+        run=run_info(run, _verification_in(events), _queued_behind(rt, run)) if run else None,
         history=history,
         channel_id=incident.channel_id or "",
         check_by_hand=_check_by_hand(rt, incident.service),
+        countdown=countdown_of(events, dt.datetime.now(dt.UTC)) if incident.status == "open" else None,
+        status_page=_status_page(rt, incident.service, events),
+    )
+
+
+def _status_page(rt: Runtime, name: str, events: list[TimelineEvent]) -> slack_views.StatusPageInfo | None:
+    """What the service's status page component says, as the newest ``status_page`` event recorded it."""
+    service = rt.catalog.services.get(name)
+    if service is None or service.status_page is None or rt.status_page is None:
+        return None
+    said = [e for e in events if e.kind == "status_page"]
+    changed = [e for e in said if (e.data or {}).get("status")]
+    last = said[-1].data or {} if said else {}
+    return slack_views.StatusPageInfo(
+        status=(changed[-1].data or {})["status"] if changed else "",
+        error=last.get("error", ""),
+        set_by=changed[-1].actor if changed else "",
     )
 
 

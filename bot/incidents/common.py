@@ -152,7 +152,7 @@ def _closed(rt: Runtime, clicked: Clicked, hint: Callable[[Runtime, Clicked], st
     if incident.is_open:
         return None
     by = next((e.actor for e in reversed(timeline.events(rt.db, incident.id)) if e.kind == incident.status), None)
-    at = f" at {incident.resolved_at:%H:%M} UTC" if incident.resolved_at else ""
+    at = f" at {views.date(incident.resolved_at)}" if incident.resolved_at else ""
     who = f" by {views.user(by)}" if by else ""
     again = f"Declare a new incident with `/rollback {incident.service}` and a reason if it is back."
     extra = hint(rt, clicked) if hint else ""

@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import select, update
 
 from bot import reports
+from bot.incidents import status_page
 from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view
 from bot.incidents.events import record
@@ -172,3 +173,22 @@ def remind_due(rt: Runtime, at: dt.datetime | None = None) -> int:
         record(rt, incident.id, "reminder", f"Reminded {views.user(lead)} to post an update")
         sent += 1
     return sent
+
+
+def set_status_page(rt: Runtime, value: ActionValue, actor: Actor) -> None:
+    """The card's *Status page* select: who may post status updates may set it."""
+    incident = incident_for(rt, value.incident_key, actor)
+    if incident is None or not authorize(rt, incident, actor, Action.STATUS_UPDATE):
+        return
+    service = rt.catalog.services.get(incident.service)
+    if service is None or service.status_page is None or rt.status_page is None:
+        actor.reply(f"{incident.service} has no status page component configured. Nothing was changed.")
+        return
+    if value.revision is None or not 0 <= value.revision < len(status_page.ORDER):
+        actor.reply("I don't know that status page status. Nothing was changed.")
+        return
+    status = status_page.ORDER[value.revision]
+    if status_page.set_now(rt, incident.id, service.status_page.component, status, "set from the card", actor):
+        actor.reply(f"The status page now says *{status_page.STATUSES[status]}* for {incident.service}.")
+    else:
+        actor.reply("The status page did not take the change; the card says why. Nothing else was changed.")

@@ -54,7 +54,8 @@ def _busy(rt: Runtime, service: str, actor: Actor) -> bool:
         return False
     actor.reply(
         f"A rollback of {service} is already {run.status}, started by {views.user(run.requested_by)} at "
-        f"{run.created_at:%H:%M:%S} UTC. Follow it on the incident card; I won't start a second one."
+        f"{views.date(run.created_at, '{time_secs}', '%H:%M:%S UTC')}. "
+        "Follow it on the incident card; I won't start a second one."
     )
     return True
 

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from bot import logs, telemetry
 from bot.config import ServiceConfig
-from bot.incidents import cards
+from bot.incidents import cards, status_page
 from bot.incidents.actors import Actor, is_system
 from bot.incidents.common import quietly, target
 from bot.incidents.comms import News, announce, update_period
@@ -130,6 +130,8 @@ def _post_card(rt: Runtime, opened: Opened, actor: Actor) -> Incident:
         )
         return incident
     incident = update_incident(rt.db, incident.id, card_ts=card_ts)
+    if status_page.pending(rt, incident):  # set while the card was on its way: its refresh found no card yet
+        cards.refresh(rt, incident.id)
     quietly(rt.slack.pin, channel.id, card_ts)
     record(
         rt,

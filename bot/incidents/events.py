@@ -11,10 +11,11 @@ import logging
 import re
 from typing import Any
 
+from bot.incidents import status_page, webhooks
 from bot.incidents.actors import Actor, is_system
 from bot.runtime import Runtime
 from bot.state import people, timeline
-from bot.state.models import TimelineEvent
+from bot.state.models import Incident, TimelineEvent
 
 log = logging.getLogger(__name__)
 MENTION = re.compile(r"<@([A-Z0-9_]+)>")
@@ -49,4 +50,12 @@ def record(
         capture_names(rt, actor.id if actor else None, *MENTION.findall(text))
     except Exception:  # a name is nice to have; the event itself must never be lost for it
         log.exception("could not capture the names in a %s event", kind)
-    return timeline.record(rt.db, incident_id, kind, text, actor=actor.id if actor else "bot", data=data)
+    event = timeline.record(rt.db, incident_id, kind, text, actor=actor.id if actor else "bot", data=data)
+    if (rt.catalog.webhooks and kind in webhooks.STATE_CHANGES) or kind in status_page.MOVES:
+        try:
+            incident = rt.db.transaction(lambda s: s.get(Incident, incident_id))
+            webhooks.on_event(rt.catalog.webhooks, incident, event)
+            status_page.on_event(rt, incident, kind)
+        except Exception:  # a receiver's or the status page's trouble is never the incident's
+            log.exception("could not hand a %s event to the webhooks and the status page", kind)
+    return event

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot import reports
-from bot.incidents import cards, paging, sync
+from bot.incidents import cards, paging, sync, times
 from bot.incidents.actors import Actor
 from bot.incidents.common import incident_for, now, open_view, quietly
 from bot.incidents.comms import News, announce
@@ -30,7 +30,7 @@ from bot.slack.views import ActionValue
 from bot.state import people, runs, timeline
 from bot.state.incidents import WrongState, get_incident, move, update_incident
 from bot.state.models import ActionItem, Incident, TimelineEvent
-from bot.strategies.base import RollbackError, plan_from_json
+from bot.strategies.base import Plan, RollbackError, plan_from_json
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def _when_it_ends(rt: Runtime, incident: Incident) -> str:
     service = rt.catalog.get(incident.service)
     bake = service.analysis.bake_seconds if service else 0
     by = run.started_at + dt.timedelta(seconds=rt.settings.rollback_deadline_seconds + bake)
-    return f"by {by:%H:%M} UTC at the latest"
+    return f"by {views.date(by)} at the latest"
 
 
 def open_resolve(rt: Runtime, value: ActionValue, actor: Actor) -> None:
@@ -102,6 +102,15 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
         return None
     record(rt, incident.id, "resolved", f"{actor.mention} resolved the incident", actor=actor)
     paging.resolved(rt, incident)
+    return _publish(rt, incident)
+
+
+def _publish(rt: Runtime, incident: Incident) -> str | None:
+    """The postmortem of a just-resolved incident: stored, written, uploaded, announced."""
+    try:
+        times.record_first_breach(rt, incident, timeline.events(rt.db, incident.id))
+    except Exception:  # the detection time is nice to have; the postmortem goes on without it
+        log.exception("could not search Prometheus for the first breach of %s", incident.key)
     markdown, archived = _archive(rt, incident, postmortem_markdown(rt, incident.key) or "")
     incident = update_incident(rt.db, incident.id, postmortem=markdown)
     path = _write_copy(rt, incident, markdown)
@@ -112,7 +121,7 @@ def resolve(rt: Runtime, key: str, actor: Actor, form: views.ResolveForm) -> str
             markdown,
             f"Postmortem {incident.key}",
             f":white_check_mark: {incident.key} is resolved. Here is the postmortem, written from "
-            f"the recorded timeline; action items are a checklist at the end.{archived}",
+            f"the recorded timeline; action items are a checklist at the end.{archived}\n" + _times_line(rt, incident),
         )
     except SlackFailure as exc:
         quietly(
@@ -164,6 +173,29 @@ def timeline_json(rt: Runtime, incident: Incident) -> str:
     return json.dumps(body, indent=2, default=str, ensure_ascii=False) + "\n"
 
 
+def _times_line(rt: Runtime, incident: Incident) -> str:
+    """The postmortem's time figures for Slack: each time in the reader's own time zone."""
+    d = postmortem_input(rt, incident)
+    marks = [
+        ("Deployed", d.deployed_at),
+        ("first breach", d.detected_at),
+        ("declared", d.declared_at),
+        ("decided", d.decision.when if d.decision else None),
+        ("mitigated", d.mitigated_at),
+        ("resolved", d.resolved_at),
+    ]
+    shown = " · ".join(f"{label} {views.date(at, '{time_secs}', '%H:%M:%S UTC')}" for label, at in marks if at)
+    start = d.detected_at or d.deployed_at or d.declared_at
+    spans = [
+        ("detect", reports.duration(d.deployed_at, d.detected_at)),
+        ("decide", reports.duration(d.declared_at, d.decision.when if d.decision else None)),
+        ("mitigate", reports.duration(start, d.mitigated_at)),
+        ("resolve", reports.duration(start, d.resolved_at)),
+    ]
+    figures = " · ".join(f"time to {what} {value}" for what, value in spans if value != reports.NOT_RECORDED)
+    return f"{shown}\n{figures}".strip()
+
+
 def _write_copy(rt: Runtime, incident: Incident, markdown: str) -> Path | None:
     """The file copy under POSTMORTEM_DIR; a failure is recorded and skips nothing else."""
     path = rt.postmortem_dir / f"{incident.key}.md"
@@ -183,6 +215,22 @@ def postmortem_markdown(rt: Runtime, key: str) -> str | None:
     if incident is None:
         return None
     return incident.postmortem or render_postmortem(postmortem_input(rt, incident))
+
+
+def _times(incident: Incident, events: list[TimelineEvent], plan: Plan | None) -> dict:
+    """The postmortem's times besides the decision and the rollback's own."""
+    detected, how = times.detection(events)
+    assessed = [e.at for e in events if e.kind == "assessed"]
+    if detected is None and assessed:
+        detected, how = assessed[0], "none found in Prometheus; this is when the bot first read the signals"
+    return {
+        "deployed_at": times.deployed_at(incident, events, plan.current if plan else None),
+        "detected_at": detected,
+        "detected_how": how,
+        "declared_at": incident.created_at,
+        "mitigated_at": times.mitigated_at(incident, events),
+        "resolved_at": incident.resolved_at,
+    }
 
 
 def _gitops_items(events: list[TimelineEvent]) -> list[reports.ActionItem]:
@@ -228,7 +276,7 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         return "" if not user or user == "bot" else names.get(user, user)
 
     def with_names(text: str) -> str:
-        return MENTION.sub(lambda m: "@" + name(m.group(1)), text)
+        return MENTION.sub(lambda m: "@" + name(m.group(1)), views.undate(text))
 
     def shown(kept: Iterable[TimelineEvent]) -> tuple[reports.Event, ...]:
         return tuple(_event(e, name, with_names) for e in kept)
@@ -254,8 +302,7 @@ def postmortem_input(rt: Runtime, incident: Incident) -> reports.PostmortemInput
         lead=name(incident.lead_user_id),
         comms=name(incident.comms_user_id),
         acknowledgements=paging.acknowledgements(events, name),
-        detected_at=first["assessed"].at if "assessed" in first else None,
-        declared_at=incident.created_at,
+        **_times(incident, events, plan),
         decision=reports.Decision(
             name(decision.actor), (decision.data or {}).get("what") or with_names(decision.text), decision.at
         )

@@ -79,11 +79,15 @@ class PostmortemInput:
     lead: str = ""
     comms: str = ""  # the communications lead
     acknowledgements: tuple[str, ...] = ()  # each escalation page: who acknowledged it after how long
-    detected_at: dt.datetime | None = None
+    deployed_at: dt.datetime | None = None  # the bad release's rollout
+    detected_at: dt.datetime | None = None  # the first breach
+    detected_how: str = ""  # "alert HighErrorRate's startsAt", "Prometheus query_range: error_rate held 5m"
     declared_at: dt.datetime | None = None
     decision: Decision | None = None
     rollback_started_at: dt.datetime | None = None
     rollback_finished_at: dt.datetime | None = None
+    mitigated_at: dt.datetime | None = None  # verified (or resolved with no rollback)
+    resolved_at: dt.datetime | None = None
     from_version: str = ""
     to_version: str = ""
     strategy: str = ""
@@ -173,6 +177,7 @@ def _env() -> jinja2.Environment:
         mrkdwn=slack_views.escape,
         mention=slack_views.user,
         channel=slack_views.channel,
+        slack_date=slack_views.date,
     )
     env.globals.update(duration=duration, NOT_RECORDED=NOT_RECORDED, signal_text=slack_views.signal_text)
     return env
@@ -199,6 +204,13 @@ def render_postmortem(data: PostmortemInput) -> str:
         if data.decision
         else NOT_RECORDED
     )
+    impact_start = data.detected_at or data.deployed_at or data.declared_at
+    figures = (
+        ("Time to detect (deploy → first breach)", duration(data.deployed_at, data.detected_at)),
+        ("Time to decide (declaration → decision)", duration(data.declared_at, data.decision and data.decision.when)),
+        ("Time to mitigate (first breach → mitigated)", duration(impact_start, data.mitigated_at)),
+        ("Time to resolve (first breach → resolved)", duration(impact_start, data.resolved_at)),
+    )
     day, rows = _timeline(data.events)
     return (
         _env()
@@ -208,6 +220,7 @@ def render_postmortem(data: PostmortemInput) -> str:
             versions=versions,
             severity=data.severity.label if data.severity else NOT_RECORDED,
             decision=decision,
+            figures=figures,
             timeline_day=day,
             timeline=rows,
             strategy_steps=_timeline(data.strategy_steps)[1],

@@ -37,9 +37,11 @@ from bot.sandbox.httpserver import SandboxServer, scratch_dir
 from bot.sandbox.k8s import Cluster, make_api, write_kubeconfig
 from bot.sandbox.pagerduty import PagerDutyEmulator
 from bot.sandbox.prometheus import PrometheusProcess
+from bot.sandbox.receiver import WebhookReceiver
 from bot.sandbox.scenario import Scenario, ServiceSpec, load_scenario, with_swarm
 from bot.sandbox.services import start_services
 from bot.sandbox.slack import SlackEmulator
+from bot.sandbox.statuspage import StatuspageEmulator
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,9 @@ class SecondCluster:
         self.cluster.stop()
 
 
+WEBHOOK_SECRET_ENV = "SANDBOX_WEBHOOK_SECRET"
+
+
 class World:
     def __init__(
         self,
@@ -85,6 +90,8 @@ class World:
         dr: bool = False,
         databases: bool = False,
         alb: bool = False,
+        webhooks: bool = False,
+        status_page: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
@@ -100,7 +107,11 @@ class World:
         (``SandboxDatabases``), their URLs in ``env()`` as ``PRIMARY_DB_URL`` and ``FALLBACK_DB_URL``.
         ``alb``: the scenario's services behind an ALB (``kind: ALBService``) are in the world, their load balancer
         and CloudFront distribution in moto (``aws_alb.py``, ``cloudfront.py``); without it they are left out.
-        ``pagerduty``: PagerDuty's Events API emulated (``world.pagerduty``; ``env()`` sets its routing key and URL)."""
+        ``pagerduty``: PagerDuty's Events API emulated (``world.pagerduty``; ``env()`` sets its routing key and URL).
+
+        ``webhooks``: a receiver (``self.webhooks``) named in the catalog's ``webhooks:``, signed with
+        ``webhook_secret`` from the environment variable ``WEBHOOK_SECRET_ENV``.
+        ``status_page``: a Statuspage emulator (``self.status_page``), each service its component ``<name>``."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         if swarm:
@@ -121,6 +132,10 @@ class World:
         self.prometheus: PrometheusProcess | None = None
         self.want_alerting = alerting
         self.pagerduty = PagerDutyEmulator() if pagerduty else None
+        self.webhooks = WebhookReceiver() if webhooks else None
+        self.webhook_secret = secrets.token_hex(16)
+        names = [s.name for s in self.scenario.services]
+        self.status_page = StatuspageEmulator(names) if status_page else None
         self.alertmanager: AlertmanagerProcess | None = None
         self.aws: AwsSandbox | None = None  # moto behind its front, for scenario services on AWS (ECS)
         self.ecs: EcsDeployments | None = None
@@ -177,6 +192,10 @@ class World:
         rules = None
         if self.pagerduty:
             self.pagerduty.start()
+        if self.webhooks:
+            self.webhooks.start()
+        if self.status_page:
+            self.status_page.start()
         if self.want_alerting:
             self.alertmanager = AlertmanagerProcess().start()
             rules = rules_yaml(watched(load_catalog(self.catalog_path)))
@@ -238,6 +257,8 @@ class World:
             "reminder_minutes": 30,
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
+        if self.webhooks:
+            catalog = {"webhooks": [{"url": self.webhooks.url, "secret_env": WEBHOOK_SECRET_ENV}], **catalog}
         if self.east:
             for svc in (s for s in self.scenario.services if s.on_kubernetes):  # a cluster holds no AWS service
                 health = f"{self.east.services[svc.name].url}/actuator/health"
@@ -279,6 +300,8 @@ class World:
                 **({"virtual_service": svc.name} if svc.canary.virtual_service else {}),
                 **self.catalog_overrides.get("canary", {}),
             }
+        if self.status_page:
+            entry["status_page"] = {"component": svc.name}
         return {**entry, **svc.catalog, **overrides}
 
     def _people(self, svc: ServiceSpec) -> dict[str, Any]:
@@ -377,6 +400,9 @@ class World:
             env.update({f"{name.upper()}_DB_URL": url for name, url in self.databases.urls.items() if name in DB_NAMES})
         if self.aws:
             env.update(self.aws.env())  # boto3's default chain and the standard AWS_ENDPOINT_URL
+        if self.status_page:
+            page = self.status_page
+            env.update(STATUSPAGE_URL=page.url, STATUSPAGE_PAGE_ID=page.page_id, STATUSPAGE_API_KEY=page.api_key)
         if self.prometheus:
             env["PROMETHEUS_URL"] = self.prometheus.url
             env["PROMETHEUS_SCRAPE_INTERVAL"] = SCRAPE_INTERVAL
@@ -394,6 +420,8 @@ class World:
             self.prometheus.stop if self.prometheus else None,
             self.alertmanager.stop if self.alertmanager else None,
             self.pagerduty.stop if self.pagerduty else None,
+            self.webhooks.stop if self.webhooks else None,
+            self.status_page.stop if self.status_page else None,
             *(srv.stop for srv in self.services.values()),
             self.engine.stop if self.engine else None,
             self.k8s_server.stop if self.k8s_server else None,

@@ -8,6 +8,7 @@ treats "no data yet" (wait) differently from "Prometheus is down" (check by hand
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 import re
@@ -103,6 +104,30 @@ class MetricsReader:
         if not self.url:
             return Reading(error="PROMETHEUS_URL is not set")
         return self._query(service, signal, window)
+
+    def read_range(
+        self, service: ServiceConfig, signal: str, start: dt.datetime, end: dt.datetime, step: float
+    ) -> list[tuple[dt.datetime, float]] | None:
+        """The signal's worst value at each ``step`` from ``start`` to ``end`` (``query_range``); None when it
+        cannot be read (no Prometheus, no query, an error): never raises."""
+        query = service.query(signal)
+        if not self.url or not query:
+            return None
+        try:
+            result = self._client.custom_query_range(
+                query, start_time=start, end_time=end, step=f"{step:g}s", params={"timeout": f"{self.timeout:g}s"}
+            )
+        except Exception as exc:
+            log.warning("prometheus query_range of %s for %s failed: %s", signal, service.name, exc)
+            telemetry.call_failed("prometheus", self._describe(exc)[0])
+            return None
+        worst = min if signal in _LOWER_IS_WORSE else max
+        points: dict[float, list[float]] = {}
+        for series in result if isinstance(result, list) else ():
+            for at, value in series.get("values", ()):
+                if not math.isnan(float(value)):
+                    points.setdefault(float(at), []).append(float(value))
+        return [(dt.datetime.fromtimestamp(at, dt.UTC), worst(v)) for at, v in sorted(points.items())]
 
     def read(self, service: ServiceConfig) -> dict[str, float | None]:
         """Every signal's value (None: unavailable), queried in parallel; a signal not read in time is None."""

@@ -6,6 +6,7 @@ Both answer with ``Reading``s and never raise: a value, no data, or an error in 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -59,6 +60,15 @@ class Signals:
         if not self.on_cloudwatch(service):
             return self.prometheus.read(service)
         return read_all(lambda signal: self.read_one(service, signal), service.name, READ_TIMEOUT, "cloudwatch")
+
+    def read_range(
+        self, service: ServiceConfig, signal: str, start: dt.datetime, end: dt.datetime, step: float
+    ) -> list[tuple[dt.datetime, float]] | None:
+        """The signal over time, for the first-breach search; None for a service on CloudWatch (not searched:
+        the postmortem then takes its detection time from the alert or the first assessment)."""
+        if self.on_cloudwatch(service):
+            return None
+        return self.prometheus.read_range(service, signal, start, end, step)
 
     def _reader(self) -> Any:
         if self._cloudwatch is None:  # boto3 costs start-up time a bot without CloudWatch signals does not need

@@ -13,11 +13,13 @@ import time
 import pytest
 
 from bot.sandbox.harness import BotHarness, OnCall
-from bot.sandbox.world import ONCALL, World
+from bot.sandbox.world import LEAD, ONCALL, OWNER, World
 from bot.slack.views import ActionId
 from bot.state import timeline
 from tests.e2e.alert_bodies import incidents
 from tests.e2e.conftest import QUICK_BAKE, SERVICE
+from tests.e2e.test_rollback_flow import live_image
+from tests.e2e.test_time_figures import assert_time_figures, resolve
 from tests.support import need_binary
 
 pytestmark = pytest.mark.prometheus
@@ -27,15 +29,27 @@ SHORT = {f"{signal}_for": f"{FOR}s" for signal in ("error_rate", "success_rate",
 BAD = "registry.local/shopping-service:v1.2.5"
 
 
-@pytest.fixture
-def alerting_bot():
+GRACE = 5  # seconds: the automatic rollback's grace period in the chain that rolls back by itself
+EXECUTE = {
+    "auto_rollback": "execute",
+    "auto_rollback_grace": f"{GRACE}s",
+    "rollback_allowed": [ONCALL, OWNER, LEAD, "system:auto-rollback"],
+}
+
+
+def alerting_world(**catalog) -> World:
     need_binary("prometheus")
     need_binary("prometheus-alertmanager")
-    overrides = {**QUICK_BAKE, "thresholds": SHORT, "window": "20s"}
+    overrides = {**QUICK_BAKE, "thresholds": SHORT, "window": "20s", **catalog}
     world = World(prometheus=True, alerting=True, catalog_overrides=overrides)
     for image in list(world.scenario.images):  # every release healthy, until the test breaks one
         world.mark_image(image, error_rate=0.004, p95_seconds=0.2, memory_ratio=0.4, crashloop=False, when_env=())
-    with world, BotHarness(world) as bot:
+    return world
+
+
+@pytest.fixture
+def alerting_bot():
+    with alerting_world() as world, BotHarness(world) as bot:
         yield bot
 
 
@@ -75,3 +89,36 @@ def bot_rules(world: World) -> list[dict]:
     status, body = world.prometheus.get("/api/v1/rules")
     assert status == 200
     return json.loads(body)["data"]["groups"]
+
+
+def test_the_whole_chain_rolls_back_and_verifies_with_no_human_input():
+    """Prometheus -> Alertmanager -> bot -> the auto-rollback's countdown on the card -> the rollback as
+    ``system:auto-rollback`` -> verified, and nobody clicked anything."""
+    with alerting_world(**EXECUTE) as world, BotHarness(world) as bot:
+        broke = time.monotonic()
+        world.mark_image(BAD, error_rate=0.30, p95_seconds=2.4, memory_ratio=0.93)
+        alice = OnCall(bot, ONCALL)
+        channel = alice.channel("inc-", timeout=60)
+        alice.message_saying(channel.id, "unless someone clicks *Hold*", timeout=60)
+        (incident,) = incidents(bot)
+
+        def verified():
+            return [e for e in timeline.events(bot.rt.db, incident.id) if e.kind == "verified"]
+
+        bot.wait_for("the automatic rollback verified", verified, timeout=150)
+        took = time.monotonic() - broke
+        events = timeline.events(bot.rt.db, incident.id)
+        (decision,) = [e for e in events if e.kind == "decision"]
+        assert decision.actor == "system:auto-rollback"
+        assert [e.data["phase"] for e in events if e.kind == "auto_rollback"] == ["countdown", "started"]
+        humans = [e.actor for e in events if e.actor and e.actor != "bot" and not e.actor.startswith("system:")]
+        assert humans == [], f"nobody acted: {humans}"
+        assert (incidents(bot)[0].status, took >= FOR + GRACE) == ("mitigated", True)
+        assert live_image(world).endswith(":v1.2.4")
+        _, card = world.slack.find_message(incidents(bot)[0].card_ts)
+        assert "Rolled back to" in json.dumps(card["blocks"]) and "verification passed" in json.dumps(card["blocks"])
+
+        alice.message_with(channel.id, ActionId.RESOLVE)  # a person closes it: the postmortem's time figures
+        markdown, message = resolve(alice, channel.id)
+        lines = assert_time_figures(markdown, message, "alert ")
+        assert lines["Decision"].startswith("Roll back") and "by @system:auto-rollback" in lines["Decision"]

@@ -77,6 +77,28 @@ def test_execute_counts_down_then_rolls_back_as_its_own_actor(make_bot):
     times = [c["time"] for c in ticking]
     assert all(b - a >= 9.5 for a, b in zip(times, times[1:], strict=False)), "at most every 10 s"
     assert any(t in ticking[0]["params"]["text"] for t in ("in 0:15", "in 0:14", "in 0:13"))
+    assert_the_card_counted_down(bot, incidents(bot)[0].card_ts)
+
+
+def assert_the_card_counted_down(bot, card_ts: str) -> None:
+    """The pinned card showed the countdown with its *Hold*, its figure changing at most every 10 s, and no
+    longer shows it once the rollback started."""
+    figures = []  # (time, "in 0:25") of each card edit that showed the countdown
+    for call in bot.world.slack.calls("chat.update"):
+        shown_now = json.dumps(call["params"].get("blocks") or [])
+        if call["params"].get("ts") == card_ts and "unless someone clicks" in shown_now:
+            assert "hold_auto_rollback" in shown_now
+            figures.append((call["time"], shown_now.split("Rolling back to ")[1].split(" unless")[0]))
+    assert figures, "the card showed the countdown"
+    changes = [t for (t, f), (_, before) in zip(figures[1:], figures, strict=False) if f != before]
+    assert len(changes) >= 1, f"the card's countdown moved: {figures}"
+    assert all(b - a >= 9.5 for a, b in zip(changes, changes[1:], strict=False)), "at most every 10 s"
+
+    def dropped():
+        _, card = bot.world.slack.find_message(card_ts)
+        return "unless someone clicks" not in shown(card)
+
+    bot.wait_for("the card to drop the countdown once it ended", dropped)
 
 
 def test_hold_stops_it_and_people_decide(make_bot):

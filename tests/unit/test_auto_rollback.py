@@ -9,8 +9,10 @@ import pytest
 
 from bot.config import ServiceConfig, Thresholds
 from bot.incidents.auto_rollback import choose, live_minutes
+from bot.incidents.cards import countdown_of
 from bot.signals.severity import triggered
 from bot.slack.views import clock, countdown_text
+from bot.state.models import TimelineEvent
 from bot.strategies.base import Revision
 from handlers.alertmanager import authorized
 
@@ -37,7 +39,7 @@ def test_execute_runs_with_a_known_good_revision_and_no_recent_automatic_rollbac
     [
         ({"require_approval": True}, None, "require_approval is set"),
         ({"min_good_minutes": 120}, None, "live only 115 min, less than min_good_minutes (120)"),
-        ({}, NOW - dt.timedelta(minutes=59), "started at 11:01 UTC, within flap_guard (1h)"),
+        ({}, NOW - dt.timedelta(minutes=59), "started at <!date^1796554860^{time}|11:01 UTC>, within flap_guard (1h)"),
         ({"flap_guard": "30m"}, NOW - dt.timedelta(minutes=20), "within flap_guard (30m)"),
         ({"auto_rollback": "propose"}, None, "auto_rollback is propose"),
     ],
@@ -94,3 +96,36 @@ def test_alertmanager_credentials():
     assert not authorized(basic, "t0k", "someone")
     assert not authorized("Bearer t0k", None, "alertmanager"), "no token set: nothing gets in"
     assert not authorized("Bearer t0ken", "t0k", "alertmanager") and not authorized("", "t0k", "alertmanager")
+
+
+def _countdown_event(at: dt.datetime, grace: float, phase: str = "countdown"):
+    deadline = at + dt.timedelta(seconds=grace)
+    data = {"phase": phase, "plan_id": 7, "deadline": deadline.isoformat(), "grace": grace, "to": "v1.2.4 (rev 2)"}
+    return TimelineEvent(kind="auto_rollback", at=at, text="", data=data)
+
+
+@pytest.mark.parametrize(
+    ("after", "shown"),
+    [(0, "2:00"), (3, "2:00"), (9.9, "2:00"), (10, "1:50"), (59, "1:10"), (119.5, "0:10"), (130, "0:00")],
+)
+def test_the_card_countdown_moves_in_ten_second_steps_from_its_start(after, shown):
+    events = [_countdown_event(NOW, 120)]
+    c = countdown_of(events, NOW + dt.timedelta(seconds=after))
+    assert (c.plan_id, c.to_words, clock(c.seconds_left)) == (7, "v1.2.4 (rev 2)", shown)
+
+
+def test_no_countdown_on_the_card_once_it_ended():
+    events = [_countdown_event(NOW, 120), _countdown_event(NOW + dt.timedelta(seconds=5), 120, "held")]
+    assert countdown_of(events, NOW + dt.timedelta(seconds=6)) is None
+    assert countdown_of([], NOW) is None
+
+
+def test_what_each_event_asks_of_the_status_page():
+    from bot.incidents.status_page import wanted
+
+    assert wanted("assessed", "high") == "degraded_performance"
+    assert wanted("assessed", "critical") == "major_outage"
+    assert wanted("assessed", "medium") is None and wanted("assessed", None) is None
+    assert wanted("rollback_failed", "low") == wanted("verification_failed", "high") == "major_outage"
+    assert wanted("resolved", "high") == wanted("dismissed", None) == "operational"
+    assert wanted("note", "critical") is None

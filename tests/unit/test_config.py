@@ -847,3 +847,48 @@ def test_escalation_a_user_id_a_matrix_or_the_catalogs_default(tmp_path):
         "services.cart.escalation[1].situation",
         "services.cart.escalation[2].situation",
     ]
+
+
+def test_webhooks_and_status_page(tmp_path):
+    from bot.config.outbound import WEBHOOK_EVENTS, StatusPage, Webhook
+
+    good = write(
+        tmp_path,
+        """
+        webhooks:
+          - url: https://hooks.example.com/in
+            secret_env: HOOK_KEY
+          - url: http://10.0.0.5/x
+            secret_env: OTHER_KEY
+            events: [declared, resolved]
+        services:
+          cart:
+            namespace: shop
+            status_page: {component: abc123}
+        """,
+    )
+    catalog = load_catalog(good)
+    assert catalog.webhooks == (
+        Webhook("https://hooks.example.com/in", "HOOK_KEY", WEBHOOK_EVENTS),
+        Webhook("http://10.0.0.5/x", "OTHER_KEY", ("declared", "resolved")),
+    )
+    assert catalog.services["cart"].status_page == StatusPage("abc123")
+    bad = write(
+        tmp_path,
+        """
+        webhooks:
+          - url: not-a-url
+            secret_env: lower-case
+            events: [exploded]
+        services:
+          cart:
+            namespace: shop
+            status_page: {}
+        """,
+    )
+    assert errors_of(bad) == [
+        f"{bad}:2: webhooks[0].url: expected an http(s) URL, got 'not-a-url'",
+        f"{bad}:3: webhooks[0].secret_env: expected an environment variable name, got 'lower-case'",
+        f"{bad}:4: webhooks[0].events[0]: expected one of {', '.join(WEBHOOK_EVENTS)}, got 'exploded'",
+        f"{bad}:8: services.cart.status_page.component: missing (the Statuspage component id)",
+    ]

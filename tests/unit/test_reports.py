@@ -22,11 +22,15 @@ FULL = r.PostmortemInput(
     status="resolved",
     declared_by="alice",
     lead="@bob",
+    deployed_at=at(0) - dt.timedelta(minutes=10),
     detected_at=at(0),
+    detected_how="alert HighErrorRate's startsAt",
     declared_at=at(2),
     decision=r.Decision("bob", "Roll back to previous (rev 2)", at(5)),
     rollback_started_at=at(5, 10),
     rollback_finished_at=at(9, 22),
+    mitigated_at=at(9, 30),
+    resolved_at=at(40),
     from_version="v1.2.5",
     to_version="v1.2.4",
     strategy="kubernetes",
@@ -77,12 +81,19 @@ def test_summary_states_versions_people_and_durations():
         "- **Severity:** High",
         "- **Declared by:** @alice",
         "- **Incident lead:** @bob",
-        "- **Detected:** 2026-03-01 03:00:00 UTC",
+        "- **Deployed:** 2026-03-01 02:50:00 UTC",
+        "- **Detected:** 2026-03-01 03:00:00 UTC (first breach: alert HighErrorRate's startsAt)",
+        "- **Declared:** 2026-03-01 03:02:00 UTC",
         "- **Decision:** Roll back to previous (rev 2), by @bob at 2026-03-01 03:05:00 UTC",
         "- **Rollback started:** 2026-03-01 03:05:10 UTC",
         "- **Rollback finished:** 2026-03-01 03:09:22 UTC",
         "- **Rollback duration:** 4 min 12 s",
-        "- **Time to mitigate (from declaration):** 7 min 22 s",
+        "- **Mitigated:** 2026-03-01 03:09:30 UTC",
+        "- **Resolved:** 2026-03-01 03:40:00 UTC",
+        "- **Time to detect (deploy → first breach):** 10 min",
+        "- **Time to decide (declaration → decision):** 3 min",
+        "- **Time to mitigate (first breach → mitigated):** 9 min 30 s",
+        "- **Time to resolve (first breach → resolved):** 40 min",
         "| 5xx rate | 30.1% (threshold 25%) | yes |",
         "| p95 latency | unavailable | unknown |",
     ):
@@ -156,7 +167,8 @@ def test_status_update_is_escaped_slack_text():
     assert "*Status:* Mitigated" in text
     assert "*What is happening:* Errors are back to 0.6% &lt;!channel&gt;" in text
     assert "*What happens next:* Watch for 30 minutes &amp; then resolve" in text
-    assert "*Next update:* by 03:59 UTC" in text
+    assert f"*Next update:* by <!date^{int(at(59).timestamp())}^{{time}}|03:59 UTC>" in text, "each reader's time"
+    assert f"at <!date^{int(update.posted_at.timestamp())}^{{time}}|03:30 UTC>" in text
     assert "<@U0BOB>" in text and "follow along in <#C0INC1>" in text
     bare = r.render_status_update(
         dataclasses.replace(update, next_steps="", next_update_at=None, channel_id="")
@@ -186,3 +198,13 @@ def test_the_strategy_section_shows_the_plan_and_each_step():
 def test_a_strategy_that_never_ran_says_so():
     strategy = section(r.render_postmortem(r.PostmortemInput("INC-2026-002", "billing", "payments")), "Strategy")
     assert strategy == "**_Not recorded_**: no plan was confirmed.\n\nNo step of the strategy ran."
+
+
+def test_times_not_recorded_say_so_and_the_impact_starts_at_the_deploy_when_no_breach_is_known():
+    bare = dataclasses.replace(FULL, detected_at=None, detected_how="", decision=None, resolved_at=None)
+    summary = section(r.render_postmortem(bare), "Summary").splitlines()
+    assert "- **Detected:** _Not recorded_" in summary
+    assert "- **Time to detect (deploy → first breach):** _Not recorded_" in summary
+    assert "- **Time to decide (declaration → decision):** _Not recorded_" in summary
+    assert "- **Time to mitigate (first breach → mitigated):** 19 min 30 s" in summary  # from the deploy
+    assert "- **Time to resolve (first breach → resolved):** _Not recorded_" in summary

@@ -163,3 +163,28 @@ def test_severity_presentation():
 )
 def test_format_value(value, unit, text):
     assert format_value(SignalReading("x", "X", value, 1.0, unit, None)) == text
+
+
+def test_the_first_breach_is_the_start_of_the_first_run_that_held_for_the_trigger_duration():
+    import datetime as dt
+
+    from bot.config.queries import Thresholds
+    from bot.signals.breach import earliest, first_hold
+
+    t0 = dt.datetime(2026, 3, 1, 3, 0, tzinfo=dt.UTC)
+
+    def series(*values: float) -> list[tuple[dt.datetime, float]]:
+        return [(t0 + dt.timedelta(minutes=i), v) for i, v in enumerate(values)]
+
+    limits = Thresholds(error_rate_for="3m")
+    # a blip at minute 1 did not hold 3 minutes; the run from minute 4 did (4, 5, 6, 7)
+    errors = series(0.01, 0.2, 0.01, 0.01, 0.3, 0.3, 0.3, 0.3)
+    assert first_hold(errors, "error_rate", limits, 60) == t0 + dt.timedelta(minutes=4)
+    assert first_hold(errors[:6], "error_rate", limits, 60) is None, "not held long enough yet"
+    gap = [p for i, p in enumerate(errors) if i != 5]  # a missing sample breaks the run
+    assert first_hold(gap, "error_rate", limits, 60) is None
+    success = series(0.99, 0.5, *[0.5] * 10)  # lower is worse; 10m by default
+    assert first_hold(success, "success_rate", Thresholds(), 60) == t0 + dt.timedelta(minutes=1)
+    found = earliest({"error_rate": errors, "success_rate": success, "memory": []}, limits, 60)
+    assert (found.signal, found.at) == ("success_rate", t0 + dt.timedelta(minutes=1))
+    assert earliest({}, limits, 60) is None

@@ -21,16 +21,20 @@ from bot.slack.views.blocks import (
     ago,
     channel,
     clip,
+    date,
     decode_value,
     encode_value,
     escape,
+    undate,
     user,
 )
 from bot.slack.views.card import delete_release_actions, incident_card, resume_sync_actions, status_blocks
 from bot.slack.views.failure import emergency_hint, verification_blocks
 from bot.slack.views.incident import (
     CardInfo,
+    Countdown,
     RunInfo,
+    StatusPageInfo,
     Step,
     revision_option_text,
     severity_line,
@@ -121,6 +125,8 @@ __all__ = [
     "ActionValue",
     "CallbackId",
     "CardInfo",
+    "Countdown",
+    "StatusPageInfo",
     "DeclareForm",
     "ResolveForm",
     "RunInfo",
@@ -128,6 +134,8 @@ __all__ = [
     "Step",
     "action_item_block",
     "ago",
+    "date",
+    "undate",
     "announcement",
     "private_announcement",
     "status_reply",

@@ -48,6 +48,7 @@ class ActionId(enum.StrEnum):
     RESUME_SYNC = "resume_sync"  # the value's third part is the run that suspended GitOps sync
     REVERT_ENV_ONLY = "revert_env_only"  # on an undo's plan: the env of its revision, the live image kept
     FINISH_SWITCH = "finish_switch"  # a blue-green switch cut short: plan what is left (value: the colour)
+    SET_STATUS_PAGE = "set_status_page"  # the card's status page select: the value's second part is the status
     HOLD_AUTO_ROLLBACK = "hold_auto_rollback"  # the countdown's Hold: the value's third part is its plan
     PAGE_SITUATION = "page_situation"  # the escalation matrix's Page: the value's second part is its index
     ACK_PAGE = "ack_page"  # I'm on it: the value's third part is the page
@@ -112,6 +113,21 @@ def channel(channel_id: str) -> str:
 def _utc(t: dt.datetime) -> dt.datetime:
     """Naive datetimes (SQLite) are UTC."""
     return t.replace(tzinfo=dt.UTC) if t.tzinfo is None else t.astimezone(dt.UTC)
+
+
+DATE_TOKEN = re.compile(r"<!date\^\d+\^[^|>]*(?:\^[^|>]*)?\|([^>]*)>")
+
+
+def date(t: dt.datetime, token: str = "{time}", fallback: str = "%H:%M UTC") -> str:
+    """A time as Slack shows it in each reader's own time zone (``<!date^…>``); the fallback text, for clients
+    that cannot, and for the markdown (``undate``), is UTC."""
+    at = _utc(t)
+    return f"<!date^{int(at.timestamp())}^{token}|{at.strftime(fallback)}>"
+
+
+def undate(text: str) -> str:
+    """Slack text with its ``<!date^…>`` tokens replaced by their UTC fallback (for the markdown)."""
+    return DATE_TOKEN.sub(lambda m: m.group(1), text)
 
 
 def ago(then: dt.datetime | None, now: dt.datetime | None = None) -> str:

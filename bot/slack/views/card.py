@@ -9,7 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from slack_sdk.models.blocks import StaticSelectElement
+
+from bot.config.outbound import STATUSES
 from bot.signals.severity import SignalReading
+from bot.slack.views.auto_rollback import countdown_text
 from bot.slack.views.blocks import (
     FIELD_TEXT,
     MAX_BLOCKS,
@@ -22,6 +26,8 @@ from bot.slack.views.blocks import (
     _finish,
     _header,
     _mrkdwn,
+    _option,
+    _plain,
     _section,
     ago,
     channel,
@@ -99,7 +105,25 @@ def _card_top(info: CardInfo, now: dt.datetime | None) -> list[dict]:
         else "none: there is no earlier revision in the rollout history"
     )
     blocks.append(_section(f"*Live now:* {live}\n*Rollback target:* {target}"))
-    return blocks
+    return blocks + _status_page_blocks(info)
+
+
+def _status_page_blocks(info: CardInfo) -> list[dict]:
+    """What the status page says now, and the select that sets it (who may post status updates)."""
+    page = info.status_page
+    if page is None:
+        return []
+    said = STATUSES.get(page.status, "not set by the bot yet")
+    by = f" (set by {user(page.set_by)})" if page.status and page.set_by not in ("", "bot") else ""
+    error = f"\n:warning: The last change failed: {escape(clip(page.error, 300))}" if page.error else ""
+    text = f"*Status page:* {said}{by}{error}"
+    if info.status in ("resolved", "dismissed"):
+        return [_context(text)]
+    options = [_option(words, encode_value(info.incident_key, i)) for i, words in enumerate(STATUSES.values())]
+    select = StaticSelectElement(
+        action_id=ActionId.SET_STATUS_PAGE.value, placeholder=_plain("Set status page…"), options=options
+    )
+    return [_section(text), _actions(select.to_dict())]
 
 
 def _decision_blocks(info: CardInfo) -> list[dict]:
@@ -130,14 +154,27 @@ def _decision_blocks(info: CardInfo) -> list[dict]:
         )
     )
     note = ""
+    countdown = _countdown_blocks(info)
     if info.run and info.run.status in ("cancelled", "expired"):
         note = f"The last rollback {info.run.status}: {escape(info.run.error) or 'nothing was changed'}. "
-    return [
+    return countdown + [
         _section(
             f"*What you can do:* {note}roll back, choose another revision, or fix forward. "
             "You will see the plan first: nothing changes until you confirm it."
         ),
         _actions(*buttons),
+    ]
+
+
+def _countdown_blocks(info: CardInfo) -> list[dict]:
+    """While an automatic rollback waits out its grace period: when it goes, and the *Hold* that stops it."""
+    if info.countdown is None:
+        return []
+    c = info.countdown
+    value = encode_value(info.incident_key, None, c.plan_id)
+    return [
+        _section(f":hourglass_flowing_sand: *{countdown_text(escape(c.to_words), c.seconds_left)}.*"),
+        _actions(_button("Hold", ActionId.HOLD_AUTO_ROLLBACK, value, "danger")),
     ]
 
 

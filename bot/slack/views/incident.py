@@ -58,6 +58,24 @@ class RunInfo:
 
 
 @dataclass(frozen=True)
+class Countdown:
+    """An automatic rollback waiting out its grace period (the card shows it with its *Hold*)."""
+
+    plan_id: int
+    to_words: str  # "v1.2.4 (revision 2)"
+    seconds_left: float  # as of the last 10 s step (the card changes at most every 10 s)
+
+
+@dataclass(frozen=True)
+class StatusPageInfo:
+    """What the service's status page component says now, as the bot last set or read it."""
+
+    status: str = ""  # a Statuspage status (operational, degraded_performance, ...); "" not set yet
+    error: str = ""  # why the last change failed
+    set_by: str = ""  # "bot", a Slack user id
+
+
+@dataclass(frozen=True)
 class CardInfo:
     """An incident as the card, the announcement and ``/rollback status`` show it.
 
@@ -82,6 +100,8 @@ class CardInfo:
     check_by_hand: str = ""  # the command that shows the rollout, in its provider's words (the strategy's spec)
     comms: str = ""  # the communications lead's Slack user id, or ""
     decide_by: dt.datetime | None = None  # while undecided: the severity's decision deadline
+    countdown: Countdown | None = None  # an automatic rollback's grace period, while it runs
+    status_page: StatusPageInfo | None = None  # None: the service has no status page component
 
 
 def roles_text(info: CardInfo) -> str:

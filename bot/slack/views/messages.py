@@ -17,6 +17,7 @@ from bot.slack.views.blocks import (
     _section,
     channel,
     clip,
+    date,
     escape,
     user,
 )
@@ -161,7 +162,8 @@ def config_history_blocks(
             first = "first recorded" if e.number == 1 else ""
             shown = [escape(clip(c, 200)) for c in e.changes[:6]] + (["…"] if len(e.changes) > 6 else [])
             body = first if e.number == 1 else "\n".join(f"   {c}" for c in shown)
-            lines.append(f"*v{e.number}* · {e.changed_at:%Y-%m-%d %H:%M} UTC{by}{live}\n{body}".rstrip())
+            changed = date(e.changed_at, "{date_num} {time}", "%Y-%m-%d %H:%M UTC")
+            lines.append(f"*v{e.number}* · {changed}{by}{live}\n{body}".rstrip())
         older = len(h.entries) - MAX_VERSIONS_SHOWN
         note = f"\n_{older} older version(s) not shown_" if older > 0 else ""
         if h.untracked:

@@ -51,3 +51,14 @@ def test_clip_never_cuts_an_escaped_entity():
         assert len(out) <= limit and out.endswith("…")
         assert not any(out[:-1].endswith(p) for p in ("&", "&a", "&am", "&amp"))
 
+
+
+def test_a_time_in_slack_is_a_date_token_whose_fallback_and_markdown_are_utc():
+    import datetime as dt
+
+    at = dt.datetime(2026, 3, 1, 3, 59, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    token = v.date(at)
+    assert token == f"<!date^{int(at.timestamp())}^{{time}}|01:59 UTC>"
+    assert v.date(at, "{time_secs}", "%H:%M:%S UTC").endswith("|01:59:30 UTC>")
+    assert v.undate(f"started at {token}, held") == "started at 01:59 UTC, held"
+    assert v.undate("no token <@U1>") == "no token <@U1>"

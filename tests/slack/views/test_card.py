@@ -109,3 +109,25 @@ def test_status_lists_open_incidents_within_the_block_limit():
     assert "…and 12 more" in mrkdwn_text(blocks)
     assert "<#C0INC1>" in mrkdwn_text(blocks) and "lead <@U0BOB>" in mrkdwn_text(blocks)
 
+
+def test_the_card_shows_the_automatic_rollback_countdown_with_its_hold():
+    info = dataclasses.replace(INFO, countdown=v.Countdown(9, "v1.2.4 (revision 2)", 120))
+    blocks = v.incident_card(info, now=NOW)
+    assert_valid(blocks)
+    assert "Rolling back to v1.2.4 (revision 2) in 2:00 unless someone clicks *Hold*" in mrkdwn_text(blocks)
+    assert action_ids(blocks)[0] == "hold_auto_rollback"
+    assert "hold_auto_rollback" not in action_ids(v.incident_card(INFO, now=NOW))
+
+
+def test_the_card_says_what_the_status_page_says_and_offers_to_set_it():
+    page = v.StatusPageInfo("degraded_performance", "", "bot")
+    blocks = v.incident_card(dataclasses.replace(INFO, status_page=page), now=NOW)
+    assert_valid(blocks)
+    assert "*Status page:* Degraded performance" in mrkdwn_text(blocks)
+    assert "set_status_page" in action_ids(blocks)
+    select = next(e for e in elements(blocks) if e.get("action_id") == "set_status_page")
+    assert [o["value"] for o in select["options"]] == [f"{INFO.incident_key}|{i}" for i in range(4)]
+    failed = v.StatusPageInfo("major_outage", "the status page answered HTTP 503", "U0CAROL")
+    text = mrkdwn_text(v.incident_card(dataclasses.replace(INFO, status_page=failed), now=NOW))
+    assert "Major outage (set by <@U0CAROL>)" in text and "The last change failed: the status page answered" in text
+    assert "Status page" not in mrkdwn_text(v.incident_card(INFO, now=NOW)), "no component: no line"

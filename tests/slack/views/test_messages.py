@@ -81,7 +81,7 @@ def test_config_versions_show_value_diffs_for_a_configmap_and_key_names_for_a_se
     blocks = v.config_history_blocks("pricing", [cm, secret], "config")
     assert_valid(blocks)
     text = mrkdwn_text(blocks)
-    live = "*v2* · 2026-12-03 07:35 UTC by `kubectl-edit`  *← live*"
+    live = "*v2* · <!date^1796283300^{date_num} {time}|2026-12-03 07:35 UTC> by `kubectl-edit`  *← live*"
     assert f'{live}\n   PRICE_SOURCE: "catalog-api" → "legacy-api"' in text
     assert "*Secret pricing-credentials* (key names only: values are never stored or shown)" in text
     assert "changed: token" in text and "Choose revision…" in text
