@@ -164,10 +164,9 @@ class Settings:
             config_fingerprint_key=fingerprint_key,
             **alerting,
             deploy_watch_seconds=watch_every,
-            prometheus_auth=prometheus_auth, archive=archive,
-            log_format=log_format,
+            prometheus_auth=prometheus_auth, archive=archive, log_format=log_format,
             migrate_on_start=(get("MIGRATE_ON_START") or "").lower() in ("1", "true", "yes"),
-            metrics_port=positive_int("METRICS_PORT", 9464),
+            metrics_port=metrics_port,
             status_page=StatusPageSettings.from_env(get),
         )
 
