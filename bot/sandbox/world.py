@@ -70,13 +70,15 @@ class World:
         catalog_overrides: Mapping[str, Any] | None = None,
         alerting: bool = False,
         second_cluster: bool = False,
+        vms: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
         ``alerting``: Prometheus evaluates the catalog's alert rules (``rollback-bot alert-rules``: short
         ``*_for`` only through a ``thresholds`` override) and sends them to a real Alertmanager, whose webhook
         posts to the bot once ``connect_alerts`` names it.
-        ``second_cluster``: a second cluster (``SecondCluster``) beside the first."""
+        ``second_cluster``: a second cluster (``SecondCluster``) beside the first.
+        ``vms``: the VM service ``shopping-vm`` (``bot/sandbox/vms.py``): real sshd per host, real HAProxy."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         self.clock = SimClock(clock_scale or self.scenario.time_scale)
@@ -100,6 +102,8 @@ class World:
         self.fingerprint_key = secrets.token_hex(32)  # the bot's CONFIG_FINGERPRINT_KEY: one per world
         self.alertmanager_token = secrets.token_hex(16)  # the bot's ALERTMANAGER_TOKEN, which Alertmanager sends
         self.bot_addresses: list[str] = []  # the bots' /metrics that Prometheus scrapes ("host:port")
+        self.want_vms = vms
+        self.vms: Any = None  # bot.sandbox.vms.VmFleet (imported only when asked for)
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -115,6 +119,11 @@ class World:
         namespace = self.scenario.services[0].namespace
         write_kubeconfig(self.kubeconfig, self.k8s_server.url, namespace=namespace, others=others)
         self.services = start_services(self.scenario, self.cluster, self.clock, ecs=self.ecs)
+        if self.want_vms:
+            from bot.sandbox.vms import VmFleet
+
+            self.vms = VmFleet(self.scenario, self.clock).start()
+            self.services[self.vms.name] = self.vms.metrics
         self.write_catalog()
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             self._start_prometheus()
@@ -170,6 +179,9 @@ class World:
             "reminder_minutes": 30,
             "services": {svc.name: self._catalog_entry(svc) for svc in self.scenario.services},
         }
+        if self.vms:
+            people = {"owners": [OWNER], "rollback_allowed": [ONCALL, OWNER, LEAD], "escalation": LEAD}
+            catalog["services"][self.vms.name] = {**self.vms.catalog_entry(), **people, **self._plain_overrides()}
         if self.east:
             for svc in (s for s in self.scenario.services if s.ecs is None):  # a cluster holds no ECS service
                 health = f"{self.east.services[svc.name].url}/actuator/health"
@@ -221,6 +233,9 @@ class World:
         }
         overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
         return {**entry, **svc.catalog, **overrides}
+
+    def _plain_overrides(self) -> dict[str, Any]:
+        return {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
 
     def apply_config_change(self, service: str) -> None:
         """Make the scenario's ``config_change`` of ``service``, as a person would: write the ConfigMap (under
@@ -292,6 +307,7 @@ class World:
             self.aws.stop if self.aws else None,
             self.cluster.stop,
             self.east.stop if self.east else None,
+            self.vms.stop if self.vms else None,
         ):
             if stop:
                 try:
