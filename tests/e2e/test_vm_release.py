@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 
 import pytest
 
@@ -85,23 +86,40 @@ def test_a_restart_failing_mid_run_stops_there_and_the_hosts_can_be_rolled_forwa
     bot.wait_for("every host back in", lambda: set(world.vms.lb_status().values()) == {"UP"}, 10)
 
 
-def test_an_unknown_host_key_is_refused_and_nothing_changes(world, bot, alice):
+def said(world, bot, channel_id: str, phrase: str, timeout: float) -> str:
+    """The first thing the bot told anyone (the channel, a private answer, the timeline) that has ``phrase``."""
+
+    def find() -> str:
+        texts = [
+            world.slack.transcript(channel_id),
+            *(json.dumps(r, ensure_ascii=False) for r in world.slack.responses()),
+            *(e.text for e in events(bot, channel_id)),
+        ]
+        return next((t for t in texts if phrase in t), "")
+
+    return bot.wait_for(f"the bot saying {phrase!r}", find, timeout)
+
+
+def opened(alice):
+    alice.type(f"{SERVICE} checkout errors after deploy")
+    return alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{SERVICE}")
+
+
+def test_an_unknown_host_key_is_refused_and_never_added(world, bot, alice):
     known = world.vms.known_hosts_file
     known.write_text("".join(line + "\n" for line in known.read_text().splitlines()[1:]))  # web-1 forgotten
-    channel = declare(alice)
-    said = alice.message_saying(channel.id, "not in the bot's known_hosts", timeout=30)
-    assert "web-1" in json.dumps(said, ensure_ascii=False) and "never adds host keys" in json.dumps(said)
+    channel = opened(alice)
+    text = said(world, bot, channel.id, "is not in the bot's known_hosts", 30)
+    assert "web-1" in text and "the bot never adds host keys" in text and "SHA256:" in text, text
     assert len(known.read_text().splitlines()) == 2  # never added
     assert world.vms.releases()["web-1"] == "v1.2.5"
 
 
 def test_a_release_missing_on_one_host_refuses_the_plan(world, bot, alice):
-    import shutil
-
     shutil.rmtree(world.vms.host("web-3").dir / "releases" / "v1.2.4")
     channel = declare(alice)
-    said = alice.message_saying(channel.id, "release v1.2.4 is missing on web-3", timeout=30)
-    assert "Nothing was changed" in json.dumps(said)
+    text = said(world, bot, channel.id, "release v1.2.4 is missing on web-3", 30)
+    assert "Nothing was changed" in text, text
     assert set(world.vms.releases().values()) == {"v1.2.5"}
 
 
@@ -109,8 +127,8 @@ def test_an_ssh_timeout_is_reported_with_the_host_and_nothing_changes(world, bot
     world.vms.hang("web-2")
     try:
         channel = declare(alice)
-        said = alice.message_saying(channel.id, "timed out", timeout=60)
-        assert "web-2" in json.dumps(said, ensure_ascii=False)
+        text = said(world, bot, channel.id, "timed out", 60)
+        assert "web-2" in text, text
         assert set(world.vms.releases().values()) == {"v1.2.5"}
     finally:
         world.vms.hang("web-2", hung=False)

@@ -17,6 +17,7 @@ import paramiko
 
 from bot.strategies.base import RollbackError
 
+NOTHING = "Nothing was changed on it."
 OUTPUT_CHARS = 600  # what the timeline keeps of a command's output (the tail, where errors are)
 
 
@@ -122,6 +123,7 @@ class Session:
         client = paramiko.SSHClient()
         self._known(client)
         client.set_missing_host_key_policy(_Refuse())
+        started = time.monotonic()
         try:
             client.connect(
                 e.address,
@@ -149,9 +151,17 @@ class Session:
             raise SshError(f"{e.where}: SSH timed out after {a.connect_timeout:g} s connecting ({exc})") from None
         except (paramiko.SSHException, OSError) as exc:
             client.close()
-            timed_out = "timeout" in str(exc).lower() or "banner" in str(exc).lower()
-            said = f"timed out after {a.connect_timeout:g} s" if timed_out else "failed"
-            raise SshError(f"{e.where}: SSH connection {said} ({exc or type(exc).__name__})") from None
+            # paramiko words a banner that never comes as "No existing session": tell it by the time it took
+            timed_out = time.monotonic() - started >= a.connect_timeout * 0.9 or "timeout" in str(exc).lower()
+            said = (
+                (
+                    f"timed out after {a.connect_timeout:g} s (the host accepted the connection but its SSH "
+                    "server did not answer)"
+                )
+                if timed_out
+                else "failed"
+            )
+            raise SshError(f"{e.where}: SSH connection {said} ({exc or type(exc).__name__}). {NOTHING}") from None
         self._client = client
         return self
 
