@@ -88,6 +88,14 @@ STORIES = {
         "Turn on the ECS deployment circuit breaker's rollback; canary task definitions behind the ALB.",
         "Enable circuit breaker rollback on orders",
     ),
+    "vm-release": Story(
+        "shopping-vm",
+        "checkout errors after the VM deploy",
+        "Release v1.2.5 on the VM hosts shipped the payment client that timed out under load.",
+        "About 30% of checkout requests failed while the hosts ran v1.2.5.",
+        "Deploy to one VM host first and watch its 5xx rate before the others.",
+        "Add a one-host canary stage to the VM deploy",
+    ),
     "canary": Story(
         "checkout",
         "tax errors on the canary",
@@ -154,7 +162,8 @@ def run_demo(
         print(f"\n>>> {text}", file=out, flush=True)
 
     say("Starting the sandbox: Kubernetes API simulator, moto (AWS), service simulator, Prometheus, Slack emulator")
-    with World(load_scenario(scenario), state_dir=state / "world") as world, BotHarness(world) as bot:
+    world = World(load_scenario(scenario), state_dir=state / "world", vms=strategy == "vm-release")
+    with world, BotHarness(world) as bot:
         print(
             f"    Prometheus: {world.prometheus.url if world.prometheus else 'not installed (signals unavailable)'}",
             file=out,
@@ -162,6 +171,9 @@ def run_demo(
         alice = OnCall(bot, ONCALL)
         if strategy == "config":
             _config_change(world, bot, alice, say, out)
+        if world.vms:
+            hosts = ", ".join(f"{h} on {r}" for h, r in world.vms.releases().items())
+            print(f"    VM hosts (real sshd each, behind a real HAProxy): {hosts}", file=out)
         say(f"03:12 — alice (on call) sees errors and types: /rollback {service} {story.typed}")
         alice.type(f"{service} {story.typed}")
         channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{service}")
