@@ -16,7 +16,7 @@ from bot.strategies.registry import SCALE_TO_ZERO, StrategySpec, UnknownStrategy
 from tests.plugins.file_release import SPEC as FILE_RELEASE
 
 ON_KUBERNETES = ("kubernetes", "statefulset", "blue-green", "canary", "config")
-BUILT_IN = (*ON_KUBERNETES, "aws-ecs")
+BUILT_IN = (*ON_KUBERNETES, "aws-ecs", "vm-release")
 
 
 @pytest.fixture
