@@ -326,10 +326,15 @@ def scale_to_zero(rt: Runtime, value: ActionValue, actor: Actor) -> None:
     if clicked is None:
         return
     incident, service = clicked.incident, clicked.service
+    stop = registry.emergency(service.strategy).stop
     try:
-        rt.strategy_for(service).scale(target(service), 0)
+        said = rt.strategy_for(service).scale(target(service), 0)
     except RollbackError as exc:
-        actor.error(f"Scaling {service.name} to zero failed", str(exc), "Nothing else was changed.")
+        actor.error(f"{stop} ({service.name}) failed", str(exc), "Nothing else was changed.")
+        return
+    if isinstance(said, str):  # a strategy whose stop is not a scale (vm-release: roll the hosts forward)
+        record(rt, incident.id, "emergency", f"{actor.mention}: {stop}: {said}", actor=actor)
+        quietly(rt.slack.post, incident.channel_id, f":octagonal_sign: {actor.mention} clicked *{stop}*: {said}.")
         return
     record(rt, incident.id, "emergency", f"{actor.mention} scaled {service.name} to zero", actor=actor)
     quietly(

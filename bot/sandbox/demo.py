@@ -105,6 +105,14 @@ STORIES = {
         "Shift ALB weights in steps gated on the 5xx rate; keep error pages out of the CDN cache.",
         "Step ALB weight shifts for search",
     ),
+    "vm-release": Story(
+        "shopping-vm",
+        "checkout errors after the VM deploy",
+        "Release v1.2.5 on the VM hosts shipped the payment client that timed out under load.",
+        "About 30% of checkout requests failed while the hosts ran v1.2.5.",
+        "Deploy to one VM host first and watch its 5xx rate before the others.",
+        "Add a one-host canary stage to the VM deploy",
+    ),
     "canary": Story(
         "checkout",
         "tax errors on the canary",
@@ -201,6 +209,7 @@ def run_demo(
         cloudwatch=on_cloudwatch,
         swarm=strategy == "swarm",
         alb=strategy == "aws-alb",
+        vms=strategy == "vm-release",
     )
     with world, BotHarness(world) as bot:
         if on_cloudwatch:
@@ -213,6 +222,9 @@ def run_demo(
             _config_change(world, bot, alice, say, out)
         if strategy == "swarm":
             _swarm_release(world, bot, alice, say, out)
+        if world.vms:
+            hosts = ", ".join(f"{h} on {r}" for h, r in world.vms.releases().items())
+            print(f"    VM hosts (real sshd each, behind a real HAProxy): {hosts}", file=out)
         say(f"03:12 — alice (on call) sees errors and types: /rollback {service} {story.typed}")
         alice.type(f"{service} {story.typed}")
         channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-{service}")

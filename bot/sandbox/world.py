@@ -92,6 +92,7 @@ class World:
         alb: bool = False,
         webhooks: bool = False,
         status_page: bool = False,
+        vms: bool = False,
     ) -> None:
         """``catalog_overrides``: keys set on every service of the catalog, e.g. a short analysis bake; a
         ``blue_green`` or ``canary`` key is merged into the ``options:`` of the services of that strategy.
@@ -108,10 +109,10 @@ class World:
         ``alb``: the scenario's services behind an ALB (``kind: ALBService``) are in the world, their load balancer
         and CloudFront distribution in moto (``aws_alb.py``, ``cloudfront.py``); without it they are left out.
         ``pagerduty``: PagerDuty's Events API emulated (``world.pagerduty``; ``env()`` sets its routing key and URL).
-
         ``webhooks``: a receiver (``self.webhooks``) named in the catalog's ``webhooks:``, signed with
         ``webhook_secret`` from the environment variable ``WEBHOOK_SECRET_ENV``.
-        ``status_page``: a Statuspage emulator (``self.status_page``), each service its component ``<name>``."""
+        ``status_page``: a Statuspage emulator (``self.status_page``), each service its component ``<name>``.
+        ``vms``: the VM service ``shopping-vm`` (``bot/sandbox/vms.py``): real sshd per host, real HAProxy."""
         self.k8s_port = k8s_port
         self.scenario = scenario or load_scenario()
         if swarm:
@@ -155,6 +156,8 @@ class World:
         self.fingerprint_key = secrets.token_hex(32)  # the bot's CONFIG_FINGERPRINT_KEY: one per world
         self.alertmanager_token = secrets.token_hex(16)  # the bot's ALERTMANAGER_TOKEN, which Alertmanager sends
         self.bot_addresses: list[str] = []  # the bots' /metrics that Prometheus scrapes ("host:port")
+        self.want_vms = vms
+        self.vms: Any = None  # bot.sandbox.vms.VmFleet (imported only when asked for)
 
     def start(self) -> World:
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -181,6 +184,11 @@ class World:
             self.cloudwatch = CloudWatchPublisher(self.scenario, simulators, self.aws.moto.url)
             self.cloudwatch.install(self.aws.front)
             self.cloudwatch.start().wait_written()
+        if self.want_vms:
+            from bot.sandbox.vms import VmFleet
+
+            self.vms = VmFleet(self.scenario, self.clock).start()
+            self.services[self.vms.name] = self.vms.metrics
         self.write_catalog()
         if self.want_prometheus is not False and (self.want_prometheus or shutil.which("prometheus")):
             self._start_prometheus()
@@ -259,6 +267,9 @@ class World:
         }
         if self.webhooks:
             catalog = {"webhooks": [{"url": self.webhooks.url, "secret_env": WEBHOOK_SECRET_ENV}], **catalog}
+        if self.vms:
+            people = {"owners": [OWNER], "rollback_allowed": [ONCALL, OWNER, LEAD], "escalation": LEAD}
+            catalog["services"][self.vms.name] = {**self.vms.catalog_entry(), **people, **self._plain_overrides()}
         if self.east:
             for svc in (s for s in self.scenario.services if s.on_kubernetes):  # a cluster holds no AWS service
                 health = f"{self.east.services[svc.name].url}/actuator/health"
@@ -343,6 +354,9 @@ class World:
         }
         overrides = {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary", "alb")}
         return {**entry, **svc.catalog, **overrides}
+
+    def _plain_overrides(self) -> dict[str, Any]:
+        return {k: v for k, v in self.catalog_overrides.items() if k not in ("blue_green", "canary")}
 
     def apply_config_change(self, service: str) -> None:
         """Make the scenario's ``config_change`` of ``service``, as a person would: write the ConfigMap (under
@@ -430,6 +444,7 @@ class World:
             self.cluster.stop,
             self.databases.stop if self.databases else None,
             self.east.stop if self.east else None,
+            self.vms.stop if self.vms else None,
         ):
             if stop:
                 try:

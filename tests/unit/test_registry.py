@@ -16,7 +16,7 @@ from bot.strategies.registry import SCALE_TO_ZERO, StrategySpec, UnknownStrategy
 from tests.plugins.file_release import SPEC as FILE_RELEASE
 
 ON_KUBERNETES = ("kubernetes", "statefulset", "blue-green", "canary", "config")
-BUILT_IN = (*ON_KUBERNETES, "aws-ecs", "aws-alb", "swarm")
+BUILT_IN = (*ON_KUBERNETES, "aws-ecs", "aws-alb", "swarm", "vm-release")
 
 
 @pytest.fixture
