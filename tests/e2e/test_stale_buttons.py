@@ -144,7 +144,8 @@ def test_an_earlier_runs_buttons_and_a_closed_incidents_change_nothing(world, bo
     resolve(alice, channel.id)
     alice.message_saying(channel.id, "is resolved", timeout=30)
     resolved_at = bot.rt.db.transaction(lambda s: s.get(Incident, incident.id)).resolved_at
-    closed = f"{incident.key} was resolved at {resolved_at:%H:%M} UTC by <@{ONCALL}>; nothing was changed"
+    at = f"<!date^{int(resolved_at.timestamp())}^{{time}}|{resolved_at:%H:%M} UTC>"  # each reader's own time zone
+    closed = f"{incident.key} was resolved at {at} by <@{ONCALL}>; nothing was changed"
     said = screen.click(sync_message, ActionId.RESUME_SYNC)
     assert closed in said and "Sync of the Argo CD Application argocd/cart is still suspended" in said, said
     said = screen.click(failed_card, ActionId.SCALE_TO_ZERO)

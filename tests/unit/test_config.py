@@ -303,7 +303,7 @@ def test_an_unknown_strategy_lists_the_available_ones(tmp_path):
     [error] = errors_of(path)
     assert error.endswith(
         "services.cart.strategy: expected kubernetes or statefulset or blue-green or canary or config or aws-ecs "
-        "or aws-alb or swarm, got 'helm'"
+        "or aws-alb or swarm or vm-release, got 'helm'"
     )
 
 
