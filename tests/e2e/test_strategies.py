@@ -109,7 +109,14 @@ def test_canary_steps_down_and_go_to_zero_finishes_it(world, bot, alice):
         return custom(world, "checkout", "checkout")["spec"]["http"][0]["route"][1]["weight"]
 
     alice.click(channel.id, ActionId.CONFIRM_ROLLBACK)
-    wait_for("the first step", lambda: canary_weight() <= 75, timeout=60)
+    incident_id = incident_in_channel(bot.rt, channel.id).id
+
+    def analysed_at_75() -> bool:
+        steps = [e for e in timeline.events(bot.rt.db, incident_id) if e.kind == "canary_step"]
+        return any((e.data or {}).get("weight") == 75 for e in steps)
+
+    # The hold comes once the first step's analysis is recorded (a hold during its pause skips that reading).
+    wait_for("the analysis at 75%", analysed_at_75, timeout=60)
     carol.click(channel.id, ActionId.HOLD_STEP_DOWN)
     alice.message_with(channel.id, ActionId.RESUME_STEP_DOWN)  # the card offers Resume while held
     held = wait_for("the hold to be seen", lambda: "held at" in world.slack.transcript(channel.id) and canary_weight())
