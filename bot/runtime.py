@@ -57,8 +57,6 @@ class Runtime:
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="slack-work")
     )
     card_updated_at: dict[int, float] = field(default_factory=dict)  # incident id -> monotonic time (throttle)
-    card_pending: dict[int, bool] = field(default_factory=dict)  # incident id -> a render is asked for (see cards)
-    card_locks: dict[int, threading.Lock] = field(default_factory=dict)  # incident id -> one render at a time
     known_people: set[str] = field(default_factory=set)  # user ids whose display name is stored
     _strategies: dict[tuple[str, str | None], Strategy] = field(default_factory=dict)  # (name, cluster)
     _tracker: ConfigTracker | None = None

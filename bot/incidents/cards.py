@@ -214,63 +214,19 @@ def card_message(rt: Runtime, incident: Incident) -> tuple[str, list[dict]]:
 
 
 def refresh(rt: Runtime, incident_id: int, throttle: bool = False) -> None:
-    """Re-render the pinned card from the record now; a Slack failure is logged, never raised."""
-    if _due(rt, incident_id, throttle):
-        _render(rt, incident_id)
-
-
-def refresh_soon(rt: Runtime, incident_id: int, throttle: bool = False) -> None:
-    """Re-render the card off the caller's thread, so a run's steps never wait on chat.update.
-
-    Requests for one incident coalesce: while a render is queued or running, another request only marks the card
-    stale, and the renderer goes round again. Each render reads the record under the incident's lock, so an older
-    render never lands after a newer one (a synchronous ``refresh`` takes the same lock).
-    """
-    if not _due(rt, incident_id, throttle):
-        return
-    with _update_lock:
-        queued = incident_id in rt.card_pending
-        rt.card_pending[incident_id] = True
-    if not queued:
-        try:
-            rt.background.submit(_render_pending, rt, incident_id)
-        except RuntimeError:  # the runtime is closing: render here, the last word must still land
-            _render_pending(rt, incident_id)
-
-
-def _due(rt: Runtime, incident_id: int, throttle: bool) -> bool:
+    """Re-render the pinned card from the record; a Slack failure is logged, never raised."""
     with _update_lock:
         now = time.monotonic()
         if throttle and now - rt.card_updated_at.get(incident_id, 0.0) < MIN_UPDATE_INTERVAL:
-            return False
-        rt.card_updated_at[incident_id] = now
-        return True
-
-
-def _render_pending(rt: Runtime, incident_id: int) -> None:
-    while True:
-        with _update_lock:
-            if not rt.card_pending.get(incident_id):
-                rt.card_pending.pop(incident_id, None)
-                return
-            rt.card_pending[incident_id] = False
-        try:
-            _render(rt, incident_id)
-        except Exception:  # a card is only a view of the record: the next request renders it again
-            log.exception("rendering the card of incident %s", incident_id)
-
-
-def _render(rt: Runtime, incident_id: int) -> None:
-    with _update_lock:
-        lock = rt.card_locks.setdefault(incident_id, threading.Lock())
-    with lock:
-        incident = rt.db.transaction(lambda s: s.get(Incident, incident_id))
-        if incident is None or not incident.card_ts or not incident.channel_id:
             return
-        try:
-            rt.slack.update(incident.channel_id, incident.card_ts, *card_message(rt, incident))
-        except SlackFailure as exc:
-            log.warning("could not update the card of %s: %s", incident.key, exc)
+        rt.card_updated_at[incident_id] = now
+    incident = rt.db.transaction(lambda s: s.get(Incident, incident_id))
+    if incident is None or not incident.card_ts or not incident.channel_id:
+        return
+    try:
+        rt.slack.update(incident.channel_id, incident.card_ts, *card_message(rt, incident))
+    except SlackFailure as exc:
+        log.warning("could not update the card of %s: %s", incident.key, exc)
 
 
 def open_incidents(rt: Runtime) -> list[Incident]:

@@ -38,7 +38,7 @@ class RunEnvironment:
 
     @classmethod
     def of(cls, rt: Runtime, worker_id: str, say: Callable[..., None]) -> RunEnvironment:
-        return cls(rt.db, worker_id, rt.settings, rt.metrics, partial(cards.refresh_soon, rt), partial(record, rt), say,
+        return cls(rt.db, worker_id, rt.settings, rt.metrics, partial(cards.refresh, rt), partial(record, rt), say,
                    rt.after_verify)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from bot.incidents.cards import incident_in_channel
 from bot.sandbox.world import World
+from bot.slack.views import ActionId
 from tests.e2e.test_strategies import postmortem
 
 BUCKET = "incident-archive"
@@ -25,7 +26,9 @@ def world():
 
 def declared(alice):
     alice.type("orders payment errors after deploy")
-    return alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-orders")
+    channel = alice.channel(f"inc-{dt.datetime.now(dt.UTC):%Y%m%d}-orders")
+    alice.message_with(channel.id, ActionId.ROLLBACK_PREVIOUS)  # the card: the incident knows its channel now
+    return channel
 
 
 @pytest.mark.bot_env(ARCHIVE)
