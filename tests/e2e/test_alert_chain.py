@@ -116,8 +116,12 @@ def test_the_whole_chain_rolls_back_and_verifies_with_no_human_input():
         assert took >= FOR + GRACE
         bot.wait_for("the incident mitigated", lambda: incidents(bot)[0].status == "mitigated", timeout=30)
         assert live_image(world).endswith(":v1.2.4")
-        _, card = world.slack.find_message(incidents(bot)[0].card_ts)
-        assert "Rolled back to" in json.dumps(card["blocks"]) and "verification passed" in json.dumps(card["blocks"])
+        def final_card() -> bool:  # the card is refreshed after the outcome is recorded
+            _, card = world.slack.find_message(incidents(bot)[0].card_ts)
+            text = json.dumps(card["blocks"])
+            return "Rolled back to" in text and "verification passed" in text
+
+        bot.wait_for("the card to say rolled back and verified", final_card, timeout=30)
 
         alice.message_with(channel.id, ActionId.RESOLVE)  # a person closes it: the postmortem's time figures
         markdown, message = resolve(alice, channel.id)
